@@ -1,0 +1,470 @@
+#pragma once
+
+#include <corio/cancel.hpp>
+#include <corio/detail/awaitable_traits.hpp>
+#include <corio/detail/cancellation.hpp>
+#include <corio/detail/timer_heap.hpp>
+#include <corio/event_loop.hpp>
+#include <corio/outcome.hpp>
+#include <corio/spawn.hpp>
+#include <corio/task.hpp>
+
+#include <array>
+#include <chrono>
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace corio {
+namespace detail {
+
+/// What a child contributes to gather's result: a `void` child gives
+/// std::monostate; a reference child gives the reference (a
+/// std::reference_wrapper inside a vector).
+template <class T>
+using gather_element_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+template <class T>
+using gather_vector_element_t =
+    std::conditional_t<std::is_reference_v<T>, std::reference_wrapper<std::remove_reference_t<T>>,
+                       gather_element_t<T>>;
+
+class gather_core;
+
+/// One child of a gather: its own cancellation state, and the hook its final
+/// suspend calls.
+class gather_slot final : public task_context, public task_completion {
+public:
+    std::coroutine_handle<> on_task_done() noexcept override;
+
+    gather_core* core = nullptr;
+    bool (*failed)(const gather_slot&) noexcept = nullptr;  // did this child end in an exception?
+    std::exception_ptr (*error)(const gather_slot&) noexcept = nullptr;
+    const void* child = nullptr;  // the child's task, for failed/error
+    bool started = false;
+    bool finished = false;
+};
+
+/// The type-independent half of gather and gather_settled: start every child,
+/// count completions, cancel on failure or on outer cancellation, resume the
+/// awaiting coroutine when the last child is done.
+class gather_core : private cancel_callback {
+public:
+    explicit gather_core(bool settle) noexcept : m_settle(settle) { on_cancel = &cancel_from_outside; }
+    gather_core(const gather_core&) = delete;
+    gather_core& operator=(const gather_core&) = delete;
+
+    ~gather_core() {
+        if (m_context != nullptr) {
+            m_context->disarm(this);
+        }
+    }
+
+    /// Starts the children (each runs until its first suspension); returns
+    /// whether the awaiting coroutine must suspend.
+    template <class Promise>
+    bool start(std::coroutine_handle<Promise> awaiting, std::span<gather_slot> slots,
+               std::span<std::coroutine_handle<>> children) {
+        m_slots = slots;
+        m_context = context_of(awaiting);
+        if (m_context != nullptr && m_context->take_pending_cancel()) {
+            m_cancelled = true;
+            return false;
+        }
+        m_awaiting = awaiting;
+        if (m_context != nullptr) {
+            m_context->arm(this);
+        }
+        // One extra count for the start loop itself, so a child finishing
+        // synchronously cannot resume the awaiting coroutine from inside it.
+        m_remaining = slots.size() + 1;
+        for (std::size_t i = 0; i < slots.size(); ++i) {
+            if (m_failed || m_cancelled) {
+                --m_remaining;  // never started: nothing to wait for
+                continue;
+            }
+            slots[i].started = true;
+            children[i].resume();
+        }
+        if (--m_remaining == 0) {
+            if (m_context != nullptr) {
+                m_context->disarm(this);
+            }
+            return false;
+        }
+        return true;
+    }
+
+    std::coroutine_handle<> child_done(gather_slot& slot) noexcept {
+        slot.finished = true;
+        if (!m_settle && !m_failed && slot.failed(slot)) {
+            m_failed = true;
+            m_first_error = slot.error(slot);
+            cancel_children();
+        }
+        if (--m_remaining != 0) {
+            return std::noop_coroutine();
+        }
+        if (m_context != nullptr) {
+            m_context->disarm(this);
+        }
+        return m_awaiting;
+    }
+
+    /// Throws what gather must throw instead of returning results, if anything.
+    void rethrow_if_failed() const {
+        if (m_cancelled) {
+            throw cancelled_error{};
+        }
+        if (m_failed) {
+            std::rethrow_exception(m_first_error);
+        }
+    }
+
+private:
+    void cancel_children() noexcept {
+        for (gather_slot& slot : m_slots) {
+            if (slot.started && !slot.finished) {
+                slot.request_cancel();
+            }
+        }
+    }
+
+    static void cancel_from_outside(cancel_callback* self) noexcept {
+        auto* core = static_cast<gather_core*>(self);
+        core->m_cancelled = true;
+        core->cancel_children();
+    }
+
+    std::span<gather_slot> m_slots;
+    std::coroutine_handle<> m_awaiting;
+    task_context* m_context = nullptr;
+    std::exception_ptr m_first_error;
+    std::size_t m_remaining = 0;
+    bool m_settle;
+    bool m_failed = false;
+    bool m_cancelled = false;
+};
+
+inline std::coroutine_handle<> gather_slot::on_task_done() noexcept { return core->child_done(*this); }
+
+template <class T>
+void bind_slot(gather_slot& slot, gather_core& core, const task<T>& child) noexcept {
+    slot.core = &core;
+    slot.child = &child;
+    slot.failed = [](const gather_slot& s) noexcept {
+        return task_access::handle(*static_cast<const task<T>*>(s.child)).promise().has_exception();
+    };
+    slot.error = [](const gather_slot& s) noexcept {
+        return task_access::handle(*static_cast<const task<T>*>(s.child)).promise().exception();
+    };
+    auto& promise = task_access::handle(child).promise();
+    promise.set_context(&slot);
+    promise.set_completion(&slot);
+}
+
+template <class T>
+gather_element_t<T> take_result(task<T>& child) {
+    auto& promise = task_access::handle(child).promise();
+    if constexpr (std::is_void_v<T>) {
+        promise.value();
+        return std::monostate{};
+    } else if constexpr (std::is_reference_v<T>) {
+        return promise.value();
+    } else {
+        return std::move(promise).value();
+    }
+}
+
+template <class T>
+outcome<T> take_outcome(task<T>& child) {
+    auto& promise = task_access::handle(child).promise();
+    if (promise.has_exception()) {
+        return outcome<T>::from_exception(promise.exception());
+    }
+    if constexpr (std::is_void_v<T>) {
+        return outcome<T>::from_value();
+    } else if constexpr (std::is_reference_v<T>) {
+        return outcome<T>::from_value(promise.value());
+    } else {
+        return outcome<T>::from_value(std::move(promise).value());
+    }
+}
+
+/// Awaiter of gather / gather_settled over a fixed set of children.
+template <bool Settle, class... Ts>
+class gather_tuple_operation {
+public:
+    explicit gather_tuple_operation(task<Ts>... children) : m_children(std::move(children)...) {
+        bind_all(std::index_sequence_for<Ts...>{});
+    }
+    gather_tuple_operation(const gather_tuple_operation&) = delete;
+    gather_tuple_operation& operator=(const gather_tuple_operation&) = delete;
+
+    bool await_ready() const noexcept { return sizeof...(Ts) == 0; }
+
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> awaiting) {
+        std::array<std::coroutine_handle<>, sizeof...(Ts)> handles = std::apply(
+            [](auto&... child) {
+                return std::array<std::coroutine_handle<>, sizeof...(Ts)>{
+                    std::coroutine_handle<>(task_access::handle(child))...};
+            },
+            m_children);
+        return m_core.start(awaiting, std::span<gather_slot>(m_slots), std::span(handles));
+    }
+
+    auto await_resume() {
+        m_core.rethrow_if_failed();
+        if constexpr (Settle) {
+            return std::apply([](auto&... child) { return std::tuple<outcome<Ts>...>(take_outcome(child)...); },
+                              m_children);
+        } else {
+            return std::apply(
+                [](auto&... child) { return std::tuple<gather_element_t<Ts>...>(take_result(child)...); },
+                m_children);
+        }
+    }
+
+private:
+    template <std::size_t... I>
+    void bind_all(std::index_sequence<I...>) noexcept {
+        (bind_slot(m_slots[I], m_core, std::get<I>(m_children)), ...);
+    }
+
+    // Slots before children: children's frames are destroyed first, while the
+    // slots they may still point at exist.
+    gather_core m_core{Settle};
+    std::array<gather_slot, sizeof...(Ts)> m_slots{};
+    std::tuple<task<Ts>...> m_children;
+};
+
+/// Awaiter of gather / gather_settled over a vector of same-typed children.
+template <bool Settle, class T>
+class gather_vector_operation {
+public:
+    explicit gather_vector_operation(std::vector<task<T>> children)
+        : m_slots(children.size()), m_children(std::move(children)) {
+        for (std::size_t i = 0; i < m_children.size(); ++i) {
+            if (!m_children[i].valid()) {
+                throw std::invalid_argument("corio::gather: task #" + std::to_string(i) +
+                                            " is empty (moved from)");
+            }
+            bind_slot(m_slots[i], m_core, m_children[i]);
+        }
+    }
+    gather_vector_operation(const gather_vector_operation&) = delete;
+    gather_vector_operation& operator=(const gather_vector_operation&) = delete;
+
+    bool await_ready() const noexcept { return m_children.empty(); }
+
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> awaiting) {
+        std::vector<std::coroutine_handle<>> handles;
+        handles.reserve(m_children.size());
+        for (const task<T>& child : m_children) {
+            handles.emplace_back(task_access::handle(child));
+        }
+        return m_core.start(awaiting, std::span<gather_slot>(m_slots), std::span(handles));
+    }
+
+    auto await_resume() {
+        m_core.rethrow_if_failed();
+        if constexpr (Settle) {
+            std::vector<outcome<T>> results;
+            results.reserve(m_children.size());
+            for (task<T>& child : m_children) {
+                results.push_back(take_outcome(child));
+            }
+            return results;
+        } else if constexpr (std::is_void_v<T>) {
+            for (task<T>& child : m_children) {
+                take_result(child);
+            }
+        } else {
+            std::vector<gather_vector_element_t<T>> results;
+            results.reserve(m_children.size());
+            for (task<T>& child : m_children) {
+                results.push_back(take_result(child));
+            }
+            return results;
+        }
+    }
+
+private:
+    gather_core m_core{Settle};
+    std::vector<gather_slot> m_slots;
+    std::vector<task<T>> m_children;
+};
+
+template <bool Settle, class... Awaitables>
+auto make_gather(Awaitables&&... awaitables) {
+    return gather_tuple_operation<Settle, typename as_task_t<Awaitables>::value_type...>(
+        as_task(std::forward<Awaitables>(awaitables))...);
+}
+
+}  // namespace detail
+
+/// Runs the awaitables concurrently and returns all their results in argument
+/// order as a std::tuple (asyncio.gather(a(), b())). A `void` child contributes
+/// std::monostate. Children start in argument order, each running until its
+/// first suspension.
+///
+/// On the first failure the other children are cancelled, and gather rethrows
+/// that first exception only after every child has finished: no child outlives
+/// the call. Cancelling the awaiting task cancels every child, waits for them,
+/// then throws cancelled_error.
+template <class... Awaitables>
+    requires(detail::awaitable<Awaitables> && ...)
+[[nodiscard]] auto gather(Awaitables&&... awaitables) {
+    return detail::make_gather<false>(std::forward<Awaitables>(awaitables)...);
+}
+
+/// gather over a vector of tasks: returns std::vector<T> in the vector's order
+/// (std::reference_wrapper for reference results; nothing for `void`).
+template <class T>
+[[nodiscard]] auto gather(std::vector<task<T>> tasks) {
+    return detail::gather_vector_operation<false, T>(std::move(tasks));
+}
+
+/// Like gather, but a failing child does not cancel the others: every child
+/// runs to the end and the result holds one corio::outcome per child, a value
+/// or an exception (asyncio.gather(..., return_exceptions=True)). Cancelling
+/// the awaiting task still cancels the children and throws cancelled_error.
+template <class... Awaitables>
+    requires(detail::awaitable<Awaitables> && ...)
+[[nodiscard]] auto gather_settled(Awaitables&&... awaitables) {
+    return detail::make_gather<true>(std::forward<Awaitables>(awaitables)...);
+}
+
+/// gather_settled over a vector of tasks: std::vector<outcome<T>>.
+template <class T>
+[[nodiscard]] auto gather_settled(std::vector<task<T>> tasks) {
+    return detail::gather_vector_operation<true, T>(std::move(tasks));
+}
+
+/// Awaiter of wait_for: runs the inner task as a child with its own
+/// cancellation, racing a timer.
+template <class T>
+class wait_for_operation : private detail::cancel_callback,
+                           private detail::task_completion,
+                           private detail::timer_entry {
+public:
+    wait_for_operation(task<T> inner, event_loop::duration timeout)
+        : m_inner(std::move(inner)), m_timeout(timeout) {
+        if (!m_inner.valid()) {
+            throw std::invalid_argument("corio::wait_for: the task is empty (moved from)");
+        }
+        on_cancel = &cancel_from_outside;
+        on_fire = &time_out;
+        auto& promise = detail::task_access::handle(m_inner).promise();
+        promise.set_context(&m_inner_context);
+        promise.set_completion(this);
+    }
+    wait_for_operation(const wait_for_operation&) = delete;
+    wait_for_operation& operator=(const wait_for_operation&) = delete;
+
+    ~wait_for_operation() {
+        if (m_loop != nullptr) {
+            m_loop->remove_timer(*this);
+        }
+        if (m_context != nullptr) {
+            m_context->disarm(this);
+        }
+    }
+
+    bool await_ready() const noexcept { return false; }
+
+    template <class Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> awaiting) {
+        m_context = detail::context_of(awaiting);
+        if (m_context != nullptr && m_context->take_pending_cancel()) {
+            m_cancelled = true;
+            return awaiting;
+        }
+        event_loop& loop = get_running_loop();
+        loop.add_timer(*this, loop.time() + m_timeout);
+        m_loop = &loop;
+        m_awaiting = awaiting;
+        if (m_context != nullptr) {
+            m_context->arm(this);
+        }
+        return detail::task_access::handle(m_inner);
+    }
+
+    decltype(auto) await_resume() {
+        if (m_cancelled) {
+            throw cancelled_error{};
+        }
+        auto& promise = detail::task_access::handle(m_inner).promise();
+        if (m_timed_out && detail::is_cancellation(promise.exception())) {
+            const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(m_timeout).count();
+            throw timeout_error("corio::wait_for: timed out after " + std::to_string(ms) + " ms");
+        }
+        if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
+            return promise.value();
+        } else {
+            return std::move(promise).value();
+        }
+    }
+
+private:
+    // The inner task finished (by itself or after being cancelled).
+    std::coroutine_handle<> on_task_done() noexcept override {
+        m_loop->remove_timer(*this);
+        if (m_context != nullptr) {
+            m_context->disarm(this);
+        }
+        return m_awaiting;
+    }
+
+    // The deadline passed: cancel the inner task and resume once it has unwound.
+    static void time_out(detail::timer_entry* entry) noexcept {
+        auto* self = static_cast<wait_for_operation*>(entry);
+        self->m_timed_out = true;
+        self->m_inner_context.request_cancel();
+    }
+
+    static void cancel_from_outside(detail::cancel_callback* callback) noexcept {
+        auto* self = static_cast<wait_for_operation*>(callback);
+        self->m_cancelled = true;
+        self->m_loop->remove_timer(*self);
+        self->m_inner_context.request_cancel();
+    }
+
+    detail::task_context m_inner_context;  // declared before m_inner: outlives the frame
+    task<T> m_inner;
+    event_loop::duration m_timeout;
+    event_loop* m_loop = nullptr;
+    detail::task_context* m_context = nullptr;
+    std::coroutine_handle<> m_awaiting;
+    bool m_timed_out = false;
+    bool m_cancelled = false;
+};
+
+/// Awaits `awaitable`, giving up after `timeout` (asyncio.wait_for).
+///
+/// Returns the awaitable's value or rethrows its exception. When the timeout
+/// passes first, the inner operation is cancelled and wait_for waits for it to
+/// unwind before throwing timeout_error, so nothing it references is left
+/// running. (If the inner operation swallows the cancellation and returns a
+/// value anyway, that value is returned.) Cancelling the awaiting task cancels
+/// the inner operation the same way and throws cancelled_error.
+template <class Awaitable, class Rep, class Period>
+    requires detail::awaitable<Awaitable>
+[[nodiscard]] auto wait_for(Awaitable&& awaitable, std::chrono::duration<Rep, Period> timeout) {
+    using inner_task = detail::as_task_t<Awaitable>;
+    return wait_for_operation<typename inner_task::value_type>(
+        detail::as_task(std::forward<Awaitable>(awaitable)),
+        std::chrono::ceil<event_loop::duration>(timeout));
+}
+
+}  // namespace corio

@@ -1,0 +1,105 @@
+#pragma once
+
+#include <corio/detail/config.hpp>
+
+#include <cstddef>
+#include <new>
+
+namespace corio::detail {
+
+/// Per-thread cache of freed coroutine frames, bucketed by size.
+///
+/// Coroutine frames of the same coroutine are all the same size and are
+/// created and destroyed at a high rate, so a small free list per size class
+/// turns most frame allocations into a pointer pop. Frames may be freed on a
+/// different thread than the one that allocated them: the block simply joins
+/// the freeing thread's cache, which is valid because every block comes from
+/// the global operator new.
+class frame_cache {
+public:
+    static constexpr std::size_t granule = 64;
+    static constexpr std::size_t class_count = 16;  // frames up to 1 KiB are cached
+    static constexpr std::size_t max_cached_per_class = 256;
+
+    frame_cache() = default;
+    frame_cache(const frame_cache&) = delete;
+    frame_cache& operator=(const frame_cache&) = delete;
+
+    ~frame_cache() {
+        for (auto& list : m_free) {
+            while (list.head != nullptr) {
+                free_block* block = list.head;
+                list.head = block->next;
+                ::operator delete(block);
+            }
+            // Frames freed by later thread-exit destructors bypass the cache.
+            list.count = max_cached_per_class;
+        }
+    }
+
+    void* allocate(std::size_t size) {
+        const std::size_t cls = class_of(size);
+        if (cls < class_count) {
+            free_list& list = m_free[cls];
+            if (list.head != nullptr) {
+                free_block* block = list.head;
+                list.head = block->next;
+                --list.count;
+                return block;
+            }
+            return ::operator new((cls + 1) * granule);
+        }
+        return ::operator new(size);
+    }
+
+    void deallocate(void* p, std::size_t size) noexcept {
+        const std::size_t cls = class_of(size);
+        if (cls < class_count && m_free[cls].count < max_cached_per_class) {
+            free_list& list = m_free[cls];
+            auto* block = static_cast<free_block*>(p);
+            block->next = list.head;
+            list.head = block;
+            ++list.count;
+            return;
+        }
+        ::operator delete(p);
+    }
+
+private:
+    struct free_block {
+        free_block* next;
+    };
+    struct free_list {
+        free_block* head = nullptr;
+        std::size_t count = 0;
+    };
+
+    static constexpr std::size_t class_of(std::size_t size) noexcept {
+        return (size + granule - 1) / granule - 1;
+    }
+
+    free_list m_free[class_count];
+};
+
+inline frame_cache& this_thread_frame_cache() noexcept {
+    thread_local frame_cache cache;
+    return cache;
+}
+
+inline void* allocate_frame(std::size_t size) {
+#if defined(CORIO_NO_FRAME_RECYCLING)
+    return ::operator new(size);
+#else
+    return this_thread_frame_cache().allocate(size);
+#endif
+}
+
+inline void deallocate_frame(void* p, std::size_t size) noexcept {
+#if defined(CORIO_NO_FRAME_RECYCLING)
+    ::operator delete(p, size);
+#else
+    this_thread_frame_cache().deallocate(p, size);
+#endif
+}
+
+}  // namespace corio::detail

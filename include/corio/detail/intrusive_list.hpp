@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstddef>
+
+namespace corio::detail {
+
+/// Link fields for a node that lives inside whatever waits (an awaiter in a
+/// coroutine frame), so joining a wait list never allocates.
+struct list_hook {
+    list_hook* prev = nullptr;
+    list_hook* next = nullptr;
+
+    [[nodiscard]] bool linked() const noexcept { return prev != nullptr; }
+};
+
+/// Circular doubly linked FIFO list of hooks; O(1) push, pop and unlink.
+/// The list does not own its nodes.
+template <class Node>
+class intrusive_list {
+public:
+    intrusive_list() noexcept { m_sentinel.prev = m_sentinel.next = &m_sentinel; }
+    intrusive_list(const intrusive_list&) = delete;
+    intrusive_list& operator=(const intrusive_list&) = delete;
+
+    [[nodiscard]] bool empty() const noexcept { return m_sentinel.next == &m_sentinel; }
+    [[nodiscard]] std::size_t size() const noexcept { return m_size; }
+
+    void push_back(Node& node) noexcept {
+        list_hook& hook = node;
+        hook.prev = m_sentinel.prev;
+        hook.next = &m_sentinel;
+        m_sentinel.prev->next = &hook;
+        m_sentinel.prev = &hook;
+        ++m_size;
+    }
+
+    [[nodiscard]] Node& front() noexcept { return static_cast<Node&>(*m_sentinel.next); }
+
+    Node& pop_front() noexcept {
+        Node& node = front();
+        erase(node);
+        return node;
+    }
+
+    void erase(Node& node) noexcept {
+        list_hook& hook = node;
+        hook.prev->next = hook.next;
+        hook.next->prev = hook.prev;
+        hook.prev = hook.next = nullptr;
+        --m_size;
+    }
+
+    /// Calls f on each node; f may erase the node it is given.
+    template <class F>
+    void for_each(F&& f) {
+        list_hook* hook = m_sentinel.next;
+        while (hook != &m_sentinel) {
+            list_hook* next = hook->next;
+            f(static_cast<Node&>(*hook));
+            hook = next;
+        }
+    }
+
+private:
+    list_hook m_sentinel;
+    std::size_t m_size = 0;
+};
+
+}  // namespace corio::detail

@@ -1,0 +1,172 @@
+#pragma once
+
+#include <corio/cancel.hpp>
+#include <corio/detail/cancellation.hpp>
+#include <corio/detail/reactor_backend.hpp>
+#include <corio/event_loop.hpp>
+
+#include <coroutine>
+#include <utility>
+
+namespace corio::detail {
+
+/// Readiness of one watched file descriptor and the (at most one) reader and
+/// writer waiting on it: the building block of sockets and pipes.
+///
+/// The fd is registered with the reactor once, edge-triggered. An edge that
+/// arrives with nobody waiting is remembered, so a later wait returns at once;
+/// a wait consumes the edge it returns on. The protocol for I/O is: try the
+/// syscall first; on EAGAIN, co_await readable() / writable(); retry.
+class io_source : private io_watch {
+public:
+    io_source(event_loop& loop, int fd) : m_loop(loop), m_fd(fd) {
+        on_events = &dispatch;
+        loop.watch_fd(fd, *this);
+    }
+    io_source(const io_source&) = delete;
+    io_source& operator=(const io_source&) = delete;
+
+    /// Stops watching; a coroutine still waiting is resumed and throws
+    /// cancelled_error. Does not close the fd.
+    ~io_source() { detach(); }
+
+    [[nodiscard]] int fd() const noexcept { return m_fd; }
+
+    /// Stops watching the fd (before it is closed); waiting coroutines are
+    /// resumed and their wait throws `cancelled_error`.
+    void detach() noexcept {
+        if (m_fd < 0) {
+            return;
+        }
+        m_loop.unwatch_fd(m_fd);
+        m_fd = -1;
+        for (wait_operation* waiter : {std::exchange(m_reader, nullptr), std::exchange(m_writer, nullptr)}) {
+            if (waiter != nullptr) {
+                waiter->finish(true);
+            }
+        }
+    }
+
+    class wait_operation : private cancel_callback {
+    public:
+        wait_operation(io_source& source, io_events direction) noexcept
+            : m_source(source), m_direction(direction) {
+            on_cancel = &cancel;
+        }
+        // Movable only before it is awaited (so it can be handed to wait_for).
+        wait_operation(wait_operation&& other) noexcept
+            : wait_operation(other.m_source, other.m_direction) {}
+        wait_operation& operator=(const wait_operation&) = delete;
+        ~wait_operation() {
+            if (m_source.slot(m_direction) == this) {
+                m_source.slot(m_direction) = nullptr;
+            }
+            if (m_context != nullptr) {
+                m_context->disarm(this);
+            }
+        }
+
+        bool await_ready() noexcept {
+            if (m_source.m_fd < 0) {
+                m_aborted = true;
+                return true;
+            }
+            // Consume a remembered edge: the caller will retry its syscall.
+            if ((m_source.m_ready & m_direction) != 0) {
+                m_source.m_ready &= ~m_direction;
+                return true;
+            }
+            return false;
+        }
+
+        template <class Promise>
+        bool await_suspend(std::coroutine_handle<Promise> waiting) {
+            m_context = context_of(waiting);
+            if (m_context != nullptr && m_context->take_pending_cancel()) {
+                m_aborted = true;
+                return false;
+            }
+            wait_operation*& slot = m_source.slot(m_direction);
+            if (slot != nullptr) {
+                throw std::logic_error("corio: two coroutines wait for the same direction of one fd");
+            }
+            slot = this;
+            m_waiting = waiting;
+            if (m_context != nullptr) {
+                m_context->arm(this);
+            }
+            return true;
+        }
+
+        void await_resume() const {
+            if (m_aborted) {
+                throw cancelled_error{};
+            }
+        }
+
+    private:
+        friend class io_source;
+
+        void finish(bool aborted) noexcept {
+            m_aborted = aborted;
+            if (m_context != nullptr) {
+                m_context->disarm(this);
+            }
+            m_source.m_loop.resume_soon(m_waiting);
+        }
+
+        // Cancelling drops the interest; the fd itself stays registered and usable.
+        static void cancel(cancel_callback* callback) noexcept {
+            auto* self = static_cast<wait_operation*>(callback);
+            self->m_source.slot(self->m_direction) = nullptr;
+            self->m_context = nullptr;
+            self->m_aborted = true;
+            self->m_source.m_loop.resume_soon(self->m_waiting);
+        }
+
+        io_source& m_source;
+        io_events m_direction;
+        task_context* m_context = nullptr;
+        std::coroutine_handle<> m_waiting;
+        bool m_aborted = false;
+    };
+
+    /// Resumes when the fd may be readable (or has an error / hang-up).
+    [[nodiscard]] wait_operation readable() noexcept { return wait_operation(*this, io_readable); }
+    /// Resumes when the fd may be writable (or has an error / hang-up).
+    [[nodiscard]] wait_operation writable() noexcept { return wait_operation(*this, io_writable); }
+
+    /// Whether a coroutine currently waits in each direction (for tests).
+    [[nodiscard]] bool has_reader() const noexcept { return m_reader != nullptr; }
+    [[nodiscard]] bool has_writer() const noexcept { return m_writer != nullptr; }
+
+private:
+    wait_operation*& slot(io_events direction) noexcept {
+        return direction == io_readable ? m_reader : m_writer;
+    }
+
+    static void dispatch(io_watch* watch, io_events events) noexcept {
+        auto* self = static_cast<io_source*>(watch);
+        if ((events & io_closed) != 0) {
+            events |= io_readable | io_writable;
+        }
+        for (io_events direction : {io_readable, io_writable}) {
+            if ((events & direction) == 0) {
+                continue;
+            }
+            if (wait_operation* waiter = std::exchange(self->slot(direction), nullptr)) {
+                waiter->finish(false);
+            } else {
+                self->m_ready |= direction;
+            }
+        }
+    }
+
+    event_loop& m_loop;
+    int m_fd;
+    io_events m_ready = 0;  // edges seen while nobody waited
+    wait_operation* m_reader = nullptr;
+    wait_operation* m_writer = nullptr;
+};
+
+}  // namespace corio::detail

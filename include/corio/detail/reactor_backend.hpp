@@ -1,0 +1,42 @@
+#pragma once
+
+#include <concepts>
+
+namespace corio::detail {
+
+/// Readiness bits a reactor reports for a watched file descriptor.
+using io_events = unsigned;
+inline constexpr io_events io_readable = 1U;
+inline constexpr io_events io_writable = 2U;
+/// Error or hang-up: both directions should retry their syscall to learn which.
+inline constexpr io_events io_closed = 4U;
+
+/// What the event loop needs from an operating-system readiness API.
+///
+/// - `add(fd, tag)` watches fd for both directions, edge-triggered, once for
+///   the fd's whole life; readiness is later reported with the same tag.
+/// - `remove(fd)` stops watching; called before the fd is closed.
+/// - `wait(timeout_ms, sink)` blocks up to timeout_ms (-1: no limit, 0: poll)
+///   and calls `sink(tag, events)` per ready fd; returns true when `wake()`
+///   interrupted it.
+/// - `wake()` is the one member safe to call from any thread.
+template <class Reactor>
+concept reactor_backend =
+    requires(Reactor& reactor, int fd, void* tag, int timeout_ms, void (*sink)(void*, io_events)) {
+        reactor.add(fd, tag);
+        { reactor.remove(fd) } noexcept;
+        { reactor.wait(timeout_ms, sink) } -> std::same_as<bool>;
+        { reactor.wake() } noexcept;
+    };
+
+}  // namespace corio::detail
+
+namespace corio::detail {
+
+/// What the loop hands a reactor as the tag of a watched fd: readiness for the
+/// fd is delivered by calling on_events on the loop thread.
+struct io_watch {
+    void (*on_events)(io_watch* self, io_events events) noexcept = nullptr;
+};
+
+}  // namespace corio::detail

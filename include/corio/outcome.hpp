@@ -1,0 +1,100 @@
+#pragma once
+
+#include <corio/errors.hpp>
+
+#include <exception>
+#include <memory>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace corio {
+
+/// How one operation ended: with a value or with an exception. gather_settled
+/// returns one per child, the counterpart of asyncio's
+/// `gather(..., return_exceptions=True)`.
+///
+/// `outcome<void>` holds no value; `outcome<T&>` refers to the referenced object.
+template <class T>
+class outcome {
+    using stored = std::conditional_t<std::is_void_v<T>, std::monostate,
+                                      std::conditional_t<std::is_reference_v<T>,
+                                                         std::remove_reference_t<T>*, T>>;
+
+public:
+    /// An outcome holding an exception_ptr that is null is not allowed: it would
+    /// be neither a value nor an error.
+    static outcome from_exception(std::exception_ptr error) {
+        if (!error) {
+            throw std::invalid_argument("corio::outcome: null exception");
+        }
+        outcome result;
+        result.m_data.template emplace<1>(std::move(error));
+        return result;
+    }
+
+    template <class... Args>
+    static outcome from_value(Args&&... args) {
+        outcome result;
+        if constexpr (std::is_reference_v<T>) {
+            result.m_data.template emplace<0>(std::addressof(args)...);
+        } else {
+            result.m_data.template emplace<0>(std::forward<Args>(args)...);
+        }
+        return result;
+    }
+
+    [[nodiscard]] bool has_value() const noexcept { return m_data.index() == 0; }
+    [[nodiscard]] bool has_exception() const noexcept { return m_data.index() == 1; }
+    explicit operator bool() const noexcept { return has_value(); }
+
+    /// The exception, or null when there is a value.
+    [[nodiscard]] std::exception_ptr exception() const noexcept {
+        return has_exception() ? std::get<1>(m_data) : nullptr;
+    }
+
+    /// The value, or the exception rethrown.
+    decltype(auto) value() & {
+        rethrow_if_exception();
+        if constexpr (std::is_void_v<T>) {
+            return;
+        } else if constexpr (std::is_reference_v<T>) {
+            return static_cast<T>(*std::get<0>(m_data));
+        } else {
+            return static_cast<T&>(std::get<0>(m_data));
+        }
+    }
+    decltype(auto) value() const& {
+        rethrow_if_exception();
+        if constexpr (std::is_void_v<T>) {
+            return;
+        } else if constexpr (std::is_reference_v<T>) {
+            return static_cast<T>(*std::get<0>(m_data));
+        } else {
+            return static_cast<const T&>(std::get<0>(m_data));
+        }
+    }
+    decltype(auto) value() && {
+        rethrow_if_exception();
+        if constexpr (std::is_void_v<T>) {
+            return;
+        } else if constexpr (std::is_reference_v<T>) {
+            return static_cast<T>(*std::get<0>(m_data));
+        } else {
+            return T(std::move(std::get<0>(m_data)));
+        }
+    }
+
+private:
+    outcome() = default;
+
+    void rethrow_if_exception() const {
+        if (has_exception()) {
+            std::rethrow_exception(std::get<1>(m_data));
+        }
+    }
+
+    std::variant<stored, std::exception_ptr> m_data;
+};
+
+}  // namespace corio

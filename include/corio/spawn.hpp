@@ -1,0 +1,405 @@
+#pragma once
+
+#include <corio/cancel.hpp>
+#include <corio/detail/intrusive_list.hpp>
+#include <corio/errors.hpp>
+#include <corio/event_loop.hpp>
+#include <corio/task.hpp>
+
+#include <coroutine>
+#include <exception>
+#include <type_traits>
+#include <utility>
+
+namespace corio {
+namespace detail {
+
+inline bool is_cancellation(const std::exception_ptr& error) noexcept {
+    if (!error) {
+        return false;
+    }
+    try {
+        std::rethrow_exception(error);
+    } catch (const cancelled_error&) {
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+/// Shared state of a task started with create_task: the running frame, its
+/// outcome, and the coroutines awaiting it. Referenced by the loop until the
+/// frame finishes and by every task_handle.
+class spawned_task_base : public list_hook, public task_context, public task_completion {
+public:
+    enum class outcome : unsigned char { pending, value, error, cancelled };
+
+    /// Node a coroutine awaiting this task links into the waiter list.
+    struct waiter : list_hook, cancel_callback {
+        std::coroutine_handle<> coroutine;
+        task_context* context = nullptr;
+        spawned_task_base* target = nullptr;
+    };
+
+    spawned_task_base(const spawned_task_base&) = delete;
+    spawned_task_base& operator=(const spawned_task_base&) = delete;
+
+    void add_ref() noexcept { ++m_refs; }
+    void release() noexcept {
+        if (--m_refs == 0) {
+            finish_life();
+        }
+    }
+
+    [[nodiscard]] bool done() const noexcept { return m_outcome != outcome::pending; }
+    [[nodiscard]] bool cancelled() const noexcept { return m_outcome == outcome::cancelled; }
+    [[nodiscard]] outcome state() const noexcept { return m_outcome; }
+
+    /// Requests cancellation; false if the task already finished.
+    bool cancel() noexcept {
+        if (done()) {
+            return false;
+        }
+        request_cancel();
+        return true;
+    }
+
+    /// The exception the task ended with (null for a value), marking it retrieved.
+    [[nodiscard]] std::exception_ptr take_exception() noexcept {
+        m_retrieved = true;
+        return m_early_cancel ? m_early_cancel : frame_exception();
+    }
+
+    void add_waiter(waiter& node) noexcept { m_waiters.push_back(node); }
+    void remove_waiter(waiter& node) noexcept {
+        if (node.linked()) {
+            m_waiters.erase(node);
+        }
+    }
+
+    std::coroutine_handle<> on_task_done() noexcept override {
+        const std::exception_ptr error = frame_exception();
+        if (!error) {
+            m_outcome = outcome::value;
+        } else {
+            m_outcome = is_cancellation(error) ? outcome::cancelled : outcome::error;
+        }
+        finish_run();
+        return std::noop_coroutine();
+    }
+
+protected:
+    explicit spawned_task_base(event_loop& loop) noexcept : m_loop(&loop) {}
+    virtual ~spawned_task_base() = default;
+
+    [[nodiscard]] virtual std::exception_ptr frame_exception() const noexcept = 0;
+    virtual void destroy_frame() noexcept = 0;
+    virtual std::coroutine_handle<> frame() const noexcept = 0;
+
+private:
+    friend class corio::event_loop;
+
+    // Ready-queue entry point for the first step. A task cancelled before it
+    // ever ran finishes as cancelled without running its body, as in asyncio.
+    static void start_job(void* self) {
+        auto* spawned = static_cast<spawned_task_base*>(self);
+        if (spawned->take_pending_cancel()) {
+            spawned->m_early_cancel = std::make_exception_ptr(cancelled_error{});
+            spawned->m_outcome = outcome::cancelled;
+            spawned->finish_run();
+            return;
+        }
+        spawned->frame().resume();
+    }
+
+    void schedule_start() {
+        m_loop->m_tasks.push_back(*this);
+        m_loop->m_ready.push({&start_job, this});
+    }
+
+    // The body is over: leave the loop's registry, wake every awaiter, drop the
+    // running reference (which may end this object's life, frame included).
+    void finish_run() noexcept {
+        m_loop->m_tasks.erase(*this);
+        while (!m_waiters.empty()) {
+            waiter& node = m_waiters.pop_front();
+            if (node.context != nullptr) {
+                node.context->disarm(&node);
+            }
+            // Cannot fail in practice: the ready queue only grows on memory exhaustion.
+            m_loop->resume_soon(node.coroutine);
+        }
+        release();
+    }
+
+    void finish_life() noexcept {
+        if (m_outcome == outcome::error && !m_retrieved) {
+            const exception_context context{"Task exception was never retrieved", frame_exception()};
+            // The owning loop may be gone by the time the last handle drops; only
+            // a loop running right here can be told, otherwise stderr is.
+            if (event_loop* loop = running_loop_slot()) {
+                loop->call_exception_handler(context);
+            } else {
+                event_loop::default_exception_handler(context);
+            }
+        }
+        destroy_frame();
+        delete this;
+    }
+
+    event_loop* m_loop;
+    intrusive_list<waiter> m_waiters;
+    std::exception_ptr m_early_cancel;
+    unsigned m_refs = 1;  // the running body's reference until it finishes
+    outcome m_outcome = outcome::pending;
+    bool m_retrieved = false;
+    bool m_shutdown_cancelled = false;  // cancel_all_tasks already asked this task
+};
+
+template <class T>
+class spawned_task final : public spawned_task_base {
+public:
+    spawned_task(event_loop& loop, task<T> body) noexcept
+        : spawned_task_base(loop), m_body(std::move(body)) {
+        auto& promise = task_access::handle(m_body).promise();
+        promise.set_context(this);
+        promise.set_completion(this);
+    }
+
+    decltype(auto) value() {
+        if (std::exception_ptr error = take_exception()) {
+            std::rethrow_exception(error);
+        }
+        return task_access::handle(m_body).promise().value();
+    }
+
+private:
+    std::exception_ptr frame_exception() const noexcept override {
+        return task_access::handle(m_body).promise().exception();
+    }
+    void destroy_frame() noexcept override { m_body = task<T>{}; }
+    std::coroutine_handle<> frame() const noexcept override { return task_access::handle(m_body); }
+
+    task<T> m_body;
+};
+
+}  // namespace detail
+
+/// A task started with create_task (asyncio's Task): awaitable any number of
+/// times, by any number of coroutines, and queryable afterwards.
+///
+/// Handles are cheap to copy and all refer to the same task. Dropping every
+/// handle does not stop the task: the loop keeps it alive until it finishes.
+/// If the task ends with an exception that no handle ever retrieves, the
+/// loop's exception handler is told when the last handle goes away.
+///
+/// Awaiting a handle yields the task's value (a copy; `co_await std::move(h)`
+/// moves it out instead) or rethrows its exception. Cancelling a coroutine
+/// that awaits a handle cancels the awaited task too, as in asyncio, and the
+/// awaiter resumes once that task has unwound. Loop thread only.
+template <class T>
+class task_handle {
+public:
+    task_handle() noexcept = default;
+    task_handle(const task_handle& other) noexcept : task_handle(other.m_state) {}
+    task_handle(task_handle&& other) noexcept : m_state(std::exchange(other.m_state, nullptr)) {}
+    task_handle& operator=(task_handle other) noexcept {
+        std::swap(m_state, other.m_state);
+        return *this;
+    }
+    ~task_handle() {
+        if (m_state != nullptr) {
+            m_state->release();
+        }
+    }
+
+    [[nodiscard]] bool valid() const noexcept { return m_state != nullptr; }
+    /// True once the task finished: value, exception or cancelled.
+    [[nodiscard]] bool done() const noexcept { return state().done(); }
+    /// True if the task finished by cancellation.
+    [[nodiscard]] bool cancelled() const noexcept { return state().cancelled(); }
+
+    /// Asks the task to stop: its current (or next) suspension point throws
+    /// cancelled_error. Returns false if it had already finished.
+    bool cancel() noexcept { return state().cancel(); }
+
+    /// The value of a finished task, or its exception rethrown;
+    /// invalid_state_error if it has not finished.
+    decltype(auto) result() & {
+        ensure_done();
+        if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
+            return state().value();
+        } else {
+            return static_cast<const T&>(state().value());
+        }
+    }
+    decltype(auto) result() && {
+        ensure_done();
+        if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
+            return state().value();
+        } else {
+            return T(std::move(state().value()));
+        }
+    }
+
+    /// The exception a finished task ended with, or null;
+    /// invalid_state_error if it has not finished.
+    [[nodiscard]] std::exception_ptr exception() {
+        ensure_done();
+        return state().take_exception();
+    }
+
+    template <bool Move>
+    class await_operation : private detail::spawned_task_base::waiter {
+    public:
+        explicit await_operation(detail::spawned_task<T>& target) noexcept : m_target(target) {
+            this->target = &target;
+            this->on_cancel = &forward_cancel;
+        }
+        await_operation(const await_operation&) = delete;
+        await_operation& operator=(const await_operation&) = delete;
+        ~await_operation() {
+            m_target.remove_waiter(*this);
+            if (this->context != nullptr) {
+                this->context->disarm(this);
+            }
+        }
+
+        bool await_ready() const noexcept { return m_target.done(); }
+
+        template <class Promise>
+        bool await_suspend(std::coroutine_handle<Promise> awaiting) noexcept {
+            this->context = detail::context_of(awaiting);
+            if (this->context != nullptr && this->context->take_pending_cancel()) {
+                m_cancelled_before_wait = true;
+                return false;
+            }
+            this->coroutine = awaiting;
+            m_target.add_waiter(*this);
+            if (this->context != nullptr) {
+                this->context->arm(this);
+            }
+            return true;
+        }
+
+        decltype(auto) await_resume() {
+            if (m_cancelled_before_wait) {
+                throw cancelled_error{};
+            }
+            if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
+                return m_target.value();
+            } else if constexpr (Move) {
+                return T(std::move(m_target.value()));
+            } else {
+                static_assert(std::is_copy_constructible_v<T>,
+                              "corio::task_handle<T>: T is move-only, so awaiting a handle cannot "
+                              "copy the result; did you forget `co_await std::move(handle)`?");
+                return T(m_target.value());
+            }
+        }
+
+    private:
+        // The awaiter stays linked: it resumes when the cancelled task has unwound.
+        static void forward_cancel(detail::cancel_callback* self) noexcept {
+            static_cast<await_operation*>(self)->m_target.cancel();
+        }
+
+        detail::spawned_task<T>& m_target;
+        bool m_cancelled_before_wait = false;
+    };
+
+    [[nodiscard]] await_operation<false> operator co_await() & noexcept { return await_operation<false>(state()); }
+    [[nodiscard]] await_operation<true> operator co_await() && noexcept { return await_operation<true>(state()); }
+
+private:
+    friend class event_loop;
+
+    explicit task_handle(detail::spawned_task<T>* state) noexcept : m_state(state) {
+        if (m_state != nullptr) {
+            m_state->add_ref();
+        }
+    }
+
+    detail::spawned_task<T>& state() const noexcept { return *m_state; }
+
+    void ensure_done() const {
+        if (!done()) {
+            throw invalid_state_error("corio::task_handle: the task has not finished yet");
+        }
+    }
+
+    detail::spawned_task<T>* m_state = nullptr;
+};
+
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t) {
+    ensure_open();
+    if (!t.valid()) {
+        throw std::invalid_argument("corio::create_task: the task is empty (moved from)");
+    }
+    auto* state = new detail::spawned_task<T>(*this, std::move(t));
+    task_handle<T> handle(state);
+    state->schedule_start();
+    return handle;
+}
+
+/// Schedules t to start on the running loop at its next iteration and returns
+/// a handle to it (asyncio.create_task). The loop keeps the task alive until it
+/// finishes, whether or not the handle is kept.
+///
+/// The task runs after the caller's frame may be gone: a coroutine lambda's
+/// captures and reference parameters must outlive it (see corio::invoke).
+/// Throws event_loop_error when no loop runs on this thread.
+template <class T>
+task_handle<T> create_task(task<T> t) {
+    return get_running_loop().create_task(std::move(t));
+}
+
+inline void event_loop::cancel_all_tasks() {
+    running_scope scope(*this);
+    while (!m_tasks.empty()) {
+        m_tasks.for_each([](detail::spawned_task_base& spawned) {
+            if (!std::exchange(spawned.m_shutdown_cancelled, true)) {
+                spawned.cancel();
+            }
+        });
+        run_once();
+    }
+}
+
+inline void event_loop::close_now() noexcept {
+    if (m_closed.exchange(true)) {
+        return;
+    }
+    // Pending tasks go first, while timers and wait lists still exist: their
+    // awaiters unregister themselves as the frames are destroyed.
+    while (!m_tasks.empty()) {
+        detail::spawned_task_base& spawned = m_tasks.pop_front();
+        spawned.m_outcome = detail::spawned_task_base::outcome::cancelled;
+        spawned.m_early_cancel = std::make_exception_ptr(cancelled_error{});
+        spawned.destroy_frame();
+        spawned.release();
+    }
+    while (!m_timers.empty()) {
+        detail::timer_entry& entry = m_timers.pop();
+        if (entry.on_fire == &fire_callback_timer) {
+            static_cast<detail::callback_node*>(&entry)->release();
+        }
+    }
+    while (!m_ready.empty()) {
+        const detail::ready_job job = m_ready.pop();
+        if (job.run == &detail::callback_node::run_job) {
+            static_cast<detail::callback_node*>(job.arg)->release();
+        }
+    }
+    std::vector<detail::callback_node*> remote;
+    {
+        std::lock_guard lock(m_remote_mutex);
+        remote.swap(m_remote);
+    }
+    for (detail::callback_node* node : remote) {
+        node->release();
+    }
+}
+
+}  // namespace corio

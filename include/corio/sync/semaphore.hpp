@@ -1,0 +1,209 @@
+#pragma once
+
+#include <corio/cancel.hpp>
+#include <corio/detail/cancellation.hpp>
+#include <corio/detail/intrusive_list.hpp>
+#include <corio/event_loop.hpp>
+#include <corio/task.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace corio {
+
+class semaphore;
+
+/// Ownership of one semaphore permit; gives it back when destroyed
+/// (the `async with sem:` of asyncio, as RAII).
+class [[nodiscard]] semaphore_permit {
+public:
+    semaphore_permit() noexcept = default;
+    semaphore_permit(semaphore_permit&& other) noexcept : m_owner(std::exchange(other.m_owner, nullptr)) {}
+    semaphore_permit& operator=(semaphore_permit&& other) noexcept {
+        if (this != &other) {
+            release();
+            m_owner = std::exchange(other.m_owner, nullptr);
+        }
+        return *this;
+    }
+    semaphore_permit(const semaphore_permit&) = delete;
+    semaphore_permit& operator=(const semaphore_permit&) = delete;
+    ~semaphore_permit() { release(); }
+
+    /// True while this object holds a permit.
+    [[nodiscard]] bool owns_permit() const noexcept { return m_owner != nullptr; }
+    explicit operator bool() const noexcept { return owns_permit(); }
+
+    /// Gives the permit back early; afterwards this object holds nothing.
+    void release() noexcept;
+
+private:
+    friend class semaphore;
+    explicit semaphore_permit(semaphore* owner) noexcept : m_owner(owner) {}
+    semaphore* m_owner = nullptr;
+};
+
+/// A counting semaphore for coroutines on one loop (asyncio.Semaphore).
+///
+/// `auto permit = co_await sem.acquire();` waits for a permit and holds it
+/// until `permit` is destroyed. Waiters are served in FIFO order; a permit
+/// released while coroutines wait goes straight to the first of them, so a
+/// newcomer cannot overtake. A waiter that is cancelled leaves the queue and
+/// never consumes a permit. Loop thread only.
+class semaphore {
+public:
+    explicit semaphore(std::size_t initial = 1) noexcept : m_available(initial) {}
+    semaphore(const semaphore&) = delete;
+    semaphore& operator=(const semaphore&) = delete;
+    virtual ~semaphore() = default;
+
+    class acquire_operation : private detail::list_hook, private detail::cancel_callback {
+    public:
+        explicit acquire_operation(semaphore& owner) noexcept : m_owner(owner) {
+            on_cancel = &cancel;
+        }
+        // Movable only before it is awaited (so it can be handed to wait_for).
+        acquire_operation(acquire_operation&& other) noexcept : acquire_operation(other.m_owner) {}
+        acquire_operation& operator=(const acquire_operation&) = delete;
+
+        // A frame destroyed while waiting (its loop closing) leaves the queue.
+        ~acquire_operation() {
+            if (linked()) {
+                m_owner.m_waiters.erase(*this);
+            }
+            if (m_context != nullptr) {
+                m_context->disarm(this);
+            }
+        }
+
+        bool await_ready() noexcept {
+            // Only an empty queue may take a free permit: waiters go first.
+            if (m_owner.m_available > 0 && m_owner.m_waiters.empty()) {
+                --m_owner.m_available;
+                m_granted = true;
+                return true;
+            }
+            return false;
+        }
+
+        template <class Promise>
+        bool await_suspend(std::coroutine_handle<Promise> waiting) {
+            m_context = detail::context_of(waiting);
+            if (m_context != nullptr && m_context->take_pending_cancel()) {
+                return false;  // neither granted nor queued: await_resume throws
+            }
+            m_loop = &get_running_loop();
+            m_waiting = waiting;
+            m_owner.m_waiters.push_back(*this);
+            if (m_context != nullptr) {
+                m_context->arm(this);
+            }
+            return true;
+        }
+
+        semaphore_permit await_resume() {
+            if (!m_granted) {
+                throw cancelled_error{};
+            }
+            return semaphore_permit(&m_owner);
+        }
+
+    private:
+        friend class semaphore;
+        friend class detail::intrusive_list<acquire_operation>;
+
+        // Called by release(): the permit is now this waiter's.
+        void grant() noexcept {
+            m_granted = true;
+            if (m_context != nullptr) {
+                m_context->disarm(this);
+            }
+            m_loop->resume_soon(m_waiting);
+        }
+
+        static void cancel(detail::cancel_callback* callback) noexcept {
+            auto* self = static_cast<acquire_operation*>(callback);
+            self->m_owner.m_waiters.erase(*self);
+            self->m_loop->resume_soon(self->m_waiting);
+        }
+
+        semaphore& m_owner;
+        event_loop* m_loop = nullptr;
+        detail::task_context* m_context = nullptr;
+        std::coroutine_handle<> m_waiting;
+        bool m_granted = false;
+    };
+
+    /// Waits for a permit; see the class comment. Cancellation while waiting
+    /// throws cancelled_error and takes no permit.
+    [[nodiscard]] acquire_operation acquire() noexcept { return acquire_operation(*this); }
+
+    /// Takes a permit if one is free and nobody waits; never suspends.
+    [[nodiscard]] std::optional<semaphore_permit> try_acquire() noexcept {
+        if (m_available > 0 && m_waiters.empty()) {
+            --m_available;
+            return semaphore_permit(this);
+        }
+        return std::nullopt;
+    }
+
+    /// Returns a permit taken without a semaphore_permit (for manual
+    /// acquire/release pairing). Wakes the first waiter if any.
+    virtual void release() { give_back(); }
+
+    /// Permits free right now.
+    [[nodiscard]] std::size_t available() const noexcept { return m_available; }
+    /// True when an acquire() would have to wait (asyncio's locked()).
+    [[nodiscard]] bool locked() const noexcept { return m_available == 0 || !m_waiters.empty(); }
+    /// Coroutines waiting for a permit.
+    [[nodiscard]] std::size_t waiters() const noexcept { return m_waiters.size(); }
+
+protected:
+    // Hands the permit to the first waiter, or adds it to the free count.
+    void give_back() noexcept {
+        if (!m_waiters.empty()) {
+            m_waiters.pop_front().grant();
+        } else {
+            ++m_available;
+        }
+    }
+
+private:
+    friend class semaphore_permit;
+
+    std::size_t m_available;
+    detail::intrusive_list<acquire_operation> m_waiters;
+};
+
+/// A semaphore that refuses to hold more permits than it started with
+/// (asyncio.BoundedSemaphore): an extra release() throws std::logic_error,
+/// which catches acquire/release pairing bugs early.
+class bounded_semaphore final : public semaphore {
+public:
+    explicit bounded_semaphore(std::size_t initial = 1) noexcept : semaphore(initial), m_limit(initial) {}
+
+    void release() override {
+        if (available() >= m_limit) {
+            throw std::logic_error("corio::bounded_semaphore: released more times than acquired (limit " +
+                                   std::to_string(m_limit) + ")");
+        }
+        give_back();
+    }
+
+    [[nodiscard]] std::size_t limit() const noexcept { return m_limit; }
+
+private:
+    std::size_t m_limit;
+};
+
+inline void semaphore_permit::release() noexcept {
+    if (semaphore* owner = std::exchange(m_owner, nullptr)) {
+        owner->give_back();
+    }
+}
+
+}  // namespace corio
