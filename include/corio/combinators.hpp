@@ -412,7 +412,7 @@ public:
         if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
             return promise.value();
         } else {
-            return std::move(promise).value();
+            return T(std::move(promise).value());
         }
     }
 

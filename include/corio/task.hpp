@@ -239,11 +239,13 @@ public:
             return m_handle;
         }
 
+        // By value, not T&&: the result must not dangle once the awaited task
+        // (often a temporary in the co_await expression) is destroyed.
         decltype(auto) await_resume() {
             if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
                 return m_handle.promise().value();
             } else {
-                return std::move(m_handle.promise()).value();
+                return T(std::move(m_handle.promise()).value());
             }
         }
 
