@@ -7,6 +7,7 @@
 #include <corio/combinators.hpp>
 #include <corio/errors.hpp>
 #include <corio/event_loop.hpp>
+#include <corio/invoke.hpp>
 #include <corio/outcome.hpp>
 #include <corio/run.hpp>
 #include <corio/sleep.hpp>

@@ -96,7 +96,8 @@ inline void* allocate_frame(std::size_t size) {
 
 inline void deallocate_frame(void* p, std::size_t size) noexcept {
 #if defined(CORIO_NO_FRAME_RECYCLING)
-    ::operator delete(p, size);
+    static_cast<void>(size);
+    ::operator delete(p);
 #else
     this_thread_frame_cache().deallocate(p, size);
 #endif
