@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Build and test corio the way CI does:
+#   1. install missing Debian build dependencies (apt-get; sudo if not root),
+#   2. run the CMake workflow presets: release (g++), clang-asan (ASan+UBSan),
+#      clang-tsan (TSan, tests labelled `threads` only).
+# Stops at the first failure.
+#
+# Usage: ./scripts/test.sh [workflow-preset...]     (default: release clang-asan clang-tsan)
+# Environment: CORIO_SKIP_APT=1 skips the package check.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo_root"
+# shellcheck source-path=SCRIPTDIR source=lib/packages.sh
+source "$repo_root/scripts/lib/packages.sh"
+
+presets=("$@")
+if [[ ${#presets[@]} -eq 0 ]]; then
+    presets=(release clang-asan clang-tsan)
+fi
+
+corio_ensure_packages "${CORIO_DEBIAN_PACKAGES[@]}"
+
+declare -A result=()
+current=""
+print_summary() {
+    local status=$?
+    if [[ -n "$current" ]]; then
+        result[$current]="FAIL  (exit $status after $((SECONDS - start))s)"
+    fi
+    echo
+    echo "================ corio test summary ================"
+    local p
+    for p in "${presets[@]}"; do
+        printf '  %-12s %s\n' "$p" "${result[$p]:-not run}"
+    done
+    if [[ $status -eq 0 ]]; then
+        echo "RESULT: PASSED (${#presets[@]} workflow preset(s))"
+    else
+        echo "RESULT: FAILED"
+    fi
+    echo "===================================================="
+}
+trap print_summary EXIT
+
+start=$SECONDS
+for preset in "${presets[@]}"; do
+    current=$preset
+    start=$SECONDS
+    corio_log "cmake --workflow --preset $preset"
+    cmake --workflow --preset "$preset"
+    result[$preset]="ok    ($((SECONDS - start))s)"
+    current=""
+done
