@@ -105,7 +105,9 @@ public:
 
     std::coroutine_handle<> child_done(gather_slot& slot) noexcept {
         slot.finished = true;
-        if (!m_settle && !m_failed && slot.failed(slot)) {
+        // Children unwinding from a cancellation gather itself sent are not
+        // failures: they must not cancel their siblings' cleanup again.
+        if (!m_settle && !m_failed && !m_cancelled && slot.failed(slot)) {
             m_failed = true;
             m_first_error = slot.error(slot);
             cancel_children();
@@ -120,7 +122,10 @@ public:
     }
 
     /// Throws what gather must throw instead of returning results, if anything.
-    void rethrow_if_failed() const {
+    void rethrow_if_failed() {
+        if (m_context != nullptr) {
+            m_context->resumed(this);
+        }
         if (m_cancelled) {
             throw cancelled_error{};
         }
@@ -401,6 +406,9 @@ public:
     }
 
     decltype(auto) await_resume() {
+        if (m_context != nullptr) {
+            m_context->resumed(this);
+        }
         if (m_cancelled) {
             throw cancelled_error{};
         }

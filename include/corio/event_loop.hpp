@@ -217,12 +217,13 @@ public:
     template <class T>
     T run_until_complete(task<T> t);
 
-    /// Runs the loop until stop() is called.
+    /// Runs the loop until stop() is called. A stop() that came before still
+    /// lets one iteration run (polling I/O without blocking), as in asyncio.
     void run_forever() {
         running_scope scope(*this);
-        while (!m_stopping) {
+        do {
             run_once();
-        }
+        } while (!m_stopping);
         m_stopping = false;
     }
 

@@ -56,7 +56,10 @@ public:
         return true;
     }
 
-    void await_resume() const {
+    void await_resume() {
+        if (m_context != nullptr) {
+            m_context->resumed(this);
+        }
         if (m_cancelled) {
             throw cancelled_error{};
         }
@@ -65,9 +68,6 @@ public:
 private:
     static void fire(detail::timer_entry* entry) noexcept {
         auto* self = static_cast<sleep_operation*>(entry);
-        if (self->m_context != nullptr) {
-            self->m_context->disarm(self);
-        }
         self->m_loop->resume_soon(self->m_sleeper);
     }
 
@@ -78,7 +78,8 @@ private:
             self->m_loop->remove_timer(*self);
             self->m_loop->resume_soon(self->m_sleeper);
         }
-        // A yield is already queued to resume; it will now throw.
+        // Otherwise the resumption is already queued (a yield, or a timer that
+        // fired this iteration); it will now throw.
     }
 
     event_loop::duration m_delay;

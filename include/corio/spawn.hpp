@@ -121,11 +121,10 @@ private:
     // running reference (which may end this object's life, frame included).
     void finish_run() noexcept {
         m_loop->m_tasks.erase(*this);
+        // Awaiters stay armed until they resume: a cancellation in between
+        // makes their co_await throw (the result stays in the handle).
         while (!m_waiters.empty()) {
             waiter& node = m_waiters.pop_front();
-            if (node.context != nullptr) {
-                node.context->disarm(&node);
-            }
             // Cannot fail in practice: the ready queue only grows on memory exhaustion.
             m_loop->resume_soon(node.coroutine);
         }
@@ -271,7 +270,7 @@ public:
         bool await_suspend(std::coroutine_handle<Promise> awaiting) noexcept {
             this->context = detail::context_of(awaiting);
             if (this->context != nullptr && this->context->take_pending_cancel()) {
-                m_cancelled_before_wait = true;
+                m_cancelled = true;
                 return false;
             }
             this->coroutine = awaiting;
@@ -283,7 +282,10 @@ public:
         }
 
         decltype(auto) await_resume() {
-            if (m_cancelled_before_wait) {
+            if (this->context != nullptr) {
+                this->context->resumed(this);
+            }
+            if (m_cancelled) {
                 throw cancelled_error{};
             }
             if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
@@ -299,13 +301,18 @@ public:
         }
 
     private:
-        // The awaiter stays linked: it resumes when the cancelled task has unwound.
-        static void forward_cancel(detail::cancel_callback* self) noexcept {
-            static_cast<await_operation*>(self)->m_target.cancel();
+        // Forwarded while the task runs: the awaiter stays linked and resumes
+        // with the task's outcome once it has unwound. Once the task is done,
+        // only this awaiter's resumption is pending, and it now throws.
+        static void forward_cancel(detail::cancel_callback* callback) noexcept {
+            auto* self = static_cast<await_operation*>(callback);
+            if (!self->m_target.cancel()) {
+                self->m_cancelled = true;
+            }
         }
 
         detail::spawned_task<T>& m_target;
-        bool m_cancelled_before_wait = false;
+        bool m_cancelled = false;
     };
 
     [[nodiscard]] await_operation<false> operator co_await() & noexcept { return await_operation<false>(state()); }

@@ -58,7 +58,9 @@ public:
             : wait_operation(other.m_source, other.m_direction) {}
         wait_operation& operator=(const wait_operation&) = delete;
         ~wait_operation() {
-            if (m_source.slot(m_direction) == this) {
+            // Only a wait still registered may touch the source: a finished
+            // wait's source may already be gone (destroyed after detach()).
+            if (m_registered && m_source.slot(m_direction) == this) {
                 m_source.slot(m_direction) = nullptr;
             }
             if (m_context != nullptr) {
@@ -91,6 +93,7 @@ public:
                 throw std::logic_error("corio: two coroutines wait for the same direction of one fd");
             }
             slot = this;
+            m_registered = true;
             m_waiting = waiting;
             if (m_context != nullptr) {
                 m_context->arm(this);
@@ -98,7 +101,10 @@ public:
             return true;
         }
 
-        void await_resume() const {
+        void await_resume() {
+            if (m_context != nullptr) {
+                m_context->resumed(this);
+            }
             if (m_aborted) {
                 throw cancelled_error{};
             }
@@ -108,6 +114,7 @@ public:
         friend class io_source;
 
         void finish(bool aborted) noexcept {
+            m_registered = false;
             m_aborted = aborted;
             if (m_context != nullptr) {
                 m_context->disarm(this);
@@ -119,7 +126,7 @@ public:
         static void cancel(cancel_callback* callback) noexcept {
             auto* self = static_cast<wait_operation*>(callback);
             self->m_source.slot(self->m_direction) = nullptr;
-            self->m_context = nullptr;
+            self->m_registered = false;
             self->m_aborted = true;
             self->m_source.m_loop.resume_soon(self->m_waiting);
         }
@@ -129,6 +136,7 @@ public:
         task_context* m_context = nullptr;
         std::coroutine_handle<> m_waiting;
         bool m_aborted = false;
+        bool m_registered = false;  // linked in the source's slot
     };
 
     /// Resumes when the fd may be readable (or has an error / hang-up).

@@ -106,7 +106,13 @@ public:
         }
 
         semaphore_permit await_resume() {
-            if (!m_granted) {
+            if (m_context != nullptr) {
+                m_context->resumed(this);
+            }
+            if (m_cancelled || !m_granted) {
+                if (m_granted) {
+                    m_owner.give_back();  // cancelled after the hand-over: pass the permit on
+                }
                 throw cancelled_error{};
             }
             return semaphore_permit(&m_owner);
@@ -116,19 +122,20 @@ public:
         friend class semaphore;
         friend class detail::intrusive_list<acquire_operation>;
 
-        // Called by release(): the permit is now this waiter's.
+        // Called by release(): the permit is now this waiter's. The waiter stays
+        // armed until it resumes, so a cancellation in between passes it on.
         void grant() noexcept {
             m_granted = true;
-            if (m_context != nullptr) {
-                m_context->disarm(this);
-            }
             m_loop->resume_soon(m_waiting);
         }
 
         static void cancel(detail::cancel_callback* callback) noexcept {
             auto* self = static_cast<acquire_operation*>(callback);
-            self->m_owner.m_waiters.erase(*self);
-            self->m_loop->resume_soon(self->m_waiting);
+            self->m_cancelled = true;
+            if (!self->m_granted) {
+                self->m_owner.m_waiters.erase(*self);
+                self->m_loop->resume_soon(self->m_waiting);
+            }
         }
 
         semaphore& m_owner;
@@ -136,6 +143,7 @@ public:
         detail::task_context* m_context = nullptr;
         std::coroutine_handle<> m_waiting;
         bool m_granted = false;
+        bool m_cancelled = false;
     };
 
     /// Waits for a permit; see the class comment. Cancellation while waiting
@@ -163,6 +171,9 @@ public:
     [[nodiscard]] std::size_t waiters() const noexcept { return m_waiters.size(); }
 
 protected:
+    // A semaphore_permit gives its permit back; it cannot throw (destructors call it).
+    virtual void return_permit() noexcept { give_back(); }
+
     // Hands the permit to the first waiter, or adds it to the free count.
     void give_back() noexcept {
         if (!m_waiters.empty()) {
@@ -197,12 +208,30 @@ public:
     [[nodiscard]] std::size_t limit() const noexcept { return m_limit; }
 
 private:
+    // A permit coming back after a stray release() already refilled the
+    // semaphore: the extra permit is dropped so the limit holds, and the bug
+    // is reported rather than thrown from a destructor.
+    void return_permit() noexcept override {
+        if (available() < m_limit) {
+            give_back();
+            return;
+        }
+        const exception_context context{
+            "bounded_semaphore: a permit was returned after release() already refilled the semaphore",
+            std::make_exception_ptr(std::logic_error("corio::bounded_semaphore: released too many times"))};
+        if (event_loop* loop = detail::running_loop_slot()) {
+            loop->call_exception_handler(context);
+        } else {
+            event_loop::default_exception_handler(context);
+        }
+    }
+
     std::size_t m_limit;
 };
 
 inline void semaphore_permit::release() noexcept {
     if (semaphore* owner = std::exchange(m_owner, nullptr)) {
-        owner->give_back();
+        owner->return_permit();
     }
 }
 

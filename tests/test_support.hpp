@@ -1,0 +1,95 @@
+// Small helpers shared by corio's test files. Keep this header small and
+// stable: several test files include it.
+//
+//   counted             a value type that counts constructions, copies, moves
+//                       and destructions (to prove "moved, not copied" and
+//                       "destroyed, not leaked")
+//   run_with_watchdog   corio::run(corio::wait_for(t, timeout)): a test that
+//                       would hang fails with corio::timeout_error instead
+//   stopwatch           elapsed steady-clock time since construction
+#pragma once
+
+#include <corio/combinators.hpp>
+#include <corio/detail/config.hpp>
+#include <corio/run.hpp>
+#include <corio/task.hpp>
+
+#include <chrono>
+#include <utility>
+
+namespace corio_test {
+
+using namespace std::chrono_literals;
+
+/// A value that counts what happens to it. Counters are global (per test
+/// executable); call counted::reset() at the start of a test.
+struct counted {
+    static inline int constructions = 0;  // every constructor, copies and moves included
+    static inline int copies = 0;
+    static inline int moves = 0;
+    static inline int destructions = 0;
+
+    static void reset() noexcept { constructions = copies = moves = destructions = 0; }
+    /// Objects constructed and not yet destroyed.
+    [[nodiscard]] static int alive() noexcept { return constructions - destructions; }
+
+    int value = 0;
+
+    counted() noexcept { ++constructions; }
+    explicit counted(int v) noexcept : value(v) { ++constructions; }
+    counted(const counted& other) noexcept : value(other.value) {
+        ++constructions;
+        ++copies;
+    }
+    counted(counted&& other) noexcept : value(std::exchange(other.value, -1)) {
+        ++constructions;
+        ++moves;
+    }
+    counted& operator=(const counted& other) noexcept {
+        value = other.value;
+        ++copies;
+        return *this;
+    }
+    counted& operator=(counted&& other) noexcept {
+        value = std::exchange(other.value, -1);
+        ++moves;
+        return *this;
+    }
+    ~counted() { ++destructions; }
+};
+
+namespace detail {
+
+// A header coroutine template: clang 14 with -fsanitize=function cannot
+// assemble those (see DESIGN.md, Pitfalls), hence the attribute.
+template <class T>
+CORIO_HEADER_COROUTINE corio::task<T> with_timeout(corio::task<T> t, corio::event_loop::duration timeout) {
+    co_return co_await corio::wait_for(std::move(t), timeout);
+}
+
+}  // namespace detail
+
+/// Runs t on a fresh loop like corio::run, but throws corio::timeout_error
+/// (after cancelling t) if it has not finished within `timeout`.
+template <class T, class Rep = long long, class Period = std::milli>
+T run_with_watchdog(corio::task<T> t, std::chrono::duration<Rep, Period> timeout = std::chrono::seconds(5)) {
+    return corio::run(
+        detail::with_timeout(std::move(t), std::chrono::ceil<corio::event_loop::duration>(timeout)));
+}
+
+/// Steady-clock time elapsed since construction (or the last restart()).
+class stopwatch {
+public:
+    using clock = std::chrono::steady_clock;
+
+    void restart() noexcept { m_start = clock::now(); }
+    [[nodiscard]] clock::duration elapsed() const noexcept { return clock::now() - m_start; }
+    [[nodiscard]] std::chrono::milliseconds elapsed_ms() const noexcept {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(elapsed());
+    }
+
+private:
+    clock::time_point m_start = clock::now();
+};
+
+}  // namespace corio_test
