@@ -208,16 +208,18 @@ outcome<T> take_outcome(task<T>& child) {
 template <bool Settle, class... Ts>
 class gather_tuple_operation {
 public:
-    explicit gather_tuple_operation(task<Ts>... children) : m_children(std::move(children)...) {
-        bind_all(std::index_sequence_for<Ts...>{});
-    }
-    gather_tuple_operation(const gather_tuple_operation&) = delete;
+    explicit gather_tuple_operation(task<Ts>... children) : m_children(std::move(children)...) {}
+    // Movable only before it is awaited (so it can be handed to wait_for or
+    // nested in another gather): the children are bound to the slots at start.
+    gather_tuple_operation(gather_tuple_operation&& other) noexcept
+        : m_children(std::move(other.m_children)) {}
     gather_tuple_operation& operator=(const gather_tuple_operation&) = delete;
 
     bool await_ready() const noexcept { return sizeof...(Ts) == 0; }
 
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> awaiting) {
+        bind_all(std::index_sequence_for<Ts...>{});
         std::array<std::coroutine_handle<>, sizeof...(Ts)> handles = std::apply(
             [](auto&... child) {
                 return std::array<std::coroutine_handle<>, sizeof...(Ts)>{
@@ -263,10 +265,11 @@ public:
                 throw std::invalid_argument("corio::gather: task #" + std::to_string(i) +
                                             " is empty (moved from)");
             }
-            bind_slot(m_slots[i], m_core, m_children[i]);
         }
     }
-    gather_vector_operation(const gather_vector_operation&) = delete;
+    // Movable only before it is awaited, like the tuple form.
+    gather_vector_operation(gather_vector_operation&& other) noexcept
+        : m_slots(other.m_children.size()), m_children(std::move(other.m_children)) {}
     gather_vector_operation& operator=(const gather_vector_operation&) = delete;
 
     bool await_ready() const noexcept { return m_children.empty(); }
@@ -275,8 +278,9 @@ public:
     bool await_suspend(std::coroutine_handle<Promise> awaiting) {
         std::vector<std::coroutine_handle<>> handles;
         handles.reserve(m_children.size());
-        for (const task<T>& child : m_children) {
-            handles.emplace_back(task_access::handle(child));
+        for (std::size_t i = 0; i < m_children.size(); ++i) {
+            bind_slot(m_slots[i], m_core, m_children[i]);
+            handles.emplace_back(task_access::handle(m_children[i]));
         }
         return m_core.start(awaiting, std::span<gather_slot>(m_slots), std::span(handles));
     }
@@ -370,11 +374,11 @@ public:
         }
         on_cancel = &cancel_from_outside;
         on_fire = &time_out;
-        auto& promise = detail::task_access::handle(m_inner).promise();
-        promise.set_context(&m_inner_context);
-        promise.set_completion(this);
     }
-    wait_for_operation(const wait_for_operation&) = delete;
+    // Movable only before it is awaited: the inner task is bound to this
+    // object when the wait starts.
+    wait_for_operation(wait_for_operation&& other) noexcept
+        : wait_for_operation(std::move(other.m_inner), other.m_timeout, adopt{}) {}
     wait_for_operation& operator=(const wait_for_operation&) = delete;
 
     ~wait_for_operation() {
@@ -402,6 +406,9 @@ public:
         if (m_context != nullptr) {
             m_context->arm(this);
         }
+        auto& promise = detail::task_access::handle(m_inner).promise();
+        promise.set_context(&m_inner_context);
+        promise.set_completion(this);
         return detail::task_access::handle(m_inner);
     }
 
@@ -425,6 +432,13 @@ public:
     }
 
 private:
+    struct adopt {};
+    wait_for_operation(task<T>&& inner, event_loop::duration timeout, adopt) noexcept
+        : m_inner(std::move(inner)), m_timeout(timeout) {
+        on_cancel = &cancel_from_outside;
+        on_fire = &time_out;
+    }
+
     // The inner task finished (by itself or after being cancelled).
     std::coroutine_handle<> on_task_done() noexcept override {
         m_loop->remove_timer(*this);
