@@ -275,3 +275,21 @@ TEST_CASE("sleep_until a past deadline only yields", "[sleep]") {
     CHECK(log == "POPO");
     CHECK(clock.elapsed() < 500ms);
 }
+
+TEST_CASE("A 'forever' sleep such as hours::max() does not overflow and can be cancelled", "[sleep]") {
+    const auto result = corio::run([]() -> corio::task<int> {
+        corio::task_handle<void> forever = corio::create_task([]() -> corio::task<void> {
+            co_await corio::sleep(std::chrono::hours::max());
+        }());
+        co_await corio::sleep(1ms);
+        CHECK_FALSE(forever.done());
+        forever.cancel();
+        try {
+            co_await forever;
+        } catch (const corio::cancelled_error&) {
+            co_return 1;
+        }
+        co_return 0;
+    }());
+    CHECK(result == 1);
+}

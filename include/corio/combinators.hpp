@@ -486,7 +486,7 @@ template <class Awaitable, class Rep, class Period>
     using inner_task = detail::as_task_t<Awaitable>;
     return wait_for_operation<typename inner_task::value_type>(
         detail::as_task(std::forward<Awaitable>(awaitable)),
-        std::chrono::ceil<event_loop::duration>(timeout));
+        detail::to_timer_duration(timeout));
 }
 
 }  // namespace corio

@@ -191,7 +191,7 @@ public:
     /// Schedules f() to run once `delay` has passed.
     template <class F>
     callback_handle call_later(duration delay, F&& f) {
-        return call_at(time() + delay, std::forward<F>(f));
+        return call_at(time() + detail::to_timer_duration(delay), std::forward<F>(f));
     }
 
     /// Schedules f() to run at `when` (a point of time(): the steady clock).

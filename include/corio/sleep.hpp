@@ -95,7 +95,7 @@ private:
 /// the co_await throw cancelled_error.
 template <class Rep, class Period>
 [[nodiscard]] sleep_operation sleep(std::chrono::duration<Rep, Period> delay) noexcept {
-    return sleep_operation(std::chrono::ceil<event_loop::duration>(delay));
+    return sleep_operation(detail::to_timer_duration(delay));
 }
 
 /// Suspends the calling coroutine until the loop's clock reaches `deadline`.

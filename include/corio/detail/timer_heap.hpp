@@ -7,6 +7,19 @@
 
 namespace corio::detail {
 
+/// Converts any duration to the steady clock's, rounding up (a timer never
+/// fires early) and capping at about 30 years so that "forever" delays such as
+/// hours::max() cannot overflow the deadline arithmetic.
+template <class Rep, class Period>
+std::chrono::steady_clock::duration to_timer_duration(std::chrono::duration<Rep, Period> delay) noexcept {
+    using target = std::chrono::steady_clock::duration;
+    constexpr double longest_seconds = 1.0e9;
+    if (std::chrono::duration<double>(delay).count() >= longest_seconds) {
+        return std::chrono::duration_cast<target>(std::chrono::duration<double>(longest_seconds));
+    }
+    return std::chrono::ceil<target>(delay);
+}
+
 /// A pending timer, embedded in whatever waits on it (a sleep's awaiter, a
 /// call_later callback), so arming a timer allocates nothing but heap slots.
 struct timer_entry {
