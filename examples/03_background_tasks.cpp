@@ -81,7 +81,9 @@ corio::task<void> heartbeat(milliseconds interval) {
 // hold a reference to that dead vector and read freed memory once it resumes
 // (C++ Core Guidelines CP.51). The same goes for a coroutine lambda's
 // captures: they live in the lambda object, not in the coroutine frame, so
-// prefer a named coroutine function whose parameters are values.
+// prefer a named coroutine function whose parameters are values, or spawn
+// `corio::invoke([captures]() -> corio::task<T> {...})`, which keeps the
+// lambda alive inside the task's own frame.
 corio::task<int> summarize(std::vector<int> samples) {
     log("    [report] crunching {} samples", samples.size());
     co_await corio::sleep(scaled(1500ms));  // simulated slow work
