@@ -32,18 +32,7 @@ using log_t = std::vector<std::string>;
 
 constexpr auto watchdog = 10s;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool under_sanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(undefined_behavior_sanitizer)
-constexpr bool under_sanitizer = true;
-#else
-constexpr bool under_sanitizer = false;
-#endif
-#else
-constexpr bool under_sanitizer = false;
-#endif
+using corio_test::under_sanitizer;
 
 corio::task<void> forever(log_t* log, std::string name) {
     try {

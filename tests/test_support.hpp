@@ -21,6 +21,20 @@ namespace corio_test {
 
 using namespace std::chrono_literals;
 
+/// Sanitized builds run the heaviest tests with smaller counts.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool under_sanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(undefined_behavior_sanitizer)
+inline constexpr bool under_sanitizer = true;
+#else
+inline constexpr bool under_sanitizer = false;
+#endif
+#else
+inline constexpr bool under_sanitizer = false;
+#endif
+
 /// A value that counts what happens to it. Counters are global (per test
 /// executable); call counted::reset() at the start of a test.
 struct counted {
