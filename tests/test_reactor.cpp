@@ -276,6 +276,34 @@ TEST_CASE("timer_heap fires equal deadlines in arming order and removes any posi
     CHECK(std::none_of(entries.begin(), entries.end(), [](const timer_entry& e) { return e.queued(); }));
 }
 
+TEST_CASE("timer_heap keeps deadline and arming order across its sorted run and its heap",
+          "[reactor][timer_heap]") {
+    using corio::detail::timer_entry;
+    const auto t0 = std::chrono::steady_clock::now();
+    // Deadlines in arming order: 10 20 20 30 (monotone: the run) then 15 20 5
+    // (each earlier than the run's tail: the heap), then 40 (the run again).
+    const int offsets_ms[] = {10, 20, 20, 30, 15, 20, 5, 40};
+    std::vector<timer_entry> entries(std::size(offsets_ms));
+    corio::detail::timer_heap heap;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        entries[i].deadline = t0 + std::chrono::milliseconds(offsets_ms[i]);
+        heap.push(entries[i]);
+    }
+    CHECK(heap.size() == 8);
+    heap.remove(entries[2]);  // a middle entry of the run
+    heap.remove(entries[4]);  // a heap entry
+    CHECK(heap.size() == 6);
+    CHECK_FALSE(entries[2].queued());
+
+    std::vector<std::size_t> popped;
+    while (!heap.empty()) {
+        popped.push_back(static_cast<std::size_t>(&heap.pop() - entries.data()));
+    }
+    // 5 (#6), 10 (#0), 20 (#1 armed before #5), 20 (#5), 30 (#3), 40 (#7).
+    CHECK(popped == std::vector<std::size_t>{6, 0, 1, 5, 3, 7});
+    CHECK(std::none_of(entries.begin(), entries.end(), [](const timer_entry& e) { return e.queued(); }));
+}
+
 // ---- ready_queue ------------------------------------------------------------------
 
 TEST_CASE("ready_queue stays FIFO while it grows around a wrapped ring", "[reactor][ready_queue]") {

@@ -24,31 +24,58 @@ std::chrono::steady_clock::duration to_timer_duration(std::chrono::duration<Rep,
 /// call_later callback), so arming a timer allocates nothing but heap slots.
 struct timer_entry {
     static constexpr std::size_t not_queued = static_cast<std::size_t>(-1);
+    static constexpr std::size_t in_run = static_cast<std::size_t>(-2);
 
     std::chrono::steady_clock::time_point deadline{};
     std::uint64_t sequence = 0;           // ties between equal deadlines fire in arming order
-    std::size_t heap_index = not_queued;  // position in the heap, kept current for O(log n) removal
+    std::size_t heap_index = not_queued;  // heap position (kept current), in_run, or not_queued
+    timer_entry* run_prev = nullptr;      // links while in the sorted run
+    timer_entry* run_next = nullptr;
     void (*on_fire)(timer_entry* self) noexcept = nullptr;
 
     [[nodiscard]] bool queued() const noexcept { return heap_index != not_queued; }
 };
 
-/// Binary min-heap of timer entries ordered by (deadline, sequence), with each
-/// entry knowing its own index so that cancelling is O(log n).
+/// The loop's pending timers, ordered by (deadline, sequence).
+///
+/// Most timers are "now + a delay", so they arrive in deadline order. Those
+/// are appended to a sorted run, an intrusive list with O(1) insert, cancel
+/// and pop. A timer that would break the run's order goes to a binary
+/// min-heap instead (O(log n) insert and cancel; each entry knows its heap
+/// index). The earliest timer is the smaller of the two heads. With 100,000
+/// sleepers of one delay the heap stays empty, where before the heap's
+/// sift-down chased pointers into 100,000 different frames.
 class timer_heap {
 public:
-    [[nodiscard]] bool empty() const noexcept { return m_heap.empty(); }
-    [[nodiscard]] std::size_t size() const noexcept { return m_heap.size(); }
-    [[nodiscard]] timer_entry& top() const noexcept { return *m_heap.front(); }
+    [[nodiscard]] bool empty() const noexcept { return m_heap.empty() && m_run_head == nullptr; }
+    [[nodiscard]] std::size_t size() const noexcept { return m_heap.size() + m_run_size; }
+
+    [[nodiscard]] timer_entry& top() const noexcept {
+        if (m_heap.empty()) {
+            return *m_run_head;
+        }
+        if (m_run_head == nullptr || before(*m_heap.front(), *m_run_head)) {
+            return *m_heap.front();
+        }
+        return *m_run_head;
+    }
 
     void push(timer_entry& entry) {
         entry.sequence = m_next_sequence++;
+        if (m_run_tail == nullptr || !before(entry, *m_run_tail)) {
+            append_to_run(entry);
+            return;
+        }
         entry.heap_index = m_heap.size();
         m_heap.push_back(&entry);
         sift_up(entry.heap_index);
     }
 
     void remove(timer_entry& entry) noexcept {
+        if (entry.heap_index == timer_entry::in_run) {
+            unlink_from_run(entry);
+            return;
+        }
         const std::size_t index = entry.heap_index;
         entry.heap_index = timer_entry::not_queued;
         timer_entry* last = m_heap.back();
@@ -65,7 +92,7 @@ public:
     }
 
     timer_entry& pop() noexcept {
-        timer_entry& first = *m_heap.front();
+        timer_entry& first = top();
         remove(first);
         return first;
     }
@@ -76,6 +103,9 @@ public:
             entry->heap_index = timer_entry::not_queued;
         }
         m_heap.clear();
+        while (m_run_head != nullptr) {
+            unlink_from_run(*m_run_head);
+        }
     }
 
 private:
@@ -83,6 +113,27 @@ private:
         return a.deadline < b.deadline || (a.deadline == b.deadline && a.sequence < b.sequence);
     }
     static std::size_t parent(std::size_t i) noexcept { return (i - 1) / 2; }
+
+    void append_to_run(timer_entry& entry) noexcept {
+        entry.heap_index = timer_entry::in_run;
+        entry.run_prev = m_run_tail;
+        entry.run_next = nullptr;
+        if (m_run_tail != nullptr) {
+            m_run_tail->run_next = &entry;
+        } else {
+            m_run_head = &entry;
+        }
+        m_run_tail = &entry;
+        ++m_run_size;
+    }
+
+    void unlink_from_run(timer_entry& entry) noexcept {
+        (entry.run_prev != nullptr ? entry.run_prev->run_next : m_run_head) = entry.run_next;
+        (entry.run_next != nullptr ? entry.run_next->run_prev : m_run_tail) = entry.run_prev;
+        entry.run_prev = entry.run_next = nullptr;
+        entry.heap_index = timer_entry::not_queued;
+        --m_run_size;
+    }
 
     void place(std::size_t index, timer_entry* entry) noexcept {
         m_heap[index] = entry;
@@ -119,6 +170,9 @@ private:
     }
 
     std::vector<timer_entry*> m_heap;
+    timer_entry* m_run_head = nullptr;
+    timer_entry* m_run_tail = nullptr;
+    std::size_t m_run_size = 0;
     std::uint64_t m_next_sequence = 0;
 };
 
