@@ -162,14 +162,19 @@ TEST_CASE("frame_cache hands a freed block back for a request of the same size c
     void* r = nullptr;
     void* other_class = nullptr;
 
+    // The class of a 100-byte frame spans (class_size - granule, class_size].
+    constexpr std::size_t g = frame_cache::granule;
+    constexpr std::size_t class_size = (100 + g - 1) / g * g;
+    constexpr std::size_t class_low = class_size - g + 1;
+
     const allocation_counters first = measure([&] { p = cache.allocate(100); });
     CHECK(first.news == 1);
-    CHECK(first.last_new_size == 128);  // rounded up to the class size, 65..128
+    CHECK(first.last_new_size == class_size);  // rounded up to the class size
 
     const allocation_counters freed = measure([&] { cache.deallocate(p, 100); });
     CHECK(freed.deletes == 0);  // kept in the cache
 
-    const allocation_counters same_class = measure([&] { q = cache.allocate(120); });
+    const allocation_counters same_class = measure([&] { q = cache.allocate(class_size); });
     CHECK(q == p);
     CHECK(same_class.news == 0);  // served from the cache
 
@@ -177,10 +182,10 @@ TEST_CASE("frame_cache hands a freed block back for a request of the same size c
     CHECK(r != p);
     CHECK(emptied.news == 1);  // the class had nothing left
 
-    const allocation_counters smaller = measure([&] { other_class = cache.allocate(60); });
+    const allocation_counters smaller = measure([&] { other_class = cache.allocate(class_low - 1); });
     CHECK(other_class != p);
     CHECK(smaller.news == 1);
-    CHECK(smaller.last_new_size == 64);  // class 1..64
+    CHECK(smaller.last_new_size == class_size - g);  // the class below
 
     // Last freed, first reused, for any size in the class.
     void* reuse_first = nullptr;
@@ -188,8 +193,8 @@ TEST_CASE("frame_cache hands a freed block back for a request of the same size c
     const allocation_counters lifo = measure([&] {
         cache.deallocate(q, 100);
         cache.deallocate(r, 100);
-        reuse_first = cache.allocate(128);
-        reuse_second = cache.allocate(65);
+        reuse_first = cache.allocate(class_size);
+        reuse_second = cache.allocate(class_low);
     });
     CHECK(reuse_first == r);
     CHECK(reuse_second == q);
@@ -255,7 +260,7 @@ TEST_CASE("frame_cache sends requests above 1 KiB straight to operator new", "[f
     const allocation_counters at_limit = measure([&] {
         largest_cached = cache.allocate(1024);
         cache.deallocate(largest_cached, 1024);
-        reused = cache.allocate(1000);
+        reused = cache.allocate(1024 - frame_cache::granule + 1);  // the same, largest class
     });
     CHECK(at_limit.news == 1);
     CHECK(at_limit.last_new_size == 1024);

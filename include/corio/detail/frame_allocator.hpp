@@ -17,8 +17,8 @@ namespace corio::detail {
 /// the global operator new.
 class frame_cache {
 public:
-    static constexpr std::size_t granule = 64;
-    static constexpr std::size_t class_count = 16;  // frames up to 1 KiB are cached
+    static constexpr std::size_t granule = 16;  // frames differ by 16-byte steps; coarser classes waste memory
+    static constexpr std::size_t class_count = 64;  // frames up to 1 KiB are cached
     static constexpr std::size_t max_cached_per_class = 256;
 
     frame_cache() = default;
