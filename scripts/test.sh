@@ -3,10 +3,11 @@
 #   1. install missing Debian build dependencies (apt-get; sudo if not root),
 #   2. run the CMake workflow presets: release (g++), kqueue (g++, the kqueue
 #      backend; on Linux over the emulation in tests/kqueue_emulation),
-#      clang-asan (ASan+UBSan), clang-tsan (TSan, tests labelled `threads` only).
+#      clang-asan and gcc-asan (ASan+UBSan with each compiler: GCC 12 has
+#      coroutine bugs clang does not), clang-tsan (TSan, `threads` tests only).
 # Stops at the first failure.
 #
-# Usage: ./scripts/test.sh [workflow-preset...]     (default: release kqueue clang-asan clang-tsan)
+# Usage: ./scripts/test.sh [workflow-preset...]     (default: release kqueue clang-asan gcc-asan clang-tsan)
 # Environment: CORIO_SKIP_APT=1 skips the package check.
 set -euo pipefail
 
@@ -17,7 +18,7 @@ source "$repo_root/scripts/lib/packages.sh"
 
 presets=("$@")
 if [[ ${#presets[@]} -eq 0 ]]; then
-    presets=(release kqueue clang-asan clang-tsan)
+    presets=(release kqueue clang-asan gcc-asan clang-tsan)
 fi
 
 corio_ensure_packages "${CORIO_DEBIAN_PACKAGES[@]}"
