@@ -1,0 +1,234 @@
+#pragma once
+
+#include <corio/cancel.hpp>
+#include <corio/combinators.hpp>
+#include <corio/detail/cancellation.hpp>
+#include <corio/detail/config.hpp>
+#include <corio/event_loop.hpp>
+#include <corio/generator.hpp>
+#include <corio/outcome.hpp>
+#include <corio/spawn.hpp>
+#include <corio/task.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace corio {
+namespace detail {
+
+/// Outcomes of as_completed's children in the order they finished, shared
+/// between the children (spawned tasks) and the generator consuming them.
+template <class T>
+struct completion_queue {
+    std::deque<outcome<T>> finished;
+    std::coroutine_handle<> waiter;  // the generator, while it waits for the next one
+
+    // Called from inside a child's frame: never resume inline.
+    void push(outcome<T> result) {
+        finished.push_back(std::move(result));
+        if (std::coroutine_handle<> w = std::exchange(waiter, {})) {
+            get_running_loop().resume_soon(w);
+        }
+    }
+};
+
+// One child of as_completed, spawned on the loop: runs the task and reports
+// its outcome, whatever it is, so the spawned task itself never fails.
+template <class T>
+CORIO_HEADER_COROUTINE task<void> as_completed_child(std::shared_ptr<completion_queue<T>> queue, task<T> child) {
+    std::optional<outcome<T>> result;
+    std::exception_ptr error;
+    try {
+        if constexpr (std::is_void_v<T>) {
+            co_await std::move(child);
+            result.emplace(outcome<T>::from_value());
+        } else {
+            result.emplace(outcome<T>::from_value(co_await std::move(child)));
+        }
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (error) {
+        result.emplace(outcome<T>::from_exception(error));
+    }
+    queue->push(std::move(*result));
+}
+
+/// Suspends the as_completed generator (in its consumer's strand) until a
+/// child has finished.
+template <class T>
+class next_completion_operation : private cancel_callback {
+public:
+    explicit next_completion_operation(completion_queue<T>& queue) noexcept : m_queue(queue) {
+        on_cancel = &cancel;
+    }
+    next_completion_operation(const next_completion_operation&) = delete;
+    next_completion_operation& operator=(const next_completion_operation&) = delete;
+    ~next_completion_operation() {
+        if (m_awaiting && m_queue.waiter == m_awaiting) {
+            m_queue.waiter = {};
+        }
+        if (m_context != nullptr) {
+            m_context->disarm(this);
+        }
+    }
+
+    bool await_ready() const noexcept { return !m_queue.finished.empty(); }
+
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> awaiting) noexcept {
+        m_context = context_of(awaiting);
+        if (m_context != nullptr && m_context->take_pending_cancel()) {
+            m_cancelled = true;
+            return false;
+        }
+        m_awaiting = awaiting;
+        m_queue.waiter = awaiting;
+        if (m_context != nullptr) {
+            m_context->arm(this);
+        }
+        return true;
+    }
+
+    void await_resume() {
+        if (m_context != nullptr) {
+            m_context->resumed(this);
+        }
+        if (m_cancelled) {
+            throw cancelled_error{};
+        }
+    }
+
+private:
+    static void cancel(cancel_callback* callback) noexcept {
+        auto* self = static_cast<next_completion_operation*>(callback);
+        self->m_cancelled = true;
+        if (self->m_queue.waiter) {
+            self->m_queue.waiter = {};
+            get_running_loop().resume_soon(self->m_awaiting);
+        }
+        // Otherwise a child finished and the resumption is already queued.
+    }
+
+    completion_queue<T>& m_queue;
+    task_context* m_context = nullptr;
+    std::coroutine_handle<> m_awaiting;
+    bool m_cancelled = false;
+};
+
+/// Cancels the children still running when the generator's frame goes away
+/// before it was exhausted (the consumer stopped early).
+struct cancel_unfinished {
+    std::vector<task_handle<void>>* children;
+    ~cancel_unfinished() {
+        for (task_handle<void>& child : *children) {
+            child.cancel();  // a no-op for a finished one
+        }
+    }
+};
+
+}  // namespace detail
+
+/// Runs the tasks concurrently and yields their results in the order they
+/// finish (asyncio.as_completed), as an async_generator:
+///
+///     auto results = corio::as_completed(std::move(tasks));
+///     while (auto r = co_await results.next()) {   // async for r in ...
+///         use(*r);
+///     }
+///
+/// Each task is spawned on the running loop at once (as by create_task), so
+/// they start on the loop's next iteration. A `void` task yields
+/// std::monostate, a reference one a std::reference_wrapper.
+///
+/// If a task fails, the next() that would have yielded its result cancels the
+/// tasks still running, waits for them to unwind, then rethrows that
+/// exception; the generator is finished. Cancelling the consumer while it
+/// waits in next() does the same and throws cancelled_error.
+///
+/// Stopping early (destroying the generator before it is exhausted) cancels
+/// the tasks still running, but cannot wait for them: they unwind on the loop
+/// after the generator is gone (corio::run still waits for them before it
+/// returns). Like create_task'ed work they must therefore own their data; to
+/// stop early AND wait, cancel the consuming task instead. Loop thread only;
+/// throws event_loop_error when no loop runs on this thread and
+/// std::invalid_argument for an empty (moved-from) task.
+template <class T>
+CORIO_HEADER_COROUTINE auto as_completed(std::vector<task<T>> tasks)
+    -> async_generator<detail::gather_vector_element_t<T>> {
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+        if (!tasks[i].valid()) {
+            throw std::invalid_argument("corio::as_completed: task #" + std::to_string(i) +
+                                        " is empty (moved from)");
+        }
+    }
+    auto queue = std::make_shared<detail::completion_queue<T>>();
+    std::vector<task_handle<void>> children;
+    children.reserve(tasks.size());
+    for (task<T>& t : tasks) {
+        children.push_back(create_task(detail::as_completed_child<T>(queue, std::move(t))));
+    }
+    tasks.clear();
+    const detail::cancel_unfinished cancel_on_exit{&children};
+
+    bool cancelled = false;
+    std::exception_ptr failure;
+    for (std::size_t yielded = 0; yielded < children.size(); ++yielded) {
+        try {
+            co_await detail::next_completion_operation<T>(*queue);
+        } catch (const cancelled_error&) {
+            cancelled = true;
+        }
+        if (cancelled) {
+            break;
+        }
+        outcome<T> result = std::move(queue->finished.front());
+        queue->finished.pop_front();
+        if (result.has_exception()) {
+            failure = result.exception();
+            break;
+        }
+        // Yield a named local, never a temporary: g++ 12 relocates a temporary
+        // co_yield operand bitwise, which breaks std::string's small buffer
+        // (same bug as chriskohlhoff/asio#1073, scylladb/seastar#1677).
+        if constexpr (std::is_void_v<T>) {
+            std::monostate value;
+            co_yield value;
+        } else if constexpr (std::is_reference_v<T>) {
+            auto value = std::ref(result.value());
+            co_yield value;
+        } else {
+            T value = std::move(result).value();
+            co_yield std::move(value);
+        }
+    }
+    if (cancelled || failure) {
+        // No co_await inside a catch handler (GCC 12 miscompiles it): the
+        // children are cancelled and awaited out here.
+        for (task_handle<void>& child : children) {
+            child.cancel();
+        }
+        for (task_handle<void>& child : children) {
+            try {
+                co_await child;
+            } catch (const cancelled_error&) {
+                // expected: it was cancelled
+            }
+        }
+        if (cancelled) {
+            throw cancelled_error{};
+        }
+        std::rethrow_exception(failure);
+    }
+}
+
+}  // namespace corio

@@ -1,0 +1,126 @@
+#pragma once
+
+#include <corio/cancel.hpp>
+#include <corio/detail/cancellation.hpp>
+#include <corio/detail/intrusive_list.hpp>
+#include <corio/event_loop.hpp>
+#include <corio/task.hpp>
+
+#include <coroutine>
+#include <cstddef>
+
+namespace corio {
+
+/// A flag coroutines can wait for (asyncio.Event).
+///
+/// `co_await ev.wait()` returns at once if the event is set, and otherwise
+/// suspends until set() is called. set() wakes every waiter, in the order they
+/// started waiting; a waiter woken by set() returns normally even if clear()
+/// is called before it resumes. A waiter that is cancelled leaves the queue
+/// and its wait() throws cancelled_error. Loop thread only.
+class event {
+public:
+    event() noexcept = default;
+    /// An event that starts set (`initially_set`) or clear.
+    explicit event(bool initially_set) noexcept : m_set(initially_set) {}
+    event(const event&) = delete;
+    event& operator=(const event&) = delete;
+
+    /// Awaiter of wait().
+    class wait_operation : private detail::list_hook, private detail::cancel_callback {
+    public:
+        explicit wait_operation(event& owner) noexcept : m_owner(owner) { on_cancel = &cancel; }
+        // Movable only before it is awaited (so it can be handed to wait_for).
+        wait_operation(wait_operation&& other) noexcept : wait_operation(other.m_owner) {}
+        wait_operation& operator=(const wait_operation&) = delete;
+
+        // A frame destroyed while waiting (its loop closing) leaves the queue.
+        ~wait_operation() {
+            if (linked()) {
+                m_owner.m_waiters.erase(*this);
+            }
+            if (m_context != nullptr) {
+                m_context->disarm(this);
+            }
+        }
+
+        bool await_ready() const noexcept { return m_owner.m_set; }
+
+        template <class Promise>
+        bool await_suspend(std::coroutine_handle<Promise> waiting) {
+            m_context = detail::context_of(waiting);
+            if (m_context != nullptr && m_context->take_pending_cancel()) {
+                m_cancelled = true;
+                return false;
+            }
+            m_loop = &get_running_loop();
+            m_waiting = waiting;
+            m_owner.m_waiters.push_back(*this);
+            if (m_context != nullptr) {
+                m_context->arm(this);
+            }
+            return true;
+        }
+
+        void await_resume() {
+            if (m_context != nullptr) {
+                m_context->resumed(this);
+            }
+            if (m_cancelled) {
+                throw cancelled_error{};
+            }
+        }
+
+    private:
+        friend class event;
+        friend class detail::intrusive_list<wait_operation>;
+
+        void wake() noexcept { m_loop->resume_soon(m_waiting); }
+
+        static void cancel(detail::cancel_callback* callback) noexcept {
+            auto* self = static_cast<wait_operation*>(callback);
+            self->m_cancelled = true;
+            if (self->linked()) {
+                self->m_owner.m_waiters.erase(*self);
+                self->m_loop->resume_soon(self->m_waiting);
+            }
+            // Otherwise set() already queued the resumption; it will now throw.
+        }
+
+        event& m_owner;
+        event_loop* m_loop = nullptr;
+        detail::task_context* m_context = nullptr;
+        std::coroutine_handle<> m_waiting;
+        bool m_cancelled = false;
+    };
+
+    /// Waits until the event is set; returns at once, without suspending, if
+    /// it is set already. Resumes on the loop. Cancellation while waiting
+    /// throws cancelled_error.
+    [[nodiscard]] wait_operation wait() noexcept { return wait_operation(*this); }
+
+    /// Sets the flag and wakes every waiter, FIFO. Setting a set event does nothing.
+    void set() noexcept {
+        if (m_set) {
+            return;
+        }
+        m_set = true;
+        while (!m_waiters.empty()) {
+            m_waiters.pop_front().wake();
+        }
+    }
+
+    /// Resets the flag; later wait() calls suspend until the next set().
+    void clear() noexcept { m_set = false; }
+
+    /// True while the flag is set.
+    [[nodiscard]] bool is_set() const noexcept { return m_set; }
+    /// Coroutines waiting for the event.
+    [[nodiscard]] std::size_t waiters() const noexcept { return m_waiters.size(); }
+
+private:
+    detail::intrusive_list<wait_operation> m_waiters;
+    bool m_set = false;
+};
+
+}  // namespace corio

@@ -1,0 +1,252 @@
+#pragma once
+
+#include <corio/cancel.hpp>
+#include <corio/detail/cancellation.hpp>
+#include <corio/detail/intrusive_list.hpp>
+#include <corio/event_loop.hpp>
+#include <corio/task.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <optional>
+#include <utility>
+
+namespace corio {
+
+class mutex;
+class condition;
+
+/// Ownership of a locked corio::mutex; unlocks it when destroyed (the
+/// `async with lock:` of asyncio, as RAII). Movable, not copyable.
+class [[nodiscard]] mutex_lock {
+public:
+    mutex_lock() noexcept = default;
+    mutex_lock(mutex_lock&& other) noexcept : m_owner(std::exchange(other.m_owner, nullptr)) {}
+    mutex_lock& operator=(mutex_lock&& other) noexcept {
+        if (this != &other) {
+            unlock();
+            m_owner = std::exchange(other.m_owner, nullptr);
+        }
+        return *this;
+    }
+    mutex_lock(const mutex_lock&) = delete;
+    mutex_lock& operator=(const mutex_lock&) = delete;
+    ~mutex_lock() { unlock(); }
+
+    /// True while this object holds its mutex.
+    [[nodiscard]] bool owns_lock() const noexcept { return m_owner != nullptr; }
+    explicit operator bool() const noexcept { return owns_lock(); }
+
+    /// The mutex held, or null when this object holds nothing.
+    [[nodiscard]] corio::mutex* mutex() const noexcept { return m_owner; }
+
+    /// Unlocks early (the first waiter, if any, becomes the owner); afterwards
+    /// this object holds nothing. Does nothing if it holds nothing.
+    void unlock() noexcept;
+
+private:
+    friend class corio::mutex;
+    explicit mutex_lock(corio::mutex* owner) noexcept : m_owner(owner) {}
+    corio::mutex* m_owner = nullptr;
+};
+
+/// A mutual-exclusion lock for coroutines on one loop (asyncio.Lock).
+///
+/// `auto lock = co_await m.lock();` waits until the mutex is free and holds it
+/// until `lock` is destroyed or `lock.unlock()` is called. Waiters are served
+/// in FIFO order: an unlock while coroutines wait hands ownership straight to
+/// the first of them (the mutex stays locked), so a newcomer can never
+/// overtake a waiter. A waiter that is cancelled leaves the queue and never
+/// ends up owning the mutex: if ownership had already been handed to it when
+/// the cancellation arrived, it passes ownership on. Loop thread only; not
+/// recursive (locking twice from one task deadlocks, as in asyncio).
+class mutex {
+    // A coroutine queued for ownership: what unlock() needs to hand it over.
+    struct waiter : detail::list_hook {
+        event_loop* loop = nullptr;
+        std::coroutine_handle<> coroutine;
+        bool granted = false;
+
+        void grant() noexcept {
+            granted = true;
+            loop->resume_soon(coroutine);
+        }
+    };
+
+public:
+    mutex() noexcept = default;
+    mutex(const mutex&) = delete;
+    mutex& operator=(const mutex&) = delete;
+
+    /// Awaiter of lock().
+    class lock_operation : private waiter, private detail::cancel_callback {
+    public:
+        explicit lock_operation(corio::mutex& owner) noexcept : m_owner(owner) {
+            on_cancel = &cancel;
+        }
+        // Movable only before it is awaited (so it can be handed to wait_for).
+        lock_operation(lock_operation&& other) noexcept : lock_operation(other.m_owner) {}
+        lock_operation& operator=(const lock_operation&) = delete;
+
+        // A frame destroyed while waiting (its loop closing) leaves the queue.
+        ~lock_operation() {
+            if (linked()) {
+                m_owner.m_waiters.erase(*this);
+            }
+            if (m_context != nullptr) {
+                m_context->disarm(this);
+            }
+        }
+
+        bool await_ready() noexcept {
+            if (m_owner.try_take()) {
+                granted = true;
+                return true;
+            }
+            return false;
+        }
+
+        template <class Promise>
+        bool await_suspend(std::coroutine_handle<Promise> waiting) {
+            m_context = detail::context_of(waiting);
+            if (m_context != nullptr && m_context->take_pending_cancel()) {
+                return false;  // neither granted nor queued: await_resume throws
+            }
+            loop = &get_running_loop();
+            coroutine = waiting;
+            m_owner.m_waiters.push_back(*this);
+            if (m_context != nullptr) {
+                m_context->arm(this);
+            }
+            return true;
+        }
+
+        mutex_lock await_resume() {
+            if (m_context != nullptr) {
+                m_context->resumed(this);
+            }
+            if (m_cancelled || !granted) {
+                if (granted) {
+                    m_owner.release();  // cancelled after the hand-over: pass ownership on
+                }
+                throw cancelled_error{};
+            }
+            return mutex_lock(&m_owner);
+        }
+
+    private:
+        friend class corio::mutex;
+
+        static void cancel(detail::cancel_callback* callback) noexcept {
+            auto* self = static_cast<lock_operation*>(callback);
+            self->m_cancelled = true;
+            if (!self->granted) {
+                self->m_owner.m_waiters.erase(*self);
+                self->loop->resume_soon(self->coroutine);
+            }
+            // Otherwise the resumption is queued already; await_resume undoes the grant.
+        }
+
+        corio::mutex& m_owner;
+        detail::task_context* m_context = nullptr;
+        bool m_cancelled = false;
+    };
+
+    /// Waits until the mutex is free; returns a mutex_lock owning it and
+    /// resumes on the loop (at once, without suspending, if the mutex is free
+    /// and nobody waits). Cancellation while waiting throws cancelled_error
+    /// and leaves the mutex to the next waiter.
+    [[nodiscard]] lock_operation lock() noexcept { return lock_operation(*this); }
+
+    /// Locks the mutex if it is free and nobody waits; never suspends.
+    [[nodiscard]] std::optional<mutex_lock> try_lock() noexcept {
+        if (try_take()) {
+            return mutex_lock(this);
+        }
+        return std::nullopt;
+    }
+
+    /// True while some coroutine owns the mutex (or it was handed to a waiter
+    /// that has not resumed yet).
+    [[nodiscard]] bool locked() const noexcept { return m_locked; }
+    /// Coroutines waiting for the mutex.
+    [[nodiscard]] std::size_t waiters() const noexcept { return m_waiters.size(); }
+
+private:
+    friend class mutex_lock;
+    friend class condition;
+
+    // Re-acquires for condition::wait: joins the queue like lock(), but does
+    // not take cancellation (the lock must be held again when wait() throws,
+    // as asyncio.Condition.wait does). A cancellation arriving meanwhile stays
+    // pending for the strand; await_resume reports and consumes it.
+    class relock_operation : private waiter {
+    public:
+        relock_operation(corio::mutex& owner, mutex_lock& target) noexcept
+            : m_owner(owner), m_target(target) {}
+        relock_operation(const relock_operation&) = delete;
+        relock_operation& operator=(const relock_operation&) = delete;
+
+        ~relock_operation() {
+            if (linked()) {
+                m_owner.m_waiters.erase(*this);
+            }
+        }
+
+        bool await_ready() noexcept { return m_owner.try_take(); }
+
+        template <class Promise>
+        void await_suspend(std::coroutine_handle<Promise> waiting) {
+            m_context = detail::context_of(waiting);
+            loop = &get_running_loop();
+            coroutine = waiting;
+            m_owner.m_waiters.push_back(*this);
+        }
+
+        /// Returns true if a cancellation arrived while waiting.
+        bool await_resume() noexcept {
+            m_target = mutex_lock(&m_owner);
+            return m_context != nullptr && m_context->take_pending_cancel();
+        }
+
+    private:
+        friend class corio::mutex;
+        corio::mutex& m_owner;
+        mutex_lock& m_target;
+        detail::task_context* m_context = nullptr;
+    };
+
+    [[nodiscard]] relock_operation relock(mutex_lock& target) noexcept {
+        return relock_operation(*this, target);
+    }
+
+    // Takes the mutex if it is free; a free mutex never has waiters, since an
+    // unlock with waiters hands ownership over instead of freeing it.
+    bool try_take() noexcept {
+        if (m_locked || !m_waiters.empty()) {
+            return false;
+        }
+        m_locked = true;
+        return true;
+    }
+
+    // Hands ownership to the first waiter, or frees the mutex.
+    void release() noexcept {
+        if (!m_waiters.empty()) {
+            m_waiters.pop_front().grant();
+        } else {
+            m_locked = false;
+        }
+    }
+
+    detail::intrusive_list<waiter> m_waiters;
+    bool m_locked = false;
+};
+
+inline void mutex_lock::unlock() noexcept {
+    if (corio::mutex* owner = std::exchange(m_owner, nullptr)) {
+        owner->release();
+    }
+}
+
+}  // namespace corio
