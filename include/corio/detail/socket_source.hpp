@@ -1,0 +1,122 @@
+#pragma once
+
+#include <corio/cancel.hpp>
+#include <corio/detail/io_source.hpp>
+#include <corio/detail/socket.hpp>
+#include <corio/event_loop.hpp>
+#include <corio/net/errors.hpp>
+
+#include <coroutine>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace corio::detail {
+
+/// An open non-blocking socket watched by one loop: the fd, its io_source,
+/// and which waits were woken by close() (as opposed to cancelled).
+///
+/// io_source::detach() wakes a pending wait with cancelled_error, the same
+/// error a cancelled task sees. Streams must not turn "the socket was closed
+/// under me" into a task cancellation, so close() notes which directions had
+/// a waiter, and socket_wait turns exactly those wake-ups into stream_closed.
+/// A waiter that a real cancellation already removed is not in its slot any
+/// more, so its cancellation is never mistaken for a close.
+class socket_source {
+    struct state {
+        state(event_loop& loop, int fd) : source(loop, fd) {}
+        io_source source;
+        io_events closed_wakeups = 0;
+    };
+
+public:
+    socket_source() noexcept = default;
+    socket_source(event_loop& loop, unique_fd fd)
+        : m_state(std::make_unique<state>(loop, fd.get())), m_fd(std::move(fd)) {}
+    socket_source(socket_source&&) noexcept = default;
+    socket_source& operator=(socket_source&& other) noexcept {
+        if (this != &other) {
+            close();
+            m_state = std::move(other.m_state);
+            m_fd = std::move(other.m_fd);
+        }
+        return *this;
+    }
+    ~socket_source() { close(); }
+
+    [[nodiscard]] bool is_open() const noexcept { return m_fd.valid(); }
+    [[nodiscard]] int fd() const noexcept { return m_fd.get(); }
+
+    /// Unregisters from the reactor, wakes pending waits (they throw
+    /// stream_closed), and closes the fd. Idempotent.
+    void close() noexcept {
+        if (!m_fd.valid()) {
+            return;
+        }
+        if (m_state->source.has_reader()) {
+            m_state->closed_wakeups |= io_readable;
+        }
+        if (m_state->source.has_writer()) {
+            m_state->closed_wakeups |= io_writable;
+        }
+        m_state->source.detach();
+        m_fd.reset();
+    }
+
+    /// Whether a coroutine waits for readability / writability (for tests).
+    [[nodiscard]] bool has_reader() const noexcept { return m_state && m_state->source.has_reader(); }
+    [[nodiscard]] bool has_writer() const noexcept { return m_state && m_state->source.has_writer(); }
+
+    class wait_operation {
+    public:
+        wait_operation(socket_source& socket, io_events direction, const char* op, const std::string& peer)
+            : m_wait(direction == io_readable ? socket.m_state->source.readable()
+                                              : socket.m_state->source.writable()),
+              m_state(*socket.m_state),
+              m_direction(direction),
+              m_op(op),
+              m_peer(peer) {}
+        wait_operation(wait_operation&&) = default;
+
+        bool await_ready() noexcept { return m_wait.await_ready(); }
+        template <class Promise>
+        bool await_suspend(std::coroutine_handle<Promise> waiting) {
+            return m_wait.await_suspend(waiting);
+        }
+        void await_resume() {
+            try {
+                m_wait.await_resume();
+            } catch (const cancelled_error&) {
+                if ((m_state.closed_wakeups & m_direction) != 0) {
+                    m_state.closed_wakeups &= ~m_direction;
+                    throw stream_closed(std::string(m_op) + (m_peer.empty() ? "" : " ") + m_peer);
+                }
+                throw;
+            }
+        }
+
+    private:
+        io_source::wait_operation m_wait;
+        state& m_state;
+        io_events m_direction;
+        const char* m_op;
+        const std::string& m_peer;
+    };
+
+    /// Waits until the socket may be readable; throws stream_closed if close()
+    /// is called meanwhile, cancelled_error if the task is cancelled.
+    [[nodiscard]] wait_operation readable(const char* op, const std::string& peer) {
+        return wait_operation(*this, io_readable, op, peer);
+    }
+    [[nodiscard]] wait_operation writable(const char* op, const std::string& peer) {
+        return wait_operation(*this, io_writable, op, peer);
+    }
+
+private:
+    // Kept after close() (the woken waiters still read closed_wakeups) until
+    // the socket_source itself goes; ~socket_source unregisters before closing.
+    std::unique_ptr<state> m_state;
+    unique_fd m_fd;
+};
+
+}  // namespace corio::detail

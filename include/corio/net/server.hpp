@@ -1,0 +1,494 @@
+#pragma once
+
+#include <corio/cancel.hpp>
+#include <corio/combinators.hpp>
+#include <corio/detail/cancellation.hpp>
+#include <corio/detail/config.hpp>
+#include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/socket.hpp>
+#include <corio/detail/socket_source.hpp>
+#include <corio/event_loop.hpp>
+#include <corio/net/endpoint.hpp>
+#include <corio/net/errors.hpp>
+#include <corio/net/stream.hpp>
+#include <corio/sleep.hpp>
+#include <corio/spawn.hpp>
+#include <corio/task.hpp>
+
+#include <chrono>
+#include <concepts>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace corio {
+
+/// Options of start_server / start_unix_server.
+struct server_options {
+    /// listen() backlog (the kernel caps it at net.core.somaxconn).
+    int backlog = 1024;
+    /// SO_REUSEADDR (TCP only): rebinding a port with connections in TIME_WAIT works.
+    bool reuse_address = true;
+    /// SO_REUSEPORT: several sockets (one loop per core) share one port and the
+    /// kernel spreads incoming connections among them.
+    bool reuse_port = false;
+    /// How long accept backs off after running out of fds or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM).
+    std::chrono::milliseconds accept_backoff{100};
+};
+
+namespace detail {
+
+struct connection_handler_base {
+    virtual ~connection_handler_base() = default;
+    virtual task<void> call(stream_socket stream) = 0;
+};
+
+template <class Handler>
+struct connection_handler final : connection_handler_base {
+    explicit connection_handler(Handler h) : handler(std::move(h)) {}
+    task<void> call(stream_socket stream) override { return std::invoke(handler, std::move(stream)); }
+    Handler handler;
+};
+
+/// Shared state of a server: listeners, the accept tasks, the connection
+/// tasks in flight, and coroutines waiting for it to close. Kept alive by the
+/// stream_server object and by every accept and connection task.
+class server_state : public std::enable_shared_from_this<server_state> {
+public:
+    struct listener {
+        socket_source socket;
+        endpoint local;
+        std::string label;
+    };
+
+    struct connection {
+        task_handle<void> handle;
+        bool started = false;  // the body ran (so its guard will erase this entry)
+    };
+
+    /// A coroutine in serve_forever() (waits until closed) or wait_closed()
+    /// (waits until closed and every connection task finished).
+    struct waiter : list_hook, cancel_callback {
+        std::coroutine_handle<> coroutine;
+        bool need_drained = false;
+    };
+
+    server_state(event_loop& loop, std::unique_ptr<connection_handler_base> handler, server_options options)
+        : m_loop(loop), m_handler(std::move(handler)), m_options(options) {}
+
+    event_loop& m_loop;
+    std::unique_ptr<connection_handler_base> m_handler;
+    server_options m_options;
+    std::vector<listener> m_listeners;
+    std::vector<task_handle<void>> m_acceptors;
+    std::vector<bool> m_acceptor_sleeping;  // per listener: backing off after an accept error
+    std::size_t m_acceptors_running = 0;    // accept tasks whose body has not returned
+    std::unordered_map<std::uint64_t, connection> m_connections;
+    std::uint64_t m_next_id = 0;
+    std::string m_unix_path;  // removed on close
+    bool m_closed = false;
+    intrusive_list<waiter> m_waiters;
+
+    void close() noexcept {
+        if (!m_closed) {
+            m_closed = true;
+            for (listener& l : m_listeners) {
+                l.socket.close();
+            }
+            // An accept task waiting for readiness was just woken by its
+            // listener closing; one backing off is cancelled out of its sleep.
+            // One that has not started yet sees m_closed and returns, so its
+            // guard always runs (a task cancelled before it starts would not run it).
+            for (std::size_t i = 0; i < m_acceptors.size(); ++i) {
+                if (m_acceptor_sleeping[i]) {
+                    m_acceptors[i].cancel();
+                }
+            }
+            m_acceptors.clear();  // the loop keeps running tasks alive; this breaks the reference cycle
+            if (!m_unix_path.empty() && is_socket_file(m_unix_path)) {
+                remove_file(m_unix_path);
+            }
+        }
+        notify();
+    }
+
+    /// Cancels every connection task still running.
+    void cancel_connections() noexcept {
+        for (auto& [id, entry] : m_connections) {
+            entry.handle.cancel();
+        }
+        notify();
+    }
+
+    void connection_left(std::uint64_t id) noexcept {
+        m_connections.erase(id);
+        notify();
+    }
+
+    /// Wakes the waiters whose condition now holds.
+    void notify() noexcept {
+        // A task cancelled before its body ran finishes without running its
+        // guard: drop its entry here.
+        std::erase_if(m_connections, [](const auto& item) {
+            return !item.second.started && item.second.handle.done();
+        });
+        m_waiters.for_each([this](waiter& w) {
+            if (ready(w)) {
+                m_waiters.erase(w);
+                m_loop.resume_soon(w.coroutine);
+            }
+        });
+    }
+
+    [[nodiscard]] bool ready(const waiter& w) const noexcept {
+        return m_closed && (!w.need_drained || (m_connections.empty() && m_acceptors_running == 0));
+    }
+
+    void start_connection(unique_fd fd, const listener& from);
+};
+
+/// Awaiter of serve_forever / wait_closed.
+class server_wait_operation : private server_state::waiter {
+public:
+    server_wait_operation(std::shared_ptr<server_state> state, bool need_drained) noexcept
+        : m_state(std::move(state)) {
+        this->need_drained = need_drained;
+        this->on_cancel = &cancel;
+    }
+    // Movable only before it is awaited (so it can be handed to wait_for).
+    server_wait_operation(server_wait_operation&& other) noexcept
+        : server_wait_operation(std::move(other.m_state), other.need_drained) {}
+    server_wait_operation& operator=(const server_wait_operation&) = delete;
+    ~server_wait_operation() {
+        if (linked()) {
+            m_state->m_waiters.erase(*this);
+        }
+        if (m_context != nullptr) {
+            m_context->disarm(this);
+        }
+    }
+
+    bool await_ready() noexcept {
+        m_state->notify();
+        return m_state->ready(*this);
+    }
+
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> waiting) {
+        m_context = context_of(waiting);
+        if (m_context != nullptr && m_context->take_pending_cancel()) {
+            m_cancelled = true;
+            return false;
+        }
+        this->coroutine = waiting;
+        m_state->m_waiters.push_back(*this);
+        if (m_context != nullptr) {
+            m_context->arm(this);
+        }
+        return true;
+    }
+
+    void await_resume() {
+        if (m_context != nullptr) {
+            m_context->resumed(this);
+        }
+        if (m_cancelled) {
+            throw cancelled_error{};
+        }
+    }
+
+private:
+    static void cancel(cancel_callback* callback) noexcept {
+        auto* self = static_cast<server_wait_operation*>(callback);
+        self->m_cancelled = true;
+        if (self->linked()) {
+            self->m_state->m_waiters.erase(*self);
+            self->m_state->m_loop.resume_soon(self->coroutine);
+        }
+    }
+
+    std::shared_ptr<server_state> m_state;
+    task_context* m_context = nullptr;
+    bool m_cancelled = false;
+};
+
+// One connection: runs the handler; an exception it throws is reported to
+// the loop's exception handler and goes no further.
+CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<server_state> state, std::uint64_t id,
+                                                          stream_socket stream) {
+    struct guard {
+        server_state& state;
+        std::uint64_t id;
+        guard(server_state& s, std::uint64_t i) : state(s), id(i) {
+            if (auto it = state.m_connections.find(id); it != state.m_connections.end()) {
+                it->second.started = true;
+            }
+        }
+        ~guard() { state.connection_left(id); }
+        guard(const guard&) = delete;
+        guard& operator=(const guard&) = delete;
+    } leave(*state, id);
+    const std::string peer = stream.remote_endpoint().to_string();
+    std::exception_ptr error;
+    try {
+        co_await state->m_handler->call(std::move(stream));
+    } catch (const cancelled_error&) {
+        throw;
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (error) {
+        state->m_loop.call_exception_handler({"corio server: connection handler for " + peer + " failed", error});
+    }
+}
+
+inline void server_state::start_connection(unique_fd fd, const listener& from) {
+    endpoint peer;
+    if (from.local.family == address_family::unix_path) {
+        peer = from.local;
+    } else {
+        peer = to_endpoint(peer_address(fd.get()));
+        set_nodelay(fd.get(), true);
+    }
+    stream_socket stream(socket_source(m_loop, std::move(fd)), std::move(peer));
+    const std::uint64_t id = m_next_id++;
+    task_handle<void> handle = m_loop.create_task(serve_connection(shared_from_this(), id, std::move(stream)));
+    m_connections.emplace(id, connection{std::move(handle)});
+}
+
+// Accepts connections on one listener until the server closes. Errors that
+// only concern the connection being accepted are skipped; running out of
+// fds or memory is reported and backed off from, never spun on.
+CORIO_HEADER_COROUTINE inline task<void> accept_loop(std::shared_ptr<server_state> state, std::size_t index) {
+    struct guard {
+        server_state& state;
+        ~guard() {
+            --state.m_acceptors_running;
+            state.notify();
+        }
+    } leave{*state};
+    server_state::listener& l = state->m_listeners[index];
+    unsigned burst = 0;
+    while (!state->m_closed) {
+        const int fd = accept_connection(l.socket.fd());
+        if (fd >= 0) {
+            std::exception_ptr error;
+            try {
+                state->start_connection(unique_fd(fd), l);
+            } catch (...) {
+                error = std::current_exception();
+            }
+            if (error) {
+                state->m_loop.call_exception_handler({"corio server: could not start a connection", error});
+            }
+            // Let connections run between bursts; the syscall is retried
+            // after the yield, so no readiness edge is lost.
+            if (++burst == 64) {
+                burst = 0;
+                co_await sleep(std::chrono::milliseconds(0));
+            }
+            continue;
+        }
+        const int error = -fd;
+        if (error == EAGAIN) {
+            burst = 0;
+            bool closed = false;
+            try {
+                co_await l.socket.readable("accept", l.label);
+            } catch (const stream_closed&) {
+                closed = true;
+            }
+            if (closed) {
+                break;
+            }
+            continue;
+        }
+        if (accept_error_is_transient(error)) {
+            continue;
+        }
+        state->m_loop.call_exception_handler(
+            {"corio server: accept failed; retrying in " + std::to_string(state->m_options.accept_backoff.count()) +
+                 " ms",
+             std::make_exception_ptr(std::system_error(error, std::generic_category(), "accept " + l.label))});
+        state->m_acceptor_sleeping[index] = true;
+        struct awake {
+            server_state& state;
+            std::size_t index;
+            ~awake() { state.m_acceptor_sleeping[index] = false; }
+        } clear_flag{*state, index};
+        co_await sleep(state->m_options.accept_backoff);
+    }
+}
+
+/// Makes a listening socket for `address`.
+inline server_state::listener make_listener(event_loop& loop, const socket_address& address,
+                                            const server_options& options) {
+    std::string label = to_endpoint(address).to_string();
+    unique_fd fd = open_socket(address.family(), socket_type_stream(), label);
+    if (address.family() != family_unix()) {
+        if (options.reuse_address) {
+            set_reuse_address(fd.get());
+        }
+        if (address.family() == family_ipv6()) {
+            set_v6_only(fd.get(), true);
+        }
+    }
+    if (options.reuse_port) {
+        set_reuse_port(fd.get());
+    }
+    bind_socket(fd.get(), address, label);
+    listen_socket(fd.get(), options.backlog, label);
+    endpoint local = to_endpoint(local_address(fd.get()));
+    if (local.family == address_family::unix_path && local.address.empty()) {
+        local = to_endpoint(address);
+    }
+    label = local.to_string();
+    return server_state::listener{socket_source(loop, std::move(fd)), std::move(local), std::move(label)};
+}
+
+/// Starts one accept task per listener.
+inline void start_accepting(const std::shared_ptr<server_state>& state) {
+    state->m_acceptor_sleeping.assign(state->m_listeners.size(), false);
+    for (std::size_t i = 0; i < state->m_listeners.size(); ++i) {
+        state->m_acceptors.push_back(state->m_loop.create_task(accept_loop(state, i)));
+        ++state->m_acceptors_running;
+    }
+}
+
+template <class Handler>
+std::unique_ptr<connection_handler_base> make_handler(Handler handler) {
+    return std::make_unique<connection_handler<Handler>>(std::move(handler));
+}
+
+}  // namespace detail
+
+/// A connection handler: any callable taking a stream_socket by value and
+/// returning task<void>.
+template <class Handler>
+concept connection_handler = std::move_constructible<Handler> && std::invocable<Handler&, stream_socket> &&
+                             std::same_as<std::invoke_result_t<Handler&, stream_socket>, task<void>>;
+
+/// A listening server (asyncio's Server), made by start_server or
+/// start_unix_server; `corio::tcp_server` and `corio::unix_server` name this
+/// type. It accepts from the moment it is made: each connection runs the
+/// handler in its own task, kept alive by the loop. An exception escaping a
+/// handler is reported to the loop's exception handler and never stops the
+/// server. Move-only; destroying it stops accepting (close()) but lets
+/// handlers already running finish. Loop thread only.
+class stream_server {
+public:
+    stream_server() noexcept = default;
+    explicit stream_server(std::shared_ptr<detail::server_state> state) noexcept : m_state(std::move(state)) {}
+    stream_server(stream_server&&) noexcept = default;
+    stream_server& operator=(stream_server&& other) noexcept {
+        if (this != &other) {
+            close();
+            m_state = std::move(other.m_state);
+        }
+        return *this;
+    }
+    stream_server(const stream_server&) = delete;
+    stream_server& operator=(const stream_server&) = delete;
+    ~stream_server() { close(); }
+
+    /// The port of the first listening socket (the one chosen for port 0); 0 for Unix sockets.
+    [[nodiscard]] std::uint16_t port() const {
+        return m_state && !m_state->m_listeners.empty() ? m_state->m_listeners.front().local.port : 0;
+    }
+    /// Every address the server listens on.
+    [[nodiscard]] std::vector<endpoint> endpoints() const {
+        std::vector<endpoint> result;
+        if (m_state) {
+            for (const auto& l : m_state->m_listeners) {
+                result.push_back(l.local);
+            }
+        }
+        return result;
+    }
+    /// True until close().
+    [[nodiscard]] bool is_serving() const noexcept { return m_state && !m_state->m_closed; }
+    /// Connection tasks still running.
+    [[nodiscard]] std::size_t active_connections() const noexcept {
+        return m_state ? m_state->m_connections.size() : 0;
+    }
+
+    /// Stops accepting: closes the listening sockets (and removes a Unix
+    /// socket's file). Connections in flight keep running. Idempotent.
+    void close() noexcept {
+        if (m_state) {
+            m_state->close();
+        }
+    }
+
+    /// Cancels every connection task still running (their pending reads and
+    /// writes throw cancelled_error); does not wait for them.
+    void cancel_connections() noexcept {
+        if (m_state) {
+            m_state->cancel_connections();
+        }
+    }
+
+    /// Resumes once the server is closed and every connection task (and
+    /// accept task) has finished. Cancelling the waiter just stops its wait.
+    [[nodiscard]] detail::server_wait_operation wait_closed() const {
+        ensure_valid();
+        return detail::server_wait_operation(m_state, true);
+    }
+
+    /// Resumes when the server is closed (by close() or shutdown() elsewhere).
+    /// Cancelling the awaiting task closes the server, then throws
+    /// cancelled_error (asyncio's serve_forever).
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<void> serve_forever() {
+        ensure_valid();
+        std::shared_ptr<detail::server_state> state = m_state;
+        try {
+            co_await detail::server_wait_operation(state, false);
+        } catch (const cancelled_error&) {
+            state->close();
+            throw;
+        }
+    }
+
+    /// Graceful shutdown: stops accepting, lets connections in flight finish
+    /// within `grace`, then cancels those still running and waits until they
+    /// have unwound. Cancelling the awaiting task stops the wait only.
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<void> shutdown(event_loop::duration grace) {
+        ensure_valid();
+        std::shared_ptr<detail::server_state> state = m_state;
+        state->close();
+        bool timed_out = false;
+        try {
+            co_await wait_for(detail::server_wait_operation(state, true), grace);
+        } catch (const timeout_error&) {
+            timed_out = true;
+        }
+        if (timed_out) {
+            state->cancel_connections();
+            co_await detail::server_wait_operation(state, true);
+        }
+    }
+
+private:
+    void ensure_valid() const {
+        if (!m_state) {
+            throw invalid_state_error("corio::stream_server: empty server (default-constructed or moved from)");
+        }
+    }
+
+    std::shared_ptr<detail::server_state> m_state;
+};
+
+/// A TCP server (see stream_server).
+using tcp_server = stream_server;
+/// A Unix domain socket server (see stream_server).
+using unix_server = stream_server;
+
+}  // namespace corio

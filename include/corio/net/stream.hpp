@@ -1,0 +1,279 @@
+#pragma once
+
+#include <corio/detail/config.hpp>
+#include <corio/detail/socket.hpp>
+#include <corio/detail/socket_source.hpp>
+#include <corio/event_loop.hpp>
+#include <corio/net/endpoint.hpp>
+#include <corio/net/errors.hpp>
+#include <corio/task.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace corio {
+
+/// A connected stream socket (TCP or Unix domain) with a read buffer: what
+/// asyncio splits into StreamReader and StreamWriter, in one move-only object.
+/// `corio::tcp_stream` and `corio::unix_stream` name this type.
+///
+/// Bytes read come back as std::string (a byte container; it may hold NULs):
+/// the one container of the whole net API. Writes take std::string_view or
+/// std::span<const std::byte>; the bytes must stay alive until the write's
+/// co_await completes.
+///
+/// Every read tries the syscall first and waits for readiness only when it
+/// would block, so data already there costs no trip through the loop. One
+/// reader and one writer may be pending at a time (a read and a write may run
+/// concurrently, from two tasks).
+///
+/// Errors: std::system_error with the errno and "op peer: message" ("recv
+/// 127.0.0.1:8080: Connection reset by peer"). close() wakes a pending read or
+/// write with corio::stream_closed (a std::system_error, ECANCELED), and every
+/// later operation throws it too.
+///
+/// Cancellation: cancelling a task in a pending read or write removes the
+/// wait from the reactor and throws cancelled_error; the stream stays usable
+/// (a cancelled write may have sent part of its bytes). Not thread-safe: use
+/// on the loop that created it. Do not destroy a stream while one of its
+/// operations is pending (close() it first; the operation then throws).
+class stream_socket {
+public:
+    /// Default read size of read() (64 KiB).
+    static constexpr std::size_t default_chunk = 64 * 1024;
+
+    /// An empty (closed) stream.
+    stream_socket() noexcept = default;
+    stream_socket(stream_socket&&) noexcept = default;
+    stream_socket& operator=(stream_socket&&) noexcept = default;
+    stream_socket(const stream_socket&) = delete;
+    stream_socket& operator=(const stream_socket&) = delete;
+    /// Closes the socket (see close()).
+    ~stream_socket() = default;
+
+    /// Adopts a connected socket watched on `loop`. `peer` names the other
+    /// end in error messages. (Used by open_connection and servers.)
+    stream_socket(detail::socket_source socket, endpoint peer)
+        : m_socket(std::move(socket)), m_peer(std::move(peer)), m_peer_text(m_peer.to_string()) {}
+
+    [[nodiscard]] bool is_open() const noexcept { return m_socket.is_open(); }
+    /// The fd, for socket options corio does not wrap; -1 once closed.
+    [[nodiscard]] int native_handle() const noexcept { return m_socket.fd(); }
+
+    /// Reads what is available, up to buffer.size() bytes, waiting until at
+    /// least one byte arrives. Returns 0 at end of stream (not an error).
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<std::size_t> read_some(std::span<std::byte> buffer) {
+        if (buffer.empty()) {
+            co_return 0;
+        }
+        if (!m_buffer.empty()) {
+            co_return take_buffered(buffer.data(), buffer.size());
+        }
+        co_return co_await receive(buffer.data(), buffer.size());
+    }
+
+    /// Reads up to n bytes (at least one unless at end of stream): "" at end
+    /// of stream (asyncio's reader.read(n)).
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> read(std::size_t n = default_chunk) {
+        std::string result;
+        if (n == 0) {
+            co_return result;
+        }
+        if (!m_buffer.empty()) {
+            const std::size_t count = std::min(n, m_buffer.size());
+            result.assign(m_buffer, 0, count);
+            m_buffer.erase(0, count);
+            co_return result;
+        }
+        result.resize(n);
+        const std::size_t count = co_await receive(result.data(), n);
+        result.resize(count);
+        co_return result;
+    }
+
+    /// Reads exactly n bytes. If the stream ends first, throws
+    /// corio::incomplete_read carrying the bytes that did arrive.
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> read_exactly(std::size_t n) {
+        std::string result;
+        const std::size_t from_buffer = std::min(n, m_buffer.size());
+        result.assign(m_buffer, 0, from_buffer);
+        m_buffer.erase(0, from_buffer);
+        std::size_t have = from_buffer;
+        result.resize(n);
+        while (have < n) {
+            const std::size_t count = co_await receive(result.data() + have, n - have);
+            if (count == 0) {
+                result.resize(have);
+                throw incomplete_read(std::move(result), n);
+            }
+            have += count;
+        }
+        co_return result;
+    }
+
+    /// Reads up to and including the first `delimiter` (asyncio's
+    /// readuntil). Bytes after it stay buffered for the next read. Throws
+    /// corio::limit_overrun when `max` bytes arrive without a delimiter ending
+    /// within them (those bytes stay buffered), and corio::incomplete_read
+    /// (with what arrived, consumed) when the stream ends first.
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> read_until(std::string delimiter = "\n",
+                                                                      std::size_t max = default_chunk) {
+        if (delimiter.empty()) {
+            throw std::invalid_argument("corio::stream_socket::read_until: empty delimiter");
+        }
+        std::size_t scan_from = 0;
+        for (;;) {
+            const std::size_t found = m_buffer.find(delimiter, scan_from);
+            if (found != std::string::npos) {
+                const std::size_t end = found + delimiter.size();
+                if (end > max) {
+                    throw limit_overrun(m_buffer.size(), max);
+                }
+                std::string line = m_buffer.substr(0, end);
+                m_buffer.erase(0, end);
+                co_return line;
+            }
+            if (m_buffer.size() >= max) {
+                throw limit_overrun(m_buffer.size(), max);
+            }
+            // A delimiter split across reads starts within its length of the end.
+            scan_from = m_buffer.size() >= delimiter.size() ? m_buffer.size() - delimiter.size() + 1 : 0;
+            const std::size_t old_size = m_buffer.size();
+            const std::size_t want = std::clamp<std::size_t>(max - old_size, 4096, default_chunk);
+            m_buffer.resize(old_size + want);
+            std::size_t count = 0;
+            try {
+                count = co_await receive(m_buffer.data() + old_size, want);
+            } catch (...) {
+                m_buffer.resize(old_size);
+                throw;
+            }
+            m_buffer.resize(old_size + count);
+            if (count == 0) {
+                std::string partial = std::move(m_buffer);
+                m_buffer.clear();
+                throw incomplete_read(std::move(partial), 0);
+            }
+        }
+    }
+
+    /// Writes all of `bytes`, waiting whenever the socket buffer is full.
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<void> write(std::span<const std::byte> bytes) {
+        std::size_t done = 0;
+        while (done < bytes.size()) {
+            ensure_open("send");
+            const long n = detail::send_some(m_socket.fd(), bytes.data() + done, bytes.size() - done);
+            if (n >= 0) {
+                done += static_cast<std::size_t>(n);
+                continue;
+            }
+            if (-n != EAGAIN) {
+                detail::throw_socket_error(static_cast<int>(-n), "send", m_peer_text);
+            }
+            co_await m_socket.writable("send", m_peer_text);
+        }
+    }
+
+    /// Writes all of `bytes` (text or binary).
+    [[nodiscard]] task<void> write(std::string_view bytes) {
+        return write(std::as_bytes(std::span<const char>(bytes.data(), bytes.size())));
+    }
+    [[nodiscard]] task<void> write(const char* text) { return write(std::string_view(text)); }
+
+    /// Sends end-of-stream to the peer (half-close); reading stays possible.
+    void shutdown_write() {
+        ensure_open("shutdown");
+        if (const int error = detail::shutdown_write(m_socket.fd()); error != 0) {
+            detail::throw_socket_error(error, "shutdown", m_peer_text);
+        }
+    }
+
+    /// Closes the socket: unregisters it from the reactor, wakes a pending
+    /// read or write (which throws corio::stream_closed), closes the fd.
+    /// Buffered unread bytes are dropped. Idempotent.
+    void close() noexcept {
+        m_socket.close();
+        m_buffer.clear();
+    }
+
+    /// The local address (getsockname).
+    [[nodiscard]] endpoint local_endpoint() const {
+        ensure_open("getsockname");
+        return detail::to_endpoint(detail::local_address(m_socket.fd()));
+    }
+    /// The peer's address as known when the stream was made (still valid after a reset).
+    [[nodiscard]] const endpoint& remote_endpoint() const noexcept { return m_peer; }
+
+    /// TCP_NODELAY (on by default for TCP streams corio makes).
+    void set_nodelay(bool on) {
+        ensure_open("setsockopt");
+        detail::set_nodelay(m_socket.fd(), on);
+    }
+    [[nodiscard]] bool nodelay() const {
+        ensure_open("getsockopt");
+        return detail::get_nodelay(m_socket.fd());
+    }
+    /// SO_KEEPALIVE (off by default).
+    void set_keepalive(bool on) {
+        ensure_open("setsockopt");
+        detail::set_keepalive(m_socket.fd(), on);
+    }
+    [[nodiscard]] bool keepalive() const {
+        ensure_open("getsockopt");
+        return detail::get_keepalive(m_socket.fd());
+    }
+
+    /// Bytes read from the socket but not returned yet (by read_until's look-ahead).
+    [[nodiscard]] std::size_t buffered() const noexcept { return m_buffer.size(); }
+
+    /// Whether a read / write is waiting for readiness (for tests and diagnostics).
+    [[nodiscard]] bool read_pending() const noexcept { return m_socket.has_reader(); }
+    [[nodiscard]] bool write_pending() const noexcept { return m_socket.has_writer(); }
+
+private:
+    void ensure_open(const char* op) const {
+        if (!m_socket.is_open()) {
+            throw stream_closed(std::string(op) + " " + m_peer_text);
+        }
+    }
+
+    std::size_t take_buffered(std::byte* out, std::size_t size) noexcept {
+        const std::size_t count = std::min(size, m_buffer.size());
+        std::memcpy(out, m_buffer.data(), count);
+        m_buffer.erase(0, count);
+        return count;
+    }
+
+    // recv with the try-first protocol: syscall, and on EAGAIN wait and retry.
+    CORIO_HEADER_COROUTINE task<std::size_t> receive(void* out, std::size_t size) {
+        for (;;) {
+            ensure_open("recv");
+            const long n = detail::receive(m_socket.fd(), out, size);
+            if (n >= 0) {
+                co_return static_cast<std::size_t>(n);
+            }
+            if (-n != EAGAIN) {
+                detail::throw_socket_error(static_cast<int>(-n), "recv", m_peer_text);
+            }
+            co_await m_socket.readable("recv", m_peer_text);
+        }
+    }
+
+    detail::socket_source m_socket;
+    endpoint m_peer;
+    std::string m_peer_text;
+    std::string m_buffer;  // read ahead by read_until, served first by every read
+};
+
+/// A TCP connection (see stream_socket).
+using tcp_stream = stream_socket;
+/// A Unix domain stream connection (see stream_socket).
+using unix_stream = stream_socket;
+
+}  // namespace corio

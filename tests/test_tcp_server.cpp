@@ -1,0 +1,292 @@
+// Tests of corio/net/server.hpp: start_server / tcp_server, graceful shutdown.
+#include <corio/detail/socket.hpp>
+#include <corio/invoke.hpp>
+#include <corio/net.hpp>
+#include <corio/run.hpp>
+#include <corio/sleep.hpp>
+#include <corio/spawn.hpp>
+
+#include "catch.hpp"
+#include "test_support.hpp"
+
+#include <string>
+#include <system_error>
+#include <vector>
+
+using namespace std::chrono_literals;
+using corio_test::run_with_watchdog;
+
+namespace {
+
+// Reads one line, answers it uppercased-by-prefix, closes.
+corio::task<void> answer_line(corio::tcp_stream stream) {
+    std::string line = co_await stream.read_until("\n");
+    co_await stream.write("echo:" + line);
+}
+
+corio::task<bool> refused(std::uint16_t port) {
+    bool result = false;
+    try {
+        (void)co_await corio::open_connection("127.0.0.1", port);
+    } catch (const std::system_error& error) {
+        result = error.code().value() == ECONNREFUSED;
+    }
+    co_return result;
+}
+
+}  // namespace
+
+TEST_CASE("2,000 concurrent connections through one server get every byte back", "[tcp_server]") {
+    constexpr int connections = 2000;
+    auto body = []() -> corio::task<int> {
+        corio::server_options options;
+        options.backlog = 4096;
+        auto echo_all = [](corio::tcp_stream s) -> corio::task<void> {
+            for (;;) {
+                std::string chunk = co_await s.read();
+                if (chunk.empty()) {
+                    break;
+                }
+                co_await s.write(chunk);
+            }
+        };
+        auto server = co_await corio::start_server(echo_all, "127.0.0.1", 0, options);
+        const std::uint16_t port = server.port();
+        auto client = [port](int i) -> corio::task<int> {
+            auto stream = co_await corio::open_connection("127.0.0.1", port);
+            std::string message(1000 + i % 997, static_cast<char>('a' + i % 26));
+            message += "#" + std::to_string(i);
+            co_await stream.write(message);
+            stream.shutdown_write();
+            std::string back;
+            for (;;) {
+                std::string chunk = co_await stream.read();
+                if (chunk.empty()) {
+                    break;
+                }
+                back += chunk;
+            }
+            co_return back == message ? 1 : 0;
+        };
+        std::vector<corio::task<int>> clients;
+        for (int i = 0; i < connections; ++i) {
+            clients.push_back(corio::invoke(client, i));
+        }
+        std::vector<int> ok = co_await corio::gather(std::move(clients));
+        co_await server.shutdown(1s);
+        int total = 0;
+        for (int v : ok) {
+            total += v;
+        }
+        co_return total;
+    };
+    corio_test::stopwatch watch;
+    CHECK(run_with_watchdog(body(), 30s) == connections);
+    CHECK(watch.elapsed() < 10s);
+}
+
+TEST_CASE("An exception in one handler is reported and the server keeps serving", "[tcp_server]") {
+    std::vector<std::string> reports;
+    auto body = [&]() -> corio::task<std::string> {
+        corio::get_running_loop().set_exception_handler(
+            [&](corio::event_loop&, const corio::exception_context& context) {
+                std::string what;
+                try {
+                    std::rethrow_exception(context.exception);
+                } catch (const std::exception& error) {
+                    what = error.what();
+                }
+                reports.push_back(context.message + " | " + what);
+            });
+        auto picky = [](corio::tcp_stream s) -> corio::task<void> {
+            std::string line = co_await s.read_until("\n");
+            if (line == "bad\n") {
+                throw std::runtime_error("handler refused");
+            }
+            co_await s.write("fine\n");
+        };
+        auto server = co_await corio::start_server(picky, "127.0.0.1", 0);
+        {
+            auto bad = co_await corio::open_connection("127.0.0.1", server.port());
+            co_await bad.write("bad\n");
+            std::string rest = co_await bad.read();  // the handler's stream closed: EOF
+            CHECK(rest.empty());
+        }
+        auto good = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await good.write("good\n");
+        std::string reply = co_await good.read_until("\n");
+        co_await server.shutdown(1s);
+        co_return reply;
+    };
+    CHECK(run_with_watchdog(body()) == "fine\n");
+    REQUIRE(reports.size() == 1);
+    CHECK(reports[0].find("handler refused") != std::string::npos);
+    CHECK(reports[0].find("127.0.0.1:") != std::string::npos);
+}
+
+TEST_CASE("shutdown lets a handler in flight finish within the grace period and cancels the others",
+          "[tcp_server]") {
+    std::vector<std::string> log;
+    auto body = [&]() -> corio::task<void> {
+        auto handler = [&log](corio::tcp_stream s) -> corio::task<void> {
+            std::string kind = co_await s.read_until("\n");
+            try {
+                if (kind == "quick\n") {
+                    co_await corio::sleep(30ms);
+                    co_await s.write("done\n");
+                    log.push_back("quick finished");
+                } else {
+                    co_await corio::sleep(10s);
+                    log.push_back("slow finished");
+                }
+            } catch (const corio::cancelled_error&) {
+                log.push_back("slow cancelled");
+                throw;
+            }
+        };
+        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        const std::uint16_t port = server.port();
+        auto quick = co_await corio::open_connection("127.0.0.1", port);
+        auto slow = co_await corio::open_connection("127.0.0.1", port);
+        co_await quick.write("quick\n");
+        co_await slow.write("slow\n");
+        co_await corio::sleep(10ms);
+        CHECK(server.active_connections() == 2);
+        corio_test::stopwatch watch;
+        co_await server.shutdown(150ms);
+        log.push_back("shutdown returned");
+        CHECK(watch.elapsed() >= 140ms);
+        CHECK(watch.elapsed() < 2s);
+        CHECK(server.active_connections() == 0);
+        std::string reply = co_await quick.read_until("\n");
+        CHECK(reply == "done\n");
+        std::string eof = co_await slow.read();
+        CHECK(eof.empty());
+        const bool new_connection_refused = co_await refused(port);
+        CHECK(new_connection_refused);
+    };
+    run_with_watchdog(body());
+    CHECK(log == std::vector<std::string>{"quick finished", "slow cancelled", "shutdown returned"});
+}
+
+TEST_CASE("close stops accepting, and wait_closed waits for the handlers in flight", "[tcp_server]") {
+    std::vector<std::string> log;
+    auto body = [&]() -> corio::task<void> {
+        auto handler = [&log](corio::tcp_stream s) -> corio::task<void> {
+            (void)co_await s.read_until("\n");
+            co_await corio::sleep(40ms);
+            log.push_back("handler done");
+        };
+        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        auto client = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await client.write("go\n");
+        co_await corio::sleep(5ms);
+        server.close();
+        CHECK_FALSE(server.is_serving());
+        const bool refused_now = co_await refused(server.port());
+        CHECK(refused_now);
+        co_await server.wait_closed();
+        log.push_back("wait_closed returned");
+    };
+    run_with_watchdog(body());
+    CHECK(log == std::vector<std::string>{"handler done", "wait_closed returned"});
+}
+
+TEST_CASE("serve_forever returns on close, and cancelling it closes the server", "[tcp_server]") {
+    auto body = []() -> corio::task<void> {
+        auto server = co_await corio::start_server(answer_line, "127.0.0.1", 0);
+        auto closer = [&]() -> corio::task<void> {
+            co_await corio::sleep(20ms);
+            server.close();
+        };
+        auto handle = corio::create_task(closer());
+        co_await server.serve_forever();
+        CHECK(handle.done());
+
+        auto second = co_await corio::start_server(answer_line, "127.0.0.1", 0);
+        auto serving = corio::create_task(second.serve_forever());
+        co_await corio::sleep(10ms);
+        auto client = co_await corio::open_connection("127.0.0.1", second.port());
+        co_await client.write("x\n");
+        std::string reply = co_await client.read_until("\n");
+        CHECK(reply == "echo:x\n");
+        serving.cancel();
+        bool cancelled = false;
+        try {
+            co_await serving;
+        } catch (const corio::cancelled_error&) {
+            cancelled = true;
+        }
+        CHECK(cancelled);
+        CHECK_FALSE(second.is_serving());
+        co_await second.wait_closed();
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("Closing a server cancels its pending accept and frees the port", "[tcp_server]") {
+    auto body = []() -> corio::task<void> {
+        auto server = co_await corio::start_server(answer_line, "127.0.0.1", 0);
+        const std::uint16_t port = server.port();
+        co_await corio::sleep(5ms);  // the accept task is now waiting for readiness
+        server.close();
+        co_await server.wait_closed();
+        CHECK(corio::get_running_loop().pending_tasks() == 1);  // only this test's task
+        auto again = co_await corio::start_server(answer_line, "127.0.0.1", port);
+        CHECK(again.port() == port);
+        auto client = co_await corio::open_connection("127.0.0.1", port);
+        co_await client.write("y\n");
+        std::string reply = co_await client.read_until("\n");
+        CHECK(reply == "echo:y\n");
+        co_await again.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("reuse_port lets two servers share one port", "[tcp_server]") {
+    auto body = []() -> corio::task<void> {
+        corio::server_options options;
+        options.reuse_port = true;
+        auto first = co_await corio::start_server(answer_line, "127.0.0.1", 0, options);
+        auto second = co_await corio::start_server(answer_line, "127.0.0.1", first.port(), options);
+        CHECK(second.port() == first.port());
+        for (int i = 0; i < 4; ++i) {
+            auto client = co_await corio::open_connection("127.0.0.1", first.port());
+            co_await client.write("z\n");
+            std::string reply = co_await client.read_until("\n");
+            CHECK(reply == "echo:z\n");
+        }
+        first.close();
+        co_await second.shutdown(1s);
+        co_await first.wait_closed();
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("Binding a port in use throws system_error naming the address", "[tcp_server]") {
+    auto body = []() -> corio::task<void> {
+        auto server = co_await corio::start_server(answer_line, "127.0.0.1", 0);
+        std::string what;
+        try {
+            (void)co_await corio::start_server(answer_line, "127.0.0.1", server.port());
+        } catch (const std::system_error& error) {
+            CHECK(error.code().value() == EADDRINUSE);
+            what = error.what();
+        }
+        CHECK(what.rfind("bind 127.0.0.1:" + std::to_string(server.port()), 0) == 0);
+        server.close();
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("A server still open when corio::run ends is torn down with its connections", "[tcp_server]") {
+    auto body = []() -> corio::task<void> {
+        auto hold = [](corio::tcp_stream s) -> corio::task<void> { (void)co_await s.read(); };
+        auto server = co_await corio::start_server(hold, "127.0.0.1", 0);
+        auto client = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await corio::sleep(10ms);
+        CHECK(server.active_connections() == 1);
+        // Returning with the handler still blocked: run() cancels it.
+    };
+    run_with_watchdog(body());
+}
