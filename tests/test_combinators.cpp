@@ -757,3 +757,27 @@ TEST_CASE("wait_for accepts a gather directly and gather nests gather and wait_f
         }(),
         watchdog);
 }
+
+namespace {
+
+struct no_default {
+    explicit no_default(int v) : value(v) {}
+    int value;
+};
+
+corio::task<no_default> make_no_default(int v) { co_return no_default{v}; }
+
+}  // namespace
+
+TEST_CASE("gather and gather_settled work with results that are not default-constructible", "[gather]") {
+    run_with_watchdog(
+        []() -> corio::task<void> {
+            auto [a, b] = co_await corio::gather(make_no_default(1), make_no_default(2));
+            CHECK(a.value + b.value == 3);
+            auto [c, d] = co_await corio::gather_settled(make_no_default(3), make_no_default(4));
+            REQUIRE(c.has_value());
+            REQUIRE(d.has_value());
+            CHECK(c.value().value + d.value().value == 7);
+        }(),
+        watchdog);
+}

@@ -28,20 +28,16 @@ public:
         if (!error) {
             throw std::invalid_argument("corio::outcome: null exception");
         }
-        outcome result;
-        result.m_data.template emplace<1>(std::move(error));
-        return result;
+        return outcome(std::in_place_index<1>, std::move(error));
     }
 
     template <class... Args>
     static outcome from_value(Args&&... args) {
-        outcome result;
         if constexpr (std::is_reference_v<T>) {
-            result.m_data.template emplace<0>(std::addressof(args)...);
+            return outcome(std::in_place_index<0>, std::addressof(args)...);
         } else {
-            result.m_data.template emplace<0>(std::forward<Args>(args)...);
+            return outcome(std::in_place_index<0>, std::forward<Args>(args)...);
         }
-        return result;
     }
 
     [[nodiscard]] bool has_value() const noexcept { return m_data.index() == 0; }
@@ -86,7 +82,10 @@ public:
     }
 
 private:
-    outcome() = default;
+    // Built in place: T need not be default-constructible.
+    template <std::size_t I, class... Args>
+    explicit outcome(std::in_place_index_t<I> which, Args&&... args)
+        : m_data(which, std::forward<Args>(args)...) {}
 
     void rethrow_if_exception() const {
         if (has_exception()) {
