@@ -3,6 +3,7 @@
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/detail/reactor.hpp>
 #include <corio/detail/ready_queue.hpp>
+#include <corio/detail/signal_mask.hpp>
 #include <corio/detail/timer_heap.hpp>
 #include <corio/errors.hpp>
 #include <corio/task.hpp>
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <type_traits>
@@ -23,6 +25,7 @@
 namespace corio {
 
 class event_loop;
+class thread_pool;
 
 template <class T>
 class task_handle;
@@ -93,6 +96,41 @@ callback_node* make_callback(F&& f) {
 
 inline void resume_job(void* address) { std::coroutine_handle<>::from_address(address).resume(); }
 
+/// The callable of add_signal_handler, shared between the loop's registry and
+/// the deliveries scheduled for it.
+class signal_handler_base {
+public:
+    signal_handler_base() = default;
+    signal_handler_base(const signal_handler_base&) = delete;
+    signal_handler_base& operator=(const signal_handler_base&) = delete;
+    virtual ~signal_handler_base() = default;
+    virtual void invoke() = 0;
+
+    // Cleared when the handler is removed or replaced: a delivery already
+    // scheduled for it then does nothing.
+    bool m_active = true;
+};
+
+template <class F>
+class signal_handler_impl final : public signal_handler_base {
+public:
+    template <class G>
+    explicit signal_handler_impl(G&& f) : m_f(std::forward<G>(f)) {}
+
+private:
+    void invoke() override { m_f(); }
+    F m_f;
+};
+
+/// One watched signal number: the reactor's tag for it (a stable address for
+/// the signal's whole watch) and its current handler.
+struct signal_watch : io_watch {
+    event_loop* loop = nullptr;
+    int signum = 0;
+    bool was_blocked = false;  // blocked in the loop thread before the loop blocked it
+    std::shared_ptr<signal_handler_base> handler;
+};
+
 }  // namespace detail
 
 /// What the loop's exception handler is told (asyncio's context dict).
@@ -153,8 +191,11 @@ public:
     event_loop& operator=(const event_loop&) = delete;
 
     /// Closes the loop: tasks still pending are destroyed without running
-    /// further, callbacks still queued are dropped.
-    ~event_loop() { close_now(); }
+    /// further, callbacks still queued are dropped, signal handlers removed.
+    ~event_loop() {
+        close_now();
+        release_signal_handlers();
+    }
 
     /// Schedules f() to run on the next iteration, after everything already
     /// scheduled.
@@ -244,6 +285,86 @@ public:
             throw event_loop_error("corio: cannot close a running event loop");
         }
         close_now();
+        release_signal_handlers();
+    }
+
+    /// Runs `f(args...)` on a worker of `pool` and returns an awaitable for its
+    /// result (asyncio's `loop.run_in_executor(executor, func, *args)`).
+    /// Defined in <corio/thread_pool.hpp>: include it to call this; see
+    /// corio::to_thread for the semantics (the job is submitted when the
+    /// awaitable is awaited, on this loop's thread, and resumes there).
+    template <class F, class... Args>
+    [[nodiscard]] auto run_in_executor(thread_pool& pool, F&& f, Args&&... args);
+
+    /// Calls `callback()` on the loop thread each time signal `signum` arrives
+    /// (asyncio's add_signal_handler); replaces a handler already set for it.
+    ///
+    /// The callback runs as a normal callback on a later iteration, never
+    /// inside a signal handler, so it may do anything a callback may (e.g.
+    /// cancel the main task for a graceful shutdown); an exception it throws
+    /// goes to the loop's exception handler. Several arrivals before the loop
+    /// looks may be reported once (signals are not queued).
+    ///
+    /// How: the signal is blocked in the calling thread (which must be the
+    /// loop's thread) and collected by the reactor (a signalfd with epoll,
+    /// EVFILT_SIGNAL with kqueue, which also sets its disposition to SIG_IGN
+    /// while watched). A signal sent to the process is taken by any thread
+    /// that does not block it, so add handlers before starting other threads
+    /// (they inherit the mask) or block the signal in them; corio's
+    /// thread_pool workers block every asynchronous signal. Two loops alive
+    /// at once should not watch the same signal.
+    ///
+    /// Throws std::invalid_argument for a signal that cannot be watched
+    /// (out of range, SIGKILL, SIGSTOP), event_loop_error on a closed loop,
+    /// std::system_error when the OS refuses. Loop thread only.
+    template <class F>
+    void add_signal_handler(int signum, F&& callback) {
+        static_assert(std::is_invocable_v<std::decay_t<F>&>,
+                      "corio: a signal handler is called with no arguments; capture what it needs");
+        ensure_open();
+        detail::check_signal_number(signum);
+        std::shared_ptr<detail::signal_handler_base> handler =
+            std::make_shared<detail::signal_handler_impl<std::decay_t<F>>>(std::forward<F>(callback));
+        for (const auto& watch : m_signals) {
+            if (watch->signum == signum) {
+                watch->handler->m_active = false;
+                watch->handler = std::move(handler);
+                return;
+            }
+        }
+        auto watch = std::make_unique<detail::signal_watch>();
+        watch->on_events = &dispatch_signal;
+        watch->loop = this;
+        watch->signum = signum;
+        watch->handler = std::move(handler);
+        m_signals.reserve(m_signals.size() + 1);  // so the push_back below cannot throw
+        watch->was_blocked = detail::block_signal(signum);
+        try {
+            m_reactor.add_signal(signum, watch.get());
+        } catch (...) {
+            if (!watch->was_blocked) {
+                detail::unblock_signal(signum);
+            }
+            throw;
+        }
+        ++m_watched_fds;  // the loop must poll while a signal is watched
+        m_signals.push_back(std::move(watch));
+    }
+
+    /// Removes the handler of `signum` (asyncio's remove_signal_handler):
+    /// returns true if there was one, false otherwise. A delivery already
+    /// scheduled for it does not run. The signal's mask and disposition go
+    /// back to what they were before add_signal_handler; an instance of it
+    /// still pending is discarded. Loop thread only.
+    bool remove_signal_handler(int signum) noexcept {
+        for (auto it = m_signals.begin(); it != m_signals.end(); ++it) {
+            if ((*it)->signum == signum) {
+                unwatch_signal(**it);
+                m_signals.erase(it);
+                return true;
+            }
+        }
+        return false;
     }
 
     /// Replaces the handler told about errors nobody else can receive: an
@@ -355,6 +476,23 @@ private:
     };
 
     static void fire_callback_timer(detail::timer_entry* entry) noexcept;
+    static void dispatch_signal(detail::io_watch* watch, detail::io_events events) noexcept;
+
+    void unwatch_signal(detail::signal_watch& watch) noexcept {
+        watch.handler->m_active = false;
+        m_reactor.remove_signal(watch.signum);
+        if (!watch.was_blocked) {
+            detail::unblock_signal(watch.signum);
+        }
+        --m_watched_fds;
+    }
+
+    void release_signal_handlers() noexcept {
+        for (const auto& watch : m_signals) {
+            unwatch_signal(*watch);
+        }
+        m_signals.clear();
+    }
 
     void ensure_open() const {
         if (is_closed()) {
@@ -434,6 +572,7 @@ private:
     bool m_stopping = false;
     std::atomic<bool> m_closed{false};
     exception_handler m_exception_handler;
+    std::vector<std::unique_ptr<detail::signal_watch>> m_signals;  // add_signal_handler's registry
 
     std::mutex m_remote_mutex;
     std::vector<detail::callback_node*> m_remote;  // guarded by m_remote_mutex
@@ -457,6 +596,21 @@ inline void event_loop::fire_callback_timer(detail::timer_entry* entry) noexcept
     auto* node = static_cast<detail::callback_node*>(entry);
     event_loop* loop = detail::running_loop_slot();
     loop->m_ready.push({&detail::callback_node::run_job, node});
+}
+
+inline void event_loop::dispatch_signal(detail::io_watch* watch, detail::io_events) noexcept {
+    auto* self = static_cast<detail::signal_watch*>(watch);
+    // Scheduled, not called: the reactor is mid-batch here, and a handler may
+    // remove signal handlers (whose tags later events of the batch carry).
+    try {
+        self->loop->call_soon([handler = self->handler] {
+            if (handler->m_active) {
+                handler->invoke();
+            }
+        });
+    } catch (...) {
+        self->loop->call_exception_handler({"cannot schedule a signal handler", std::current_exception()});
+    }
 }
 
 inline void callback_handle::cancel() noexcept {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/event.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@
 #include <ctime>
 #include <system_error>
 #include <vector>
+
+#include <algorithm>
 
 // Cross-thread wake-ups use an EVFILT_USER knote where the platform has one,
 // otherwise a self-pipe. Defining CORIO_KQUEUE_WAKE_PIPE forces the pipe (the
@@ -47,6 +50,13 @@ namespace corio::detail {
 ///    failed; `wait` then calls it again (with no changes left) so that the
 ///    wait still collects events and still blocks for its timeout.
 /// Tags must not be null: a null udata marks the failures of queued deletes.
+///
+/// Signals are EVFILT_SIGNAL knotes. kqueue records a delivery attempt even
+/// for an ignored signal, and the signal's own disposition still acts, so
+/// `add_signal` sets the disposition to SIG_IGN (as libevent does) and
+/// `remove_signal` puts the previous one back; the loop also keeps the signal
+/// blocked in its thread (which the Linux emulation, built on signalfd, needs).
+/// Signal changes are applied at once, never queued.
 class kqueue_reactor {
 public:
     kqueue_reactor() {
@@ -69,6 +79,9 @@ public:
     kqueue_reactor& operator=(const kqueue_reactor&) = delete;
 
     ~kqueue_reactor() {
+        while (!m_signals.empty()) {
+            remove_signal(m_signals.back().signum);
+        }
 #if !defined(CORIO_DETAIL_KQUEUE_USER_WAKE)
         ::close(m_wake_pipe[0]);
         ::close(m_wake_pipe[1]);
@@ -159,6 +172,8 @@ public:
                 bits |= io_readable;
             } else if (event.filter == EVFILT_WRITE) {
                 bits |= io_writable;
+            } else if (event.filter == EVFILT_SIGNAL) {
+                bits |= io_readable;  // data holds the delivery count; the loop needs only the fact
             }
             // EV_ERROR on a registered knote (a filter failing after the fact) is
             // reported like EV_EOF: both directions retry and learn the error.
@@ -196,8 +211,58 @@ public:
 #endif
     }
 
+    void add_signal(int signum, void* tag) {
+        struct kevent change = make_change(static_cast<std::uintptr_t>(signum), EVFILT_SIGNAL,
+                                           EV_ADD | EV_CLEAR, 0, tag);
+        const auto it = find_signal(signum);
+        if (it != m_signals.end()) {
+            // EV_ADD on an existing knote just replaces its udata.
+            if (::kevent(m_kqueue_fd, &change, 1, nullptr, 0, nullptr) < 0) {
+                throw std::system_error(errno, std::generic_category(), "kevent(EVFILT_SIGNAL)");
+            }
+            return;
+        }
+        m_signals.reserve(m_signals.size() + 1);  // the push_back below cannot throw then
+        struct sigaction ignore {};
+        struct sigaction previous {};
+        ignore.sa_handler = SIG_IGN;
+        ::sigemptyset(&ignore.sa_mask);
+        if (::sigaction(signum, &ignore, &previous) < 0) {
+            throw std::system_error(errno, std::generic_category(), "sigaction");
+        }
+        if (::kevent(m_kqueue_fd, &change, 1, nullptr, 0, nullptr) < 0) {
+            const int error = errno;
+            ::sigaction(signum, &previous, nullptr);
+            throw std::system_error(error, std::generic_category(), "kevent(EVFILT_SIGNAL)");
+        }
+        m_signals.push_back({signum, previous});
+    }
+
+    void remove_signal(int signum) noexcept {
+        const auto it = find_signal(signum);
+        if (it == m_signals.end()) {
+            return;
+        }
+        struct kevent change = make_change(static_cast<std::uintptr_t>(signum), EVFILT_SIGNAL,
+                                           EV_DELETE, 0, nullptr);
+        // Only fails if the knote is gone already, which is what we want.
+        ::kevent(m_kqueue_fd, &change, 1, nullptr, 0, nullptr);
+        ::sigaction(signum, &it->previous, nullptr);
+        m_signals.erase(it);
+    }
+
 private:
     static constexpr int max_events = 256;
+
+    struct watched_signal {
+        int signum;
+        struct sigaction previous;  // disposition before add_signal set SIG_IGN
+    };
+
+    std::vector<watched_signal>::iterator find_signal(int signum) noexcept {
+        return std::find_if(m_signals.begin(), m_signals.end(),
+                            [signum](const watched_signal& entry) { return entry.signum == signum; });
+    }
     // Every queued change must find an event slot to fail in (see the class comment).
     static constexpr std::size_t max_pending = max_events;
     static constexpr std::uintptr_t wake_ident = 0;  // EVFILT_USER idents are their own namespace
@@ -290,6 +355,7 @@ private:
 
     int m_kqueue_fd = -1;
     std::vector<struct kevent> m_pending;  // queued EV_DELETE changes, flushed by the next wait
+    std::vector<watched_signal> m_signals;  // EVFILT_SIGNAL knotes (a handful at most)
 };
 
 static_assert(reactor_backend<kqueue_reactor>);

@@ -20,13 +20,21 @@ inline constexpr io_events io_closed = 4U;
 ///   and calls `sink(tag, events)` per ready fd; returns true when `wake()`
 ///   interrupted it.
 /// - `wake()` is the one member safe to call from any thread.
+/// - `add_signal(signum, tag)` watches a signal number (the caller keeps it
+///   blocked in the loop thread); each delivery collected by `wait` is
+///   reported as `sink(tag, io_readable)`, several deliveries of one signal
+///   in one wait possibly as one. Adding a watched signal again replaces its
+///   tag. `remove_signal(signum)` stops watching (nothing if not watched).
 template <class Reactor>
 concept reactor_backend =
-    requires(Reactor& reactor, int fd, void* tag, int timeout_ms, void (*sink)(void*, io_events)) {
+    requires(Reactor& reactor, int fd, int signum, void* tag, int timeout_ms,
+             void (*sink)(void*, io_events)) {
         reactor.add(fd, tag);
         { reactor.remove(fd) } noexcept;
         { reactor.wait(timeout_ms, sink) } -> std::same_as<bool>;
         { reactor.wake() } noexcept;
+        reactor.add_signal(signum, tag);
+        { reactor.remove_signal(signum) } noexcept;
     };
 
 }  // namespace corio::detail
