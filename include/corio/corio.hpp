@@ -1,16 +1,23 @@
 #pragma once
 
-// The core of corio: tasks, the event loop, spawning, combinators, sleeping
-// and synchronization.
+// Everything corio has apart from networking (<corio/net.hpp>): tasks, the
+// event loop, spawning, combinators, structured concurrency, async
+// generators, synchronization, thread off-loading and sleeping.
 
+#include <corio/as_completed.hpp>
 #include <corio/cancel.hpp>
 #include <corio/combinators.hpp>
 #include <corio/errors.hpp>
 #include <corio/event_loop.hpp>
+#include <corio/generator.hpp>
 #include <corio/invoke.hpp>
 #include <corio/outcome.hpp>
 #include <corio/run.hpp>
+#include <corio/shield.hpp>
 #include <corio/sleep.hpp>
 #include <corio/spawn.hpp>
-#include <corio/sync/semaphore.hpp>
+#include <corio/sync.hpp>
 #include <corio/task.hpp>
+#include <corio/task_group.hpp>
+#include <corio/thread_pool.hpp>
+#include <corio/wait_any.hpp>
