@@ -1,0 +1,284 @@
+#pragma once
+
+// corio::http messages: ordered case-insensitive header fields, request and
+// response values, and the standard reason phrases.
+
+#include <algorithm>
+#include <cstddef>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace corio::detail::http_text {
+
+inline char lower_ascii(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size())
+        return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (lower_ascii(a[i]) != lower_ascii(b[i]))
+            return false;
+    return true;
+}
+
+inline std::string_view trim_ows(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
+}  // namespace corio::detail::http_text
+
+namespace corio::http {
+
+/// One header field as received or to be sent.
+struct header_field {
+    std::string name;
+    std::string value;
+    friend bool operator==(const header_field&, const header_field&) = default;
+};
+
+/// Header fields in their order, names compared case-insensitively (ASCII),
+/// a name may repeat. Iteration yields header_field in insertion order, names
+/// spelled as they were added. Not thread-safe (a plain value type).
+class headers {
+public:
+    using const_iterator = std::vector<header_field>::const_iterator;
+
+    headers() = default;
+    headers(std::initializer_list<header_field> fields) : m_fields(fields) {}
+
+    /// The value of the first field named `name`, or nullopt. The view is valid
+    /// until this object is modified.
+    [[nodiscard]] std::optional<std::string_view> get(std::string_view name) const {
+        for (const auto& f : m_fields)
+            if (detail::http_text::iequals(f.name, name))
+                return std::string_view(f.value);
+        return std::nullopt;
+    }
+
+    /// The value of the first field named `name`, or `fallback`.
+    [[nodiscard]] std::string_view get_or(std::string_view name, std::string_view fallback) const {
+        const auto v = get(name);
+        return v ? *v : fallback;
+    }
+
+    /// Every value of fields named `name`, in order (views valid until modified).
+    [[nodiscard]] std::vector<std::string_view> get_all(std::string_view name) const {
+        std::vector<std::string_view> values;
+        for (const auto& f : m_fields)
+            if (detail::http_text::iequals(f.name, name))
+                values.emplace_back(f.value);
+        return values;
+    }
+
+    [[nodiscard]] bool contains(std::string_view name) const { return get(name).has_value(); }
+
+    /// True when a field named `name` holds `token` in its comma-separated list
+    /// (case-insensitive), e.g. has_token("Connection", "close").
+    [[nodiscard]] bool has_token(std::string_view name, std::string_view token) const {
+        for (const auto& f : m_fields) {
+            if (!detail::http_text::iequals(f.name, name))
+                continue;
+            std::string_view rest = f.value;
+            while (!rest.empty()) {
+                const std::size_t comma = rest.find(',');
+                const std::string_view item = detail::http_text::trim_ows(rest.substr(0, comma));
+                if (detail::http_text::iequals(item, token))
+                    return true;
+                if (comma == std::string_view::npos)
+                    break;
+                rest.remove_prefix(comma + 1);
+            }
+        }
+        return false;
+    }
+
+    /// Appends a field (keeps any existing ones of the same name).
+    void add(std::string name, std::string value) {
+        m_fields.push_back({std::move(name), std::move(value)});
+    }
+
+    /// Replaces every field named `name` by one with `value`, at the position of
+    /// the first one (appended when there was none).
+    void set(std::string_view name, std::string value) {
+        auto it = std::find_if(m_fields.begin(), m_fields.end(), [&](const header_field& f) {
+            return detail::http_text::iequals(f.name, name);
+        });
+        if (it == m_fields.end()) {
+            m_fields.push_back({std::string(name), std::move(value)});
+            return;
+        }
+        it->value = std::move(value);
+        const auto first = static_cast<std::size_t>(it - m_fields.begin());
+        std::size_t out = first + 1;
+        for (std::size_t i = first + 1; i < m_fields.size(); ++i) {
+            if (detail::http_text::iequals(m_fields[i].name, name))
+                continue;
+            if (out != i)
+                m_fields[out] = std::move(m_fields[i]);
+            ++out;
+        }
+        m_fields.resize(out);
+    }
+
+    /// Removes every field named `name`; returns how many were removed.
+    std::size_t remove(std::string_view name) {
+        const auto before = m_fields.size();
+        std::erase_if(m_fields, [&](const header_field& f) {
+            return detail::http_text::iequals(f.name, name);
+        });
+        return before - m_fields.size();
+    }
+
+    void clear() noexcept { m_fields.clear(); }
+    [[nodiscard]] std::size_t size() const noexcept { return m_fields.size(); }
+    [[nodiscard]] bool empty() const noexcept { return m_fields.empty(); }
+    [[nodiscard]] const_iterator begin() const noexcept { return m_fields.begin(); }
+    [[nodiscard]] const_iterator end() const noexcept { return m_fields.end(); }
+
+    friend bool operator==(const headers&, const headers&) = default;
+
+private:
+    std::vector<header_field> m_fields;
+};
+
+/// HTTP-version of a message: 1.0 or 1.1 in practice.
+struct http_version {
+    int major = 1;
+    int minor = 1;
+    friend bool operator==(const http_version&, const http_version&) = default;
+};
+
+/// An HTTP request. `target` is the request-target as sent on the request line
+/// (origin form "/path?query" for ordinary requests).
+struct request {
+    std::string method = "GET";
+    std::string target = "/";
+    http_version version{};
+    http::headers headers{};
+    std::string body{};
+    friend bool operator==(const request&, const request&) = default;
+};
+
+/// An HTTP response.
+struct response {
+    int status = 200;
+    std::string reason{};
+    http_version version{};
+    http::headers headers{};
+    std::string body{};
+    friend bool operator==(const response&, const response&) = default;
+};
+
+/// The standard reason phrase of `status` (RFC 9110 §15), or "Unknown".
+[[nodiscard]] inline std::string_view reason_phrase(int status) noexcept {
+    switch (status) {
+        case 100:
+            return "Continue";
+        case 101:
+            return "Switching Protocols";
+        case 103:
+            return "Early Hints";
+        case 200:
+            return "OK";
+        case 201:
+            return "Created";
+        case 202:
+            return "Accepted";
+        case 203:
+            return "Non-Authoritative Information";
+        case 204:
+            return "No Content";
+        case 205:
+            return "Reset Content";
+        case 206:
+            return "Partial Content";
+        case 300:
+            return "Multiple Choices";
+        case 301:
+            return "Moved Permanently";
+        case 302:
+            return "Found";
+        case 303:
+            return "See Other";
+        case 304:
+            return "Not Modified";
+        case 307:
+            return "Temporary Redirect";
+        case 308:
+            return "Permanent Redirect";
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 402:
+            return "Payment Required";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 406:
+            return "Not Acceptable";
+        case 407:
+            return "Proxy Authentication Required";
+        case 408:
+            return "Request Timeout";
+        case 409:
+            return "Conflict";
+        case 410:
+            return "Gone";
+        case 411:
+            return "Length Required";
+        case 412:
+            return "Precondition Failed";
+        case 413:
+            return "Content Too Large";
+        case 414:
+            return "URI Too Long";
+        case 415:
+            return "Unsupported Media Type";
+        case 416:
+            return "Range Not Satisfiable";
+        case 417:
+            return "Expectation Failed";
+        case 421:
+            return "Misdirected Request";
+        case 422:
+            return "Unprocessable Content";
+        case 426:
+            return "Upgrade Required";
+        case 428:
+            return "Precondition Required";
+        case 429:
+            return "Too Many Requests";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 500:
+            return "Internal Server Error";
+        case 501:
+            return "Not Implemented";
+        case 502:
+            return "Bad Gateway";
+        case 503:
+            return "Service Unavailable";
+        case 504:
+            return "Gateway Timeout";
+        case 505:
+            return "HTTP Version Not Supported";
+        default:
+            return "Unknown";
+    }
+}
+
+}  // namespace corio::http
