@@ -4,6 +4,7 @@
 #include <corio/detail/cancellation.hpp>
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/event_loop.hpp>
+#include <corio/sync/event.hpp>
 #include <corio/task.hpp>
 
 #include <coroutine>
@@ -254,71 +255,6 @@ public:
         bool m_cancelled = false;
     };
 
-    /// Awaiter of join().
-    class join_operation : private detail::list_hook, private detail::cancel_callback {
-    public:
-        explicit join_operation(queue& owner) noexcept : m_owner(owner) { on_cancel = &cancel; }
-        join_operation(join_operation&& other) noexcept : join_operation(other.m_owner) {}
-        join_operation& operator=(const join_operation&) = delete;
-
-        ~join_operation() {
-            if (linked()) {
-                m_owner.m_joiners.erase(*this);
-            }
-            if (m_context != nullptr) {
-                m_context->disarm(this);
-            }
-        }
-
-        bool await_ready() const noexcept { return m_owner.m_unfinished == 0; }
-
-        template <class Promise>
-        bool await_suspend(std::coroutine_handle<Promise> waiting) {
-            m_context = detail::context_of(waiting);
-            if (m_context != nullptr && m_context->take_pending_cancel()) {
-                m_cancelled = true;
-                return false;
-            }
-            m_loop = &get_running_loop();
-            m_waiting = waiting;
-            m_owner.m_joiners.push_back(*this);
-            if (m_context != nullptr) {
-                m_context->arm(this);
-            }
-            return true;
-        }
-
-        void await_resume() {
-            if (m_context != nullptr) {
-                m_context->resumed(this);
-            }
-            if (m_cancelled) {
-                throw cancelled_error{};
-            }
-        }
-
-    private:
-        friend class queue;
-        friend class detail::intrusive_list<join_operation>;
-
-        void wake() noexcept { m_loop->resume_soon(m_waiting); }
-
-        static void cancel(detail::cancel_callback* callback) noexcept {
-            auto* self = static_cast<join_operation*>(callback);
-            self->m_cancelled = true;
-            if (self->linked()) {
-                self->m_owner.m_joiners.erase(*self);
-                self->m_loop->resume_soon(self->m_waiting);
-            }
-        }
-
-        queue& m_owner;
-        event_loop* m_loop = nullptr;
-        detail::task_context* m_context = nullptr;
-        std::coroutine_handle<> m_waiting;
-        bool m_cancelled = false;
-    };
-
     // ---- Operations ----------------------------------------------------------
 
     /// Appends `item`, first waiting while the queue is full. Returns (on the
@@ -339,7 +275,7 @@ public:
 
     /// Waits until every item put so far was marked done with task_done()
     /// (returns at once if none is unfinished). Cancelled: throws cancelled_error.
-    [[nodiscard]] join_operation join() noexcept { return join_operation(*this); }
+    [[nodiscard]] event::wait_operation join() noexcept { return m_all_done.wait(); }
 
     /// Appends `item` if the queue has a free slot (none promised to a waiting
     /// putter) and returns true; returns false, leaving `item` untouched, when
@@ -372,7 +308,7 @@ public:
                 "corio::queue::task_done: called more times than items were put");
         }
         if (--m_unfinished == 0) {
-            wake_joiners();
+            m_all_done.set();
         }
     }
 
@@ -389,7 +325,7 @@ public:
             m_items.clear();
             m_unfinished -= dropped < m_unfinished ? dropped : m_unfinished;
             if (m_unfinished == 0) {
-                wake_joiners();
+                m_all_done.set();
             }
         }
         while (!m_getters.empty()) {
@@ -451,7 +387,9 @@ private:
     template <class U>
     void push(U&& item) {
         m_items.push_back(std::forward<U>(item));
-        ++m_unfinished;
+        if (m_unfinished++ == 0) {
+            m_all_done.clear();
+        }
         promise_items();
     }
 
@@ -499,12 +437,6 @@ private:
         promise_slots();
     }
 
-    void wake_joiners() noexcept {
-        while (!m_joiners.empty()) {
-            m_joiners.pop_front().wake();
-        }
-    }
-
     std::deque<T> m_items;
     std::size_t m_maxsize = 0;
     std::size_t m_promised_items = 0;  // head items reserved for granted getters
@@ -513,7 +445,7 @@ private:
     bool m_closed = false;
     detail::intrusive_list<get_operation> m_getters;
     detail::intrusive_list<put_operation> m_putters;
-    detail::intrusive_list<join_operation> m_joiners;
+    event m_all_done{true};  // set while nothing is unfinished: join() waits on it (as in asyncio)
 };
 
 }  // namespace corio
