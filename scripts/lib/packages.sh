@@ -14,6 +14,12 @@ CORIO_DEBIAN_PACKAGES=(
     catch2
     libfmt-dev
     pkg-config
+    libssl-dev
+    zlib1g-dev
+    openssl
+    nginx
+    curl
+    python3
 )
 
 corio_log() {
