@@ -4,4 +4,5 @@
 
 #include <corio/http/message.hpp>
 #include <corio/http/parser.hpp>
+#include <corio/http/serialize.hpp>
 #include <corio/http/url.hpp>
