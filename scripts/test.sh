@@ -4,10 +4,12 @@
 #   2. run the CMake workflow presets: release (g++), kqueue (g++, the kqueue
 #      backend; on Linux over the emulation in tests/kqueue_emulation),
 #      clang-asan and gcc-asan (ASan+UBSan with each compiler: GCC 12 has
-#      coroutine bugs clang does not), clang-tsan (TSan, `threads` tests only).
+#      coroutine bugs clang does not), clang-tsan (TSan, `threads` tests only),
+#   3. `fuzz` (not a CMake preset): the libFuzzer targets of the HTTP and URL
+#      parsers, each for CORIO_FUZZ_SECONDS (default 60) — scripts/fuzz.sh.
 # Stops at the first failure.
 #
-# Usage: ./scripts/test.sh [workflow-preset...]     (default: release kqueue clang-asan gcc-asan clang-tsan)
+# Usage: ./scripts/test.sh [workflow-preset|fuzz...]  (default: release kqueue clang-asan gcc-asan clang-tsan fuzz)
 # Environment: CORIO_SKIP_APT=1 skips the package check.
 set -euo pipefail
 
@@ -18,7 +20,7 @@ source "$repo_root/scripts/lib/packages.sh"
 
 presets=("$@")
 if [[ ${#presets[@]} -eq 0 ]]; then
-    presets=(release kqueue clang-asan gcc-asan clang-tsan)
+    presets=(release kqueue clang-asan gcc-asan clang-tsan fuzz)
 fi
 
 corio_ensure_packages "${CORIO_DEBIAN_PACKAGES[@]}"
@@ -49,6 +51,13 @@ start=$SECONDS
 for preset in "${presets[@]}"; do
     current=$preset
     start=$SECONDS
+    if [[ $preset == fuzz ]]; then
+        corio_log "scripts/fuzz.sh ${CORIO_FUZZ_SECONDS:-60}"
+        "$repo_root/scripts/fuzz.sh" "${CORIO_FUZZ_SECONDS:-60}"
+        result[$preset]="ok    ($((SECONDS - start))s)"
+        current=""
+        continue
+    fi
     corio_log "cmake --workflow --preset $preset"
     if [[ $preset == *tsan* ]] && command -v setarch >/dev/null 2>&1; then
         # clang 14's TSan runtime cannot map its shadow memory when the kernel
