@@ -1,7 +1,7 @@
 #pragma once
 
 #include <corio/cancel.hpp>
-#include <corio/detail/cancellation.hpp>
+#include <corio/detail/wait_node.hpp>
 #include <corio/detail/config.hpp>
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/event_loop.hpp>
@@ -45,47 +45,20 @@ public:
     [[nodiscard]] mutex::lock_operation lock() noexcept { return m_mutex->lock(); }
 
     /// Awaiter of the notification part of wait(); exposed for wait()'s frame only.
-    class notify_operation : private detail::list_hook, private detail::cancel_callback {
+    class notify_operation : private detail::wait_node {
     public:
-        explicit notify_operation(condition& owner) noexcept : m_owner(owner) {
-            on_cancel = &cancel;
-        }
-        notify_operation(const notify_operation&) = delete;
-        notify_operation& operator=(const notify_operation&) = delete;
-
-        ~notify_operation() {
-            if (linked()) {
-                m_owner.m_waiters.erase(*this);
-            }
-            if (m_context != nullptr) {
-                m_context->disarm(this);
-            }
-        }
+        explicit notify_operation(condition& owner) noexcept : m_owner(owner) {}
 
         bool await_ready() const noexcept { return false; }
 
         template <class Promise>
         bool await_suspend(std::coroutine_handle<Promise> waiting) {
-            m_context = detail::context_of(waiting);
-            if (m_context != nullptr && m_context->take_pending_cancel()) {
-                m_cancelled = true;
-                return false;
-            }
-            m_loop = &get_running_loop();
-            m_waiting = waiting;
-            m_owner.m_waiters.push_back(*this);
-            if (m_context != nullptr) {
-                m_context->arm(this);
-            }
-            return true;
+            return enqueue(waiting, m_owner.m_waiters);
         }
 
         void await_resume() {
-            if (m_context != nullptr) {
-                m_context->resumed(this);
-            }
-            if (m_cancelled) {
-                if (m_notified) {
+            if (finish_wait()) {
+                if (granted()) {
                     m_owner.wake(1);  // the notification goes to the next waiter instead
                 }
                 throw cancelled_error{};
@@ -93,29 +66,7 @@ public:
         }
 
     private:
-        friend class condition;
-        friend class detail::intrusive_list<notify_operation>;
-
-        void notify() noexcept {
-            m_notified = true;
-            m_loop->resume_soon(m_waiting);
-        }
-
-        static void cancel(detail::cancel_callback* callback) noexcept {
-            auto* self = static_cast<notify_operation*>(callback);
-            self->m_cancelled = true;
-            if (self->linked()) {
-                self->m_owner.m_waiters.erase(*self);
-                self->m_loop->resume_soon(self->m_waiting);
-            }
-        }
-
         condition& m_owner;
-        event_loop* m_loop = nullptr;
-        detail::task_context* m_context = nullptr;
-        std::coroutine_handle<> m_waiting;
-        bool m_notified = false;
-        bool m_cancelled = false;
     };
 
     /// Unlocks `lock`, waits for notify_one() / notify_all(), locks again and
@@ -185,13 +136,13 @@ private:
 
     void wake(std::size_t n) noexcept {
         while (n-- > 0 && !m_waiters.empty()) {
-            m_waiters.pop_front().notify();
+            m_waiters.pop_front().grant();
         }
     }
 
     corio::mutex m_own_mutex;
     corio::mutex* m_mutex;
-    detail::intrusive_list<notify_operation> m_waiters;
+    detail::intrusive_list<detail::wait_node> m_waiters;
 };
 
 }  // namespace corio

@@ -1,8 +1,8 @@
 #pragma once
 
 #include <corio/cancel.hpp>
-#include <corio/detail/cancellation.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/wait_node.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/task.hpp>
 
@@ -27,71 +27,27 @@ public:
     event& operator=(const event&) = delete;
 
     /// Awaiter of wait().
-    class wait_operation : private detail::list_hook, private detail::cancel_callback {
+    class wait_operation : private detail::wait_node {
     public:
-        explicit wait_operation(event& owner) noexcept : m_owner(owner) { on_cancel = &cancel; }
+        explicit wait_operation(event& owner) noexcept : m_owner(owner) {}
         // Movable only before it is awaited (so it can be handed to wait_for).
         wait_operation(wait_operation&& other) noexcept : wait_operation(other.m_owner) {}
-        wait_operation& operator=(const wait_operation&) = delete;
-
-        // A frame destroyed while waiting (its loop closing) leaves the queue.
-        ~wait_operation() {
-            if (linked()) {
-                m_owner.m_waiters.erase(*this);
-            }
-            if (m_context != nullptr) {
-                m_context->disarm(this);
-            }
-        }
 
         bool await_ready() const noexcept { return m_owner.m_set; }
 
         template <class Promise>
         bool await_suspend(std::coroutine_handle<Promise> waiting) {
-            m_context = detail::context_of(waiting);
-            if (m_context != nullptr && m_context->take_pending_cancel()) {
-                m_cancelled = true;
-                return false;
-            }
-            m_loop = &get_running_loop();
-            m_waiting = waiting;
-            m_owner.m_waiters.push_back(*this);
-            if (m_context != nullptr) {
-                m_context->arm(this);
-            }
-            return true;
+            return enqueue(waiting, m_owner.m_waiters);
         }
 
         void await_resume() {
-            if (m_context != nullptr) {
-                m_context->resumed(this);
-            }
-            if (m_cancelled) {
+            if (finish_wait()) {
                 throw cancelled_error{};
             }
         }
 
     private:
-        friend class event;
-        friend class detail::intrusive_list<wait_operation>;
-
-        void wake() noexcept { m_loop->resume_soon(m_waiting); }
-
-        static void cancel(detail::cancel_callback* callback) noexcept {
-            auto* self = static_cast<wait_operation*>(callback);
-            self->m_cancelled = true;
-            if (self->linked()) {
-                self->m_owner.m_waiters.erase(*self);
-                self->m_loop->resume_soon(self->m_waiting);
-            }
-            // Otherwise set() already queued the resumption; it will now throw.
-        }
-
         event& m_owner;
-        event_loop* m_loop = nullptr;
-        detail::task_context* m_context = nullptr;
-        std::coroutine_handle<> m_waiting;
-        bool m_cancelled = false;
     };
 
     /// Waits until the event is set; returns at once, without suspending, if
@@ -106,7 +62,7 @@ public:
         }
         m_set = true;
         while (!m_waiters.empty()) {
-            m_waiters.pop_front().wake();
+            m_waiters.pop_front().grant();
         }
     }
 
@@ -119,7 +75,7 @@ public:
     [[nodiscard]] std::size_t waiters() const noexcept { return m_waiters.size(); }
 
 private:
-    detail::intrusive_list<wait_operation> m_waiters;
+    detail::intrusive_list<detail::wait_node> m_waiters;
     bool m_set = false;
 };
 

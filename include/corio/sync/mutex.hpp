@@ -1,8 +1,8 @@
 #pragma once
 
 #include <corio/cancel.hpp>
-#include <corio/detail/cancellation.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/wait_node.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/task.hpp>
 
@@ -61,72 +61,28 @@ private:
 /// the cancellation arrived, it passes ownership on. Loop thread only; not
 /// recursive (locking twice from one task deadlocks, as in asyncio).
 class mutex {
-    // A coroutine queued for ownership: what unlock() needs to hand it over.
-    struct waiter : detail::list_hook {
-        event_loop* loop = nullptr;
-        std::coroutine_handle<> coroutine;
-        bool granted = false;
-
-        void grant() noexcept {
-            granted = true;
-            loop->resume_soon(coroutine);
-        }
-    };
-
 public:
     mutex() noexcept = default;
     mutex(const mutex&) = delete;
     mutex& operator=(const mutex&) = delete;
 
     /// Awaiter of lock().
-    class lock_operation : private waiter, private detail::cancel_callback {
+    class lock_operation : private detail::wait_node {
     public:
-        explicit lock_operation(corio::mutex& owner) noexcept : m_owner(owner) {
-            on_cancel = &cancel;
-        }
+        explicit lock_operation(corio::mutex& owner) noexcept : m_owner(owner) {}
         // Movable only before it is awaited (so it can be handed to wait_for).
         lock_operation(lock_operation&& other) noexcept : lock_operation(other.m_owner) {}
-        lock_operation& operator=(const lock_operation&) = delete;
 
-        // A frame destroyed while waiting (its loop closing) leaves the queue.
-        ~lock_operation() {
-            if (linked()) {
-                m_owner.m_waiters.erase(*this);
-            }
-            if (m_context != nullptr) {
-                m_context->disarm(this);
-            }
-        }
-
-        bool await_ready() noexcept {
-            if (m_owner.try_take()) {
-                granted = true;
-                return true;
-            }
-            return false;
-        }
+        bool await_ready() noexcept { return m_owner.try_take(); }
 
         template <class Promise>
         bool await_suspend(std::coroutine_handle<Promise> waiting) {
-            m_context = detail::context_of(waiting);
-            if (m_context != nullptr && m_context->take_pending_cancel()) {
-                return false;  // neither granted nor queued: await_resume throws
-            }
-            loop = &get_running_loop();
-            coroutine = waiting;
-            m_owner.m_waiters.push_back(*this);
-            if (m_context != nullptr) {
-                m_context->arm(this);
-            }
-            return true;
+            return enqueue(waiting, m_owner.m_waiters);
         }
 
         mutex_lock await_resume() {
-            if (m_context != nullptr) {
-                m_context->resumed(this);
-            }
-            if (m_cancelled || !granted) {
-                if (granted) {
+            if (finish_wait()) {
+                if (granted()) {
                     m_owner.release();  // cancelled after the hand-over: pass ownership on
                 }
                 throw cancelled_error{};
@@ -135,21 +91,7 @@ public:
         }
 
     private:
-        friend class corio::mutex;
-
-        static void cancel(detail::cancel_callback* callback) noexcept {
-            auto* self = static_cast<lock_operation*>(callback);
-            self->m_cancelled = true;
-            if (!self->granted) {
-                self->m_owner.m_waiters.erase(*self);
-                self->loop->resume_soon(self->coroutine);
-            }
-            // Otherwise the resumption is queued already; await_resume undoes the grant.
-        }
-
         corio::mutex& m_owner;
-        detail::task_context* m_context = nullptr;
-        bool m_cancelled = false;
     };
 
     /// Waits until the mutex is free; returns a mutex_lock owning it and
@@ -180,40 +122,27 @@ private:
     // not take cancellation (the lock must be held again when wait() throws,
     // as asyncio.Condition.wait does). A cancellation arriving meanwhile stays
     // pending for the strand; await_resume reports and consumes it.
-    class relock_operation : private waiter {
+    class relock_operation : private detail::wait_node {
     public:
         relock_operation(corio::mutex& owner, mutex_lock& target) noexcept
             : m_owner(owner), m_target(target) {}
-        relock_operation(const relock_operation&) = delete;
-        relock_operation& operator=(const relock_operation&) = delete;
-
-        ~relock_operation() {
-            if (linked()) {
-                m_owner.m_waiters.erase(*this);
-            }
-        }
 
         bool await_ready() noexcept { return m_owner.try_take(); }
 
         template <class Promise>
         void await_suspend(std::coroutine_handle<Promise> waiting) {
-            m_context = detail::context_of(waiting);
-            loop = &get_running_loop();
-            coroutine = waiting;
-            m_owner.m_waiters.push_back(*this);
+            enqueue_uncancellable(waiting, m_owner.m_waiters);
         }
 
         /// Returns true if a cancellation arrived while waiting.
         bool await_resume() noexcept {
             m_target = mutex_lock(&m_owner);
-            return m_context != nullptr && m_context->take_pending_cancel();
+            return take_pending_cancel();
         }
 
     private:
-        friend class corio::mutex;
         corio::mutex& m_owner;
         mutex_lock& m_target;
-        detail::task_context* m_context = nullptr;
     };
 
     [[nodiscard]] relock_operation relock(mutex_lock& target) noexcept {
@@ -239,7 +168,7 @@ private:
         }
     }
 
-    detail::intrusive_list<waiter> m_waiters;
+    detail::intrusive_list<detail::wait_node> m_waiters;
     bool m_locked = false;
 };
 

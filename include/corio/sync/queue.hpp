@@ -1,8 +1,8 @@
 #pragma once
 
 #include <corio/cancel.hpp>
-#include <corio/detail/cancellation.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/wait_node.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/sync/event.hpp>
 #include <corio/task.hpp>
@@ -68,23 +68,17 @@ public:
     // ---- Awaiters ----------------------------------------------------------
 
     /// Awaiter of get().
-    class get_operation : private detail::list_hook, private detail::cancel_callback {
+    class get_operation : private detail::wait_node {
     public:
-        explicit get_operation(queue& owner) noexcept : m_owner(owner) { on_cancel = &cancel; }
+        explicit get_operation(queue& owner) noexcept : m_owner(owner) {}
         // Movable only before it is awaited (so it can be handed to wait_for).
         get_operation(get_operation&& other) noexcept : get_operation(other.m_owner) {}
-        get_operation& operator=(const get_operation&) = delete;
 
-        // A frame destroyed while waiting (its loop closing) leaves the queue;
-        // an item promised to it goes to the next getter.
+        // A frame destroyed after an item was promised to it (its loop
+        // closing) hands the item to the next getter.
         ~get_operation() {
-            if (linked()) {
-                m_owner.m_getters.erase(*this);
-            } else if (m_granted) {
+            if (take_grant()) {
                 m_owner.unpromise_item();
-            }
-            if (m_context != nullptr) {
-                m_context->disarm(this);
             }
         }
 
@@ -96,31 +90,17 @@ public:
 
         template <class Promise>
         bool await_suspend(std::coroutine_handle<Promise> waiting) {
-            m_context = detail::context_of(waiting);
-            if (m_context != nullptr && m_context->take_pending_cancel()) {
-                m_cancelled = true;
-                return false;
-            }
-            m_loop = &get_running_loop();
-            m_waiting = waiting;
-            m_owner.m_getters.push_back(*this);
-            if (m_context != nullptr) {
-                m_context->arm(this);
-            }
-            return true;
+            return enqueue(waiting, m_owner.m_getters);
         }
 
         T await_resume() {
-            if (m_context != nullptr) {
-                m_context->resumed(this);
-            }
-            if (m_cancelled) {
-                if (std::exchange(m_granted, false)) {
+            if (finish_wait()) {
+                if (take_grant()) {
                     m_owner.unpromise_item();
                 }
                 throw cancelled_error{};
             }
-            if (std::exchange(m_granted, false)) {
+            if (take_grant()) {
                 --m_owner.m_promised_items;
                 if (m_owner.m_items.empty()) {
                     throw queue_closed();  // close(immediate) dropped the promised item
@@ -136,55 +116,22 @@ public:
         }
 
     private:
-        friend class queue;
-        friend class detail::intrusive_list<get_operation>;
-
-        void grant() noexcept {
-            m_granted = true;
-            m_loop->resume_soon(m_waiting);
-        }
-
-        void wake_closed() noexcept { m_loop->resume_soon(m_waiting); }
-
-        static void cancel(detail::cancel_callback* callback) noexcept {
-            auto* self = static_cast<get_operation*>(callback);
-            self->m_cancelled = true;
-            if (self->linked()) {
-                self->m_owner.m_getters.erase(*self);
-                self->m_loop->resume_soon(self->m_waiting);
-            }
-            // Otherwise the resumption is queued already; await_resume passes
-            // a promised item on.
-        }
-
         queue& m_owner;
-        event_loop* m_loop = nullptr;
-        detail::task_context* m_context = nullptr;
-        std::coroutine_handle<> m_waiting;
-        bool m_granted = false;  // an item is promised to this getter
-        bool m_cancelled = false;
     };
 
     /// Awaiter of put(); owns the item until it is inserted.
-    class put_operation : private detail::list_hook, private detail::cancel_callback {
+    class put_operation : private detail::wait_node {
     public:
         put_operation(queue& owner, T item) noexcept(std::is_nothrow_move_constructible_v<T>)
-            : m_owner(owner), m_item(std::move(item)) {
-            on_cancel = &cancel;
-        }
+            : m_owner(owner), m_item(std::move(item)) {}
         // Movable only before it is awaited (so it can be handed to wait_for).
         put_operation(put_operation&& other) noexcept(std::is_nothrow_move_constructible_v<T>)
             : put_operation(other.m_owner, std::move(other.m_item)) {}
-        put_operation& operator=(const put_operation&) = delete;
 
+        // A frame destroyed after a slot was promised to it hands the slot on.
         ~put_operation() {
-            if (linked()) {
-                m_owner.m_putters.erase(*this);
-            } else if (m_granted) {
+            if (take_grant()) {
                 m_owner.unpromise_slot();
-            }
-            if (m_context != nullptr) {
-                m_context->disarm(this);
             }
         }
 
@@ -192,32 +139,19 @@ public:
 
         template <class Promise>
         bool await_suspend(std::coroutine_handle<Promise> waiting) {
-            m_context = detail::context_of(waiting);
-            if (m_context != nullptr && m_context->take_pending_cancel()) {
-                m_cancelled = true;
-                return false;
-            }
-            m_loop = &get_running_loop();
-            m_waiting = waiting;
-            m_owner.m_putters.push_back(*this);
-            if (m_context != nullptr) {
-                m_context->arm(this);
-            }
-            return true;
+            return enqueue(waiting, m_owner.m_putters);
         }
 
         void await_resume() {
-            if (m_context != nullptr) {
-                m_context->resumed(this);
-            }
-            const bool granted = std::exchange(m_granted, false);
-            if (m_cancelled) {
-                if (granted) {
+            const bool was_cancelled = finish_wait();
+            const bool slot_promised = take_grant();
+            if (was_cancelled) {
+                if (slot_promised) {
                     m_owner.unpromise_slot();
                 }
                 throw cancelled_error{};
             }
-            if (granted) {
+            if (slot_promised) {
                 --m_owner.m_promised_slots;
             }
             if (m_owner.m_closed) {
@@ -227,32 +161,8 @@ public:
         }
 
     private:
-        friend class queue;
-        friend class detail::intrusive_list<put_operation>;
-
-        void grant() noexcept {
-            m_granted = true;
-            m_loop->resume_soon(m_waiting);
-        }
-
-        void wake_closed() noexcept { m_loop->resume_soon(m_waiting); }
-
-        static void cancel(detail::cancel_callback* callback) noexcept {
-            auto* self = static_cast<put_operation*>(callback);
-            self->m_cancelled = true;
-            if (self->linked()) {
-                self->m_owner.m_putters.erase(*self);
-                self->m_loop->resume_soon(self->m_waiting);
-            }
-        }
-
         queue& m_owner;
         T m_item;
-        event_loop* m_loop = nullptr;
-        detail::task_context* m_context = nullptr;
-        std::coroutine_handle<> m_waiting;
-        bool m_granted = false;  // a free slot is promised to this putter
-        bool m_cancelled = false;
     };
 
     // ---- Operations ----------------------------------------------------------
@@ -329,10 +239,10 @@ public:
             }
         }
         while (!m_getters.empty()) {
-            m_getters.pop_front().wake_closed();
+            m_getters.pop_front().wake();
         }
         while (!m_putters.empty()) {
-            m_putters.pop_front().wake_closed();
+            m_putters.pop_front().wake();
         }
     }
 
@@ -443,8 +353,8 @@ private:
     std::size_t m_promised_slots = 0;  // free slots reserved for granted putters
     std::size_t m_unfinished = 0;      // items put and not yet task_done()
     bool m_closed = false;
-    detail::intrusive_list<get_operation> m_getters;
-    detail::intrusive_list<put_operation> m_putters;
+    detail::intrusive_list<detail::wait_node> m_getters;
+    detail::intrusive_list<detail::wait_node> m_putters;
     event m_all_done{true};  // set while nothing is unfinished: join() waits on it (as in asyncio)
 };
 

@@ -1,8 +1,8 @@
 #pragma once
 
 #include <corio/cancel.hpp>
-#include <corio/detail/cancellation.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/wait_node.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/task.hpp>
 
@@ -61,30 +61,17 @@ public:
     semaphore& operator=(const semaphore&) = delete;
     virtual ~semaphore() = default;
 
-    class acquire_operation : private detail::list_hook, private detail::cancel_callback {
+    class acquire_operation : private detail::wait_node {
     public:
-        explicit acquire_operation(semaphore& owner) noexcept : m_owner(owner) {
-            on_cancel = &cancel;
-        }
+        explicit acquire_operation(semaphore& owner) noexcept : m_owner(owner) {}
         // Movable only before it is awaited (so it can be handed to wait_for).
         acquire_operation(acquire_operation&& other) noexcept : acquire_operation(other.m_owner) {}
-        acquire_operation& operator=(const acquire_operation&) = delete;
-
-        // A frame destroyed while waiting (its loop closing) leaves the queue.
-        ~acquire_operation() {
-            if (linked()) {
-                m_owner.m_waiters.erase(*this);
-            }
-            if (m_context != nullptr) {
-                m_context->disarm(this);
-            }
-        }
 
         bool await_ready() noexcept {
             // Only an empty queue may take a free permit: waiters go first.
             if (m_owner.m_available > 0 && m_owner.m_waiters.empty()) {
                 --m_owner.m_available;
-                m_granted = true;
+                set_granted();
                 return true;
             }
             return false;
@@ -92,25 +79,12 @@ public:
 
         template <class Promise>
         bool await_suspend(std::coroutine_handle<Promise> waiting) {
-            m_context = detail::context_of(waiting);
-            if (m_context != nullptr && m_context->take_pending_cancel()) {
-                return false;  // neither granted nor queued: await_resume throws
-            }
-            m_loop = &get_running_loop();
-            m_waiting = waiting;
-            m_owner.m_waiters.push_back(*this);
-            if (m_context != nullptr) {
-                m_context->arm(this);
-            }
-            return true;
+            return enqueue(waiting, m_owner.m_waiters);
         }
 
         semaphore_permit await_resume() {
-            if (m_context != nullptr) {
-                m_context->resumed(this);
-            }
-            if (m_cancelled || !m_granted) {
-                if (m_granted) {
+            if (finish_wait()) {
+                if (granted()) {
                     m_owner.give_back();  // cancelled after the hand-over: pass the permit on
                 }
                 throw cancelled_error{};
@@ -119,31 +93,7 @@ public:
         }
 
     private:
-        friend class semaphore;
-        friend class detail::intrusive_list<acquire_operation>;
-
-        // Called by release(): the permit is now this waiter's. The waiter stays
-        // armed until it resumes, so a cancellation in between passes it on.
-        void grant() noexcept {
-            m_granted = true;
-            m_loop->resume_soon(m_waiting);
-        }
-
-        static void cancel(detail::cancel_callback* callback) noexcept {
-            auto* self = static_cast<acquire_operation*>(callback);
-            self->m_cancelled = true;
-            if (!self->m_granted) {
-                self->m_owner.m_waiters.erase(*self);
-                self->m_loop->resume_soon(self->m_waiting);
-            }
-        }
-
         semaphore& m_owner;
-        event_loop* m_loop = nullptr;
-        detail::task_context* m_context = nullptr;
-        std::coroutine_handle<> m_waiting;
-        bool m_granted = false;
-        bool m_cancelled = false;
     };
 
     /// Waits for a permit; see the class comment. Cancellation while waiting
@@ -187,7 +137,7 @@ private:
     friend class semaphore_permit;
 
     std::size_t m_available;
-    detail::intrusive_list<acquire_operation> m_waiters;
+    detail::intrusive_list<detail::wait_node> m_waiters;
 };
 
 /// A semaphore that refuses to hold more permits than it started with
