@@ -366,7 +366,7 @@ TEST_CASE("Cancelling the task awaiting gather cancels every child, waits for th
                        "main saw cancellation"});
 }
 
-// Regression: gather_core::child_done once took the first child finishing
+// Regression: child_group::child_done (then gather_core) once took the first child finishing
 // with cancelled_error (after gather itself was cancelled) for "the first
 // failure" and cancelled the siblings again, interrupting the asynchronous
 // cleanup of the ones still unwinding. The different cleanup times make a

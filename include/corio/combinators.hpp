@@ -3,6 +3,7 @@
 #include <corio/cancel.hpp>
 #include <corio/detail/awaitable_traits.hpp>
 #include <corio/detail/cancellation.hpp>
+#include <corio/detail/child_group.hpp>
 #include <corio/detail/timer_heap.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/outcome.hpp>
@@ -37,143 +38,13 @@ using gather_vector_element_t =
     std::conditional_t<std::is_reference_v<T>, std::reference_wrapper<std::remove_reference_t<T>>,
                        gather_element_t<T>>;
 
-class gather_core;
-
-/// One child of a gather: its own cancellation state, and the hook its final
-/// suspend calls.
-class gather_slot final : public task_context, public task_completion {
-public:
-    std::coroutine_handle<> on_task_done() noexcept override;
-
-    gather_core* core = nullptr;
-    bool (*failed)(const gather_slot&) noexcept = nullptr;  // did this child end in an exception?
-    std::exception_ptr (*error)(const gather_slot&) noexcept = nullptr;
-    const void* child = nullptr;  // the child's task, for failed/error
-    bool started = false;
-    bool finished = false;
-};
-
-/// The type-independent half of gather and gather_settled: start every child,
-/// count completions, cancel on failure or on outer cancellation, resume the
-/// awaiting coroutine when the last child is done.
-class gather_core : private cancel_callback {
-public:
-    explicit gather_core(bool settle) noexcept : m_settle(settle) { on_cancel = &cancel_from_outside; }
-    gather_core(const gather_core&) = delete;
-    gather_core& operator=(const gather_core&) = delete;
-
-    ~gather_core() {
-        if (m_context != nullptr) {
-            m_context->disarm(this);
-        }
+/// Throws what gather must throw instead of returning results, if anything:
+/// cancelled_error, or the exception of the child that failed first.
+inline void finish_gather(child_group& group) {
+    const std::size_t failed = group.finish();
+    if (failed != child_group::no_child) {
+        std::rethrow_exception(group.error_of(failed));
     }
-
-    /// Starts the children (each runs until its first suspension); returns
-    /// whether the awaiting coroutine must suspend.
-    template <class Promise>
-    bool start(std::coroutine_handle<Promise> awaiting, std::span<gather_slot> slots,
-               std::span<std::coroutine_handle<>> children) {
-        m_slots = slots;
-        m_context = context_of(awaiting);
-        if (m_context != nullptr && m_context->take_pending_cancel()) {
-            m_cancelled = true;
-            return false;
-        }
-        m_awaiting = awaiting;
-        if (m_context != nullptr) {
-            m_context->arm(this);
-        }
-        // One extra count for the start loop itself, so a child finishing
-        // synchronously cannot resume the awaiting coroutine from inside it.
-        m_remaining = slots.size() + 1;
-        for (std::size_t i = 0; i < slots.size(); ++i) {
-            if (m_failed || m_cancelled) {
-                --m_remaining;  // never started: nothing to wait for
-                continue;
-            }
-            slots[i].started = true;
-            children[i].resume();
-        }
-        if (--m_remaining == 0) {
-            if (m_context != nullptr) {
-                m_context->disarm(this);
-            }
-            return false;
-        }
-        return true;
-    }
-
-    std::coroutine_handle<> child_done(gather_slot& slot) noexcept {
-        slot.finished = true;
-        // Children unwinding from a cancellation gather itself sent are not
-        // failures: they must not cancel their siblings' cleanup again.
-        if (!m_settle && !m_failed && !m_cancelled && slot.failed(slot)) {
-            m_failed = true;
-            m_first_error = slot.error(slot);
-            cancel_children();
-        }
-        if (--m_remaining != 0) {
-            return std::noop_coroutine();
-        }
-        if (m_context != nullptr) {
-            m_context->disarm(this);
-        }
-        return m_awaiting;
-    }
-
-    /// Throws what gather must throw instead of returning results, if anything.
-    void rethrow_if_failed() {
-        if (m_context != nullptr) {
-            m_context->resumed(this);
-        }
-        if (m_cancelled) {
-            throw cancelled_error{};
-        }
-        if (m_failed) {
-            std::rethrow_exception(m_first_error);
-        }
-    }
-
-private:
-    void cancel_children() noexcept {
-        for (gather_slot& slot : m_slots) {
-            if (slot.started && !slot.finished) {
-                slot.request_cancel();
-            }
-        }
-    }
-
-    static void cancel_from_outside(cancel_callback* self) noexcept {
-        auto* core = static_cast<gather_core*>(self);
-        core->m_cancelled = true;
-        core->cancel_children();
-    }
-
-    std::span<gather_slot> m_slots;
-    std::coroutine_handle<> m_awaiting;
-    task_context* m_context = nullptr;
-    std::exception_ptr m_first_error;
-    std::size_t m_remaining = 0;
-    bool m_settle;
-    bool m_failed = false;
-    bool m_cancelled = false;
-};
-
-inline std::coroutine_handle<> gather_slot::on_task_done() noexcept { return core->child_done(*this); }
-
-template <class T>
-void bind_slot(gather_slot& slot, gather_core& core, const task<T>& child) noexcept {
-    slot.core = &core;
-    slot.child = &child;
-    slot.failed = [](const gather_slot& s) noexcept {
-        return task_access::handle(*static_cast<const task<T>*>(s.child)).promise().has_exception();
-    };
-    slot.error = [](const gather_slot& s) noexcept {
-        return task_access::handle(*static_cast<const task<T>*>(s.child)).promise().exception();
-    };
-    auto& promise = task_access::handle(child).promise();
-    promise.set_context(&slot);
-    promise.set_completion(&slot);
 }
 
 template <class T>
@@ -226,11 +97,11 @@ public:
                     std::coroutine_handle<>(task_access::handle(child))...};
             },
             m_children);
-        return m_core.start(awaiting, std::span<gather_slot>(m_slots), std::span(handles));
+        return m_group.start(awaiting, std::span<child_slot>(m_slots), std::span(handles));
     }
 
     auto await_resume() {
-        m_core.rethrow_if_failed();
+        finish_gather(m_group);
         if constexpr (Settle) {
             return std::apply([](auto&... child) { return std::tuple<outcome<Ts>...>(take_outcome(child)...); },
                               m_children);
@@ -244,13 +115,13 @@ public:
 private:
     template <std::size_t... I>
     void bind_all(std::index_sequence<I...>) noexcept {
-        (bind_slot(m_slots[I], m_core, std::get<I>(m_children)), ...);
+        (bind_child(m_slots[I], m_group, std::get<I>(m_children)), ...);
     }
 
     // Slots before children: children's frames are destroyed first, while the
     // slots they may still point at exist.
-    gather_core m_core{Settle};
-    std::array<gather_slot, sizeof...(Ts)> m_slots{};
+    child_group m_group{Settle ? stop_rule::never : stop_rule::first_failure};
+    std::array<child_slot, sizeof...(Ts)> m_slots{};
     std::tuple<task<Ts>...> m_children;
 };
 
@@ -279,14 +150,14 @@ public:
         std::vector<std::coroutine_handle<>> handles;
         handles.reserve(m_children.size());
         for (std::size_t i = 0; i < m_children.size(); ++i) {
-            bind_slot(m_slots[i], m_core, m_children[i]);
+            bind_child(m_slots[i], m_group, m_children[i]);
             handles.emplace_back(task_access::handle(m_children[i]));
         }
-        return m_core.start(awaiting, std::span<gather_slot>(m_slots), std::span(handles));
+        return m_group.start(awaiting, std::span<child_slot>(m_slots), std::span(handles));
     }
 
     auto await_resume() {
-        m_core.rethrow_if_failed();
+        finish_gather(m_group);
         if constexpr (Settle) {
             std::vector<outcome<T>> results;
             results.reserve(m_children.size());
@@ -309,8 +180,8 @@ public:
     }
 
 private:
-    gather_core m_core{Settle};
-    std::vector<gather_slot> m_slots;
+    child_group m_group{Settle ? stop_rule::never : stop_rule::first_failure};
+    std::vector<child_slot> m_slots;
     std::vector<task<T>> m_children;
 };
 

@@ -2,7 +2,7 @@
 
 #include <corio/combinators.hpp>
 #include <corio/detail/awaitable_traits.hpp>
-#include <corio/detail/race_core.hpp>
+#include <corio/detail/child_group.hpp>
 #include <corio/task.hpp>
 
 #include <array>
@@ -73,16 +73,16 @@ public:
         std::array<std::coroutine_handle<>, sizeof...(Ts)> handles = std::apply(
             [this](auto&... child) {
                 std::size_t i = 0;
-                ((bind_race_slot(m_slots[i++], child)), ...);
+                ((bind_child(m_slots[i++], m_group, child)), ...);
                 return std::array<std::coroutine_handle<>, sizeof...(Ts)>{
                     std::coroutine_handle<>(task_access::handle(child))...};
             },
             m_children);
-        return m_core.start(awaiting, std::span<race_slot>(m_slots), std::span(handles));
+        return m_group.start(awaiting, std::span<child_slot>(m_slots), std::span(handles));
     }
 
     result_type await_resume() {
-        const std::size_t winner = m_core.winner();
+        const std::size_t winner = m_group.finish();
         return take(winner, std::index_sequence_for<Ts...>{});
     }
 
@@ -101,8 +101,8 @@ private:
 
     // Slots before children: children's frames are destroyed first, while the
     // slots they may still point at exist.
-    race_core m_core;
-    std::array<race_slot, sizeof...(Ts)> m_slots{};
+    child_group m_group{stop_rule::first_completion};
+    std::array<child_slot, sizeof...(Ts)> m_slots{};
     std::tuple<task<Ts>...> m_children;
 };
 
@@ -134,20 +134,20 @@ public:
         std::vector<std::coroutine_handle<>> handles;
         handles.reserve(m_children.size());
         for (std::size_t i = 0; i < m_children.size(); ++i) {
-            bind_race_slot(m_slots[i], m_children[i]);
+            bind_child(m_slots[i], m_group, m_children[i]);
             handles.emplace_back(task_access::handle(m_children[i]));
         }
-        return m_core.start(awaiting, std::span<race_slot>(m_slots), std::span(handles));
+        return m_group.start(awaiting, std::span<child_slot>(m_slots), std::span(handles));
     }
 
     indexed_result<T> await_resume() {
-        const std::size_t winner = m_core.winner();
+        const std::size_t winner = m_group.finish();
         return indexed_result<T>{winner, take_race_result(m_children[winner])};
     }
 
 private:
-    race_core m_core;
-    std::vector<race_slot> m_slots;
+    child_group m_group{stop_rule::first_completion};
+    std::vector<child_slot> m_slots;
     std::vector<task<T>> m_children;
 };
 
