@@ -11,9 +11,11 @@
 #include <string>
 #include <string_view>
 
-namespace corio::http {
+namespace corio::detail::http_wire {
 
-namespace detail {
+using http::header_field;
+using http::headers;
+using http::http_version;
 
 // RFC 9110 §5.6.2 tchar.
 inline bool is_token_char(char c) noexcept {
@@ -98,26 +100,28 @@ inline void append_content_length(std::string& out, std::size_t length) {
     out += "\r\n";
 }
 
-}  // namespace detail
+}  // namespace corio::detail::http_wire
+
+namespace corio::http {
 
 /// Appends the request line and the header fields of `r`, then the empty
 /// line; the body is not written and no header is added. Throws
 /// std::invalid_argument when the method or a header name is not a token, or
 /// the target or a header value holds CR, LF or NUL (no header injection).
 inline void append_request_head(std::string& out, const request& r) {
-    if (!detail::is_token(r.method)) {
+    if (!corio::detail::http_wire::is_token(r.method)) {
         throw std::invalid_argument("corio::http: method '" + r.method + "' is not a token");
     }
-    if (r.target.empty() || detail::breaks_line(r.target) || r.target.find(' ') != std::string::npos) {
+    if (r.target.empty() || corio::detail::http_wire::breaks_line(r.target) || r.target.find(' ') != std::string::npos) {
         throw std::invalid_argument("corio::http: bad request target '" + r.target + "'");
     }
     out += r.method;
     out += ' ';
     out += r.target;
     out += ' ';
-    detail::append_version(out, r.version);
+    corio::detail::http_wire::append_version(out, r.version);
     out += "\r\n";
-    detail::append_fields(out, r.headers);
+    corio::detail::http_wire::append_fields(out, r.headers);
     out += "\r\n";
 }
 
@@ -129,16 +133,16 @@ inline void append_response_head(std::string& out, const response& r) {
     if (r.status < 100 || r.status > 999) {
         throw std::invalid_argument("corio::http: status " + std::to_string(r.status) + " is not three digits");
     }
-    if (detail::breaks_line(r.reason)) {
+    if (corio::detail::http_wire::breaks_line(r.reason)) {
         throw std::invalid_argument("corio::http: reason phrase holds CR, LF or NUL");
     }
-    detail::append_version(out, r.version);
+    corio::detail::http_wire::append_version(out, r.version);
     out += ' ';
-    detail::append_decimal(out, static_cast<std::uint64_t>(r.status));
+    corio::detail::http_wire::append_decimal(out, static_cast<std::uint64_t>(r.status));
     out += ' ';
     out += r.reason.empty() ? reason_phrase(r.status) : std::string_view(r.reason);
     out += "\r\n";
-    detail::append_fields(out, r.headers);
+    corio::detail::http_wire::append_fields(out, r.headers);
     out += "\r\n";
 }
 
@@ -149,9 +153,9 @@ inline void append_response_head(std::string& out, const response& r) {
     std::string out;
     out.reserve(64 + r.target.size() + r.headers.size() * 32 + r.body.size());
     append_request_head(out, r);
-    if (!detail::has_framing(r.headers) && (!r.body.empty() || detail::method_expects_body(r.method))) {
+    if (!corio::detail::http_wire::has_framing(r.headers) && (!r.body.empty() || corio::detail::http_wire::method_expects_body(r.method))) {
         out.resize(out.size() - 2);  // reopen the head for one more field
-        detail::append_content_length(out, r.body.size());
+        corio::detail::http_wire::append_content_length(out, r.body.size());
         out += "\r\n";
     }
     out += r.body;
@@ -165,12 +169,12 @@ inline void append_response_head(std::string& out, const response& r) {
     std::string out;
     out.reserve(64 + r.headers.size() * 32 + r.body.size());
     append_response_head(out, r);
-    if (detail::status_forbids_body(r.status)) {
+    if (corio::detail::http_wire::status_forbids_body(r.status)) {
         return out;
     }
-    if (!detail::has_framing(r.headers)) {
+    if (!corio::detail::http_wire::has_framing(r.headers)) {
         out.resize(out.size() - 2);
-        detail::append_content_length(out, r.body.size());
+        corio::detail::http_wire::append_content_length(out, r.body.size());
         out += "\r\n";
     }
     out += r.body;

@@ -1,0 +1,1039 @@
+#include <corio/http/client.hpp>
+#include <corio/net.hpp>
+#include <corio/sleep.hpp>
+#include <corio/spawn.hpp>
+#include <corio/sync/event.hpp>
+
+#include "catch.hpp"
+#include "http_fixtures.hpp"
+#include "test_support.hpp"
+
+#if defined(CORIO_WITH_ZLIB)
+#include <zlib.h>
+#endif
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace http = corio::http;
+namespace fx = corio_test::http_fixtures;
+
+/// Reads requests off a server-side connection with corio's request parser.
+struct request_reader {
+    explicit request_reader(corio::tcp_stream& s) : stream(s) {}
+
+    /// The next whole request, or nullopt at end of stream (or on a reset).
+    corio::task<std::optional<http::request>> next() {
+        for (;;) {
+            const http::parse_result r = parser.feed(std::span<const char>(buffer.data(), buffer.size()));
+            buffer.erase(0, r.consumed);
+            if (r.status == http::parse_status::message_complete) {
+                co_return parser.take_message();
+            }
+            if (r.status == http::parse_status::need_more) {
+                std::string more;
+                try {
+                    more = co_await stream.read();
+                } catch (const std::system_error&) {
+                }
+                if (more.empty()) {
+                    co_return std::nullopt;
+                }
+                buffer += more;
+            }
+        }
+    }
+
+    corio::tcp_stream& stream;
+    http::request_parser parser{};
+    std::string buffer;
+};
+
+/// Connection statistics seen by a test server.
+struct server_stats {
+    int accepted = 0;
+    int active = 0;
+    int max_active = 0;
+    int requests = 0;
+    std::vector<std::string> log;  // "METHOD target body" per request
+    std::vector<http::request> requests_seen;
+};
+
+/// Counts a connection as active for its lifetime.
+struct active_guard {
+    explicit active_guard(server_stats& s) : stats(s) {
+        ++stats.accepted;
+        ++stats.active;
+        stats.max_active = std::max(stats.max_active, stats.active);
+    }
+    ~active_guard() { --stats.active; }
+    server_stats& stats;
+};
+
+std::string ok_response(const std::string& body, const std::string& extra = "") {
+    return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra + "\r\n" + body;
+}
+
+std::string base_url(const corio::tcp_server& server) {
+    return "http://127.0.0.1:" + std::to_string(server.port());
+}
+
+corio::task<std::string> fetch_text(http::client_session& session, std::string url) {
+    http::client_response r = co_await session.get(std::move(url));
+    co_return co_await r.text();
+}
+
+#if defined(CORIO_WITH_ZLIB)
+std::string compress_bytes(const std::string& data, int window_bits) {
+    z_stream z{};
+    deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY);
+    std::string out(deflateBound(&z, data.size()) + 64, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    z.avail_in = static_cast<uInt>(data.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    deflate(&z, Z_FINISH);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+}
+#endif
+
+}  // namespace
+
+TEST_CASE("a session reuses one keep-alive connection for sequential requests", "[http_client][pool]") {
+    server_stats stats;
+    auto body = [&]() -> corio::task<void> {
+        auto handler = [&stats](corio::tcp_stream s) -> corio::task<void> {
+            active_guard guard(stats);
+            request_reader reader(s);
+            while (auto req = co_await reader.next()) {
+                ++stats.requests;
+                co_await s.write(ok_response("hello " + req->target));
+            }
+        };
+        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        http::client_session session;
+        std::vector<std::string> bodies;
+        for (int i = 0; i < 20; ++i) {
+            http::client_response r = co_await session.get(base_url(server) + "/n" + std::to_string(i));
+            CHECK(r.status() == 200);
+            CHECK(std::string(r.reason()) == "OK");
+            bodies.push_back(co_await r.text());
+        }
+        CHECK(bodies.front() == "hello /n0");
+        CHECK(bodies.back() == "hello /n19");
+        CHECK(stats.accepted == 1);
+        CHECK(stats.requests == 20);
+        CHECK(session.connections_opened() == 1);
+        CHECK(session.idle_connections() == 1);
+        co_await session.close();
+        CHECK(session.open_connections() == 0);
+        co_await corio::sleep(20ms);
+        CHECK(stats.active == 0);  // the server saw the idle connection close
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
+TEST_CASE("limit caps the connections open at once, waiters are served", "[http_client][pool]") {
+    server_stats stats;
+    auto body = [&]() -> corio::task<void> {
+        auto handler = [&stats](corio::tcp_stream s) -> corio::task<void> {
+            active_guard guard(stats);
+            request_reader reader(s);
+            while (auto req = co_await reader.next()) {
+                co_await corio::sleep(10ms);
+                co_await s.write(ok_response(req->target));
+            }
+        };
+        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        http::session_options options;
+        options.limit = 3;
+        http::client_session session(options);
+        std::vector<corio::task<std::string>> tasks;
+        for (int i = 0; i < 30; ++i) {
+            tasks.push_back(fetch_text(session, base_url(server) + "/r" + std::to_string(i)));
+        }
+        const std::vector<std::string> results = co_await corio::gather(std::move(tasks));
+        REQUIRE(results.size() == 30);
+        for (int i = 0; i < 30; ++i) {
+            CHECK(results[static_cast<std::size_t>(i)] == "/r" + std::to_string(i));
+        }
+        CHECK(stats.max_active <= 3);
+        CHECK(stats.accepted == 3);  // kept alive and reused, never reopened
+        CHECK(session.open_connections() <= 3);
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
+TEST_CASE("limit_per_host caps each host separately", "[http_client][pool]") {
+    server_stats stats_a;
+    server_stats stats_b;
+    auto body = [&]() -> corio::task<void> {
+        auto make_handler = [](server_stats& stats) {
+            return [&stats](corio::tcp_stream s) -> corio::task<void> {
+                active_guard guard(stats);
+                request_reader reader(s);
+                while (auto req = co_await reader.next()) {
+                    co_await corio::sleep(10ms);
+                    co_await s.write(ok_response("x"));
+                }
+            };
+        };
+        auto handler_a = make_handler(stats_a);
+        auto handler_b = make_handler(stats_b);
+        auto server_a = co_await corio::start_server(handler_a, "127.0.0.1", 0);
+        auto server_b = co_await corio::start_server(handler_b, "127.0.0.1", 0);
+        http::session_options options;
+        options.limit = 0;
+        options.limit_per_host = 2;
+        http::client_session session(options);
+        std::vector<corio::task<std::string>> tasks;
+        for (int i = 0; i < 20; ++i) {
+            tasks.push_back(fetch_text(session, base_url(i % 2 == 0 ? server_a : server_b) + "/"));
+        }
+        const std::vector<std::string> results = co_await corio::gather(std::move(tasks));
+        CHECK(std::count(results.begin(), results.end(), "x") == 20);
+        CHECK(stats_a.max_active == 2);
+        CHECK(stats_b.max_active == 2);
+        CHECK(session.connections_opened() == 4);
+        co_await server_a.shutdown(50ms);
+        co_await server_b.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
+TEST_CASE("a total limit over two hosts closes idle connections to make room", "[http_client][pool]") {
+    server_stats stats_a;
+    server_stats stats_b;
+    auto body = [&]() -> corio::task<void> {
+        auto make_handler = [](server_stats& stats) {
+            return [&stats](corio::tcp_stream s) -> corio::task<void> {
+                active_guard guard(stats);
+                request_reader reader(s);
+                while (auto req = co_await reader.next()) {
+                    co_await corio::sleep(5ms);
+                    co_await s.write(ok_response("y"));
+                }
+            };
+        };
+        auto handler_a = make_handler(stats_a);
+        auto handler_b = make_handler(stats_b);
+        auto server_a = co_await corio::start_server(handler_a, "127.0.0.1", 0);
+        auto server_b = co_await corio::start_server(handler_b, "127.0.0.1", 0);
+        http::session_options options;
+        options.limit = 2;
+        http::client_session session(options);
+        std::size_t max_open = 0;
+        bool done = false;
+        auto probe = [&]() -> corio::task<void> {
+            while (!done) {
+                max_open = std::max(max_open, session.open_connections());
+                co_await corio::sleep(1ms);
+            }
+        };
+        auto probe_handle = corio::create_task(probe());
+        std::vector<corio::task<std::string>> tasks;
+        for (int i = 0; i < 24; ++i) {
+            tasks.push_back(fetch_text(session, base_url(i < 12 ? server_a : server_b) + "/"));
+        }
+        const std::vector<std::string> results = co_await corio::gather(std::move(tasks));
+        done = true;
+        co_await probe_handle;
+        CHECK(std::count(results.begin(), results.end(), "y") == 24);
+        CHECK(max_open <= 2);
+        CHECK(session.open_connections() <= 2);
+        CHECK(stats_b.accepted >= 1);
+        co_await server_a.shutdown(50ms);
+        co_await server_b.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
+TEST_CASE("a cancelled wait for a pooled connection takes nothing", "[http_client][pool]") {
+    server_stats stats;
+    auto body = [&]() -> corio::task<void> {
+        auto handler = [&stats](corio::tcp_stream s) -> corio::task<void> {
+            active_guard guard(stats);
+            request_reader reader(s);
+            while (auto req = co_await reader.next()) {
+                co_await s.write(ok_response("z"));
+            }
+        };
+        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        http::session_options options;
+        options.limit = 1;
+        http::client_session session(options);
+        http::client_response held = co_await session.get(base_url(server) + "/");  // body unread: holds the only slot
+        bool timed_out = false;
+        try {
+            auto r = co_await corio::wait_for(session.get(base_url(server) + "/"), 50ms);
+        } catch (const corio::timeout_error&) {
+            timed_out = true;
+        }
+        CHECK(timed_out);
+        {
+            const std::string got = co_await held.text();
+            CHECK(got == "z");
+        }
+        const std::string again = co_await fetch_text(session, base_url(server) + "/");
+        CHECK(again == "z");
+        CHECK(stats.accepted == 1);
+        CHECK(session.open_connections() == 1);
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
+TEST_CASE("keep_alive_timeout closes idle connections; Connection: close is not pooled", "[http_client][pool]") {
+    server_stats stats;
+    auto body = [&]() -> corio::task<void> {
+        auto handler = [&stats](corio::tcp_stream s) -> corio::task<void> {
+            active_guard guard(stats);
+            request_reader reader(s);
+            while (auto req = co_await reader.next()) {
+                if (req->target == "/close") {
+                    co_await s.write(ok_response("bye", "Connection: close\r\n"));
+                    co_return;
+                }
+                co_await s.write(ok_response("ok"));
+            }
+        };
+        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        http::session_options options;
+        options.keep_alive_timeout = 100ms;
+        http::client_session session(options);
+        {
+            const std::string got = co_await fetch_text(session, base_url(server) + "/");
+            CHECK(got == "ok");
+        }
+        CHECK(session.idle_connections() == 1);
+        co_await corio::sleep(250ms);
+        CHECK(session.idle_connections() == 0);
+        CHECK(stats.active == 0);
+        {
+            const std::string got = co_await fetch_text(session, base_url(server) + "/close");
+            CHECK(got == "bye");
+        }
+        CHECK(session.idle_connections() == 0);
+        {
+            const std::string got = co_await fetch_text(session, base_url(server) + "/");
+            CHECK(got == "ok");
+        }
+        CHECK(stats.accepted == 3);
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
+TEST_CASE("a pooled connection the server closed is retried once on a fresh one", "[http_client][pool]") {
+    server_stats stats;
+    auto body = [&]() -> corio::task<void> {
+        // Answers one request per connection, keep-alive promised, then closes.
+        auto handler = [&stats](corio::tcp_stream s) -> corio::task<void> {
+            active_guard guard(stats);
+            request_reader reader(s);
+            if (auto req = co_await reader.next()) {
+                co_await s.write(ok_response("once"));
+            }
+        };
+        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        http::client_session session;
+        {
+            const std::string got = co_await fetch_text(session, base_url(server) + "/");
+            CHECK(got == "once");
+        }
+        co_await corio::sleep(30ms);  // the server's FIN arrives; the client does not notice yet
+        CHECK(session.idle_connections() == 1);
+        {
+            const std::string got = co_await fetch_text(session, base_url(server) + "/");
+            CHECK(got == "once");
+        }
+        CHECK(stats.accepted == 2);
+        // POST is not idempotent: not retried, the failure is reported.
+        co_await corio::sleep(30ms);
+        bool failed = false;
+        std::string message;
+        try {
+            auto r = co_await session.post(base_url(server) + "/", "data", "text/plain");
+        } catch (const http::client_connection_error& e) {
+            failed = true;
+            message = e.what();
+        }
+        CHECK(failed);
+        CHECK(message.find("POST http://127.0.0.1:") != std::string::npos);
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
+TEST_CASE("requests carry Host, User-Agent, Accept-Encoding, Content-Length and the caller's headers",
+          "[http_client]") {
+    server_stats stats;
+    auto body = [&]() -> corio::task<void> {
+        auto handler = [&stats](corio::tcp_stream s) -> corio::task<void> {
+            request_reader reader(s);
+            while (auto req = co_await reader.next()) {
+                stats.requests_seen.push_back(*req);
+                co_await s.write(ok_response("ok"));
+            }
+        };
+        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        http::session_options options;
+        options.default_headers.add("X-Default", "d");
+        options.default_headers.add("X-Both", "from-session");
+        http::client_session session(options);
+        // Named, not a braced temporary in the co_await: g++ 12 rejects an
+        // initializer_list temporary there ("array used as initializer").
+        http::headers extra{{"X-Both", "from-request"}, {"X-Extra", "e"}};
+        auto r1 = co_await session.get(base_url(server) + "/a?q=1", extra);
+        {
+            const std::string got = co_await r1.text();
+            CHECK(got == "ok");
+        }
+        auto r2 = co_await session.post(base_url(server) + "/p", "payload", "text/plain");
+        {
+            const std::string got = co_await r2.text();
+            CHECK(got == "ok");
+        }
+        REQUIRE(stats.requests_seen.size() == 2);
+        const http::request& get = stats.requests_seen[0];
+        CHECK(get.method == "GET");
+        CHECK(get.target == "/a?q=1");
+        CHECK(std::string(get.headers.get_or("Host", "")) == "127.0.0.1:" + std::to_string(server.port()));
+        CHECK(std::string(get.headers.get_or("User-Agent", "")) == "corio/0.1");
+#if defined(CORIO_WITH_ZLIB)
+        CHECK(std::string(get.headers.get_or("Accept-Encoding", "")) == "gzip, deflate");
+#else
+        CHECK_FALSE(get.headers.contains("Accept-Encoding"));
+#endif
+        CHECK(std::string(get.headers.get_or("X-Default", "")) == "d");
+        CHECK(get.headers.get_all("X-Both").size() == 1);
+        CHECK(std::string(get.headers.get_or("X-Both", "")) == "from-request");
+        CHECK(std::string(get.headers.get_or("X-Extra", "")) == "e");
+        CHECK_FALSE(get.headers.contains("Content-Length"));
+        const http::request& post = stats.requests_seen[1];
+        CHECK(post.method == "POST");
+        CHECK(post.body == "payload");
+        CHECK(std::string(post.headers.get_or("Content-Length", "")) == "7");
+        CHECK(std::string(post.headers.get_or("Content-Type", "")) == "text/plain");
+        // Header injection is refused before anything is sent.
+        bool refused = false;
+        try {
+            http::headers bad{{"X-Bad", "a\r\nInjected: 1"}};
+            auto r = co_await session.get(base_url(server) + "/", bad);
+        } catch (const std::invalid_argument&) {
+            refused = true;
+        }
+        CHECK(refused);
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
+TEST_CASE("chunked responses are decoded and the connection reused; HEAD has no body", "[http_client]") {
+    server_stats stats;
+    auto body = [&]() -> corio::task<void> {
+        auto handler = [&stats](corio::tcp_stream s) -> corio::task<void> {
+            active_guard guard(stats);
+            request_reader reader(s);
+            while (auto req = co_await reader.next()) {
+                if (req->method == "HEAD") {
+                    co_await s.write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+                    continue;
+                }
+                co_await s.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+                co_await corio::sleep(5ms);
+                co_await s.write("1;ext=1\r\n \r\n6\r\nworld!\r\n0\r\nX-Trailer: t\r\n\r\n");
+            }
+        };
+        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        http::client_session session;
+        for (int i = 0; i < 3; ++i) {
+            http::client_response r = co_await session.get(base_url(server) + "/");
+            CHECK(std::string(r.headers().get_or("Transfer-Encoding", "")) == "chunked");
+            {
+                const std::string got = co_await r.text();
+                CHECK(got == "hello world!");
+            }
+            CHECK(r.body_complete());
+        }
+        http::client_response h = co_await session.head(base_url(server) + "/");
+        CHECK(h.status() == 200);
+        CHECK(h.body_complete());
+        {
+            const std::string got = co_await h.text();
+            CHECK(got == "");
+        }
+        {
+            const std::string got = co_await fetch_text(session, base_url(server) + "/");
+            CHECK(got == "hello world!");
+        }
+        CHECK(stats.accepted == 1);
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
+TEST_CASE("read_chunk streams a large body piece by piece", "[http_client]") {
+    const std::size_t size = 8 * 1024 * 1024 + 5;
+    const std::string expected = fx::pattern_bytes(size);
+    auto body = [&]() -> corio::task<void> {
+        auto handler = [&expected](corio::tcp_stream s) -> corio::task<void> {
+            request_reader reader(s);
+            while (auto req = co_await reader.next()) {
+                co_await s.write("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(expected.size()) + "\r\n\r\n");
+                for (std::size_t at = 0; at < expected.size(); at += 100'000) {
+                    co_await s.write(std::string_view(expected).substr(at, 100'000));
+                }
+            }
+        };
+        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        http::client_session session;
+        http::client_response r = co_await session.get(base_url(server) + "/big");
+        std::size_t received = 0;
+        std::size_t pieces = 0;
+        std::size_t largest = 0;
+        bool matches = true;
+        for (;;) {
+            const std::string piece = co_await r.read_chunk();
+            if (piece.empty()) {
+                break;
+            }
+            matches = matches && expected.compare(received, piece.size(), piece) == 0;
+            received += piece.size();
+            largest = std::max(largest, piece.size());
+            ++pieces;
+        }
+        CHECK(received == size);
+        CHECK(matches);
+        CHECK(pieces > 10);
+        CHECK(largest <= corio::detail::http_read_buffer_size);
+        CHECK(r.body_complete());
+        CHECK(session.idle_connections() == 1);  // fully read: back in the pool
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
+TEST_CASE("a server closing mid-body or mid-head is an error, never a truncated success", "[http_client][errors]") {
+    auto body = [&]() -> corio::task<void> {
+        auto handler = [](corio::tcp_stream s) -> corio::task<void> {
+            request_reader reader(s);
+            auto req = co_await reader.next();
+            if (!req) {
+                co_return;
+            }
+            if (req->target == "/length") {
+                co_await s.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..");
+            } else if (req->target == "/chunked") {
+                co_await s.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n10\r\nabc");
+            } else if (req->target == "/head") {
+                co_await s.write("HTTP/1.1 200 OK\r\nContent-Le");
+            } else if (req->target == "/garbage") {
+                co_await s.write("SMTP ready\r\n\r\n");
+            }
+            // returning closes the connection
+        };
+        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        http::client_session session;
+        for (const char* path : {"/length", "/chunked"}) {
+            http::client_response r = co_await session.get(base_url(server) + path);
+            CHECK(r.status() == 200);
+            bool failed = false;
+            std::string message;
+            try {
+                const std::string text = co_await r.text();
+            } catch (const http::client_connection_error& e) {
+                failed = true;
+                message = e.what();
+            }
+            CHECK(failed);
+            CHECK(message.find("closed before the end of the body") != std::string::npos);
+        }
+        bool head_failed = false;
+        try {
+            auto r = co_await session.get(base_url(server) + "/head");
+        } catch (const http::client_connection_error&) {
+            head_failed = true;
+        }
+        CHECK(head_failed);
+        bool bad = false;
+        try {
+            auto r = co_await session.get(base_url(server) + "/garbage");
+        } catch (const http::protocol_error&) {
+            bad = true;
+        }
+        CHECK(bad);
+        CHECK(session.open_connections() == 0);
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
+TEST_CASE("a refused connection is a client_connection_error naming the URL", "[http_client][errors]") {
+    auto body = [&]() -> corio::task<void> {
+        auto handler = [](corio::tcp_stream) -> corio::task<void> { co_return; };
+        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        const std::string url = base_url(server) + "/x";
+        server.close();
+        co_await server.wait_closed();
+        http::client_session session;
+        bool failed = false;
+        std::string message;
+        std::string failed_url;
+        try {
+            auto r = co_await session.get(url);
+        } catch (const http::client_connection_error& e) {
+            failed = true;
+            message = e.what();
+            failed_url = e.url();
+        }
+        CHECK(failed);
+        CHECK(failed_url == url);
+        CHECK(message.find(url) != std::string::npos);
+        CHECK(message.find("refused") != std::string::npos);
+        CHECK(session.open_connections() == 0);  // the reserved slot was given back
+        bool bad_url = false;
+        try {
+            auto r = co_await session.get("ftp://example.com/");
+        } catch (const http::url_error&) {
+            bad_url = true;
+        }
+        CHECK(bad_url);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
+TEST_CASE("sock_read, total and connect timeouts each raise timeout_error", "[http_client][timeouts]") {
+    auto body = [&]() -> corio::task<void> {
+        auto handler = [](corio::tcp_stream s) -> corio::task<void> {
+            request_reader reader(s);
+            auto req = co_await reader.next();
+            if (!req) {
+                co_return;
+            }
+            if (req->target == "/silent") {
+                co_await corio::sleep(5s);
+            } else if (req->target == "/stall-body") {
+                co_await s.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+                co_await corio::sleep(5s);
+            } else if (req->target == "/trickle") {
+                co_await s.write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+                try {
+                    for (int i = 0; i < 1000; ++i) {
+                        co_await corio::sleep(20ms);
+                        co_await s.write("x");
+                    }
+                } catch (const std::system_error&) {
+                    // the client gave up (total timeout) and closed
+                }
+            }
+        };
+        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+
+        http::session_options options;
+        options.timeouts.sock_read = 100ms;
+        http::client_session session(options);
+        corio_test::stopwatch watch;
+        std::string message;
+        try {
+            auto r = co_await session.get(base_url(server) + "/silent");
+        } catch (const corio::timeout_error& e) {
+            message = e.what();
+        }
+        CHECK(message.find("sock_read") != std::string::npos);
+        CHECK(watch.elapsed() >= 90ms);
+        CHECK(watch.elapsed() < 2s);
+
+        http::client_response r = co_await session.get(base_url(server) + "/stall-body");
+        message.clear();
+        try {
+            const std::string text = co_await r.text();
+        } catch (const corio::timeout_error& e) {
+            message = e.what();
+        }
+        CHECK(message.find("sock_read") != std::string::npos);
+        CHECK(session.open_connections() == 0);  // a timed-out connection is closed, not pooled
+
+        // total covers reading the body: a trickle that never trips sock_read.
+        http::request_options per_request;
+        per_request.timeouts = http::client_timeouts{300ms, std::nullopt, 200ms};
+        watch.restart();
+        message.clear();
+        try {
+            auto t = co_await session.send("GET", base_url(server) + "/trickle", per_request);
+            const std::string text = co_await t.text();
+        } catch (const corio::timeout_error& e) {
+            message = e.what();
+        }
+        CHECK(message.find("total") != std::string::npos);
+        CHECK(watch.elapsed() >= 280ms);
+        CHECK(watch.elapsed() < 2s);
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
+TEST_CASE("connect timeout fires when the server's accept queue is full", "[http_client][timeouts]") {
+    // A listener that never accepts, with a backlog of 0: once its queue is
+    // full the kernel drops SYNs, so a connect hangs.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd, 0) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    const std::uint16_t port = ntohs(a.sin_port);
+    auto body = [&]() -> corio::task<void> {
+        std::vector<corio::tcp_stream> fillers;
+        bool stalled = false;
+        for (int i = 0; i < 16 && !stalled; ++i) {
+            try {
+                fillers.push_back(co_await corio::wait_for(corio::open_connection("127.0.0.1", port), 100ms));
+            } catch (const corio::timeout_error&) {
+                stalled = true;
+            }
+        }
+        if (!stalled) {
+            WARN("the accept queue never filled; connect timeout not testable here");
+            co_return;
+        }
+        http::session_options options;
+        options.timeouts.connect = 150ms;
+        http::client_session session(options);
+        corio_test::stopwatch watch;
+        std::string message;
+        try {
+            auto r = co_await session.get("http://127.0.0.1:" + std::to_string(port) + "/");
+        } catch (const corio::timeout_error& e) {
+            message = e.what();
+        }
+        CHECK(message.find("connect timeout") != std::string::npos);
+        CHECK(watch.elapsed() >= 140ms);
+        CHECK(watch.elapsed() < 2s);
+        CHECK(session.open_connections() == 0);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+    ::close(fd);
+}
+
+TEST_CASE("redirects follow the method rules and resolve relative Locations", "[http_client][redirects]") {
+    server_stats stats;
+    auto body = [&]() -> corio::task<void> {
+        std::string self_url;
+        auto handler = [&stats, &self_url](corio::tcp_stream s) -> corio::task<void> {
+            active_guard guard(stats);
+            request_reader reader(s);
+            while (auto req = co_await reader.next()) {
+                stats.log.push_back(req->method + " " + req->target + " " + req->body);
+                const std::string& t = req->target;
+                std::string location;
+                int code = 0;
+                if (t.starts_with("/r/")) {
+                    code = std::stoi(t.substr(3, 3));
+                    location = "/target";
+                } else if (t == "/abs") {
+                    code = 302;
+                    location = self_url + "/target?from=abs";
+                } else if (t == "/dir/rel") {
+                    code = 301;
+                    location = "other";
+                } else if (t == "/loop") {
+                    code = 302;
+                    location = "/loop";
+                }
+                if (code != 0) {
+                    const std::string head = "HTTP/1.1 " + std::to_string(code) + " Moved\r\nLocation: " + location +
+                                             "\r\nContent-Length: 9\r\n\r\n";
+                    std::string reply = head;  // no ?: temporary inside co_await (g++ 12 frees it twice)
+                    if (req->method != "HEAD") {
+                        reply += "redirect!";
+                    }
+                    co_await s.write(reply);
+                } else if (req->method == "HEAD") {
+                    co_await s.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n");
+                } else {
+                    co_await s.write(ok_response("at " + t));
+                }
+            }
+        };
+        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        self_url = base_url(server);
+        http::client_session session;
+
+        for (int code : {301, 302, 303, 307, 308}) {
+            stats.log.clear();
+            http::client_response r =
+                co_await session.post(self_url + "/r/" + std::to_string(code), "BODY", "text/plain");
+            CHECK(r.status() == 200);
+            CHECK(r.redirects() == 1);
+            CHECK(r.url().path() == "/target");
+            {
+                const std::string got = co_await r.text();
+                CHECK(got == "at /target");
+            }
+            REQUIRE(stats.log.size() == 2);
+            CHECK(stats.log[0] == "POST /r/" + std::to_string(code) + " BODY");
+            if (code == 307 || code == 308) {
+                CHECK(stats.log[1] == "POST /target BODY");
+            } else {
+                CHECK(stats.log[1] == "GET /target ");
+            }
+        }
+        stats.log.clear();
+        http::client_response h = co_await session.head(self_url + "/r/302");
+        CHECK(h.status() == 200);
+        REQUIRE(stats.log.size() == 2);
+        CHECK(stats.log[1] == "HEAD /target ");
+
+        {
+            const std::string got = co_await fetch_text(session, self_url + "/abs");
+            CHECK(got == "at /target?from=abs");
+        }
+        {
+            const std::string got = co_await fetch_text(session, self_url + "/dir/rel");
+            CHECK(got == "at /dir/other");
+        }
+
+        std::vector<std::string> history;
+        try {
+            http::request_options five;
+            five.max_redirects = 5;
+            auto r = co_await session.send("GET", self_url + "/loop", five);
+        } catch (const http::too_many_redirects& e) {
+            history = e.history();
+        }
+        CHECK(history.size() == 7);  // the request, 5 followed, the one refused
+
+        http::session_options no_follow;
+        no_follow.max_redirects = 0;
+        http::client_session plain(no_follow);
+        http::client_response raw = co_await plain.get(self_url + "/r/301");
+        CHECK(raw.status() == 301);
+        CHECK(std::string(raw.headers().get_or("Location", "")) == "/target");
+        {
+            const std::string got = co_await raw.text();
+            CHECK(got == "redirect!");
+        }
+        CHECK(stats.accepted == 2);  // every intermediate body drained: one connection per session
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
+#if defined(CORIO_WITH_ZLIB)
+TEST_CASE("gzip and deflate bodies are decoded; a corrupt one is a protocol_error", "[http_client][gzip]") {
+    std::string text;
+    for (int i = 0; i < 5000; ++i) {
+        text += "compressible line " + std::to_string(i % 17) + "\n";
+    }
+    const std::string gz = compress_bytes(text, 15 + 16);
+    const std::string zl = compress_bytes(text, 15);
+    const std::string raw = compress_bytes(text, -15);
+    auto body = [&]() -> corio::task<void> {
+        auto handler = [&](corio::tcp_stream s) -> corio::task<void> {
+            request_reader reader(s);
+            while (auto req = co_await reader.next()) {
+                const std::string& t = req->target;
+                if (t == "/gzip") {
+                    co_await s.write(ok_response(gz, "Content-Encoding: gzip\r\n"));
+                } else if (t == "/deflate") {
+                    co_await s.write(ok_response(zl, "Content-Encoding: deflate\r\n"));
+                } else if (t == "/raw-deflate") {
+                    co_await s.write(ok_response(raw, "Content-Encoding: deflate\r\n"));
+                } else if (t == "/gzip-chunked") {
+                    std::string out = "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n";
+                    for (std::size_t at = 0; at < gz.size(); at += 100) {
+                        http::append_chunk(out, std::string_view(gz).substr(at, 100));
+                    }
+                    http::append_chunk(out, "");
+                    co_await s.write(out);
+                } else if (t == "/corrupt") {
+                    std::string bad = gz;
+                    for (std::size_t i = 20; i < 60 && i < bad.size(); ++i) {
+                        bad[i] = static_cast<char>(bad[i] ^ 0x5A);
+                    }
+                    co_await s.write(ok_response(bad, "Content-Encoding: gzip\r\n"));
+                } else if (t == "/truncated") {
+                    co_await s.write(ok_response(gz.substr(0, gz.size() / 2), "Content-Encoding: gzip\r\n"));
+                }
+            }
+        };
+        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        http::client_session session;
+        for (const char* path : {"/gzip", "/deflate", "/raw-deflate", "/gzip-chunked"}) {
+            {
+                const std::string got = co_await fetch_text(session, base_url(server) + path);
+                CHECK(got == text);
+            }
+        }
+        for (const char* path : {"/corrupt", "/truncated"}) {
+            bool bad = false;
+            try {
+                const std::string t = co_await fetch_text(session, base_url(server) + path);
+            } catch (const http::protocol_error&) {
+                bad = true;
+            }
+            CHECK(bad);
+        }
+        http::session_options off;
+        off.auto_decompress = false;
+        http::client_session undecoded(off);
+        {
+            const std::string got = co_await fetch_text(undecoded, base_url(server) + "/gzip");
+            CHECK(got == gz);
+        }
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+#endif
+
+TEST_CASE("a response outlives its session; requests after close fail", "[http_client]") {
+    auto body = [&]() -> corio::task<void> {
+        auto handler = [](corio::tcp_stream s) -> corio::task<void> {
+            request_reader reader(s);
+            while (auto req = co_await reader.next()) {
+                co_await s.write(ok_response("still here"));
+            }
+        };
+        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        std::optional<http::client_response> kept;
+        {
+            http::client_session session;
+            kept.emplace(co_await session.get(base_url(server) + "/"));
+        }
+        {
+            const std::string got = co_await kept->text();
+            CHECK(got == "still here");
+        }
+        http::client_session closing;
+        co_await closing.close();
+        bool failed = false;
+        try {
+            auto r = co_await closing.get(base_url(server) + "/");
+        } catch (const http::client_connection_error&) {
+            failed = true;
+        }
+        CHECK(failed);
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
+TEST_CASE("against nginx: static files, keep-alive, chunked, gzip, redirect", "[http_client][nginx]") {
+    fx::nginx_server nginx;
+    if (!nginx.available()) {
+        WARN("nginx not available: skipped");
+        return;
+    }
+    auto body = [&]() -> corio::task<void> {
+        http::client_session session;
+        http::client_response index = co_await session.get(nginx.url("/index.html"));
+        CHECK(index.status() == 200);
+        CHECK(index.headers().get_or("Server", "").starts_with("nginx"));
+        {
+            const std::string got = co_await index.text();
+            CHECK(got == "<html><body>corio nginx test</body></html>\n");
+        }
+
+        http::client_response large = co_await session.get(nginx.url("/large.bin"));
+        const std::string bytes = co_await large.bytes();
+        CHECK(bytes.size() == fx::nginx_server::large_size);
+        CHECK(bytes == fx::pattern_bytes(fx::nginx_server::large_size));
+
+        http::client_response chunked = co_await session.get(nginx.url("/chunked/text.txt"));
+        CHECK(std::string(chunked.headers().get_or("Transfer-Encoding", "")) == "chunked");
+        std::string expected = nginx.text();
+        for (std::size_t at = expected.find("line"); at != std::string::npos; at = expected.find("line", at)) {
+            expected.replace(at, 4, "LINE");
+        }
+        {
+            const std::string got = co_await chunked.text();
+            CHECK(got == expected);
+        }
+
+#if defined(CORIO_WITH_ZLIB)
+        http::client_response gz = co_await session.get(nginx.url("/gz/text.txt"));
+        CHECK(std::string(gz.headers().get_or("Content-Encoding", "")) == "gzip");
+        {
+            const std::string got = co_await gz.text();
+            CHECK(got == nginx.text());
+        }
+#endif
+
+        http::client_response moved = co_await session.get(nginx.url("/redirect"));
+        CHECK(moved.status() == 200);
+        CHECK(moved.redirects() == 1);
+        CHECK(moved.url().path() == "/index.html");
+        {
+            const std::string got = co_await moved.text();
+            CHECK(got == "<html><body>corio nginx test</body></html>\n");
+        }
+
+        http::client_response missing = co_await session.get(nginx.url("/missing"));
+        CHECK(missing.status() == 404);
+        CHECK_FALSE(missing.ok());
+        const std::string missing_body = co_await missing.text();
+        CHECK(missing_body.find("404") != std::string::npos);
+
+        CHECK(session.connections_opened() == 1);  // nginx kept the one connection alive throughout
+
+        // Concurrent requests, at most 4 connections.
+        http::session_options options;
+        options.limit = 4;
+        http::client_session pooled(options);
+        std::vector<corio::task<std::string>> tasks;
+        for (int i = 0; i < 40; ++i) {
+            tasks.push_back(fetch_text(pooled, nginx.url("/index.html")));
+        }
+        const std::vector<std::string> results = co_await corio::gather(std::move(tasks));
+        CHECK(std::count(results.begin(), results.end(), "<html><body>corio nginx test</body></html>\n") == 40);
+        CHECK(pooled.connections_opened() <= 4);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
+TEST_CASE("against python3 -m http.server (HTTP/1.0, close-delimited keep-alive off)", "[http_client][python]") {
+    fx::python_http_server python;
+    if (!python.available()) {
+        WARN("python3 http.server not available: skipped");
+        return;
+    }
+    auto body = [&]() -> corio::task<void> {
+        http::client_session session;
+        {
+            const std::string got = co_await fetch_text(session, python.url("/hello.txt"));
+            CHECK(got == "hello from python\n");
+        }
+        http::client_response large = co_await session.get(python.url("/large.bin"));
+        CHECK(large.status() == 200);
+        std::size_t received = 0;
+        for (;;) {
+            const std::string piece = co_await large.read_chunk();
+            if (piece.empty()) {
+                break;
+            }
+            received += piece.size();
+        }
+        CHECK(received == fx::python_http_server::large_size);
+        http::client_response missing = co_await session.get(python.url("/nope"));
+        CHECK(missing.status() == 404);
+        const std::string ignored = co_await missing.text();
+        CHECK(session.idle_connections() == 0);  // HTTP/1.0 without keep-alive: never pooled
+        CHECK(session.connections_opened() == 3);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
