@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <initializer_list>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -158,6 +159,52 @@ struct http_version {
     friend bool operator==(const http_version&, const http_version&) = default;
 };
 
+/// Values a router took from the path ("/users/{name}" matched against
+/// "/users/ada" gives name = "ada"), percent-escapes decoded. Small and
+/// ordered; names are compared exactly. Not thread-safe (a plain value type).
+class path_params {
+public:
+    /// The value of parameter `name`, or nullopt. The view is valid until this object is modified.
+    [[nodiscard]] std::optional<std::string_view> get(std::string_view name) const noexcept {
+        for (const auto& item : m_items)
+            if (item.first == name)
+                return std::string_view(item.second);
+        return std::nullopt;
+    }
+
+    /// The value of parameter `name`; throws std::out_of_range when there is none.
+    [[nodiscard]] std::string_view at(std::string_view name) const {
+        if (const auto value = get(name))
+            return *value;
+        throw std::out_of_range("corio::http::path_params: no parameter '" + std::string(name) + "'");
+    }
+
+    [[nodiscard]] bool contains(std::string_view name) const noexcept { return get(name).has_value(); }
+
+    /// Sets parameter `name` (replacing a value it had).
+    void set(std::string_view name, std::string value) {
+        for (auto& item : m_items) {
+            if (item.first == name) {
+                item.second = std::move(value);
+                return;
+            }
+        }
+        m_items.emplace_back(std::string(name), std::move(value));
+    }
+
+    void clear() noexcept { m_items.clear(); }
+    [[nodiscard]] std::size_t size() const noexcept { return m_items.size(); }
+    [[nodiscard]] bool empty() const noexcept { return m_items.empty(); }
+    /// Iteration yields std::pair<std::string, std::string> (name, value) in pattern order.
+    [[nodiscard]] auto begin() const noexcept { return m_items.begin(); }
+    [[nodiscard]] auto end() const noexcept { return m_items.end(); }
+
+    friend bool operator==(const path_params&, const path_params&) = default;
+
+private:
+    std::vector<std::pair<std::string, std::string>> m_items;
+};
+
 /// An HTTP request. `target` is the request-target as sent on the request line
 /// (origin form "/path?query" for ordinary requests).
 struct request {
@@ -166,6 +213,21 @@ struct request {
     http_version version{};
     http::headers headers{};
     std::string body{};
+    /// Filled by http::router from the matched pattern's {name} segments (empty otherwise).
+    http::path_params path_params{};
+
+    /// The target up to '?' (percent-escapes kept): "/users/ada" for "/users/ada?x=1".
+    [[nodiscard]] std::string_view path() const noexcept {
+        const std::string_view t = target;
+        return t.substr(0, t.find('?'));
+    }
+    /// The target after '?', "" when there is none: "x=1" for "/users/ada?x=1".
+    [[nodiscard]] std::string_view query() const noexcept {
+        const std::string_view t = target;
+        const std::size_t mark = t.find('?');
+        return mark == std::string_view::npos ? std::string_view() : t.substr(mark + 1);
+    }
+
     friend bool operator==(const request&, const request&) = default;
 };
 
@@ -178,6 +240,22 @@ struct response {
     std::string body{};
     friend bool operator==(const response&, const response&) = default;
 };
+
+/// A response with `body` and its Content-Type (text/plain in UTF-8 unless told otherwise).
+[[nodiscard]] inline response text_response(int status, std::string body,
+                                            std::string content_type = "text/plain; charset=utf-8") {
+    response r;
+    r.status = status;
+    r.headers.add("Content-Type", std::move(content_type));
+    r.body = std::move(body);
+    return r;
+}
+
+/// A response carrying `json` (already serialized: corio needs no JSON
+/// library) with Content-Type: application/json.
+[[nodiscard]] inline response json_response(std::string json, int status = 200) {
+    return text_response(status, std::move(json), "application/json");
+}
 
 /// The standard reason phrase of `status` (RFC 9110 §15), or "Unknown".
 [[nodiscard]] inline std::string_view reason_phrase(int status) noexcept {

@@ -1,0 +1,437 @@
+#pragma once
+
+// Internals of corio::http::server: the per-connection coroutine (read, parse,
+// call the handler, write) and the state the connections share.
+
+#include <corio/cancel.hpp>
+#include <corio/combinators.hpp>
+#include <corio/detail/config.hpp>
+#include <corio/detail/intrusive_list.hpp>
+#include <corio/event_loop.hpp>
+#include <corio/http/message.hpp>
+#include <corio/http/parser.hpp>
+#include <corio/http/serialize.hpp>
+#include <corio/net/stream.hpp>
+#include <corio/task.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace corio::http {
+
+using handler = std::function<task<response>(request&)>;
+
+}  // namespace corio::http
+
+namespace corio::detail::http_server {
+
+/// What a connection needs of http::server_options.
+struct settings {
+    http::parser_limits limits{};
+    std::chrono::milliseconds header_timeout{};
+    std::chrono::milliseconds body_timeout{};
+    std::chrono::milliseconds keep_alive_timeout{};
+    std::size_t read_buffer_size = 16 * 1024;
+    bool date_header = true;
+    std::string server_name{};
+};
+
+/// One live connection, linked into the server state while its coroutine runs
+/// (the node lives in the coroutine frame).
+struct connection_record : list_hook {
+    stream_socket* stream = nullptr;
+    bool idle = false;  // waiting for the first byte of a next request: shutdown may close it
+};
+
+/// What every connection of one http::server shares; kept alive by the
+/// server object and by each connection coroutine.
+struct state {
+    state(http::handler h, settings o) : handler(std::move(h)), options(std::move(o)) {}
+
+    event_loop* loop = nullptr;  // set when the server starts
+    http::handler handler;
+    settings options;
+    bool shutting_down = false;  // graceful shutdown started: finish requests in flight, then close
+    intrusive_list<connection_record> connections;
+    std::uint64_t connections_accepted = 0;
+    std::uint64_t requests_served = 0;
+    std::int64_t date_second = -1;  // second since the epoch of date_line
+    std::string date_line;          // "Date: ...\r\n"
+
+    /// Closes connections idle between requests (their pending read throws
+    /// stream_closed and their coroutine ends quietly).
+    void close_idle() noexcept {
+        connections.for_each([](connection_record& c) {
+            if (c.idle) {
+                c.stream->close();
+            }
+        });
+    }
+
+    /// The Date header line for now, rebuilt when the second changes (RFC 9110 §5.6.7 IMF-fixdate).
+    const std::string& date() {
+        using namespace std::chrono;
+        const auto now = floor<seconds>(system_clock::now());
+        const std::int64_t second = now.time_since_epoch().count();
+        if (second != date_second) {
+            date_second = second;
+            const auto day = floor<days>(now);
+            const year_month_day ymd{day};
+            const hh_mm_ss<seconds> time{now - day};
+            static constexpr const char* week_days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+            static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+            auto two = [this](unsigned v) {
+                date_line += static_cast<char>('0' + v / 10 % 10);
+                date_line += static_cast<char>('0' + v % 10);
+            };
+            date_line = "Date: ";
+            date_line += week_days[weekday{day}.c_encoding()];
+            date_line += ", ";
+            two(static_cast<unsigned>(ymd.day()));
+            date_line += ' ';
+            date_line += months[static_cast<unsigned>(ymd.month()) - 1];
+            date_line += ' ';
+            date_line += std::to_string(static_cast<int>(ymd.year()));
+            date_line += ' ';
+            two(static_cast<unsigned>(time.hours().count()));
+            date_line += ':';
+            two(static_cast<unsigned>(time.minutes().count()));
+            date_line += ':';
+            two(static_cast<unsigned>(time.seconds().count()));
+            date_line += " GMT\r\n";
+        }
+        return date_line;
+    }
+};
+
+/// The status answering a protocol error (0: close without answering).
+inline int status_for(http::protocol_error::kind kind) noexcept {
+    switch (kind) {
+        case http::protocol_error::kind::line_too_long:
+            return 414;
+        case http::protocol_error::kind::headers_too_large:
+            return 431;
+        case http::protocol_error::kind::body_too_large:
+            return 413;
+        case http::protocol_error::kind::incomplete_message:
+            return 0;
+        case http::protocol_error::kind::bad_message:
+            break;
+    }
+    return 400;
+}
+
+inline bool status_forbids_body(int status) noexcept {
+    return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
+
+/// Appends `r` to `out` as one wire message: the head from
+/// http::append_response_head, then the fields the server owns
+/// (Content-Length when the handler set no framing, Connection, Date,
+/// Server), then the body unless `head_only` or the status forbids one.
+/// Throws std::invalid_argument (malformed header) leaving `out` as it was.
+inline void append_response(state& st, std::string& out, http::response& r, bool head_only, bool close,
+                            bool keep_alive_1_0) {
+    const std::size_t start = out.size();
+    try {
+        r.headers.remove("Connection");  // the server decides about the connection
+        http::append_response_head(out, r);
+    } catch (...) {
+        out.resize(start);
+        throw;
+    }
+    out.resize(out.size() - 2);  // reopen the head for the fields below
+    const bool no_body = status_forbids_body(r.status);
+    if (!no_body && !r.headers.contains("Content-Length") && !r.headers.contains("Transfer-Encoding")) {
+        out += "Content-Length: ";
+        char digits[24];
+        const auto end = std::to_chars(digits, digits + sizeof digits, r.body.size()).ptr;
+        out.append(digits, end);
+        out += "\r\n";
+    }
+    if (close) {
+        out += "Connection: close\r\n";
+    } else if (keep_alive_1_0) {
+        out += "Connection: keep-alive\r\n";
+    }
+    if (st.options.date_header) {
+        out += st.date();
+    }
+    if (!st.options.server_name.empty() && !r.headers.contains("Server")) {
+        out += "Server: ";
+        out += st.options.server_name;
+        out += "\r\n";
+    }
+    out += "\r\n";
+    if (!head_only && !no_body) {
+        out += r.body;
+    }
+}
+
+/// Appends a small error response that closes the connection.
+inline void append_error(state& st, std::string& out, int status) {
+    http::response r = http::text_response(status, std::string(http::reason_phrase(status)) + "\n");
+    append_response(st, out, r, false, true, false);
+}
+
+/// Reads and drops what the client still sends, until it closes or the cap is
+/// reached: closing a socket with unread input makes the kernel send a reset,
+/// which can destroy the error response before the client reads it.
+CORIO_HEADER_COROUTINE inline task<void> drain(stream_socket& stream, std::span<char> buffer) {
+    std::size_t total = 0;
+    while (total < 1024 * 1024) {
+        const std::size_t n = co_await stream.read_some(std::as_writable_bytes(buffer));
+        if (n == 0) {
+            break;
+        }
+        total += n;
+    }
+}
+
+/// Writes `out` (the final bytes, ending in an error response or a
+/// Connection: close response), half-closes, and lingers briefly reading
+/// what the client still sends. Never throws except cancelled_error.
+CORIO_HEADER_COROUTINE inline task<void> finish_and_close(stream_socket& stream, std::string& out,
+                                                          std::span<char> buffer, bool linger) {
+    bool ok = true;
+    try {
+        if (!out.empty()) {
+            co_await stream.write(std::string_view(out));
+        }
+        out.clear();
+        stream.shutdown_write();
+    } catch (const std::system_error&) {
+        ok = false;
+    }
+    if (ok && linger) {
+        try {
+            co_await corio::wait_for(drain(stream, buffer), std::chrono::milliseconds(500));
+        } catch (const std::exception&) {
+            // Timed out or reset: either way the connection is done.
+        }
+    }
+    stream.close();
+}
+
+/// Calls the handler; an exception becomes a 500 response and is reported to
+/// the loop's exception handler. cancelled_error passes through.
+CORIO_HEADER_COROUTINE inline task<http::response> call_handler(state& st, http::request& r) {
+    std::exception_ptr error;
+    try {
+        co_return co_await st.handler(r);
+    } catch (const cancelled_error&) {
+        throw;
+    } catch (...) {
+        error = std::current_exception();
+    }
+    st.loop->call_exception_handler(
+        {"corio http server: handler for " + r.method + " " + r.target + " failed; answered 500", error});
+    co_return http::text_response(500, "Internal Server Error\n");
+}
+
+/// Serves one connection: requests are parsed from one reusable buffer and
+/// answered in order; responses to pipelined requests already buffered are
+/// batched into one write.
+CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state> st, stream_socket stream) {
+    using clock = event_loop::clock;
+    connection_record record;
+    record.stream = &stream;
+    st->connections.push_back(record);
+    struct unlink {
+        state& st;
+        connection_record& record;
+        ~unlink() { st.connections.erase(record); }
+    } leave{*st, record};
+    ++st->connections_accepted;
+    if (st->shutting_down) {
+        co_return;
+    }
+
+    const settings& options = st->options;
+    http::request_parser parser(options.limits);
+    const std::size_t buffer_size = options.read_buffer_size < 512 ? 512 : options.read_buffer_size;
+    std::unique_ptr<char[]> storage(new char[buffer_size]);
+    const std::span<char> buffer(storage.get(), buffer_size);
+    std::size_t begin = 0;  // unparsed bytes are buffer[begin, end)
+    std::size_t end = 0;
+    std::string out;  // responses not written yet
+    out.reserve(4096);
+
+    enum class phase { idle, head, body };
+    phase at = phase::idle;
+    bool fresh = true;  // no request yet on this connection
+    clock::time_point head_deadline = clock::now() + options.header_timeout;
+
+    for (;;) {
+        // Parse what is buffered; answer each complete request.
+        int error_status = 0;
+        bool close_after = false;
+        // After headers_complete the parser may complete the message without
+        // consuming a byte (no body): feed it again even with nothing left.
+        bool feed_again = false;
+        while (begin < end || std::exchange(feed_again, false)) {
+            http::parse_result result;
+            try {
+                result = parser.feed(std::span<const char>(buffer.data() + begin, end - begin));
+            } catch (const http::protocol_error& error) {
+                error_status = status_for(error.error_kind());
+                if (error_status == 0) {
+                    error_status = 400;
+                }
+                break;
+            }
+            begin += result.consumed;
+            if (result.status == http::parse_status::need_more) {
+                if (at == phase::idle && !parser.idle()) {
+                    at = phase::head;
+                    if (!fresh) {
+                        head_deadline = clock::now() + options.header_timeout;
+                    }
+                }
+                continue;
+            }
+            if (result.status == http::parse_status::headers_complete) {
+                at = phase::body;
+                feed_again = true;
+                http::request& r = parser.message();
+                if (r.version.minor >= 1 && !r.headers.contains("Host")) {
+                    error_status = 400;  // RFC 9112 §3.2: a 1.1 request without Host
+                    break;
+                }
+                if (const auto expect = r.headers.get("Expect")) {
+                    if (!corio::detail::http_text::iequals(*expect, "100-continue")) {
+                        error_status = 417;
+                        break;
+                    }
+                    // The client waits for this before sending the body; a
+                    // body already on its way needs no invitation.
+                    if (r.version.minor >= 1 && begin == end &&
+                        (parser.chunked() || parser.content_length().value_or(0) > 0)) {
+                        out += "HTTP/1.1 100 Continue\r\n\r\n";
+                    }
+                }
+                continue;
+            }
+            if (result.status != http::parse_status::message_complete) {
+                continue;  // body_chunk: not in accumulate mode
+            }
+            // A whole request: answer it.
+            http::request& r = parser.message();
+            const bool head_only = r.method == "HEAD";
+            bool keep_alive = parser.keep_alive();
+            const bool keep_alive_1_0 = keep_alive && r.version.minor == 0;
+            http::response response = co_await call_handler(*st, r);
+            ++st->requests_served;
+            if (response.headers.has_token("Connection", "close") || st->shutting_down) {
+                keep_alive = false;
+            }
+            bool bad_response = false;
+            try {
+                append_response(*st, out, response, head_only, !keep_alive, keep_alive_1_0);
+            } catch (const std::invalid_argument& error) {
+                bad_response = true;
+                st->loop->call_exception_handler({"corio http server: handler for " + r.method + " " + r.target +
+                                                     " returned a malformed response; answered 500",
+                                                 std::make_exception_ptr(error)});
+            }
+            if (bad_response) {
+                http::response failure = http::text_response(500, "Internal Server Error\n");
+                append_response(*st, out, failure, head_only, !keep_alive, keep_alive_1_0);
+            }
+            fresh = false;
+            at = phase::idle;
+            if (!keep_alive) {
+                close_after = true;
+                break;
+            }
+            if (out.size() >= 64 * 1024) {
+                try {
+                    co_await stream.write(std::string_view(out));
+                } catch (const std::system_error&) {
+                    co_return;
+                }
+                out.clear();
+            }
+        }
+        if (error_status != 0) {
+            append_error(*st, out, error_status);
+            co_await finish_and_close(stream, out, buffer, true);
+            co_return;
+        }
+        if (close_after) {
+            // Unread bytes (requests pipelined after this one) would turn the
+            // close into a reset: linger then.
+            co_await finish_and_close(stream, out, buffer, begin < end);
+            co_return;
+        }
+
+        // Everything buffered is parsed: send what is ready, then read.
+        begin = end = 0;
+        if (!out.empty()) {
+            try {
+                co_await stream.write(std::string_view(out));
+            } catch (const std::system_error&) {
+                co_return;
+            }
+            out.clear();
+        }
+        if (st->shutting_down && at == phase::idle) {
+            co_return;
+        }
+        clock::duration timeout{};
+        switch (at) {
+            case phase::idle:
+                timeout = fresh ? head_deadline - clock::now()
+                                : clock::duration(options.keep_alive_timeout);
+                break;
+            case phase::head:
+                timeout = head_deadline - clock::now();
+                break;
+            case phase::body:
+                timeout = options.body_timeout;
+                break;
+        }
+        std::size_t n = 0;
+        bool timed_out = timeout <= clock::duration::zero();
+        if (!timed_out) {
+            record.idle = at == phase::idle;
+            try {
+                n = co_await corio::wait_for(stream.read_some(std::as_writable_bytes(buffer)), timeout);
+            } catch (const timeout_error&) {
+                timed_out = true;
+            } catch (const std::system_error&) {
+                co_return;  // reset by the peer, or closed by a shutdown
+            } catch (const cancelled_error&) {
+                record.idle = false;
+                throw;
+            }
+            record.idle = false;
+        }
+        if (timed_out) {
+            if (at == phase::idle) {
+                co_return;  // idle: close without a word
+            }
+            append_error(*st, out, 408);
+            co_await finish_and_close(stream, out, buffer, true);
+            co_return;
+        }
+        if (n == 0) {
+            co_return;  // the client closed (mid-request or not: nobody to answer)
+        }
+        end = n;
+    }
+}
+
+}  // namespace corio::detail::http_server

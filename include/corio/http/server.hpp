@@ -1,0 +1,206 @@
+#pragma once
+
+// corio::http::server: an HTTP/1.1 server on corio::start_server. Each
+// request goes to a handler `task<response>(request&)` (often an
+// http::router); keep-alive, pipelining, limits, timeouts, 100-continue and
+// graceful shutdown are the server's business.
+
+#include <corio/detail/config.hpp>
+#include <corio/detail/http_server.hpp>
+#include <corio/event_loop.hpp>
+#include <corio/http/message.hpp>
+#include <corio/http/parser.hpp>
+#include <corio/http/router.hpp>
+#include <corio/net/endpoint.hpp>
+#include <corio/net/server.hpp>
+#include <corio/net/tcp.hpp>
+#include <corio/task.hpp>
+
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace corio::http {
+
+/// Options of http::start_server.
+struct server_options {
+    /// Parser limits: a body over max_body_size → 413 (at once when the
+    /// declared Content-Length exceeds it, without reading the body), a header
+    /// section over max_header_bytes / max_header_count → 431, a request line
+    /// over max_line_length → 414. Each error response closes the connection.
+    parser_limits limits{};
+    /// The whole request head must arrive within this (counted from its first
+    /// byte; on a new connection from the accept), or the server answers 408
+    /// and closes. A new connection that sends nothing is closed without a response.
+    std::chrono::milliseconds header_timeout{10'000};
+    /// Each read of a request body must complete within this, or 408 and close.
+    std::chrono::milliseconds body_timeout{30'000};
+    /// A keep-alive connection idle this long between requests is closed silently.
+    std::chrono::milliseconds keep_alive_timeout{15'000};
+    /// SO_REUSEPORT: run one server per loop (one loop per core) on one port.
+    bool reuse_port = false;
+    /// listen() backlog.
+    int backlog = 1024;
+    /// Bytes read per recv: one buffer per connection, reused for every request.
+    std::size_t read_buffer_size = 16 * 1024;
+    /// Send a Date header (formatted once per second).
+    bool date_header = true;
+    /// Value of a Server header; empty (the default) sends none.
+    std::string server_name{};
+};
+
+/// A running HTTP/1.1 server (made by http::start_server); move-only.
+///
+/// Per connection, requests are read into one reusable buffer, parsed with
+/// request_parser and answered in order: keep-alive by HTTP/1.1 rules
+/// (HTTP/1.0 only with "Connection: keep-alive"; "Connection: close" from
+/// either side closes after the response and is echoed), pipelined requests
+/// already buffered are answered without waiting and their responses leave
+/// in one write. The server owns the Connection header and adds
+/// Content-Length (unless the response sets Content-Length or
+/// Transfer-Encoding itself, or its status is 1xx/204/304) and Date. A HEAD
+/// request gets the head of the response the handler returned, body dropped,
+/// Content-Length kept. A HTTP/1.1 request without Host gets 400; an Expect
+/// other than 100-continue gets 417.
+///
+/// Errors: a malformed request → 400, limits → 413 / 431 / 414, timeouts →
+/// 408; each closes the connection after the response (reading and dropping
+/// what the client still sends for up to 0.5 s, so the response is not lost
+/// to a reset). A handler throwing (any exception but cancelled_error), or
+/// returning a response with a malformed header, gets a 500 response; the
+/// exception goes to the loop's exception handler, and the connection goes on.
+///
+/// Destroying the server stops accepting (close()) but lets connections
+/// finish; use shutdown() to end them. Loop thread only.
+class server {
+public:
+    server() noexcept = default;
+    server(stream_server tcp, std::shared_ptr<corio::detail::http_server::state> state) noexcept
+        : m_tcp(std::move(tcp)), m_state(std::move(state)) {}
+    server(server&&) noexcept = default;
+    server& operator=(server&&) noexcept = default;
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+    ~server() = default;
+
+    /// The port of the first listening socket (the one chosen for port 0).
+    [[nodiscard]] std::uint16_t port() const { return m_tcp.port(); }
+    /// Every address the server listens on.
+    [[nodiscard]] std::vector<endpoint> endpoints() const { return m_tcp.endpoints(); }
+    /// True until close() or shutdown().
+    [[nodiscard]] bool is_serving() const noexcept { return m_tcp.is_serving(); }
+    /// Connections currently open.
+    [[nodiscard]] std::size_t active_connections() const noexcept { return m_tcp.active_connections(); }
+    /// Connections accepted since the start (a client reusing one connection counts once).
+    [[nodiscard]] std::uint64_t connections_accepted() const noexcept {
+        return m_state ? m_state->connections_accepted : 0;
+    }
+    /// Requests answered by the handler (including those it failed with 500).
+    [[nodiscard]] std::uint64_t requests_served() const noexcept {
+        return m_state ? m_state->requests_served : 0;
+    }
+
+    /// Stops accepting new connections; open connections keep being served.
+    void close() noexcept { m_tcp.close(); }
+
+    /// Graceful shutdown: stops accepting, closes idle keep-alive connections
+    /// at once, lets requests in flight finish (their responses carry
+    /// "Connection: close") within `grace`, then cancels the handlers still
+    /// running and resumes once every connection has ended. Cancelling the
+    /// awaiting task stops the wait only.
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<void> shutdown(event_loop::duration grace) {
+        if (m_state) {
+            m_state->shutting_down = true;
+            m_state->close_idle();
+        }
+        co_await m_tcp.shutdown(grace);
+    }
+
+    /// Resumes when the server is closed (by close() or shutdown() elsewhere).
+    /// Cancelling the awaiting task closes the server and throws cancelled_error.
+    [[nodiscard]] task<void> serve_forever() { return m_tcp.serve_forever(); }
+
+    /// Resumes once the server is closed and every connection has ended.
+    [[nodiscard]] auto wait_closed() const { return m_tcp.wait_closed(); }
+
+private:
+    stream_server m_tcp;
+    std::shared_ptr<corio::detail::http_server::state> m_state;
+};
+
+}  // namespace corio::http
+
+namespace corio::detail::http_server {
+
+// Built outside the coroutine below, which gets only the shared state: g++ 12
+// mangled the std::string inside a server_options coroutine parameter (a
+// free() of a pointer into the coroutine frame when the copy died).
+inline std::shared_ptr<state> make_state(http::handler handler, const http::server_options& options) {
+    settings s;
+    s.limits = options.limits;
+    s.header_timeout = options.header_timeout;
+    s.body_timeout = options.body_timeout;
+    s.keep_alive_timeout = options.keep_alive_timeout;
+    s.read_buffer_size = options.read_buffer_size;
+    s.date_header = options.date_header;
+    s.server_name = options.server_name;
+    return std::make_shared<state>(std::move(handler), std::move(s));
+}
+
+CORIO_HEADER_COROUTINE inline task<http::server> start(std::shared_ptr<state> shared, std::string host,
+                                                       std::uint16_t port, int backlog, bool reuse_port) {
+    shared->loop = &get_running_loop();
+    corio::server_options tcp_options;
+    tcp_options.backlog = backlog;
+    tcp_options.reuse_port = reuse_port;
+    auto on_connection = [shared](stream_socket stream) { return serve_connection(shared, std::move(stream)); };
+    stream_server tcp = co_await corio::start_server(on_connection, std::move(host), port, tcp_options);
+    co_return http::server(std::move(tcp), std::move(shared));
+}
+
+}  // namespace corio::detail::http_server
+
+namespace corio::http {
+
+/// A callable the server can call per request: `task<response>(request&)`
+/// (a router, a lambda, std::ref(some_router), ...).
+template <class Handler>
+concept request_handler = std::invocable<Handler&, request&> &&
+                          std::same_as<std::invoke_result_t<Handler&, request&>, task<response>>;
+
+/// Starts an HTTP/1.1 server on host:port and returns it, accepting already.
+///
+/// `handler` is called for every request with the parsed request (body
+/// included; valid until the handler's task finishes) and returns the
+/// response; it is copied into the server and lives as long as the server or
+/// a connection does. host/port as for corio::start_server ("127.0.0.1",
+/// port 0 picks a free port, see server::port()). Throws std::system_error
+/// (bind failed) or corio::resolve_error. Resumes on the calling loop, which
+/// then runs every connection; for one loop per core give each loop its
+/// own server with options.reuse_port.
+template <request_handler Handler>
+    requires std::copy_constructible<Handler>
+[[nodiscard]] task<server> start_server(Handler h, std::string host, std::uint16_t port,
+                                        const server_options& options) {
+    return corio::detail::http_server::start(
+        corio::detail::http_server::make_state(http::handler(std::move(h)), options), std::move(host), port,
+        options.backlog, options.reuse_port);
+}
+
+/// start_server with the default options. (An overload, not a default
+/// argument: g++ 12 corrupts a defaulted class-type argument holding a
+/// std::string when the call is the operand of co_await.)
+template <request_handler Handler>
+    requires std::copy_constructible<Handler>
+[[nodiscard]] task<server> start_server(Handler h, std::string host, std::uint16_t port) {
+    return start_server(std::move(h), std::move(host), port, server_options{});
+}
+
+}  // namespace corio::http
