@@ -45,6 +45,104 @@ TARGETS = [
 ]
 
 
+# ---------------------------------------------------------------------------
+# Network benchmarks (issue 6, part 3), measured by bench/net_run.py.
+# ---------------------------------------------------------------------------
+NET_LABELS = {
+    "corio": "corio",
+    "asio": "Asio 1.22 (C++20 coroutines)",
+    "beast": "Boost.Beast 1.81 (C++20 coroutines)",
+    "floor": "raw epoll floor (plain C++)",
+    "asyncio": "Python asyncio (streams)",
+    "uvloop": "Python uvloop (streams)",
+    "aiohttp": "Python aiohttp",
+}
+# (key, title, implementations in table order, what the load is)
+NET_BENCHES = [
+    ("echo", "TCP echo server", ["corio", "asio", "floor", "asyncio", "uvloop"],
+     "100 connections, 64-byte ping-pong (bench/load/echo_load); server CPU per round trip"),
+    ("http", "HTTP/1.1 hello-world server", ["corio", "beast", "floor", "aiohttp"],
+     "`wrk -t1 -c100` keep-alive; server CPU per request"),
+    ("client", "HTTP client", ["corio", "beast", "aiohttp"],
+     "GETs over 100 kept-alive connections to the raw epoll HTTP server; client CPU per request"),
+]
+NET_COLORS = {"corio": "#1f77b4", "asio": "#ff7f0e", "beast": "#8c564b", "floor": "#7f7f7f",
+              "asyncio": "#2ca02c", "uvloop": "#9467bd", "aiohttp": "#17becf"}
+
+
+def net_medians(runs):
+    return {(impl, name): statistics.median(v) for (impl, name), v in runs.items()}
+
+
+def net_table(med):
+    """Rows: benchmark, implementation, req/s, CPU µs/req, corio÷impl for each."""
+    header = ["benchmark", "implementation", "requests/s", "CPU µs/request",
+              "corio/impl req/s", "corio/impl CPU"]
+    rows = []
+    for key, title, impls, _load in NET_BENCHES:
+        c_rps, c_cpu = med.get(("corio", f"{key}_rps")), med.get(("corio", f"{key}_cpu"))
+        for impl in impls:
+            rps, cpu = med.get((impl, f"{key}_rps")), med.get((impl, f"{key}_cpu"))
+            if rps is None and cpu is None:
+                continue
+            r_rps = f"{c_rps / rps:.2f}" if c_rps and rps and impl != "corio" else "—"
+            r_cpu = f"{c_cpu / cpu:.2f}" if c_cpu and cpu and impl != "corio" else "—"
+            rows.append([title, NET_LABELS.get(impl, impl), fmt(rps), fmt(cpu), r_rps, r_cpu])
+    return header, rows
+
+
+def net_target_lines(med):
+    out = []
+
+    def get(impl, name):
+        return med.get((impl, name))
+
+    c, f = get("corio", "echo_cpu"), get("floor", "echo_cpu")
+    if c and f:
+        verdict = "**met**" if c <= 1.05 * f else "**missed**"
+        out.append(f"- TCP echo: target server CPU per request ≤ 1.05× the raw epoll floor; corio {c:.2f} µs vs "
+                   f"floor {f:.2f} µs = {c / f:.2f}× — {verdict}.")
+    elif get("floor", "echo_cpu"):
+        out.append("- TCP echo: corio was not measured, no verdict.")
+    c, b, f = get("corio", "http_rps"), get("beast", "http_rps"), get("floor", "http_rps")
+    if c and b:
+        verdict = "**met**" if c >= 1.4 * b else "**missed**"
+        out.append(f"- HTTP server: target ≥ 1.4× Beast's requests/s; corio {fmt(c)} vs Beast {fmt(b)} "
+                   f"= {c / b:.2f}× — {verdict}.")
+    if c and f:
+        verdict = "**met**" if c >= 0.9 * f else "**missed**"
+        out.append(f"- HTTP server: target within 10% of the raw epoll floor's requests/s; corio {fmt(c)} vs floor "
+                   f"{fmt(f)} = {c / f:.2f}× — {verdict}.")
+    if not c and (b or f):
+        out.append("- HTTP server: corio's server was not measured (include/corio/http/server.hpp missing or "
+                   "its run failed), no verdict.")
+    c, a = get("corio", "client_rps"), get("aiohttp", "client_rps")
+    if c and a:
+        verdict = "**met**" if c >= 5 * a else "**missed**"
+        out.append(f"- HTTP client: target ≥ 5× aiohttp's requests/s; corio {fmt(c)} vs aiohttp {fmt(a)} "
+                   f"= {c / a:.2f}× — {verdict}.")
+    elif a:
+        out.append("- HTTP client: corio's client was not measured (include/corio/http/client.hpp missing or "
+                   "its run failed), no verdict.")
+    return out
+
+
+def syscall_table(med, key="echo_syscalls", impls_of=("corio", "asio", "floor")):
+    impls = [i for i in impls_of if (i, key) in med]
+    if not impls:
+        return None, None
+    names = sorted({n.split(".", 1)[1] for (_i, n) in med if n.startswith(f"{key}.")},
+                   key=lambda n: -max(med.get((i, f"{key}.{n}"), 0) for i in impls))
+    header = ["system call"] + [NET_LABELS[i].split(" (")[0] for i in impls]
+    rows = [[n] + [f"{med[(i, f'{key}.{n}')]:.3f}" if (i, f"{key}.{n}") in med else "—"
+                   for i in impls] for n in names]
+    rows.append(["**total**"] + [f"**{med[(i, key)]:.2f}**" for i in impls])
+    return header, rows
+
+
+HTTP_SYSCALLS = ("http_syscalls", ("corio", "beast", "floor"))
+
+
 def run(cmd):
     try:
         return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
@@ -99,11 +197,25 @@ def machine_info(build_dir):
     except OSError:
         pass
     info["asio"] = asio_version
+    info["aiohttp"] = run(["/usr/bin/python3", "-c", "import aiohttp; print(aiohttp.__version__)"]) or "not installed"
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False) if os.path.exists(
+        "/usr/bin/wrk") else None
+    info["wrk"] = (wrk.stdout + wrk.stderr).split(" Copyright")[0].strip() if wrk else "wrk not installed"
+    boost_version = "not installed"
+    try:
+        with open("/usr/include/boost/version.hpp", encoding="utf-8") as f:
+            m = re.search(r"#define BOOST_VERSION (\d+)", f.read())
+            if m:
+                v = int(m.group(1))
+                boost_version = f"{v // 100000}.{v // 100 % 1000}.{v % 100}"
+    except OSError:
+        pass
+    info["boost"] = boost_version
     info["flags"] = {}
     try:
         with open(os.path.join(build_dir, "compile_commands.json"), encoding="utf-8") as f:
             for entry in json.load(f):
-                for target in ("compare_core_corio", "compare_core_asio"):
+                for target in ("compare_core_corio", "compare_core_asio", "net_echo_corio", "http_beast"):
                     if f"{target}.dir" in entry.get("command", ""):
                         cmd = entry["command"].split()
                         keep = [a for a in cmd[1:] if a.startswith(("-O", "-std", "-D", "-W", "-f", "-m", "-g"))]
@@ -165,7 +277,7 @@ def target_lines(medians):
     return out
 
 
-def write_chart(path, medians, units, present):
+def write_chart(path, medians, units, present, net_med=None):
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -176,7 +288,27 @@ def write_chart(path, medians, units, present):
     plt.rcParams["svg.hashsalt"] = "corio-bench"
     impls = [i for i in IMPLS if i in present]
     colors = {"corio": "#1f77b4", "asio": "#ff7f0e", "asyncio": "#2ca02c", "uvloop": "#9467bd"}
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7.5))
+    net_med = net_med or {}
+    net_panels = []
+    for key, title, impls_of, _load in NET_BENCHES:
+        for metric, label in (("rps", "requests/s, higher is better"), ("cpu", "CPU µs per request, lower is better")):
+            vals = [(i, net_med.get((i, f"{key}_{metric}"))) for i in impls_of]
+            vals = [(i, v) for i, v in vals if v]
+            if vals:
+                net_panels.append((f"{title}\n({label})", vals))
+    rows_needed = 2 + (len(net_panels) + 2) // 3
+    fig, axes = plt.subplots(rows_needed, 3, figsize=(13, 3.75 * rows_needed))
+    for ax, (title, vals) in zip(list(axes.flat)[6:], net_panels):
+        xs = list(range(len(vals)))
+        bars = ax.bar(xs, [v for _i, v in vals], color=[NET_COLORS.get(i, "#333333") for i, _v in vals])
+        ax.set_xticks(xs, [i for i, _v in vals])
+        ax.set_title(title, fontsize=10)
+        for bar, (_i, v) in zip(bars, vals):
+            ax.annotate(fmt(v), (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
+        ax.margins(y=0.2)
+        ax.grid(axis="y", which="major", alpha=0.3)
+    for ax in list(axes.flat)[6 + len(net_panels):]:
+        ax.axis("off")
     for ax, (key, _desc) in zip(axes.flat, ROWS):
         vals = [medians.get((i, key)) for i in impls]
         xs = list(range(len(impls)))
@@ -189,7 +321,8 @@ def write_chart(path, medians, units, present):
                 ax.annotate(fmt(v), (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
         ax.margins(y=0.25)
         ax.grid(axis="y", which="major", alpha=0.3)
-    fig.suptitle("corio core runtime vs Asio, asyncio, uvloop — medians, log scale", fontsize=12)
+    fig.suptitle("corio vs Asio, Beast, asyncio, uvloop, aiohttp and a raw epoll floor — medians "
+                 "(core rows: log scale)", fontsize=12)
     fig.tight_layout()
     fig.savefig(path, format="svg", metadata={"Date": None})
     return True
@@ -206,6 +339,9 @@ def main():
     ap.add_argument("--pinned", default="")
     ap.add_argument("--skipped", default="")
     ap.add_argument("--notes", help="Markdown appended to the report verbatim (hand-written analysis)")
+    ap.add_argument("--net-raw", help="results of bench/net_run.py (same TSV format)")
+    ap.add_argument("--net-reps", default="?")
+    ap.add_argument("--net-pinned", default="")
     args = ap.parse_args()
 
     runs, units = load(args.raw)
@@ -215,18 +351,39 @@ def main():
     print()
     for line in target_lines(medians):
         print(line.replace("**", ""))
+    net_runs = {}
+    if args.net_raw and os.path.exists(args.net_raw):
+        net_runs, net_units = load(args.net_raw)
+        units.update(net_units)
+    net_med = net_medians(net_runs)
+    if net_runs:
+        print()
+        n_header, n_rows = net_table(net_med)
+        print_table(n_header, n_rows)
+        s_header, s_rows = syscall_table(net_med)
+        if s_header:
+            print("\nSystem calls per echo round trip (strace -c -f):")
+            print_table(s_header, [[c.replace("**", "") for c in r] for r in s_rows])
+        s_header, s_rows = syscall_table(net_med, *HTTP_SYSCALLS)
+        if s_header:
+            print("\nSystem calls per HTTP request under wrk (strace -c -f):")
+            print_table(s_header, [[c.replace("**", "") for c in r] for r in s_rows])
+        print()
+        for line in net_target_lines(net_med):
+            print(line.replace("**", ""))
 
     if not args.md:
         return 0
     info = machine_info(args.build_dir)
-    chart_ok = write_chart(args.svg, medians, units, present) if args.svg else False
+    chart_ok = write_chart(args.svg, medians, units, present, net_med) if args.svg else False
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
     md = []
-    md.append("# Benchmarks: corio's core runtime side by side with its peers")
+    md.append("# Benchmarks: corio side by side with its peers")
     md.append("")
-    md.append("Generated by `bench/run` (issue 6, parts 1, 2 and 4 for the core runtime; the network "
-              "and HTTP comparisons come with those features). Do not edit by hand: rerun "
+    md.append("Generated by `bench/run` (issue 6): the core runtime against Asio, asyncio and uvloop, then "
+              "TCP echo, HTTP server and HTTP client against Asio, Boost.Beast, asyncio, uvloop, aiohttp and "
+              "hand-written raw epoll servers (the floor). Do not edit by hand: rerun "
               "`bench/run`; the analysis at the end comes from `bench/benchmarks_notes.md`.")
     md.append("")
     if chart_ok:
@@ -249,11 +406,54 @@ def main():
     if args.skipped:
         md.append(f"Skipped peers: {args.skipped}.")
         md.append("")
+    if net_runs:
+        md.append("## Network")
+        md.append("")
+        md.append(f"Medians of {args.net_reps} interleaved repetitions (corio, then each peer, then corio "
+                  "again, …), each a fresh server process on a fresh port. "
+                  f"Pinning: {args.net_pinned or 'none'}. "
+                  "Throughput on a shared 2-core VM is noisy; the CPU time per request (user + system, from "
+                  "`/proc/<pid>/stat` around the measured window for servers, `getrusage` for clients) is "
+                  "the stable figure. A `corio/impl req/s` above 1 means corio answers more requests per "
+                  "second; a `corio/impl CPU` below 1 means it spends less CPU per request.")
+        md.append("")
+        n_header, n_rows = net_table(net_med)
+        md.append("| " + " | ".join(n_header) + " |")
+        md.append("| --- | --- | " + " | ".join(["---:"] * (len(n_header) - 2)) + " |")
+        for r in n_rows:
+            md.append("| " + " | ".join(str(c) for c in r) + " |")
+        md.append("")
+        md.append("What each benchmark does:")
+        md.append("")
+        for key, title, _impls, load_desc in NET_BENCHES:
+            md.append(f"- {title}: {load_desc}.")
+        md.append("")
+        s_header, s_rows = syscall_table(net_med)
+        if s_header:
+            md.append("System calls per echo round trip (`strace -c -f` on the server during a fixed number of "
+                      "round trips; accept/setup calls included, spread over all round trips):")
+            md.append("")
+            md.append("| " + " | ".join(s_header) + " |")
+            md.append("| --- | " + " | ".join(["---:"] * (len(s_header) - 1)) + " |")
+            for r in s_rows:
+                md.append("| " + " | ".join(r) + " |")
+            md.append("")
+        s_header, s_rows = syscall_table(net_med, *HTTP_SYSCALLS)
+        if s_header:
+            md.append("System calls per HTTP request (`strace -c -f` on the server under wrk, -c100, "
+                      "1–2 s; divided by wrk's request count):")
+            md.append("")
+            md.append("| " + " | ".join(s_header) + " |")
+            md.append("| --- | " + " | ".join(["---:"] * (len(s_header) - 1)) + " |")
+            for r in s_rows:
+                md.append("| " + " | ".join(r) + " |")
+            md.append("")
     md.append("## Reading the numbers")
     md.append("")
     md.append("The issue's targets for these rows (a benchmark, not a test: they are reported, not enforced):")
     md.append("")
     md.extend(target_lines(medians))
+    md.extend(net_target_lines(net_med))
     md.append("")
     if args.notes and os.path.exists(args.notes):
         with open(args.notes, encoding="utf-8") as f:
@@ -269,6 +469,8 @@ def main():
     for target, flags in sorted(info["flags"].items()):
         md.append(f"- Flags of `{target}`: `{flags}`")
     md.append(f"- Asio: {info['asio']} (Debian libasio-dev, standalone); {info['python']}; uvloop {info['uvloop']}")
+    if net_runs:
+        md.append(f"- Boost: {info['boost']}; aiohttp {info['aiohttp']}; {info['wrk']}")
     md.append("")
     md.append("## All repetitions")
     md.append("")
@@ -278,6 +480,12 @@ def main():
         for impl in IMPLS:
             if (impl, key) in runs:
                 md.append(f"| `{key}` | {impl} | {', '.join(fmt(v) for v in runs[(impl, key)])} |")
+    for key, _title, impls_of, _load in NET_BENCHES:
+        for metric in ("rps", "cpu"):
+            for impl in impls_of:
+                if (impl, f"{key}_{metric}") in net_runs:
+                    values = ", ".join(fmt(v) for v in net_runs[(impl, f"{key}_{metric}")])
+                    md.append(f"| `{key}_{metric}` ({units.get(f'{key}_{metric}', '')}) | {impl} | {values} |")
     md.append("")
     with open(args.md, "w", encoding="utf-8") as f:
         f.write("\n".join(md))
