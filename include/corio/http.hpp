@@ -1,8 +1,13 @@
 #pragma once
 
-// corio HTTP: URLs, messages and the incremental HTTP/1.1 parser.
+// corio HTTP (link corio::http): the aiohttp-style client session, the server
+// and its router, and below them URLs, messages, the incremental HTTP/1.1
+// parser and the serializer. https needs corio::tls as well.
 
+#include <corio/http/client.hpp>
 #include <corio/http/message.hpp>
 #include <corio/http/parser.hpp>
+#include <corio/http/router.hpp>
 #include <corio/http/serialize.hpp>
+#include <corio/http/server.hpp>
 #include <corio/http/url.hpp>

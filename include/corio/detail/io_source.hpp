@@ -141,6 +141,9 @@ public:
 
     /// Resumes when the fd may be readable (or has an error / hang-up).
     [[nodiscard]] wait_operation readable() noexcept { return wait_operation(*this, io_readable); }
+    /// True once the reactor reported a hang-up or an error on the fd: the
+    /// state is permanent, so no later edge announces it again.
+    [[nodiscard]] bool peer_closed() const noexcept { return m_peer_closed; }
     /// Resumes when the fd may be writable (or has an error / hang-up).
     [[nodiscard]] wait_operation writable() noexcept { return wait_operation(*this, io_writable); }
 
@@ -156,6 +159,7 @@ private:
     static void dispatch(io_watch* watch, io_events events) noexcept {
         auto* self = static_cast<io_source*>(watch);
         if ((events & io_closed) != 0) {
+            self->m_peer_closed = true;
             events |= io_readable | io_writable;
         }
         for (io_events direction : {io_readable, io_writable}) {
@@ -173,6 +177,7 @@ private:
     event_loop& m_loop;
     int m_fd;
     io_events m_ready = 0;  // edges seen while nobody waited
+    bool m_peer_closed = false;  // a hang-up or error was reported: no edge will follow it
     wait_operation* m_reader = nullptr;
     wait_operation* m_writer = nullptr;
 };

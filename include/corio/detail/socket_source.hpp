@@ -65,6 +65,8 @@ public:
 
     /// Whether a coroutine waits for readability / writability (for tests).
     [[nodiscard]] bool has_reader() const noexcept { return m_state && m_state->source.has_reader(); }
+    /// See io_source::peer_closed().
+    [[nodiscard]] bool peer_closed() const noexcept { return m_state && m_state->source.peer_closed(); }
     [[nodiscard]] bool has_writer() const noexcept { return m_state && m_state->source.has_writer(); }
 
     class wait_operation {

@@ -29,7 +29,9 @@ namespace corio {
 /// co_await completes.
 ///
 /// Every read tries the syscall first and waits for readiness only when it
-/// would block, so data already there costs no trip through the loop. One
+/// would block, so data already there costs no trip through the loop — except
+/// right after a read that came back short, when the socket is known empty
+/// and the read waits for the next readiness edge first. One
 /// reader and one writer may be pending at a time (a read and a write may run
 /// concurrently, from two tasks).
 ///
@@ -251,11 +253,22 @@ private:
     }
 
     // recv with the try-first protocol: syscall, and on EAGAIN wait and retry.
+    // Except right after a short read: the kernel buffer was empty then, and
+    // data arriving since raises a fresh edge (remembered if nobody waited),
+    // so waiting first saves the recv that would return EAGAIN — one syscall
+    // per request on a request/response connection (bench/benchmarks_notes.md).
+    // A hang-up already reported raises no new edge: then recv goes first.
     CORIO_HEADER_COROUTINE task<std::size_t> receive(void* out, std::size_t size) {
+        if (m_drained && !m_socket.peer_closed()) {
+            m_drained = false;
+            ensure_open("recv");
+            co_await m_socket.readable("recv", m_peer_text);
+        }
         for (;;) {
             ensure_open("recv");
             const long n = detail::receive(m_socket.fd(), out, size);
             if (n >= 0) {
+                m_drained = n > 0 && static_cast<std::size_t>(n) < size;
                 co_return static_cast<std::size_t>(n);
             }
             if (-n != EAGAIN) {
@@ -269,6 +282,7 @@ private:
     endpoint m_peer;
     std::string m_peer_text;
     std::string m_buffer;  // read ahead by read_until, served first by every read
+    bool m_drained = false;  // the last recv came back short: wait before the next
 };
 
 /// A TCP connection (see stream_socket).
