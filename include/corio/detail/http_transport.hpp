@@ -39,10 +39,12 @@ public:
     [[nodiscard]] virtual bool is_open() const noexcept = 0;
 };
 
-/// Plain TCP. The forwarding members are not coroutines: no extra frame per read.
-class http_tcp_transport final : public http_transport {
+/// HTTP over a corio byte stream: tcp_stream (http) or tls::stream (https).
+/// The forwarding members are not coroutines: no extra frame per read.
+template <class Stream>
+class http_stream_transport final : public http_transport {
 public:
-    explicit http_tcp_transport(tcp_stream stream) noexcept : m_stream(std::move(stream)) {}
+    explicit http_stream_transport(Stream stream) noexcept : m_stream(std::move(stream)) {}
 
     [[nodiscard]] task<std::size_t> read_some(std::span<std::byte> buffer) override {
         return m_stream.read_some(buffer);
@@ -52,25 +54,7 @@ public:
     [[nodiscard]] bool is_open() const noexcept override { return m_stream.is_open(); }
 
 private:
-    tcp_stream m_stream;
+    Stream m_stream;
 };
-
-#if defined(CORIO_HTTP_HAS_TLS)
-/// TLS over TCP (corio::tls::stream): https.
-class http_tls_transport final : public http_transport {
-public:
-    explicit http_tls_transport(tls::stream stream) noexcept : m_stream(std::move(stream)) {}
-
-    [[nodiscard]] task<std::size_t> read_some(std::span<std::byte> buffer) override {
-        return m_stream.read_some(buffer);
-    }
-    [[nodiscard]] task<void> write(std::string_view bytes) override { return m_stream.write(bytes); }
-    void close() noexcept override { m_stream.close(); }
-    [[nodiscard]] bool is_open() const noexcept override { return m_stream.is_open(); }
-
-private:
-    tls::stream m_stream;
-};
-#endif
 
 }  // namespace corio::detail

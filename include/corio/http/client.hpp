@@ -613,7 +613,7 @@ private:
     CORIO_HEADER_COROUTINE task<std::unique_ptr<http_transport>> connect_transport(const http::url& u) {
         tcp_stream stream = co_await open_connection(u.host(), u.port());
         if (!u.is_https()) {
-            co_return std::make_unique<http_tcp_transport>(std::move(stream));
+            co_return std::make_unique<http_stream_transport<tcp_stream>>(std::move(stream));
         }
 #if defined(CORIO_HTTP_HAS_TLS)
         if (!m_tls) {
@@ -623,7 +623,7 @@ private:
             m_tls.emplace(tls::context::client(std::move(tls_options)));
         }
         tls::stream secured = co_await tls::connect(std::move(stream), *m_tls, u.host());
-        co_return std::make_unique<http_tls_transport>(std::move(secured));
+        co_return std::make_unique<http_stream_transport<tls::stream>>(std::move(secured));
 #else
         throw http::client_connection_error(u.to_string(),
                                             "https needs corio::tls (build with OpenSSL and link corio::tls): " +
