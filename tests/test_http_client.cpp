@@ -1,4 +1,6 @@
 #include <corio/http/client.hpp>
+#include <corio/http/router.hpp>
+#include <corio/http/server.hpp>
 #include <corio/net.hpp>
 #include <corio/sleep.hpp>
 #include <corio/spawn.hpp>
@@ -1044,4 +1046,61 @@ TEST_CASE("against python3 -m http.server (HTTP/1.0, close-delimited keep-alive 
         CHECK(session.connections_opened() == 3);
     };
     corio_test::run_with_watchdog(body(), 10s);
+}
+
+TEST_CASE("against corio's own http::server: reuse, limits, bodies, statuses", "[http_client][server]") {
+    auto body = []() -> corio::task<void> {
+        http::router routes;
+        routes.get("/users/{name}", [](http::request& r) -> corio::task<http::response> {
+            co_return http::json_response(R"({"login": ")" + std::string(r.path_params.at("name")) + R"("})");
+        });
+        routes.post("/echo", [](http::request& r) -> corio::task<http::response> {
+            co_await corio::sleep(1ms);
+            co_return http::text_response(200, r.body, "application/octet-stream");
+        });
+        http::server server = co_await http::start_server(routes, "127.0.0.1", 0);
+        const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+
+        http::client_session session;
+        for (int i = 0; i < 20; ++i) {
+            const std::string got = co_await fetch_text(session, base + "/users/u" + std::to_string(i));
+            CHECK(got == R"({"login": "u)" + std::to_string(i) + R"("})");
+        }
+        CHECK(server.connections_accepted() == 1);  // one kept-alive connection for 20 requests
+        CHECK(server.requests_served() == 20);
+
+        const std::string big(1 << 20, 'b');
+        http::client_response echoed = co_await session.post(base + "/echo", big);
+        CHECK(echoed.status() == 200);
+        const std::string echoed_body = co_await echoed.bytes();
+        CHECK(echoed_body == big);
+
+        http::client_response missing = co_await session.get(base + "/nope");
+        CHECK(missing.status() == 404);
+        const std::string ignored = co_await missing.text();
+        http::client_response head = co_await session.head(base + "/users/x");
+        CHECK(head.status() == 200);
+        CHECK(std::string(head.headers().get_or("Content-Length", "")) == "14");  // {"login": "x"}
+        const std::string head_body = co_await head.text();
+        CHECK(head_body.empty());
+        CHECK(server.connections_accepted() == 1);
+        co_await session.close();
+
+        // 40 concurrent requests through a session limited to 4 connections.
+        http::session_options limited;
+        limited.limit = 4;
+        http::client_session bounded(limited);
+        std::vector<corio::task<std::string>> tasks;
+        for (int i = 0; i < 40; ++i) {
+            tasks.push_back(fetch_text(bounded, base + "/users/c" + std::to_string(i)));
+        }
+        const std::vector<std::string> bodies = co_await corio::gather(std::move(tasks));
+        REQUIRE(bodies.size() == 40);
+        CHECK(bodies[39] == R"({"login": "c39"})");
+        CHECK(bounded.connections_opened() <= 4);
+        CHECK(server.connections_accepted() <= 1 + 4);
+        co_await bounded.close();
+        co_await server.shutdown(100ms);
+    };
+    corio_test::run_with_watchdog(body(), 20s);
 }
