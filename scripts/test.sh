@@ -7,6 +7,10 @@
 #      coroutine bugs clang does not), clang-tsan (TSan, `threads` tests only),
 #   3. `fuzz` (not a CMake preset): the libFuzzer targets of the HTTP and URL
 #      parsers, each for CORIO_FUZZ_SECONDS (default 60) — scripts/fuzz.sh.
+#   To stay within CI's time, only `release` compiles every public header on
+#   its own, gcc-asan and clang-tsan skip the examples (clang-asan runs them
+#   under ASan; TSan runs only `threads` tests), and the non-release presets
+#   carry line tables only (-g1).
 # Stops at the first failure.
 #
 # Usage: ./scripts/test.sh [workflow-preset|fuzz...]  (default: release kqueue clang-asan gcc-asan clang-tsan fuzz)
