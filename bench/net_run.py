@@ -146,8 +146,11 @@ def start_server(cmd, kind, pin):
         # hold TERM/INT/HUP until it is in `live`.
         held = signal.pthread_sigmask(signal.SIG_BLOCK, CLEANUP_SIGNALS)
         try:
+            # The child must not inherit the held mask: strace would then
+            # ignore TERM and die by KILL without writing its summary.
             proc = subprocess.Popen([*pin.server, *cmd, str(port)], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.PIPE, start_new_session=True)
+                                    stderr=subprocess.PIPE, start_new_session=True,
+                                    preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, held))
             live.append(proc)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
