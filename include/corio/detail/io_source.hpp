@@ -2,7 +2,7 @@
 
 #include <corio/cancel.hpp>
 #include <corio/detail/cancellation.hpp>
-#include <corio/detail/reactor_backend.hpp>
+#include <corio/detail/reactor/backend.hpp>
 #include <corio/event_loop.hpp>
 
 #include <coroutine>

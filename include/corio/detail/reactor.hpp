@@ -3,7 +3,7 @@
 // The one place that picks the readiness backend. Define CORIO_REACTOR_EPOLL
 // or CORIO_REACTOR_KQUEUE (CMake: -DCORIO_REACTOR=epoll|kqueue) to force one.
 
-#include <corio/detail/reactor_backend.hpp>
+#include <corio/detail/reactor/backend.hpp>
 
 #if defined(CORIO_REACTOR_EPOLL) && defined(CORIO_REACTOR_KQUEUE)
 #error "corio: define at most one of CORIO_REACTOR_EPOLL and CORIO_REACTOR_KQUEUE"
@@ -21,12 +21,12 @@
 #endif
 
 #if defined(CORIO_REACTOR_EPOLL)
-#include <corio/detail/epoll_reactor.hpp>
+#include <corio/detail/reactor/epoll.hpp>
 namespace corio::detail {
 using reactor = epoll_reactor;
 }
 #else
-#include <corio/detail/kqueue_reactor.hpp>
+#include <corio/detail/reactor/kqueue.hpp>
 namespace corio::detail {
 using reactor = kqueue_reactor;
 }

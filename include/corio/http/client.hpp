@@ -7,9 +7,9 @@
 #include <corio/cancel.hpp>
 #include <corio/combinators.hpp>
 #include <corio/detail/config.hpp>
-#include <corio/detail/http_inflate.hpp>
-#include <corio/detail/http_pool.hpp>
-#include <corio/detail/http_transport.hpp>
+#include <corio/http/detail/inflate.hpp>
+#include <corio/http/detail/pool.hpp>
+#include <corio/http/detail/transport.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/http/message.hpp>
 #include <corio/http/parser.hpp>

@@ -6,7 +6,7 @@
 // graceful shutdown are the server's business.
 
 #include <corio/detail/config.hpp>
-#include <corio/detail/http_server.hpp>
+#include <corio/http/detail/server.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/http/message.hpp>
 #include <corio/http/parser.hpp>

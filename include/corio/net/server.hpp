@@ -5,8 +5,8 @@
 #include <corio/detail/cancellation.hpp>
 #include <corio/detail/config.hpp>
 #include <corio/detail/intrusive_list.hpp>
-#include <corio/detail/socket.hpp>
-#include <corio/detail/socket_source.hpp>
+#include <corio/net/detail/socket.hpp>
+#include <corio/net/detail/socket_source.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/net/endpoint.hpp>
 #include <corio/net/errors.hpp>

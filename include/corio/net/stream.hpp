@@ -1,8 +1,8 @@
 #pragma once
 
 #include <corio/detail/config.hpp>
-#include <corio/detail/socket.hpp>
-#include <corio/detail/socket_source.hpp>
+#include <corio/net/detail/socket.hpp>
+#include <corio/net/detail/socket_source.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/net/endpoint.hpp>
 #include <corio/net/errors.hpp>

@@ -1,7 +1,7 @@
 #pragma once
 
 #include <corio/detail/config.hpp>
-#include <corio/detail/socket.hpp>
+#include <corio/net/detail/socket.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/net/server.hpp>
 #include <corio/net/stream.hpp>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <corio/detail/tls_openssl.hpp>
+#include <corio/tls/detail/openssl.hpp>
 #include <corio/tls/errors.hpp>
 
 #include <memory>

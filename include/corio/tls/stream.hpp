@@ -1,7 +1,7 @@
 #pragma once
 
 #include <corio/detail/config.hpp>
-#include <corio/detail/tls_engine.hpp>
+#include <corio/tls/detail/engine.hpp>
 #include <corio/net/errors.hpp>
 #include <corio/net/stream.hpp>
 #include <corio/net/tcp.hpp>

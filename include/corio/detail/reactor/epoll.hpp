@@ -1,6 +1,6 @@
 #pragma once
 
-#include <corio/detail/reactor_backend.hpp>
+#include <corio/detail/reactor/backend.hpp>
 
 #include <signal.h>
 #include <sys/epoll.h>

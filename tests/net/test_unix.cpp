@@ -1,5 +1,5 @@
 // Tests of corio/net/unix.hpp: Unix domain stream sockets.
-#include <corio/detail/socket.hpp>
+#include <corio/net/detail/socket.hpp>
 #include <corio/net.hpp>
 #include <corio/run.hpp>
 #include <corio/sleep.hpp>

@@ -6,7 +6,7 @@
 
 #include <corio/cancel.hpp>
 #include <corio/detail/cancellation.hpp>
-#include <corio/detail/http_transport.hpp>
+#include <corio/http/detail/transport.hpp>
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/http/parser.hpp>

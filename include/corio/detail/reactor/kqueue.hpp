@@ -1,6 +1,6 @@
 #pragma once
 
-#include <corio/detail/reactor_backend.hpp>
+#include <corio/detail/reactor/backend.hpp>
 
 // The BSDs want <sys/types.h> before <sys/event.h>.
 #include <sys/types.h>

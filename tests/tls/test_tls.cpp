@@ -1,7 +1,7 @@
 // Tests of corio/tls.hpp: contexts, handshakes, verification, the TLS stream.
 // Certificates are generated at test time (tls_support.hpp); servers are corio
 // TLS servers on 127.0.0.1, port 0.
-#include <corio/detail/socket.hpp>
+#include <corio/net/detail/socket.hpp>
 #include <corio/net.hpp>
 #include <corio/run.hpp>
 #include <corio/sleep.hpp>

@@ -19,7 +19,7 @@
 // answered by the reader), so bytes leave in the order OpenSSL made them.
 
 #include <corio/detail/config.hpp>
-#include <corio/detail/tls_openssl.hpp>
+#include <corio/tls/detail/openssl.hpp>
 #include <corio/net/errors.hpp>
 #include <corio/net/stream.hpp>
 #include <corio/sync/mutex.hpp>

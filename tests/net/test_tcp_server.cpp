@@ -1,5 +1,5 @@
 // Tests of corio/net/server.hpp: start_server / tcp_server, graceful shutdown.
-#include <corio/detail/socket.hpp>
+#include <corio/net/detail/socket.hpp>
 #include <corio/invoke.hpp>
 #include <corio/net.hpp>
 #include <corio/run.hpp>

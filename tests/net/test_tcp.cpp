@@ -1,5 +1,5 @@
 // Tests of corio/net/tcp.hpp and corio/net/stream.hpp: TCP streams, open_connection, errors.
-#include <corio/detail/socket.hpp>
+#include <corio/net/detail/socket.hpp>
 #include <corio/net.hpp>
 #include <corio/run.hpp>
 #include <corio/sleep.hpp>

@@ -10,7 +10,7 @@
 
 #include "catch.hpp"
 
-#include <corio/detail/kqueue_reactor.hpp>
+#include <corio/detail/reactor/kqueue.hpp>
 
 // The BSDs want <sys/types.h> before <sys/event.h>.
 #include <sys/types.h>

@@ -2,7 +2,7 @@
 
 #include <corio/cancel.hpp>
 #include <corio/detail/cancellation.hpp>
-#include <corio/detail/socket.hpp>
+#include <corio/net/detail/socket.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/net/errors.hpp>
 
