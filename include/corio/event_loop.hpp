@@ -7,6 +7,7 @@
 
 #include <corio/detail/callback_node.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/intrusive_ref.hpp>
 #include <corio/detail/reactor.hpp>
 #include <corio/detail/ready_queue.hpp>
 #include <corio/detail/signal_registry.hpp>
@@ -56,31 +57,18 @@ struct exception_context {
 class callback_handle {
 public:
     callback_handle() noexcept = default;
-    explicit callback_handle(detail::callback_node* node) noexcept : m_node(node) {
-        if (m_node != nullptr) {
-            m_node->add_ref();
-        }
-    }
-    callback_handle(const callback_handle& other) noexcept : callback_handle(other.m_node) {}
-    callback_handle(callback_handle&& other) noexcept : m_node(std::exchange(other.m_node, nullptr)) {}
-    callback_handle& operator=(callback_handle other) noexcept {
-        std::swap(m_node, other.m_node);
-        return *this;
-    }
-    ~callback_handle() {
-        if (m_node != nullptr) {
-            m_node->release();
-        }
-    }
+    explicit callback_handle(detail::callback_node* node) noexcept : m_node(node) {}
 
     /// Stops the callback from running if it has not run yet. Loop thread only.
     void cancel() noexcept;
 
-    [[nodiscard]] bool cancelled() const noexcept { return m_node != nullptr && m_node->m_cancelled; }
+    [[nodiscard]] bool cancelled() const noexcept { return m_node && m_node->m_cancelled; }
 
 private:
     friend class event_loop;
-    detail::callback_node* m_node = nullptr;
+    detail::intrusive_ref<detail::callback_node> m_node;
+    // The loop that scheduled the callback (copies share it), so that cancel()
+    // takes a timer out of its heap at once.
     event_loop* m_loop = nullptr;
 };
 

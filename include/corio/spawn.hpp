@@ -8,6 +8,7 @@
 
 #include <corio/cancel.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/intrusive_ref.hpp>
 #include <corio/errors.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/task.hpp>
@@ -206,19 +207,8 @@ template <class T>
 class task_handle {
 public:
     task_handle() noexcept = default;
-    task_handle(const task_handle& other) noexcept : task_handle(other.m_state) {}
-    task_handle(task_handle&& other) noexcept : m_state(std::exchange(other.m_state, nullptr)) {}
-    task_handle& operator=(task_handle other) noexcept {
-        std::swap(m_state, other.m_state);
-        return *this;
-    }
-    ~task_handle() {
-        if (m_state != nullptr) {
-            m_state->release();
-        }
-    }
 
-    [[nodiscard]] bool valid() const noexcept { return m_state != nullptr; }
+    [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(m_state); }
     /// True once the task finished: value, exception or cancelled.
     [[nodiscard]] bool done() const noexcept { return state().done(); }
     /// True if the task finished by cancellation.
@@ -327,11 +317,7 @@ public:
 private:
     friend class event_loop;
 
-    explicit task_handle(detail::spawned_task<T>* state) noexcept : m_state(state) {
-        if (m_state != nullptr) {
-            m_state->add_ref();
-        }
-    }
+    explicit task_handle(detail::spawned_task<T>* state) noexcept : m_state(state) {}
 
     detail::spawned_task<T>& state() const noexcept { return *m_state; }
 
@@ -341,7 +327,7 @@ private:
         }
     }
 
-    detail::spawned_task<T>* m_state = nullptr;
+    detail::intrusive_ref<detail::spawned_task<T>> m_state;
 };
 
 /// Schedules t to start on the running loop at its next iteration and returns

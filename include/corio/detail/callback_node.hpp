@@ -1,7 +1,7 @@
 #pragma once
 
-// The loop's jobs that carry a callable: call_soon / call_later / call_at
-// callbacks, and the entry point that resumes a coroutine.
+// The loop's jobs that carry a callable (call_soon / call_later / call_at
+// callbacks, signal handlers), and the entry point that resumes a coroutine.
 
 #include <corio/detail/timer_heap.hpp>
 
@@ -12,7 +12,8 @@
 namespace corio::detail {
 
 /// A callable scheduled by call_soon / call_later / call_at, shared between
-/// the loop's queues and the caller's callback_handle.
+/// the loop's queues and the caller's callback_handle; also a signal
+/// handler, shared between the loop's signal registry and its deliveries.
 class callback_node : public timer_entry {
 public:
     callback_node(const callback_node&) = delete;
@@ -25,19 +26,26 @@ public:
         }
     }
 
+    // Set by callback_handle::cancel, or when a signal handler is removed or
+    // replaced: a run already scheduled then does nothing.
     bool m_cancelled = false;
 
-    // Ready-queue entry point: runs the callable unless cancelled, then drops
-    // the queue's reference (also when the callable throws).
+    /// Calls the callable unless cancelled.
+    void run() {
+        if (!m_cancelled) {
+            invoke();
+        }
+    }
+
+    // Ready-queue entry point: runs the node, then drops the queue's reference
+    // (also when the callable throws).
     static void run_job(void* self) {
         auto* node = static_cast<callback_node*>(self);
         struct releaser {
             callback_node* node;
             ~releaser() { node->release(); }
         } release_on_exit{node};
-        if (!node->m_cancelled) {
-            node->invoke();
-        }
+        node->run();
     }
 
 protected:

@@ -3,6 +3,8 @@
 // add_signal_handler's registry: which signals a loop watches, each one's
 // handler, and the platform state a watch sets up and takes down again.
 
+#include <corio/detail/callback_node.hpp>
+#include <corio/detail/intrusive_ref.hpp>
 #include <corio/detail/reactor.hpp>
 #include <corio/detail/signal_mask.hpp>
 
@@ -14,32 +16,6 @@
 
 namespace corio::detail {
 
-/// The callable of add_signal_handler, shared between the loop's registry and
-/// the deliveries scheduled for it.
-class signal_handler_base {
-public:
-    signal_handler_base() = default;
-    signal_handler_base(const signal_handler_base&) = delete;
-    signal_handler_base& operator=(const signal_handler_base&) = delete;
-    virtual ~signal_handler_base() = default;
-    virtual void invoke() = 0;
-
-    // Cleared when the handler is removed or replaced: a delivery already
-    // scheduled for it then does nothing.
-    bool m_active = true;
-};
-
-template <class F>
-class signal_handler_impl final : public signal_handler_base {
-public:
-    template <class G>
-    explicit signal_handler_impl(G&& f) : m_f(std::forward<G>(f)) {}
-
-private:
-    void invoke() override { m_f(); }
-    F m_f;
-};
-
 /// One watched signal number: the reactor's tag for it (a stable address for
 /// the signal's whole watch) and its current handler.
 template <class Loop>
@@ -47,7 +23,7 @@ struct signal_watch : io_watch {
     Loop* loop = nullptr;
     int signum = 0;
     bool was_blocked = false;  // blocked in the loop thread before the loop blocked it
-    std::shared_ptr<signal_handler_base> handler;
+    intrusive_ref<callback_node> handler;  // the callable of add_signal_handler
 };
 
 /// The signals one loop watches. While watched, a signal is blocked in the
@@ -67,13 +43,13 @@ public:
     /// Number of signals watched.
     [[nodiscard]] std::size_t size() const noexcept { return m_watches.size(); }
 
-    /// Makes `handler` the handler of `signum`, replacing (and deactivating)
+    /// Makes `handler` the handler of `signum`, replacing (and cancelling)
     /// the one set before. Returns true if `signum` was not watched and now
     /// is; on an exception nothing changed.
-    bool set(int signum, std::shared_ptr<signal_handler_base> handler) {
+    bool set(int signum, intrusive_ref<callback_node> handler) {
         for (const auto& watch : m_watches) {
             if (watch->signum == signum) {
-                watch->handler->m_active = false;
+                watch->handler->m_cancelled = true;
                 watch->handler = std::move(handler);
                 return false;
             }
@@ -124,18 +100,14 @@ private:
         // Scheduled, not called: the reactor is mid-batch here, and a handler may
         // remove signal handlers (whose tags later events of the batch carry).
         try {
-            self->loop->call_soon([handler = self->handler] {
-                if (handler->m_active) {
-                    handler->invoke();
-                }
-            });
+            self->loop->call_soon([handler = self->handler] { handler->run(); });
         } catch (...) {
             self->loop->call_exception_handler({"cannot schedule a signal handler", std::current_exception()});
         }
     }
 
     void unwatch(signal_watch<Loop>& watch) noexcept {
-        watch.handler->m_active = false;
+        watch.handler->m_cancelled = true;
         m_reactor.remove_signal(watch.signum);
         if (!watch.was_blocked) {
             unblock_signal(watch.signum);

@@ -138,7 +138,7 @@ inline void event_loop::fire_callback_timer(detail::timer_entry* entry) noexcept
 }
 
 inline void callback_handle::cancel() noexcept {
-    if (m_node == nullptr || m_node->m_cancelled) {
+    if (!m_node || m_node->m_cancelled) {
         return;
     }
     m_node->m_cancelled = true;
@@ -288,8 +288,8 @@ void event_loop::add_signal_handler(int signum, F&& callback) {
                   "corio: a signal handler is called with no arguments; capture what it needs");
     ensure_open();
     detail::check_signal_number(signum);
-    std::shared_ptr<detail::signal_handler_base> handler =
-        std::make_shared<detail::signal_handler_impl<std::decay_t<F>>>(std::forward<F>(callback));
+    auto handler = detail::intrusive_ref<detail::callback_node>::adopt(
+        detail::make_callback(std::forward<F>(callback)));
     if (m_signals.set(signum, std::move(handler))) {
         ++m_watched_fds;  // the loop must poll while a signal is watched
     }
