@@ -1,6 +1,7 @@
 #pragma once
 
 #include <corio/detail/cancellation.hpp>
+#include <corio/detail/unique_coroutine.hpp>
 #include <corio/task.hpp>
 
 #include <coroutine>
@@ -108,23 +109,12 @@ public:
     using next_type = detail::generator_next_t<T>;
 
     async_generator() noexcept = default;
-    explicit async_generator(std::coroutine_handle<promise_type> handle) noexcept : m_handle(handle) {}
-    async_generator(async_generator&& other) noexcept : m_handle(std::exchange(other.m_handle, {})) {}
-    async_generator& operator=(async_generator&& other) noexcept {
-        if (this != &other) {
-            destroy();
-            m_handle = std::exchange(other.m_handle, {});
-        }
-        return *this;
-    }
-    async_generator(const async_generator&) = delete;
-    async_generator& operator=(const async_generator&) = delete;
-    ~async_generator() { destroy(); }
+    explicit async_generator(std::coroutine_handle<promise_type> handle) noexcept : m_frame(handle) {}
 
     /// True if this object owns a generator frame (it was not moved from).
-    [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(m_handle); }
+    [[nodiscard]] bool valid() const noexcept { return m_frame.valid(); }
     /// True once the body has returned or thrown.
-    [[nodiscard]] bool done() const noexcept { return m_handle && m_handle.done(); }
+    [[nodiscard]] bool done() const noexcept { return m_frame.done(); }
 
     /// Awaiter of next(): runs the body to its next co_yield.
     class next_operation {
@@ -182,17 +172,10 @@ public:
     /// Resumes the body until it yields the next value (returned) or ends
     /// (an empty optional / null pointer), rethrowing an exception that left
     /// the body. Resumes the caller by symmetric transfer, in the same strand.
-    [[nodiscard]] next_operation next() noexcept { return next_operation{m_handle}; }
+    [[nodiscard]] next_operation next() noexcept { return next_operation{m_frame.get()}; }
 
 private:
-    void destroy() noexcept {
-        if (m_handle) {
-            m_handle.destroy();
-            m_handle = {};
-        }
-    }
-
-    std::coroutine_handle<promise_type> m_handle;
+    detail::unique_coroutine<promise_type> m_frame;  // move-only, so the generator is
 };
 
 namespace detail {

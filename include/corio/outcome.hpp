@@ -49,37 +49,11 @@ public:
         return has_exception() ? std::get<1>(m_data) : nullptr;
     }
 
-    /// The value, or the exception rethrown.
-    decltype(auto) value() & {
-        rethrow_if_exception();
-        if constexpr (std::is_void_v<T>) {
-            return;
-        } else if constexpr (std::is_reference_v<T>) {
-            return static_cast<T>(*std::get<0>(m_data));
-        } else {
-            return static_cast<T&>(std::get<0>(m_data));
-        }
-    }
-    decltype(auto) value() const& {
-        rethrow_if_exception();
-        if constexpr (std::is_void_v<T>) {
-            return;
-        } else if constexpr (std::is_reference_v<T>) {
-            return static_cast<T>(*std::get<0>(m_data));
-        } else {
-            return static_cast<const T&>(std::get<0>(m_data));
-        }
-    }
-    decltype(auto) value() && {
-        rethrow_if_exception();
-        if constexpr (std::is_void_v<T>) {
-            return;
-        } else if constexpr (std::is_reference_v<T>) {
-            return static_cast<T>(*std::get<0>(m_data));
-        } else {
-            return T(std::move(std::get<0>(m_data)));
-        }
-    }
+    /// The value, or the exception rethrown: a reference into the outcome
+    /// for an lvalue, the value moved out (a T) for an rvalue.
+    decltype(auto) value() & { return value_of(*this); }
+    decltype(auto) value() const& { return value_of(*this); }
+    decltype(auto) value() && { return value_of(std::move(*this)); }
 
 private:
     // Built in place: T need not be default-constructible.
@@ -90,6 +64,22 @@ private:
     void rethrow_if_exception() const {
         if (has_exception()) {
             std::rethrow_exception(std::get<1>(m_data));
+        }
+    }
+
+    // The three value() overloads; Self carries the outcome's constness and
+    // value category.
+    template <class Self>
+    static decltype(auto) value_of(Self&& self) {
+        self.rethrow_if_exception();
+        if constexpr (std::is_void_v<T>) {
+            return;
+        } else if constexpr (std::is_reference_v<T>) {
+            return static_cast<T>(*std::get<0>(self.m_data));
+        } else if constexpr (std::is_lvalue_reference_v<Self>) {
+            return std::get<0>(self.m_data);  // T& or const T&
+        } else {
+            return T(std::move(std::get<0>(self.m_data)));
         }
     }
 

@@ -10,20 +10,6 @@
 
 namespace corio {
 
-template <class T>
-T event_loop::run_until_complete(task<T> t) {
-    running_scope scope(*this);
-    task_handle<T> handle = create_task(std::move(t));
-    while (!handle.done()) {
-        if (m_stopping) {
-            m_stopping = false;
-            throw event_loop_error("corio: the event loop stopped before the task completed");
-        }
-        run_once();
-    }
-    return std::move(handle).result();
-}
-
 /// Runs `main` on a new event loop until it finishes (asyncio.run): returns
 /// its value or rethrows its exception. Before returning it cancels every task
 /// still running and waits for all of them to finish, then closes the loop.

@@ -1,7 +1,14 @@
-#pragma once
+// event_loop.hpp comes first and outside the include guard: it needs this
+// header's classes complete before its member definitions, and includes this
+// header for them (see impl/event_loop.hpp).
+#include <corio/event_loop.hpp>
+
+#ifndef CORIO_SPAWN_HPP
+#define CORIO_SPAWN_HPP
 
 #include <corio/cancel.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/intrusive_ref.hpp>
 #include <corio/errors.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/task.hpp>
@@ -200,19 +207,8 @@ template <class T>
 class task_handle {
 public:
     task_handle() noexcept = default;
-    task_handle(const task_handle& other) noexcept : task_handle(other.m_state) {}
-    task_handle(task_handle&& other) noexcept : m_state(std::exchange(other.m_state, nullptr)) {}
-    task_handle& operator=(task_handle other) noexcept {
-        std::swap(m_state, other.m_state);
-        return *this;
-    }
-    ~task_handle() {
-        if (m_state != nullptr) {
-            m_state->release();
-        }
-    }
 
-    [[nodiscard]] bool valid() const noexcept { return m_state != nullptr; }
+    [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(m_state); }
     /// True once the task finished: value, exception or cancelled.
     [[nodiscard]] bool done() const noexcept { return state().done(); }
     /// True if the task finished by cancellation.
@@ -321,11 +317,7 @@ public:
 private:
     friend class event_loop;
 
-    explicit task_handle(detail::spawned_task<T>* state) noexcept : m_state(state) {
-        if (m_state != nullptr) {
-            m_state->add_ref();
-        }
-    }
+    explicit task_handle(detail::spawned_task<T>* state) noexcept : m_state(state) {}
 
     detail::spawned_task<T>& state() const noexcept { return *m_state; }
 
@@ -335,20 +327,8 @@ private:
         }
     }
 
-    detail::spawned_task<T>* m_state = nullptr;
+    detail::intrusive_ref<detail::spawned_task<T>> m_state;
 };
-
-template <class T>
-task_handle<T> event_loop::create_task(task<T> t) {
-    ensure_open();
-    if (!t.valid()) {
-        throw std::invalid_argument("corio::create_task: the task is empty (moved from)");
-    }
-    auto* state = new detail::spawned_task<T>(*this, std::move(t));
-    task_handle<T> handle(state);
-    state->schedule_start();
-    return handle;
-}
 
 /// Schedules t to start on the running loop at its next iteration and returns
 /// a handle to it (asyncio.create_task). The loop keeps the task alive until it
@@ -362,51 +342,6 @@ task_handle<T> create_task(task<T> t) {
     return get_running_loop().create_task(std::move(t));
 }
 
-inline void event_loop::cancel_all_tasks() {
-    running_scope scope(*this);
-    while (!m_tasks.empty()) {
-        m_tasks.for_each([](detail::spawned_task_base& spawned) {
-            if (!std::exchange(spawned.m_shutdown_cancelled, true)) {
-                spawned.cancel();
-            }
-        });
-        run_once();
-    }
-}
-
-inline void event_loop::close_now() noexcept {
-    if (m_closed.exchange(true)) {
-        return;
-    }
-    // Pending tasks go first, while timers and wait lists still exist: their
-    // awaiters unregister themselves as the frames are destroyed.
-    while (!m_tasks.empty()) {
-        detail::spawned_task_base& spawned = m_tasks.pop_front();
-        spawned.m_outcome = detail::spawned_task_base::outcome::cancelled;
-        spawned.m_early_cancel = std::make_exception_ptr(cancelled_error{});
-        spawned.destroy_frame();
-        spawned.release();
-    }
-    while (!m_timers.empty()) {
-        detail::timer_entry& entry = m_timers.pop();
-        if (entry.on_fire == &fire_callback_timer) {
-            static_cast<detail::callback_node*>(&entry)->release();
-        }
-    }
-    while (!m_ready.empty()) {
-        const detail::ready_job job = m_ready.pop();
-        if (job.run == &detail::callback_node::run_job) {
-            static_cast<detail::callback_node*>(job.arg)->release();
-        }
-    }
-    std::vector<detail::callback_node*> remote;
-    {
-        std::lock_guard lock(m_remote_mutex);
-        remote.swap(m_remote);
-    }
-    for (detail::callback_node* node : remote) {
-        node->release();
-    }
-}
-
 }  // namespace corio
+
+#endif  // CORIO_SPAWN_HPP

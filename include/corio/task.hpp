@@ -2,6 +2,7 @@
 
 #include <corio/detail/cancellation.hpp>
 #include <corio/detail/frame_allocator.hpp>
+#include <corio/detail/unique_coroutine.hpp>
 
 #include <coroutine>
 #include <exception>
@@ -199,23 +200,12 @@ public:
     using value_type = T;
 
     task() noexcept = default;
-    explicit task(std::coroutine_handle<promise_type> handle) noexcept : m_handle(handle) {}
-    task(task&& other) noexcept : m_handle(std::exchange(other.m_handle, {})) {}
-    task& operator=(task&& other) noexcept {
-        if (this != &other) {
-            destroy();
-            m_handle = std::exchange(other.m_handle, {});
-        }
-        return *this;
-    }
-    task(const task&) = delete;
-    task& operator=(const task&) = delete;
-    ~task() { destroy(); }
+    explicit task(std::coroutine_handle<promise_type> handle) noexcept : m_frame(handle) {}
 
     /// True if this task owns a coroutine (it was not moved from).
-    [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(m_handle); }
+    [[nodiscard]] bool valid() const noexcept { return m_frame.valid(); }
     /// True once the body has run to completion.
-    [[nodiscard]] bool done() const noexcept { return m_handle && m_handle.done(); }
+    [[nodiscard]] bool done() const noexcept { return m_frame.done(); }
 
     class awaiter {
     public:
@@ -253,20 +243,13 @@ public:
         std::coroutine_handle<promise_type> m_handle;
     };
 
-    awaiter operator co_await() && noexcept { return awaiter{m_handle}; }
-    awaiter operator co_await() & noexcept { return awaiter{m_handle}; }
+    awaiter operator co_await() && noexcept { return awaiter{m_frame.get()}; }
+    awaiter operator co_await() & noexcept { return awaiter{m_frame.get()}; }
 
 private:
     friend struct detail::task_access;
 
-    void destroy() noexcept {
-        if (m_handle) {
-            m_handle.destroy();
-            m_handle = {};
-        }
-    }
-
-    std::coroutine_handle<promise_type> m_handle;
+    detail::unique_coroutine<promise_type> m_frame;  // move-only, so task is
 };
 
 namespace detail {
@@ -289,7 +272,7 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
 struct task_access {
     template <class T>
     static std::coroutine_handle<task_promise<T>> handle(const task<T>& t) noexcept {
-        return t.m_handle;
+        return t.m_frame.get();
     }
 };
 

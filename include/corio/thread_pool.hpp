@@ -1,4 +1,10 @@
-#pragma once
+// event_loop.hpp comes first and outside the include guard: it needs this
+// header's classes complete before its member definitions, and includes this
+// header for them (see impl/event_loop.hpp).
+#include <corio/event_loop.hpp>
+
+#ifndef CORIO_THREAD_POOL_HPP
+#define CORIO_THREAD_POOL_HPP
 
 // Thread off-loading: corio::thread_pool, corio::to_thread and
 // event_loop::run_in_executor (asyncio.to_thread, loop.run_in_executor).
@@ -381,13 +387,6 @@ template <class F, class... Args>
                                                                      std::forward<Args>(args)...);
 }
 
-template <class F, class... Args>
-auto event_loop::run_in_executor(thread_pool& pool, F&& f, Args&&... args) {
-    static_assert(std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>,
-                  "corio::event_loop::run_in_executor: f cannot be called with these arguments (they "
-                  "are decay-copied and passed as rvalues)");
-    return offload_operation<std::decay_t<F>, std::decay_t<Args>...>(pool, this, std::forward<F>(f),
-                                                                     std::forward<Args>(args)...);
-}
-
 }  // namespace corio
+
+#endif  // CORIO_THREAD_POOL_HPP

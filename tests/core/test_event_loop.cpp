@@ -219,6 +219,28 @@ TEST_CASE("a cancelled callback handle stops call_soon and call_later callbacks 
     CHECK(loop.pending_timers() == 0);
 }
 
+TEST_CASE("a copied, moved or assigned callback handle takes its timer out of the heap when cancelled",
+          "[event_loop]") {
+    event_loop loop;
+    bool ran = false;
+    corio::callback_handle original = loop.call_later(10s, [&] { ran = true; });
+    corio::callback_handle copy = original;
+    corio::callback_handle assigned;
+    assigned = loop.call_later(10s, [&] { ran = true; });
+    corio::callback_handle moved = std::move(assigned);
+    CHECK(loop.pending_timers() == 2);
+
+    copy.cancel();
+    CHECK(original.cancelled());
+    CHECK(loop.pending_timers() == 1);
+    moved.cancel();
+    CHECK(loop.pending_timers() == 0);
+
+    loop.call_soon([&] { loop.stop(); });
+    loop.run_forever();
+    CHECK_FALSE(ran);
+}
+
 TEST_CASE("dropping a callback handle does not cancel the callback", "[event_loop]") {
     event_loop loop;
     int ran = 0;

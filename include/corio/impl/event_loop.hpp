@@ -1,0 +1,364 @@
+#pragma once
+
+// Definitions of corio::event_loop's members; <corio/event_loop.hpp> holds the
+// interface and includes this file at its end.
+//
+// Include order: the members need spawn.hpp's task state and thread_pool.hpp's
+// awaiter, and those need the complete event_loop. Whichever of the three a
+// translation unit includes first, event_loop.hpp is read first (the other two
+// include it before their include guard), then spawn.hpp and thread_pool.hpp
+// from here, then these definitions.
+
+#include <corio/event_loop.hpp>
+#include <corio/spawn.hpp>
+#include <corio/thread_pool.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace corio {
+
+// ---- Lifetime ----
+
+inline event_loop::~event_loop() {
+    close_now();
+    release_signal_handlers();
+}
+
+inline void event_loop::close() {
+    if (m_running) {
+        throw event_loop_error("corio: cannot close a running event loop");
+    }
+    close_now();
+    release_signal_handlers();
+}
+
+inline void event_loop::close_now() noexcept {
+    if (m_closed.exchange(true)) {
+        return;
+    }
+    // Pending tasks go first, while timers and wait lists still exist: their
+    // awaiters unregister themselves as the frames are destroyed.
+    while (!m_tasks.empty()) {
+        detail::spawned_task_base& spawned = m_tasks.pop_front();
+        spawned.m_outcome = detail::spawned_task_base::outcome::cancelled;
+        spawned.m_early_cancel = std::make_exception_ptr(cancelled_error{});
+        spawned.destroy_frame();
+        spawned.release();
+    }
+    while (!m_timers.empty()) {
+        detail::timer_entry& entry = m_timers.pop();
+        if (entry.on_fire == &fire_callback_timer) {
+            static_cast<detail::callback_node*>(&entry)->release();
+        }
+    }
+    while (!m_ready.empty()) {
+        const detail::ready_job job = m_ready.pop();
+        if (job.run == &detail::callback_node::run_job) {
+            static_cast<detail::callback_node*>(job.arg)->release();
+        }
+    }
+    std::vector<detail::callback_node*> remote;
+    {
+        std::lock_guard lock(m_remote_mutex);
+        remote.swap(m_remote);
+    }
+    for (detail::callback_node* node : remote) {
+        node->release();
+    }
+}
+
+inline void event_loop::ensure_open() const {
+    if (is_closed()) {
+        throw event_loop_error("corio: the event loop is closed");
+    }
+}
+
+// ---- Callbacks ----
+
+template <class F>
+callback_handle event_loop::call_soon(F&& f) {
+    ensure_open();
+    detail::callback_node* node = detail::make_callback(std::forward<F>(f));
+    callback_handle handle(node);
+    handle.m_loop = this;
+    m_ready.push({&detail::callback_node::run_job, node});
+    return handle;
+}
+
+template <class F>
+void event_loop::call_soon_threadsafe(F&& f) {
+    detail::callback_node* node = detail::make_callback(std::forward<F>(f));
+    bool must_wake = false;
+    {
+        std::lock_guard lock(m_remote_mutex);
+        if (m_closed.load(std::memory_order_relaxed)) {
+            node->release();
+            throw event_loop_error("corio: call_soon_threadsafe on a closed event loop");
+        }
+        m_remote.push_back(node);
+        // Only the first callback since the loop last drained pays for a wake-up syscall.
+        must_wake = !m_remote_pending.exchange(true, std::memory_order_release);
+    }
+    if (must_wake) {
+        m_reactor.wake();
+    }
+}
+
+template <class F>
+callback_handle event_loop::call_later(duration delay, F&& f) {
+    return call_at(time() + detail::to_timer_duration(delay), std::forward<F>(f));
+}
+
+template <class F>
+callback_handle event_loop::call_at(time_point when, F&& f) {
+    ensure_open();
+    detail::callback_node* node = detail::make_callback(std::forward<F>(f));
+    callback_handle handle(node);
+    handle.m_loop = this;
+    node->on_fire = &fire_callback_timer;
+    m_timers.deadline_push(*node, when);
+    return handle;
+}
+
+inline void event_loop::fire_callback_timer(detail::timer_entry* entry) noexcept {
+    // The heap's reference moves to the ready queue. The push can only fail on
+    // memory exhaustion, where there is no sane way to go on.
+    auto* node = static_cast<detail::callback_node*>(entry);
+    event_loop* loop = detail::running_loop_slot();
+    loop->m_ready.push({&detail::callback_node::run_job, node});
+}
+
+inline void callback_handle::cancel() noexcept {
+    if (!m_node || m_node->m_cancelled) {
+        return;
+    }
+    m_node->m_cancelled = true;
+    if (m_node->queued() && m_loop != nullptr) {
+        m_loop->m_timers.remove(*m_node);
+        m_node->release();  // the heap's reference
+    }
+}
+
+// ---- Tasks and running ----
+
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t) {
+    ensure_open();
+    if (!t.valid()) {
+        throw std::invalid_argument("corio::create_task: the task is empty (moved from)");
+    }
+    auto* state = new detail::spawned_task<T>(*this, std::move(t));
+    task_handle<T> handle(state);
+    state->schedule_start();
+    return handle;
+}
+
+template <class T>
+T event_loop::run_until_complete(task<T> t) {
+    running_scope scope(*this);
+    task_handle<T> handle = create_task(std::move(t));
+    while (!handle.done()) {
+        if (m_stopping) {
+            m_stopping = false;
+            throw event_loop_error("corio: the event loop stopped before the task completed");
+        }
+        run_once();
+    }
+    return std::move(handle).result();
+}
+
+inline void event_loop::run_forever() {
+    running_scope scope(*this);
+    do {
+        run_once();
+    } while (!m_stopping);
+    m_stopping = false;
+}
+
+inline void event_loop::cancel_all_tasks() {
+    running_scope scope(*this);
+    while (!m_tasks.empty()) {
+        m_tasks.for_each([](detail::spawned_task_base& spawned) {
+            if (!std::exchange(spawned.m_shutdown_cancelled, true)) {
+                spawned.cancel();
+            }
+        });
+        run_once();
+    }
+}
+
+template <class F, class... Args>
+auto event_loop::run_in_executor(thread_pool& pool, F&& f, Args&&... args) {
+    static_assert(std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>,
+                  "corio::event_loop::run_in_executor: f cannot be called with these arguments (they "
+                  "are decay-copied and passed as rvalues)");
+    return offload_operation<std::decay_t<F>, std::decay_t<Args>...>(pool, this, std::forward<F>(f),
+                                                                     std::forward<Args>(args)...);
+}
+
+inline event_loop::running_scope::running_scope(event_loop& loop) : m_loop(loop) {
+    loop.ensure_open();
+    if (loop.m_running) {
+        throw event_loop_error("corio: this event loop is already running");
+    }
+    if (detail::running_loop_slot() != nullptr) {
+        throw event_loop_error("corio: another event loop is running on this thread");
+    }
+    detail::running_loop_slot() = &loop;
+    loop.m_running = true;
+}
+
+inline event_loop::running_scope::~running_scope() {
+    m_loop.m_running = false;
+    detail::running_loop_slot() = nullptr;
+}
+
+inline void event_loop::run_once() {
+    int timeout_ms = 0;
+    if (m_ready.empty() && !m_stopping) {
+        timeout_ms = -1;
+        if (!m_timers.empty()) {
+            const auto until = m_timers.top().deadline - clock::now();
+            // Round up so the loop does not wake just before the deadline and spin.
+            const auto ms = std::chrono::ceil<std::chrono::milliseconds>(until).count();
+            timeout_ms = static_cast<int>(std::clamp<long long>(ms, 0, 24LL * 3600 * 1000));
+        }
+    }
+    // With work ready and nothing watched, polling would be a wasted syscall.
+    if (timeout_ms != 0 || m_watched_fds != 0) {
+        m_reactor.wait(timeout_ms, [](void* tag, detail::io_events events) {
+            auto* watch = static_cast<detail::io_watch*>(tag);
+            watch->on_events(watch, events);
+        });
+    }
+    if (m_remote_pending.load(std::memory_order_acquire)) {
+        drain_remote();
+    }
+    if (!m_timers.empty()) {
+        const time_point now = clock::now();
+        while (!m_timers.empty() && m_timers.top().deadline <= now) {
+            detail::timer_entry& entry = m_timers.pop();
+            entry.on_fire(&entry);
+        }
+    }
+    run_ready();
+}
+
+inline void event_loop::run_ready() {
+    std::size_t count = m_ready.size();
+    while (count != 0) {
+        try {
+            while (count != 0) {
+                --count;
+                const detail::ready_job job = m_ready.pop();
+                job.run(job.arg);
+            }
+        } catch (...) {
+            call_exception_handler({"exception in callback", std::current_exception()});
+        }
+    }
+}
+
+inline void event_loop::drain_remote() {
+    std::vector<detail::callback_node*> batch;
+    {
+        std::lock_guard lock(m_remote_mutex);
+        batch.swap(m_remote);
+        m_remote_pending.store(false, std::memory_order_relaxed);
+    }
+    for (detail::callback_node* node : batch) {
+        m_ready.push({&detail::callback_node::run_job, node});
+    }
+}
+
+// ---- Signals ----
+
+template <class F>
+void event_loop::add_signal_handler(int signum, F&& callback) {
+    static_assert(std::is_invocable_v<std::decay_t<F>&>,
+                  "corio: a signal handler is called with no arguments; capture what it needs");
+    ensure_open();
+    detail::check_signal_number(signum);
+    auto handler = detail::intrusive_ref<detail::callback_node>::adopt(
+        detail::make_callback(std::forward<F>(callback)));
+    if (m_signals.set(signum, std::move(handler))) {
+        ++m_watched_fds;  // the loop must poll while a signal is watched
+    }
+}
+
+inline bool event_loop::remove_signal_handler(int signum) noexcept {
+    if (!m_signals.remove(signum)) {
+        return false;
+    }
+    --m_watched_fds;
+    return true;
+}
+
+inline void event_loop::release_signal_handlers() noexcept {
+    m_watched_fds -= m_signals.size();
+    m_signals.clear();
+}
+
+// ---- Errors nobody else can receive ----
+
+inline void event_loop::call_exception_handler(const exception_context& context) noexcept {
+    try {
+        if (m_exception_handler) {
+            m_exception_handler(*this, context);
+            return;
+        }
+    } catch (...) {
+        default_exception_handler({"exception in the event loop's exception handler", std::current_exception()});
+    }
+    default_exception_handler(context);
+}
+
+inline void event_loop::default_exception_handler(const exception_context& context) noexcept {
+    std::string detail;
+    if (context.exception) {
+        try {
+            std::rethrow_exception(context.exception);
+        } catch (const std::exception& error) {
+            detail = error.what();
+        } catch (...) {
+            detail = "non-standard exception";
+        }
+    }
+    std::fprintf(stderr, "corio: %s%s%s\n", context.message.c_str(), detail.empty() ? "" : ": ",
+                 detail.c_str());
+}
+
+// ---- For awaitable implementers ----
+
+inline void event_loop::timers::deadline_push(detail::timer_entry& entry, time_point deadline) {
+    entry.deadline = deadline;
+    push(entry);
+}
+
+inline void event_loop::remove_timer(detail::timer_entry& entry) noexcept {
+    if (entry.queued()) {
+        m_timers.remove(entry);
+    }
+}
+
+inline void event_loop::watch_fd(int fd, detail::io_watch& watch) {
+    ensure_open();
+    m_reactor.add(fd, &watch);
+    ++m_watched_fds;
+}
+
+inline void event_loop::unwatch_fd(int fd) noexcept {
+    m_reactor.remove(fd);
+    --m_watched_fds;
+}
+
+}  // namespace corio
