@@ -194,11 +194,7 @@ TEST_CASE("a task cancelled while yielding with sleep of zero throws at that yie
         CHECK(state == 1);
         CHECK(corio::get_running_loop().pending_timers() == baseline);  // a yield arms no timer
         yielder.cancel();
-        try {
-            co_await yielder;
-        } catch (const corio::cancelled_error&) {
-            await_threw_cancelled = true;
-        }
+        await_threw_cancelled = co_await corio_test::ended_cancelled(yielder);
     };
     run_with_watchdog(body());
     CHECK(state == 3);
