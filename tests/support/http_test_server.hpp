@@ -187,7 +187,7 @@ public:
         auto state = std::make_shared<detail::scripted_state>();
         state->respond = std::move(respond);
         // Named, not a temporary in the co_await's full-expression: g++ 12
-        // destroys such a temporary twice (DESIGN.md, "Compiler bugs").
+        // destroys such a temporary twice (DESIGN.md, Pitfalls: compiler bugs).
         const detail::scripted_handler handler{state};
         corio::tcp_server server = co_await corio::start_server(handler, "127.0.0.1", 0);
         co_return scripted_server(std::move(state), std::move(server));
