@@ -138,16 +138,6 @@ TEST_CASE("Cancelling the consumer cancels and awaits every child, then next() t
             throw;
         }
     };
-    auto main_task = [](log_t* log, decltype(consumer) c) -> corio::task<bool> {
-        auto handle = corio::create_task(c(log));
-        co_await corio::sleep(10ms);
-        handle.cancel();
-        try {
-            co_await handle;
-        } catch (const corio::cancelled_error&) {
-        }
-        co_return handle.cancelled();
-    };
-    CHECK(run_with_watchdog(main_task(&log, consumer)));
+    CHECK(run_with_watchdog(corio_test::spawn_and_cancel(consumer(&log), 10ms)));
     CHECK(log == log_t{"cancelled 1", "cancelled 2", "consumer cancelled"});
 }

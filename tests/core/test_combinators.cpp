@@ -442,14 +442,8 @@ TEST_CASE("Cancelling the task awaiting gather_settled cancels the children and 
     log_t log;
     run_with_watchdog(
         [](log_t* log) -> corio::task<void> {
-            corio::task_handle<void> handle = corio::create_task(gather_settled_in_task(log));
-            co_await corio::sleep(10ms);
-            handle.cancel();
-            try {
-                co_await handle;
-            } catch (const corio::cancelled_error&) {
-            }
-            CHECK(handle.cancelled());
+            const bool cancelled = co_await corio_test::spawn_and_cancel(gather_settled_in_task(log), 10ms);
+            CHECK(cancelled);
         }(&log),
         watchdog);
     CHECK(log == log_t{"a cancelled", "b cancelled", "a unwound", "b unwound", "gather_settled threw cancelled_error"});
@@ -581,11 +575,8 @@ TEST_CASE("Cancelling the task awaiting wait_for cancels the inner task and thro
             co_await corio::sleep(10ms);
             CHECK(loop.pending_timers() == timers_before + 2);  // the deadline and the inner sleep
             handle.cancel();
-            try {
-                co_await handle;
-            } catch (const corio::cancelled_error&) {
-            }
-            CHECK(handle.cancelled());
+            const bool handle_cancelled = co_await corio_test::ended_cancelled(handle);
+            CHECK(handle_cancelled);
             CHECK(loop.pending_timers() == timers_before);
         }(&log),
         watchdog);

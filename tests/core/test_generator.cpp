@@ -212,17 +212,7 @@ TEST_CASE("Cancelling the consumer cancels the producer's pending await and next
             throw;
         }
     };
-    auto main_task = [](log_t* log, decltype(consumer) c) -> corio::task<bool> {
-        auto handle = corio::create_task(c(log));
-        co_await corio::sleep(20ms);
-        handle.cancel();
-        try {
-            co_await handle;
-        } catch (const corio::cancelled_error&) {
-        }
-        co_return handle.cancelled();
-    };
-    CHECK(run_with_watchdog(main_task(&log, consumer)));
+    CHECK(run_with_watchdog(corio_test::spawn_and_cancel(consumer(&log), 20ms)));
     CHECK(log == log_t{"got 1", "producer cancelled", "producer destroyed", "consumer cancelled"});
 }
 

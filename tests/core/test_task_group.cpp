@@ -174,17 +174,7 @@ TEST_CASE("Cancelling the parent cancels the body and every child, waits, and th
             throw;
         }
     };
-    auto main_task = [](log_t* log, decltype(parent) p) -> corio::task<bool> {
-        auto handle = corio::create_task(p(log));
-        co_await corio::sleep(10ms);
-        handle.cancel();
-        try {
-            co_await handle;
-        } catch (const corio::cancelled_error&) {
-        }
-        co_return handle.cancelled();
-    };
-    CHECK(run_with_watchdog(main_task(&log, parent)));
+    CHECK(run_with_watchdog(corio_test::spawn_and_cancel(parent(&log), 10ms)));
     CHECK(log == log_t{"a started", "b started", "a cancelled", "b cancelled", "parent cancelled"});
 }
 
@@ -260,11 +250,7 @@ TEST_CASE("An already cancelled parent never runs the body", "[task_group][cance
     auto main_task = [](log_t* log, decltype(parent) p) -> corio::task<bool> {
         auto handle = corio::create_task(p(log));
         handle.cancel();
-        try {
-            co_await handle;
-        } catch (const corio::cancelled_error&) {
-        }
-        co_return handle.cancelled();
+        co_return co_await corio_test::ended_cancelled(handle);
     };
     CHECK(run_with_watchdog(main_task(&log, parent)));
     CHECK(log.empty());

@@ -125,18 +125,8 @@ TEST_CASE("Cancelling the awaiter of wait_any cancels every child, waits, and th
             throw;
         }
     };
-    auto main_task = [](log_t* log, decltype(waiter) w) -> corio::task<bool> {
-        auto handle = corio::create_task(w(log));
-        co_await corio::sleep(10ms);
-        handle.cancel();
-        try {
-            co_await handle;
-        } catch (const corio::cancelled_error&) {
-        }
-        co_return handle.cancelled();
-    };
     stopwatch clock;
-    CHECK(run_with_watchdog(main_task(&log, waiter)));
+    CHECK(run_with_watchdog(corio_test::spawn_and_cancel(waiter(&log), 10ms)));
     CHECK(clock.elapsed() < 900ms);
     CHECK(log == log_t{"a cancelled", "b cancelled", "waiter cancelled"});
 }

@@ -8,6 +8,7 @@
 
 #include "catch.hpp"
 #include "http_fixtures.hpp"
+#include "http_test_server.hpp"
 #include "test_support.hpp"
 
 #if defined(CORIO_WITH_ZLIB)
@@ -27,65 +28,10 @@ using namespace std::chrono_literals;
 namespace http = corio::http;
 namespace fx = corio_test::http_fixtures;
 
-/// Reads requests off a server-side connection with corio's request parser.
-struct request_reader {
-    explicit request_reader(corio::tcp_stream& s) : stream(s) {}
-
-    /// The next whole request, or nullopt at end of stream (or on a reset).
-    corio::task<std::optional<http::request>> next() {
-        for (;;) {
-            const http::parse_result r = parser.feed(std::span<const char>(buffer.data(), buffer.size()));
-            buffer.erase(0, r.consumed);
-            if (r.status == http::parse_status::message_complete) {
-                co_return parser.take_message();
-            }
-            if (r.status == http::parse_status::need_more) {
-                std::string more;
-                try {
-                    more = co_await stream.read();
-                } catch (const std::system_error&) {
-                }
-                if (more.empty()) {
-                    co_return std::nullopt;
-                }
-                buffer += more;
-            }
-        }
-    }
-
-    corio::tcp_stream& stream;
-    http::request_parser parser{};
-    std::string buffer;
-};
-
-/// Connection statistics seen by a test server.
-struct server_stats {
-    int accepted = 0;
-    int active = 0;
-    int max_active = 0;
-    int requests = 0;
-    std::vector<std::string> log;  // "METHOD target body" per request
-    std::vector<http::request> requests_seen;
-};
-
-/// Counts a connection as active for its lifetime.
-struct active_guard {
-    explicit active_guard(server_stats& s) : stats(s) {
-        ++stats.accepted;
-        ++stats.active;
-        stats.max_active = std::max(stats.max_active, stats.active);
-    }
-    ~active_guard() { --stats.active; }
-    server_stats& stats;
-};
-
-std::string ok_response(const std::string& body, const std::string& extra = "") {
-    return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra + "\r\n" + body;
-}
-
-std::string base_url(const corio::tcp_server& server) {
-    return "http://127.0.0.1:" + std::to_string(server.port());
-}
+using corio_test::ok_response;
+using corio_test::reply;
+using corio_test::reply_table;
+using corio_test::scripted_server;
 
 corio::task<std::string> fetch_text(http::client_session& session, std::string url) {
     http::client_response r = co_await session.get(std::move(url));
@@ -111,21 +57,16 @@ std::string compress_bytes(const std::string& data, int window_bits) {
 }  // namespace
 
 TEST_CASE("a session reuses one keep-alive connection for sequential requests", "[http_client][pool]") {
-    server_stats stats;
-    auto body = [&]() -> corio::task<void> {
-        auto handler = [&stats](corio::tcp_stream s) -> corio::task<void> {
-            active_guard guard(stats);
-            request_reader reader(s);
-            while (auto req = co_await reader.next()) {
-                ++stats.requests;
-                co_await s.write(ok_response("hello " + req->target));
-            }
+    auto body = []() -> corio::task<void> {
+        const scripted_server::responder respond = [](const http::request& r) -> reply {
+            return ok_response("hello " + r.target);
         };
-        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        scripted_server server = co_await scripted_server::start(respond);
+        const corio_test::server_stats& stats = server.stats();
         http::client_session session;
         std::vector<std::string> bodies;
         for (int i = 0; i < 20; ++i) {
-            http::client_response r = co_await session.get(base_url(server) + "/n" + std::to_string(i));
+            http::client_response r = co_await session.get(server.url("/n" + std::to_string(i)));
             CHECK(r.status() == 200);
             CHECK(std::string(r.reason()) == "OK");
             bodies.push_back(co_await r.text());
@@ -146,23 +87,18 @@ TEST_CASE("a session reuses one keep-alive connection for sequential requests", 
 }
 
 TEST_CASE("limit caps the connections open at once, waiters are served", "[http_client][pool]") {
-    server_stats stats;
-    auto body = [&]() -> corio::task<void> {
-        auto handler = [&stats](corio::tcp_stream s) -> corio::task<void> {
-            active_guard guard(stats);
-            request_reader reader(s);
-            while (auto req = co_await reader.next()) {
-                co_await corio::sleep(10ms);
-                co_await s.write(ok_response(req->target));
-            }
+    auto body = []() -> corio::task<void> {
+        const scripted_server::responder respond = [](const http::request& r) -> reply {
+            return reply{}.then(10ms, ok_response(r.target));
         };
-        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        scripted_server server = co_await scripted_server::start(respond);
+        const corio_test::server_stats& stats = server.stats();
         http::session_options options;
         options.limit = 3;
         http::client_session session(options);
         std::vector<corio::task<std::string>> tasks;
         for (int i = 0; i < 30; ++i) {
-            tasks.push_back(fetch_text(session, base_url(server) + "/r" + std::to_string(i)));
+            tasks.push_back(fetch_text(session, server.url("/r" + std::to_string(i))));
         }
         const std::vector<std::string> results = co_await corio::gather(std::move(tasks));
         REQUIRE(results.size() == 30);
@@ -178,30 +114,21 @@ TEST_CASE("limit caps the connections open at once, waiters are served", "[http_
 }
 
 TEST_CASE("limit_per_host caps each host separately", "[http_client][pool]") {
-    server_stats stats_a;
-    server_stats stats_b;
-    auto body = [&]() -> corio::task<void> {
-        auto make_handler = [](server_stats& stats) {
-            return [&stats](corio::tcp_stream s) -> corio::task<void> {
-                active_guard guard(stats);
-                request_reader reader(s);
-                while (auto req = co_await reader.next()) {
-                    co_await corio::sleep(10ms);
-                    co_await s.write(ok_response("x"));
-                }
-            };
+    auto body = []() -> corio::task<void> {
+        const scripted_server::responder respond = [](const http::request&) -> reply {
+            return reply{}.then(10ms, ok_response("x"));
         };
-        auto handler_a = make_handler(stats_a);
-        auto handler_b = make_handler(stats_b);
-        auto server_a = co_await corio::start_server(handler_a, "127.0.0.1", 0);
-        auto server_b = co_await corio::start_server(handler_b, "127.0.0.1", 0);
+        scripted_server server_a = co_await scripted_server::start(respond);
+        scripted_server server_b = co_await scripted_server::start(respond);
+        const corio_test::server_stats& stats_a = server_a.stats();
+        const corio_test::server_stats& stats_b = server_b.stats();
         http::session_options options;
         options.limit = 0;
         options.limit_per_host = 2;
         http::client_session session(options);
         std::vector<corio::task<std::string>> tasks;
         for (int i = 0; i < 20; ++i) {
-            tasks.push_back(fetch_text(session, base_url(i % 2 == 0 ? server_a : server_b) + "/"));
+            tasks.push_back(fetch_text(session, (i % 2 == 0 ? server_a : server_b).url("/")));
         }
         const std::vector<std::string> results = co_await corio::gather(std::move(tasks));
         CHECK(std::count(results.begin(), results.end(), "x") == 20);
@@ -215,23 +142,13 @@ TEST_CASE("limit_per_host caps each host separately", "[http_client][pool]") {
 }
 
 TEST_CASE("a total limit over two hosts closes idle connections to make room", "[http_client][pool]") {
-    server_stats stats_a;
-    server_stats stats_b;
-    auto body = [&]() -> corio::task<void> {
-        auto make_handler = [](server_stats& stats) {
-            return [&stats](corio::tcp_stream s) -> corio::task<void> {
-                active_guard guard(stats);
-                request_reader reader(s);
-                while (auto req = co_await reader.next()) {
-                    co_await corio::sleep(5ms);
-                    co_await s.write(ok_response("y"));
-                }
-            };
+    auto body = []() -> corio::task<void> {
+        const scripted_server::responder respond = [](const http::request&) -> reply {
+            return reply{}.then(5ms, ok_response("y"));
         };
-        auto handler_a = make_handler(stats_a);
-        auto handler_b = make_handler(stats_b);
-        auto server_a = co_await corio::start_server(handler_a, "127.0.0.1", 0);
-        auto server_b = co_await corio::start_server(handler_b, "127.0.0.1", 0);
+        scripted_server server_a = co_await scripted_server::start(respond);
+        scripted_server server_b = co_await scripted_server::start(respond);
+        const corio_test::server_stats& stats_b = server_b.stats();
         http::session_options options;
         options.limit = 2;
         http::client_session session(options);
@@ -246,7 +163,7 @@ TEST_CASE("a total limit over two hosts closes idle connections to make room", "
         auto probe_handle = corio::create_task(probe());
         std::vector<corio::task<std::string>> tasks;
         for (int i = 0; i < 24; ++i) {
-            tasks.push_back(fetch_text(session, base_url(i < 12 ? server_a : server_b) + "/"));
+            tasks.push_back(fetch_text(session, (i < 12 ? server_a : server_b).url("/")));
         }
         const std::vector<std::string> results = co_await corio::gather(std::move(tasks));
         done = true;
@@ -262,23 +179,17 @@ TEST_CASE("a total limit over two hosts closes idle connections to make room", "
 }
 
 TEST_CASE("a cancelled wait for a pooled connection takes nothing", "[http_client][pool]") {
-    server_stats stats;
-    auto body = [&]() -> corio::task<void> {
-        auto handler = [&stats](corio::tcp_stream s) -> corio::task<void> {
-            active_guard guard(stats);
-            request_reader reader(s);
-            while (auto req = co_await reader.next()) {
-                co_await s.write(ok_response("z"));
-            }
-        };
-        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+    auto body = []() -> corio::task<void> {
+        const scripted_server::responder respond = [](const http::request&) -> reply { return ok_response("z"); };
+        scripted_server server = co_await scripted_server::start(respond);
+        const corio_test::server_stats& stats = server.stats();
         http::session_options options;
         options.limit = 1;
         http::client_session session(options);
-        http::client_response held = co_await session.get(base_url(server) + "/");  // body unread: holds the only slot
+        http::client_response held = co_await session.get(server.url("/"));  // body unread: holds the only slot
         bool timed_out = false;
         try {
-            auto r = co_await corio::wait_for(session.get(base_url(server) + "/"), 50ms);
+            auto r = co_await corio::wait_for(session.get(server.url("/")), 50ms);
         } catch (const corio::timeout_error&) {
             timed_out = true;
         }
@@ -287,7 +198,7 @@ TEST_CASE("a cancelled wait for a pooled connection takes nothing", "[http_clien
             const std::string got = co_await held.text();
             CHECK(got == "z");
         }
-        const std::string again = co_await fetch_text(session, base_url(server) + "/");
+        const std::string again = co_await fetch_text(session, server.url("/"));
         CHECK(again == "z");
         CHECK(stats.accepted == 1);
         CHECK(session.open_connections() == 1);
@@ -297,25 +208,16 @@ TEST_CASE("a cancelled wait for a pooled connection takes nothing", "[http_clien
 }
 
 TEST_CASE("keep_alive_timeout closes idle connections; Connection: close is not pooled", "[http_client][pool]") {
-    server_stats stats;
-    auto body = [&]() -> corio::task<void> {
-        auto handler = [&stats](corio::tcp_stream s) -> corio::task<void> {
-            active_guard guard(stats);
-            request_reader reader(s);
-            while (auto req = co_await reader.next()) {
-                if (req->target == "/close") {
-                    co_await s.write(ok_response("bye", "Connection: close\r\n"));
-                    co_return;
-                }
-                co_await s.write(ok_response("ok"));
-            }
-        };
-        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+    auto body = []() -> corio::task<void> {
+        reply_table table;
+        table["/close"] = reply(ok_response("bye", "Connection: close\r\n")).and_close();
+        scripted_server server = co_await scripted_server::start(std::move(table), ok_response("ok"));
+        const corio_test::server_stats& stats = server.stats();
         http::session_options options;
         options.keep_alive_timeout = 100ms;
         http::client_session session(options);
         {
-            const std::string got = co_await fetch_text(session, base_url(server) + "/");
+            const std::string got = co_await fetch_text(session, server.url("/"));
             CHECK(got == "ok");
         }
         CHECK(session.idle_connections() == 1);
@@ -323,12 +225,12 @@ TEST_CASE("keep_alive_timeout closes idle connections; Connection: close is not 
         CHECK(session.idle_connections() == 0);
         CHECK(stats.active == 0);
         {
-            const std::string got = co_await fetch_text(session, base_url(server) + "/close");
+            const std::string got = co_await fetch_text(session, server.url("/close"));
             CHECK(got == "bye");
         }
         CHECK(session.idle_connections() == 0);
         {
-            const std::string got = co_await fetch_text(session, base_url(server) + "/");
+            const std::string got = co_await fetch_text(session, server.url("/"));
             CHECK(got == "ok");
         }
         CHECK(stats.accepted == 3);
@@ -338,26 +240,22 @@ TEST_CASE("keep_alive_timeout closes idle connections; Connection: close is not 
 }
 
 TEST_CASE("a pooled connection the server closed is retried once on a fresh one", "[http_client][pool]") {
-    server_stats stats;
-    auto body = [&]() -> corio::task<void> {
+    auto body = []() -> corio::task<void> {
         // Answers one request per connection, keep-alive promised, then closes.
-        auto handler = [&stats](corio::tcp_stream s) -> corio::task<void> {
-            active_guard guard(stats);
-            request_reader reader(s);
-            if (auto req = co_await reader.next()) {
-                co_await s.write(ok_response("once"));
-            }
+        const scripted_server::responder respond = [](const http::request&) -> reply {
+            return reply(ok_response("once")).and_close();
         };
-        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        scripted_server server = co_await scripted_server::start(respond);
+        const corio_test::server_stats& stats = server.stats();
         http::client_session session;
         {
-            const std::string got = co_await fetch_text(session, base_url(server) + "/");
+            const std::string got = co_await fetch_text(session, server.url("/"));
             CHECK(got == "once");
         }
         co_await corio::sleep(30ms);  // the server's FIN arrives; the client does not notice yet
         CHECK(session.idle_connections() == 1);
         {
-            const std::string got = co_await fetch_text(session, base_url(server) + "/");
+            const std::string got = co_await fetch_text(session, server.url("/"));
             CHECK(got == "once");
         }
         CHECK(stats.accepted == 2);
@@ -366,7 +264,7 @@ TEST_CASE("a pooled connection the server closed is retried once on a fresh one"
         bool failed = false;
         std::string message;
         try {
-            auto r = co_await session.post(base_url(server) + "/", "data", "text/plain");
+            auto r = co_await session.post(server.url("/"), "data", "text/plain");
         } catch (const http::client_connection_error& e) {
             failed = true;
             message = e.what();
@@ -380,16 +278,10 @@ TEST_CASE("a pooled connection the server closed is retried once on a fresh one"
 
 TEST_CASE("requests carry Host, User-Agent, Accept-Encoding, Content-Length and the caller's headers",
           "[http_client]") {
-    server_stats stats;
-    auto body = [&]() -> corio::task<void> {
-        auto handler = [&stats](corio::tcp_stream s) -> corio::task<void> {
-            request_reader reader(s);
-            while (auto req = co_await reader.next()) {
-                stats.requests_seen.push_back(*req);
-                co_await s.write(ok_response("ok"));
-            }
-        };
-        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+    auto body = []() -> corio::task<void> {
+        const scripted_server::responder respond = [](const http::request&) -> reply { return ok_response("ok"); };
+        scripted_server server = co_await scripted_server::start(respond);
+        const corio_test::server_stats& stats = server.stats();
         http::session_options options;
         options.default_headers.add("X-Default", "d");
         options.default_headers.add("X-Both", "from-session");
@@ -397,19 +289,19 @@ TEST_CASE("requests carry Host, User-Agent, Accept-Encoding, Content-Length and 
         // Named, not a braced temporary in the co_await: g++ 12 rejects an
         // initializer_list temporary there ("array used as initializer").
         http::headers extra{{"X-Both", "from-request"}, {"X-Extra", "e"}};
-        auto r1 = co_await session.get(base_url(server) + "/a?q=1", extra);
+        auto r1 = co_await session.get(server.url("/a?q=1"), extra);
         {
             const std::string got = co_await r1.text();
             CHECK(got == "ok");
         }
-        auto r2 = co_await session.post(base_url(server) + "/p", "payload", "text/plain");
+        auto r2 = co_await session.post(server.url("/p"), "payload", "text/plain");
         {
             const std::string got = co_await r2.text();
             CHECK(got == "ok");
         }
         // The defaulted Content-Type (a heap-allocated string) inside a
         // co_await: g++ 12 has freed defaulted class-type arguments twice there.
-        auto r3 = co_await session.post(base_url(server) + "/d", "bytes");
+        auto r3 = co_await session.post(server.url("/d"), "bytes");
         {
             const std::string got = co_await r3.text();
             CHECK(got == "ok");
@@ -440,7 +332,7 @@ TEST_CASE("requests carry Host, User-Agent, Accept-Encoding, Content-Length and 
         bool refused = false;
         try {
             http::headers bad{{"X-Bad", "a\r\nInjected: 1"}};
-            auto r = co_await session.get(base_url(server) + "/", bad);
+            auto r = co_await session.get(server.url("/"), bad);
         } catch (const std::invalid_argument&) {
             refused = true;
         }
@@ -451,25 +343,19 @@ TEST_CASE("requests carry Host, User-Agent, Accept-Encoding, Content-Length and 
 }
 
 TEST_CASE("chunked responses are decoded and the connection reused; HEAD has no body", "[http_client]") {
-    server_stats stats;
-    auto body = [&]() -> corio::task<void> {
-        auto handler = [&stats](corio::tcp_stream s) -> corio::task<void> {
-            active_guard guard(stats);
-            request_reader reader(s);
-            while (auto req = co_await reader.next()) {
-                if (req->method == "HEAD") {
-                    co_await s.write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
-                    continue;
-                }
-                co_await s.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
-                co_await corio::sleep(5ms);
-                co_await s.write("1;ext=1\r\n \r\n6\r\nworld!\r\n0\r\nX-Trailer: t\r\n\r\n");
+    auto body = []() -> corio::task<void> {
+        const scripted_server::responder respond = [](const http::request& r) -> reply {
+            if (r.method == "HEAD") {
+                return "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
             }
+            return reply("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+                .then(5ms, "1;ext=1\r\n \r\n6\r\nworld!\r\n0\r\nX-Trailer: t\r\n\r\n");
         };
-        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        scripted_server server = co_await scripted_server::start(respond);
+        const corio_test::server_stats& stats = server.stats();
         http::client_session session;
         for (int i = 0; i < 3; ++i) {
-            http::client_response r = co_await session.get(base_url(server) + "/");
+            http::client_response r = co_await session.get(server.url("/"));
             CHECK(std::string(r.headers().get_or("Transfer-Encoding", "")) == "chunked");
             {
                 const std::string got = co_await r.text();
@@ -477,7 +363,7 @@ TEST_CASE("chunked responses are decoded and the connection reused; HEAD has no 
             }
             CHECK(r.body_complete());
         }
-        http::client_response h = co_await session.head(base_url(server) + "/");
+        http::client_response h = co_await session.head(server.url("/"));
         CHECK(h.status() == 200);
         CHECK(h.body_complete());
         {
@@ -485,7 +371,7 @@ TEST_CASE("chunked responses are decoded and the connection reused; HEAD has no 
             CHECK(got == "");
         }
         {
-            const std::string got = co_await fetch_text(session, base_url(server) + "/");
+            const std::string got = co_await fetch_text(session, server.url("/"));
             CHECK(got == "hello world!");
         }
         CHECK(stats.accepted == 1);
@@ -498,18 +384,14 @@ TEST_CASE("read_chunk streams a large body piece by piece", "[http_client]") {
     const std::size_t size = 8 * 1024 * 1024 + 5;
     const std::string expected = fx::pattern_bytes(size);
     auto body = [&]() -> corio::task<void> {
-        auto handler = [&expected](corio::tcp_stream s) -> corio::task<void> {
-            request_reader reader(s);
-            while (auto req = co_await reader.next()) {
-                co_await s.write("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(expected.size()) + "\r\n\r\n");
-                for (std::size_t at = 0; at < expected.size(); at += 100'000) {
-                    co_await s.write(std::string_view(expected).substr(at, 100'000));
-                }
-            }
-        };
-        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        // The body in 100 kB writes, so the client sees it arrive in pieces.
+        reply big("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(expected.size()) + "\r\n\r\n");
+        for (std::size_t at = 0; at < expected.size(); at += 100'000) {
+            big.then(reply::duration{}, expected.substr(at, 100'000));
+        }
+        scripted_server server = co_await scripted_server::start(reply_table{}, std::move(big));
         http::client_session session;
-        http::client_response r = co_await session.get(base_url(server) + "/big");
+        http::client_response r = co_await session.get(server.url("/big"));
         std::size_t received = 0;
         std::size_t pieces = 0;
         std::size_t largest = 0;
@@ -536,28 +418,18 @@ TEST_CASE("read_chunk streams a large body piece by piece", "[http_client]") {
 }
 
 TEST_CASE("a server closing mid-body or mid-head is an error, never a truncated success", "[http_client][errors]") {
-    auto body = [&]() -> corio::task<void> {
-        auto handler = [](corio::tcp_stream s) -> corio::task<void> {
-            request_reader reader(s);
-            auto req = co_await reader.next();
-            if (!req) {
-                co_return;
-            }
-            if (req->target == "/length") {
-                co_await s.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..");
-            } else if (req->target == "/chunked") {
-                co_await s.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n10\r\nabc");
-            } else if (req->target == "/head") {
-                co_await s.write("HTTP/1.1 200 OK\r\nContent-Le");
-            } else if (req->target == "/garbage") {
-                co_await s.write("SMTP ready\r\n\r\n");
-            }
-            // returning closes the connection
-        };
-        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+    auto body = []() -> corio::task<void> {
+        // Each reply is cut short by closing the connection.
+        reply_table table;
+        table["/length"] = reply("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..").and_close();
+        table["/chunked"] =
+            reply("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n10\r\nabc").and_close();
+        table["/head"] = reply("HTTP/1.1 200 OK\r\nContent-Le").and_close();
+        table["/garbage"] = reply("SMTP ready\r\n\r\n").and_close();
+        scripted_server server = co_await scripted_server::start(std::move(table), reply{}.and_close());
         http::client_session session;
         for (const char* path : {"/length", "/chunked"}) {
-            http::client_response r = co_await session.get(base_url(server) + path);
+            http::client_response r = co_await session.get(server.url(path));
             CHECK(r.status() == 200);
             bool failed = false;
             std::string message;
@@ -572,14 +444,14 @@ TEST_CASE("a server closing mid-body or mid-head is an error, never a truncated 
         }
         bool head_failed = false;
         try {
-            auto r = co_await session.get(base_url(server) + "/head");
+            auto r = co_await session.get(server.url("/head"));
         } catch (const http::client_connection_error&) {
             head_failed = true;
         }
         CHECK(head_failed);
         bool bad = false;
         try {
-            auto r = co_await session.get(base_url(server) + "/garbage");
+            auto r = co_await session.get(server.url("/garbage"));
         } catch (const http::protocol_error&) {
             bad = true;
         }
@@ -591,12 +463,11 @@ TEST_CASE("a server closing mid-body or mid-head is an error, never a truncated 
 }
 
 TEST_CASE("a refused connection is a client_connection_error naming the URL", "[http_client][errors]") {
-    auto body = [&]() -> corio::task<void> {
-        auto handler = [](corio::tcp_stream) -> corio::task<void> { co_return; };
-        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
-        const std::string url = base_url(server) + "/x";
-        server.close();
-        co_await server.wait_closed();
+    auto body = []() -> corio::task<void> {
+        scripted_server server = co_await scripted_server::start(reply_table{});
+        const std::string url = server.url("/x");
+        server.tcp().close();
+        co_await server.tcp().wait_closed();
         http::client_session session;
         bool failed = false;
         std::string message;
@@ -625,31 +496,17 @@ TEST_CASE("a refused connection is a client_connection_error naming the URL", "[
 }
 
 TEST_CASE("sock_read, total and connect timeouts each raise timeout_error", "[http_client][timeouts]") {
-    auto body = [&]() -> corio::task<void> {
-        auto handler = [](corio::tcp_stream s) -> corio::task<void> {
-            request_reader reader(s);
-            auto req = co_await reader.next();
-            if (!req) {
-                co_return;
-            }
-            if (req->target == "/silent") {
-                co_await corio::sleep(5s);
-            } else if (req->target == "/stall-body") {
-                co_await s.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
-                co_await corio::sleep(5s);
-            } else if (req->target == "/trickle") {
-                co_await s.write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
-                try {
-                    for (int i = 0; i < 1000; ++i) {
-                        co_await corio::sleep(20ms);
-                        co_await s.write("x");
-                    }
-                } catch (const std::system_error&) {
-                    // the client gave up (total timeout) and closed
-                }
-            }
-        };
-        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+    auto body = []() -> corio::task<void> {
+        reply_table table;
+        table["/silent"] = reply{}.then(5s).and_close();
+        table["/stall-body"] = reply("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc").then(5s).and_close();
+        // A byte every 20 ms; the client gives up (total timeout) and closes.
+        reply trickle("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+        for (int i = 0; i < 1000; ++i) {
+            trickle.then(20ms, "x");
+        }
+        table["/trickle"] = std::move(trickle).and_close();
+        scripted_server server = co_await scripted_server::start(std::move(table), reply{}.and_close());
 
         http::session_options options;
         options.timeouts.sock_read = 100ms;
@@ -657,7 +514,7 @@ TEST_CASE("sock_read, total and connect timeouts each raise timeout_error", "[ht
         corio_test::stopwatch watch;
         std::string message;
         try {
-            auto r = co_await session.get(base_url(server) + "/silent");
+            auto r = co_await session.get(server.url("/silent"));
         } catch (const corio::timeout_error& e) {
             message = e.what();
         }
@@ -665,7 +522,7 @@ TEST_CASE("sock_read, total and connect timeouts each raise timeout_error", "[ht
         CHECK(watch.elapsed() >= 90ms);
         CHECK(watch.elapsed() < 2s);
 
-        http::client_response r = co_await session.get(base_url(server) + "/stall-body");
+        http::client_response r = co_await session.get(server.url("/stall-body"));
         message.clear();
         try {
             const std::string text = co_await r.text();
@@ -681,7 +538,7 @@ TEST_CASE("sock_read, total and connect timeouts each raise timeout_error", "[ht
         watch.restart();
         message.clear();
         try {
-            auto t = co_await session.send("GET", base_url(server) + "/trickle", per_request);
+            auto t = co_await session.send("GET", server.url("/trickle"), per_request);
             const std::string text = co_await t.text();
         } catch (const corio::timeout_error& e) {
             message = e.what();
@@ -740,47 +597,41 @@ TEST_CASE("connect timeout fires when the server's accept queue is full", "[http
 }
 
 TEST_CASE("redirects follow the method rules and resolve relative Locations", "[http_client][redirects]") {
-    server_stats stats;
-    auto body = [&]() -> corio::task<void> {
+    auto body = []() -> corio::task<void> {
         std::string self_url;
-        auto handler = [&stats, &self_url](corio::tcp_stream s) -> corio::task<void> {
-            active_guard guard(stats);
-            request_reader reader(s);
-            while (auto req = co_await reader.next()) {
-                stats.log.push_back(req->method + " " + req->target + " " + req->body);
-                const std::string& t = req->target;
-                std::string location;
-                int code = 0;
-                if (t.starts_with("/r/")) {
-                    code = std::stoi(t.substr(3, 3));
-                    location = "/target";
-                } else if (t == "/abs") {
-                    code = 302;
-                    location = self_url + "/target?from=abs";
-                } else if (t == "/dir/rel") {
-                    code = 301;
-                    location = "other";
-                } else if (t == "/loop") {
-                    code = 302;
-                    location = "/loop";
-                }
-                if (code != 0) {
-                    const std::string head = "HTTP/1.1 " + std::to_string(code) + " Moved\r\nLocation: " + location +
-                                             "\r\nContent-Length: 9\r\n\r\n";
-                    std::string reply = head;  // no ?: temporary inside co_await (g++ 12 frees it twice)
-                    if (req->method != "HEAD") {
-                        reply += "redirect!";
-                    }
-                    co_await s.write(reply);
-                } else if (req->method == "HEAD") {
-                    co_await s.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n");
-                } else {
-                    co_await s.write(ok_response("at " + t));
-                }
+        const scripted_server::responder respond = [&self_url](const http::request& r) -> reply {
+            const std::string& t = r.target;
+            std::string location;
+            int code = 0;
+            if (t.starts_with("/r/")) {
+                code = std::stoi(t.substr(3, 3));
+                location = "/target";
+            } else if (t == "/abs") {
+                code = 302;
+                location = self_url + "/target?from=abs";
+            } else if (t == "/dir/rel") {
+                code = 301;
+                location = "other";
+            } else if (t == "/loop") {
+                code = 302;
+                location = "/loop";
             }
+            if (code != 0) {
+                std::string head = "HTTP/1.1 " + std::to_string(code) + " Moved\r\nLocation: " + location +
+                                   "\r\nContent-Length: 9\r\n\r\n";
+                if (r.method != "HEAD") {
+                    head += "redirect!";
+                }
+                return head;
+            }
+            if (r.method == "HEAD") {
+                return "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n";
+            }
+            return ok_response("at " + t);
         };
-        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
-        self_url = base_url(server);
+        scripted_server server = co_await scripted_server::start(respond);
+        corio_test::server_stats& stats = server.stats();
+        self_url = server.url();
         http::client_session session;
 
         for (int code : {301, 302, 303, 307, 308}) {
@@ -853,46 +704,34 @@ TEST_CASE("gzip and deflate bodies are decoded; a corrupt one is a protocol_erro
     const std::string zl = compress_bytes(text, 15);
     const std::string raw = compress_bytes(text, -15);
     auto body = [&]() -> corio::task<void> {
-        auto handler = [&](corio::tcp_stream s) -> corio::task<void> {
-            request_reader reader(s);
-            while (auto req = co_await reader.next()) {
-                const std::string& t = req->target;
-                if (t == "/gzip") {
-                    co_await s.write(ok_response(gz, "Content-Encoding: gzip\r\n"));
-                } else if (t == "/deflate") {
-                    co_await s.write(ok_response(zl, "Content-Encoding: deflate\r\n"));
-                } else if (t == "/raw-deflate") {
-                    co_await s.write(ok_response(raw, "Content-Encoding: deflate\r\n"));
-                } else if (t == "/gzip-chunked") {
-                    std::string out = "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n";
-                    for (std::size_t at = 0; at < gz.size(); at += 100) {
-                        http::append_chunk(out, std::string_view(gz).substr(at, 100));
-                    }
-                    http::append_chunk(out, "");
-                    co_await s.write(out);
-                } else if (t == "/corrupt") {
-                    std::string bad = gz;
-                    for (std::size_t i = 20; i < 60 && i < bad.size(); ++i) {
-                        bad[i] = static_cast<char>(bad[i] ^ 0x5A);
-                    }
-                    co_await s.write(ok_response(bad, "Content-Encoding: gzip\r\n"));
-                } else if (t == "/truncated") {
-                    co_await s.write(ok_response(gz.substr(0, gz.size() / 2), "Content-Encoding: gzip\r\n"));
-                }
-            }
-        };
-        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+        reply_table table;
+        table["/gzip"] = ok_response(gz, "Content-Encoding: gzip\r\n");
+        table["/deflate"] = ok_response(zl, "Content-Encoding: deflate\r\n");
+        table["/raw-deflate"] = ok_response(raw, "Content-Encoding: deflate\r\n");
+        std::string chunked = "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for (std::size_t at = 0; at < gz.size(); at += 100) {
+            http::append_chunk(chunked, std::string_view(gz).substr(at, 100));
+        }
+        http::append_chunk(chunked, "");
+        table["/gzip-chunked"] = chunked;
+        std::string bad = gz;
+        for (std::size_t i = 20; i < 60 && i < bad.size(); ++i) {
+            bad[i] = static_cast<char>(bad[i] ^ 0x5A);
+        }
+        table["/corrupt"] = ok_response(bad, "Content-Encoding: gzip\r\n");
+        table["/truncated"] = ok_response(gz.substr(0, gz.size() / 2), "Content-Encoding: gzip\r\n");
+        scripted_server server = co_await scripted_server::start(std::move(table));
         http::client_session session;
         for (const char* path : {"/gzip", "/deflate", "/raw-deflate", "/gzip-chunked"}) {
             {
-                const std::string got = co_await fetch_text(session, base_url(server) + path);
+                const std::string got = co_await fetch_text(session, server.url(path));
                 CHECK(got == text);
             }
         }
         for (const char* path : {"/corrupt", "/truncated"}) {
             bool bad = false;
             try {
-                const std::string t = co_await fetch_text(session, base_url(server) + path);
+                const std::string t = co_await fetch_text(session, server.url(path));
             } catch (const http::protocol_error&) {
                 bad = true;
             }
@@ -902,7 +741,7 @@ TEST_CASE("gzip and deflate bodies are decoded; a corrupt one is a protocol_erro
         off.auto_decompress = false;
         http::client_session undecoded(off);
         {
-            const std::string got = co_await fetch_text(undecoded, base_url(server) + "/gzip");
+            const std::string got = co_await fetch_text(undecoded, server.url("/gzip"));
             CHECK(got == gz);
         }
         co_await server.shutdown(50ms);
@@ -912,18 +751,12 @@ TEST_CASE("gzip and deflate bodies are decoded; a corrupt one is a protocol_erro
 #endif
 
 TEST_CASE("a response outlives its session; requests after close fail", "[http_client]") {
-    auto body = [&]() -> corio::task<void> {
-        auto handler = [](corio::tcp_stream s) -> corio::task<void> {
-            request_reader reader(s);
-            while (auto req = co_await reader.next()) {
-                co_await s.write(ok_response("still here"));
-            }
-        };
-        auto server = co_await corio::start_server(handler, "127.0.0.1", 0);
+    auto body = []() -> corio::task<void> {
+        scripted_server server = co_await scripted_server::start(reply_table{}, ok_response("still here"));
         std::optional<http::client_response> kept;
         {
             http::client_session session;
-            kept.emplace(co_await session.get(base_url(server) + "/"));
+            kept.emplace(co_await session.get(server.url("/")));
         }
         {
             const std::string got = co_await kept->text();
@@ -933,7 +766,7 @@ TEST_CASE("a response outlives its session; requests after close fail", "[http_c
         co_await closing.close();
         bool failed = false;
         try {
-            auto r = co_await closing.get(base_url(server) + "/");
+            auto r = co_await closing.get(server.url("/"));
         } catch (const http::client_connection_error&) {
             failed = true;
         }

@@ -211,12 +211,7 @@ TEST_CASE("serve_forever returns on close, and cancelling it closes the server",
         std::string reply = co_await client.read_until("\n");
         CHECK(reply == "echo:x\n");
         serving.cancel();
-        bool cancelled = false;
-        try {
-            co_await serving;
-        } catch (const corio::cancelled_error&) {
-            cancelled = true;
-        }
+        const bool cancelled = co_await corio_test::ended_cancelled(serving);
         CHECK(cancelled);
         CHECK_FALSE(second.is_serving());
         co_await second.wait_closed();

@@ -7,11 +7,18 @@
 //   run_with_watchdog   corio::run(corio::wait_for(t, timeout)): a test that
 //                       would hang fails with corio::timeout_error instead
 //   stopwatch           elapsed steady-clock time since construction
+//   ended_cancelled     awaits a task handle: did the task end by cancellation?
+//   spawn_and_cancel    the cancellation harness: spawn, let it suspend, cancel,
+//                       await; did it end by cancellation?
 #pragma once
 
+#include <corio/cancel.hpp>
 #include <corio/combinators.hpp>
 #include <corio/detail/config.hpp>
+#include <corio/event_loop.hpp>
 #include <corio/run.hpp>
+#include <corio/sleep.hpp>
+#include <corio/spawn.hpp>
 #include <corio/task.hpp>
 
 #include <chrono>
@@ -105,5 +112,30 @@ public:
 private:
     clock::time_point m_start = clock::now();
 };
+
+/// Awaits `handle` and tells whether its task ended by cancellation: the
+/// await threw cancelled_error and handle.cancelled() holds. A value is
+/// discarded; any other exception propagates.
+template <class T>
+CORIO_HEADER_COROUTINE corio::task<bool> ended_cancelled(corio::task_handle<T> handle) {
+    try {
+        (void)co_await handle;
+    } catch (const corio::cancelled_error&) {
+        co_return handle.cancelled();
+    }
+    co_return false;
+}
+
+/// The cancellation harness: spawns `t`, sleeps `settle` so that it runs to
+/// a suspension point, cancels it and awaits it. True when the cancel was
+/// accepted (the task had not finished) and the task ended by cancellation.
+template <class T>
+CORIO_HEADER_COROUTINE corio::task<bool> spawn_and_cancel(corio::task<T> t, corio::event_loop::duration settle) {
+    corio::task_handle<T> handle = corio::create_task(std::move(t));
+    co_await corio::sleep(settle);
+    const bool accepted = handle.cancel();
+    const bool cancelled = co_await ended_cancelled(handle);
+    co_return accepted && cancelled;
+}
 
 }  // namespace corio_test

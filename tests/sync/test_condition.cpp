@@ -27,6 +27,7 @@
 namespace {
 
 using namespace std::chrono_literals;
+using corio_test::ended_cancelled;
 using corio_test::run_with_watchdog;
 using log_t = std::vector<std::string>;
 
@@ -47,15 +48,6 @@ corio::task<void> waiter(corio::condition* cond, log_t* log, std::string name) {
         throw corio::cancelled_error{};
     }
     co_await corio::sleep(0ms);  // hold the lock across a suspension
-}
-
-corio::task<bool> ended_cancelled(corio::task_handle<void> handle) {
-    try {
-        co_await handle;
-    } catch (const corio::cancelled_error&) {
-        co_return true;
-    }
-    co_return false;
 }
 
 // Locks the condition's mutex and notifies `n` waiters (all when n < 0).

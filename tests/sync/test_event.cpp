@@ -24,6 +24,7 @@
 namespace {
 
 using namespace std::chrono_literals;
+using corio_test::ended_cancelled;
 using corio_test::run_with_watchdog;
 using log_t = std::vector<std::string>;
 
@@ -38,15 +39,6 @@ corio::task<void> waiter(corio::event* ev, log_t* log, std::string name) {
         log->push_back(name + " cancelled");
         throw;
     }
-}
-
-corio::task<bool> ended_cancelled(corio::task_handle<void> handle) {
-    try {
-        co_await handle;
-    } catch (const corio::cancelled_error&) {
-        co_return true;
-    }
-    co_return false;
 }
 
 }  // namespace

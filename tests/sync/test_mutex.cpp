@@ -27,6 +27,7 @@
 namespace {
 
 using namespace std::chrono_literals;
+using corio_test::ended_cancelled;
 using corio_test::run_with_watchdog;
 using log_t = std::vector<std::string>;
 using ms = std::chrono::milliseconds;
@@ -51,16 +52,6 @@ corio::task<void> waiter(corio::mutex* m, log_t* log, std::string name) {
         log->push_back(name + " cancelled");
         throw;
     }
-}
-
-// Awaits a handle; true if the task ended by cancellation.
-corio::task<bool> ended_cancelled(corio::task_handle<void> handle) {
-    try {
-        co_await handle;
-    } catch (const corio::cancelled_error&) {
-        co_return true;
-    }
-    co_return false;
 }
 
 }  // namespace

@@ -614,12 +614,7 @@ TEST_CASE("A cancelled write leaves the stream unable to send but still able to 
             co_await eventually([&] { return client.next_layer().write_pending(); });
         CHECK(blocked);
         handle.cancel();
-        bool cancelled = false;
-        try {
-            co_await handle;
-        } catch (const corio::cancelled_error&) {
-            cancelled = true;
-        }
+        const bool cancelled = co_await corio_test::ended_cancelled(handle);
         CHECK(cancelled);
         CHECK_FALSE(client.next_layer().write_pending());
         bool refused = false;

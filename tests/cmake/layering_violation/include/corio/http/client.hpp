@@ -1,0 +1,3 @@
+// Fixture: http including net is fine.
+#pragma once
+#include <corio/net/tcp.hpp>

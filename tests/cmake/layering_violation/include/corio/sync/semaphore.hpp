@@ -1,0 +1,3 @@
+// Fixture: sync including core is fine.
+#pragma once
+#include <corio/task.hpp>
