@@ -56,7 +56,7 @@ corio::tls::context trusting_client() {
 // TLS echo until the end of stream, then close_notify back. Failures are logged.
 corio::task<void> tls_echo(corio::tcp_stream socket, corio::tls::context ctx,
                            std::shared_ptr<server_log> log) {
-    std::optional<corio::tls::stream> stream;
+    std::optional<corio::tls::stream<>> stream;
     try {
         stream.emplace(co_await corio::tls::accept(std::move(socket), ctx));
         log->names.emplace_back(stream->server_name());
@@ -88,7 +88,7 @@ corio::task<echo_server> start_echo(corio::tls::context ctx) {
     co_return echo_server{std::move(server), std::move(log)};
 }
 
-corio::task<corio::tls::stream> connect_to(std::uint16_t port, corio::tls::context ctx,
+corio::task<corio::tls::stream<>> connect_to(std::uint16_t port, corio::tls::context ctx,
                                            std::string name) {
     auto tcp = co_await corio::open_connection("127.0.0.1", port);
     co_return co_await corio::tls::connect(std::move(tcp), std::move(ctx), std::move(name));
