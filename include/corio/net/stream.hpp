@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace corio {
@@ -55,14 +56,9 @@ public:
     /// Default read size of read() (64 KiB).
     static constexpr std::size_t default_chunk = default_read_size;
 
-    /// An empty (closed) stream.
+    /// An empty (closed) stream. Move-only; destroying it closes the socket
+    /// (see close()).
     stream_socket() noexcept = default;
-    stream_socket(stream_socket&&) noexcept = default;
-    stream_socket& operator=(stream_socket&&) noexcept = default;
-    stream_socket(const stream_socket&) = delete;
-    stream_socket& operator=(const stream_socket&) = delete;
-    /// Closes the socket (see close()).
-    ~stream_socket() = default;
 
     /// Adopts a connected socket watched on `loop`. `peer` names the other
     /// end in error messages. (Used by open_connection and servers.)
@@ -148,31 +144,16 @@ public:
     }
 
     /// The local address (getsockname).
-    [[nodiscard]] endpoint local_endpoint() const {
-        ensure_open("getsockname");
-        return detail::to_endpoint(detail::local_address(m_socket.fd()));
-    }
+    [[nodiscard]] endpoint local_endpoint() const { return detail::local_endpoint_of(m_socket, m_peer_text); }
     /// The peer's address as known when the stream was made (still valid after a reset).
     [[nodiscard]] const endpoint& remote_endpoint() const noexcept { return m_peer; }
 
     /// TCP_NODELAY (on by default for TCP streams corio makes).
-    void set_nodelay(bool on) {
-        ensure_open("setsockopt");
-        detail::set_nodelay(m_socket.fd(), on);
-    }
-    [[nodiscard]] bool nodelay() const {
-        ensure_open("getsockopt");
-        return detail::get_nodelay(m_socket.fd());
-    }
+    void set_nodelay(bool on) { detail::set_nodelay(open_fd("setsockopt"), on); }
+    [[nodiscard]] bool nodelay() const { return detail::get_nodelay(open_fd("getsockopt")); }
     /// SO_KEEPALIVE (off by default).
-    void set_keepalive(bool on) {
-        ensure_open("setsockopt");
-        detail::set_keepalive(m_socket.fd(), on);
-    }
-    [[nodiscard]] bool keepalive() const {
-        ensure_open("getsockopt");
-        return detail::get_keepalive(m_socket.fd());
-    }
+    void set_keepalive(bool on) { detail::set_keepalive(open_fd("setsockopt"), on); }
+    [[nodiscard]] bool keepalive() const { return detail::get_keepalive(open_fd("getsockopt")); }
 
     /// Bytes read from the socket but not returned yet (by read_until's look-ahead).
     [[nodiscard]] std::size_t buffered() const noexcept { return m_buffer.size(); }
@@ -182,11 +163,8 @@ public:
     [[nodiscard]] bool write_pending() const noexcept { return m_socket.has_writer(); }
 
 private:
-    void ensure_open(const char* op) const {
-        if (!m_socket.is_open()) {
-            throw stream_closed(std::string(op) + " " + m_peer_text);
-        }
-    }
+    [[nodiscard]] int open_fd(const char* op) const { return detail::open_fd(m_socket, op, m_peer_text); }
+    void ensure_open(const char* op) const { (void)open_fd(op); }
 
     // The socket's reads without m_buffer in front: what the buffered
     // algorithms read from when m_buffer is the buffer they fill.
@@ -231,6 +209,7 @@ private:
 };
 
 static_assert(byte_stream<stream_socket>);
+static_assert(std::is_nothrow_move_constructible_v<stream_socket> && !std::is_copy_constructible_v<stream_socket>);
 
 /// A TCP connection (see stream_socket).
 using tcp_stream = stream_socket;

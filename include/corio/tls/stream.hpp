@@ -66,16 +66,11 @@ public:
     /// Default read size of read() (64 KiB).
     static constexpr std::size_t default_chunk = default_read_size;
 
-    /// An empty stream (is_open() false).
+    /// An empty stream (is_open() false). Move-only. Destroying a stream
+    /// closes the next layer without close_notify (call shutdown() first for
+    /// a clean end); do not destroy it while one of its operations is pending
+    /// (close() it first; the operation then throws).
     stream() noexcept = default;
-    stream(stream&&) noexcept = default;
-    stream& operator=(stream&&) noexcept = default;
-    stream(const stream&) = delete;
-    stream& operator=(const stream&) = delete;
-    /// Closes the next layer without close_notify (call shutdown() first for
-    /// a clean end). Do not destroy a stream while one of its operations is
-    /// pending (close() it first; the operation then throws).
-    ~stream() = default;
 
     /// Adopts a channel that finished its handshake (used by connect/accept).
     explicit stream(std::unique_ptr<detail::tls_channel<Next>> channel) noexcept : m_channel(std::move(channel)) {}
