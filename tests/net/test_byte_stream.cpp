@@ -23,6 +23,7 @@
 
 using namespace std::chrono_literals;
 using corio_test::memory_pipe;
+using corio_test::pattern;
 using corio_test::run_with_watchdog;
 
 static_assert(corio::byte_stream<corio::tcp_stream>);
@@ -30,16 +31,6 @@ static_assert(corio::byte_stream<memory_pipe>);
 static_assert(!corio::byte_stream<corio::udp_socket>);
 
 namespace {
-
-std::string pattern(std::size_t size) {
-    std::string data(size, '\0');
-    unsigned x = 7;
-    for (char& c : data) {
-        x = x * 1103515245U + 12345U;
-        c = static_cast<char>(x >> 16);
-    }
-    return data;
-}
 
 // Half-close, whether the stream's shutdown_write is immediate or awaitable.
 template <class Stream>
@@ -218,13 +209,7 @@ corio::task<void> cancelled_read_keeps_bytes(Stream& reader, Stream& writer) {
     co_await corio::sleep(20ms);
     CHECK(reader.read_pending());
     CHECK(std::string(buffer.view()) == "par");  // read ahead, waiting for the rest of the line
-    pending.cancel();
-    bool cancelled = false;
-    try {
-        (void)co_await pending;
-    } catch (const corio::cancelled_error&) {
-        cancelled = true;
-    }
+    const bool cancelled = co_await corio_test::cancel_and_wait(pending);
     CHECK(cancelled);
     CHECK_FALSE(reader.read_pending());
     co_await corio::write_all(writer, "tial\n");

@@ -23,20 +23,11 @@
 #include <vector>
 
 using namespace std::chrono_literals;
+using corio_test::pattern;
 using corio_test::run_with_watchdog;
 using corio_test::tls_certs;
 
 namespace {
-
-std::string pattern(std::size_t size) {
-    std::string data(size, '\0');
-    unsigned x = 12345;
-    for (char& c : data) {
-        x = x * 1103515245U + 12345U;
-        c = static_cast<char>(x >> 16);
-    }
-    return data;
-}
 
 // What the TLS echo servers saw.
 struct server_log {

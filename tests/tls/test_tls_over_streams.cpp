@@ -27,6 +27,7 @@
 
 using namespace std::chrono_literals;
 using corio_test::memory_pipe;
+using corio_test::pattern;
 using corio_test::run_with_watchdog;
 using corio_test::tls_certs;
 
@@ -35,16 +36,6 @@ static_assert(corio::byte_stream<corio::tls::stream<memory_pipe>>);
 static_assert(std::is_same_v<corio::tls::stream<>, corio::tls::stream<corio::tcp_stream>>);
 
 namespace {
-
-std::string pattern(std::size_t size) {
-    std::string data(size, '\0');
-    unsigned x = 99;
-    for (char& c : data) {
-        x = x * 1103515245U + 12345U;
-        c = static_cast<char>(x >> 16);
-    }
-    return data;
-}
 
 bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
 
@@ -253,13 +244,7 @@ TEST_CASE("Over a memory pipe a TLS read can be cancelled and close() wakes it w
         auto pending = corio::create_task(reader());
         co_await corio::sleep(10ms);
         CHECK(tls.client.next_layer().read_pending());
-        pending.cancel();
-        bool cancelled = false;
-        try {
-            (void)co_await pending;
-        } catch (const corio::cancelled_error&) {
-            cancelled = true;
-        }
+        const bool cancelled = co_await corio_test::cancel_and_wait(pending);
         CHECK(cancelled);
         CHECK_FALSE(tls.client.next_layer().read_pending());
         co_await tls.server.write("still works");
