@@ -1,7 +1,8 @@
 #pragma once
 
-// corio TLS (target corio::tls, OpenSSL): contexts, and a TLS stream over
-// corio::tcp_stream with connect / accept / open_connection.
+// corio TLS (target corio::tls, OpenSSL): contexts, and tls::stream<Next>, a
+// TLS stream over any corio::byte_stream (tcp_stream by default), with
+// connect / accept / open_connection.
 
 #include <corio/tls/context.hpp>
 #include <corio/tls/errors.hpp>

@@ -27,7 +27,7 @@ struct https_stats {
 // Answers every request on a TLS connection with "secure <target>", keeping
 // the connection alive until the client closes it.
 corio::task<void> serve_https(corio::tcp_stream socket, corio::tls::context ctx, std::shared_ptr<https_stats> stats) {
-    std::optional<corio::tls::stream> stream;
+    std::optional<corio::tls::stream<>> stream;
     try {
         stream.emplace(co_await corio::tls::accept(std::move(socket), ctx));
     } catch (const std::exception&) {

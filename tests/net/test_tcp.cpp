@@ -15,19 +15,10 @@
 #include <vector>
 
 using namespace std::chrono_literals;
+using corio_test::pattern;
 using corio_test::run_with_watchdog;
 
 namespace {
-
-std::string pattern(std::size_t size, unsigned seed = 1) {
-    std::string data(size, '\0');
-    unsigned x = seed * 2654435761U + 1;
-    for (char& c : data) {
-        x = x * 1103515245U + 12345U;
-        c = static_cast<char>(x >> 16);
-    }
-    return data;
-}
 
 // Echoes everything until EOF, then closes.
 corio::task<void> echo(corio::tcp_stream stream) {

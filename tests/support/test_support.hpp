@@ -10,6 +10,8 @@
 //   ended_cancelled     awaits a task handle: did the task end by cancellation?
 //   spawn_and_cancel    the cancellation harness: spawn, let it suspend, cancel,
 //                       await; did it end by cancellation?
+//   pattern             deterministic pseudo-random bytes for payload round trips
+//   cancel_and_wait     cancels a spawned task, awaits it: did it end in cancelled_error?
 #pragma once
 
 #include <corio/cancel.hpp>
@@ -22,6 +24,8 @@
 #include <corio/task.hpp>
 
 #include <chrono>
+#include <cstddef>
+#include <string>
 #include <utility>
 
 namespace corio_test {
@@ -96,6 +100,32 @@ template <class T, class Rep = long long, class Period = std::milli>
 T run_with_watchdog(corio::task<T> t, std::chrono::duration<Rep, Period> timeout = std::chrono::seconds(5)) {
     return corio::run(
         detail::with_timeout(std::move(t), std::chrono::ceil<corio::event_loop::duration>(timeout)));
+}
+
+/// `size` pseudo-random bytes (a linear congruential sequence from `seed`):
+/// payloads whose corruption, reordering or truncation a comparison catches.
+inline std::string pattern(std::size_t size, unsigned seed = 1) {
+    std::string data(size, '\0');
+    unsigned x = seed * 2654435761U + 1;
+    for (char& c : data) {
+        x = x * 1103515245U + 12345U;
+        c = static_cast<char>(x >> 16);
+    }
+    return data;
+}
+
+/// Cancels the task behind `handle` (a corio::task_handle) and waits for it
+/// to finish: true when it ended with cancelled_error, as every cancelled
+/// wait must.
+template <class Handle>
+CORIO_HEADER_COROUTINE corio::task<bool> cancel_and_wait(Handle handle) {
+    handle.cancel();
+    try {
+        (void)co_await handle;
+    } catch (const corio::cancelled_error&) {
+        co_return true;
+    }
+    co_return false;
 }
 
 /// Steady-clock time elapsed since construction (or the last restart()).

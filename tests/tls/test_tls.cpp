@@ -23,20 +23,11 @@
 #include <vector>
 
 using namespace std::chrono_literals;
+using corio_test::pattern;
 using corio_test::run_with_watchdog;
 using corio_test::tls_certs;
 
 namespace {
-
-std::string pattern(std::size_t size) {
-    std::string data(size, '\0');
-    unsigned x = 12345;
-    for (char& c : data) {
-        x = x * 1103515245U + 12345U;
-        c = static_cast<char>(x >> 16);
-    }
-    return data;
-}
 
 // What the TLS echo servers saw.
 struct server_log {
@@ -56,7 +47,7 @@ corio::tls::context trusting_client() {
 // TLS echo until the end of stream, then close_notify back. Failures are logged.
 corio::task<void> tls_echo(corio::tcp_stream socket, corio::tls::context ctx,
                            std::shared_ptr<server_log> log) {
-    std::optional<corio::tls::stream> stream;
+    std::optional<corio::tls::stream<>> stream;
     try {
         stream.emplace(co_await corio::tls::accept(std::move(socket), ctx));
         log->names.emplace_back(stream->server_name());
@@ -88,7 +79,7 @@ corio::task<echo_server> start_echo(corio::tls::context ctx) {
     co_return echo_server{std::move(server), std::move(log)};
 }
 
-corio::task<corio::tls::stream> connect_to(std::uint16_t port, corio::tls::context ctx,
+corio::task<corio::tls::stream<>> connect_to(std::uint16_t port, corio::tls::context ctx,
                                            std::string name) {
     auto tcp = co_await corio::open_connection("127.0.0.1", port);
     co_return co_await corio::tls::connect(std::move(tcp), std::move(ctx), std::move(name));

@@ -623,7 +623,7 @@ private:
             m_tls.emplace(tls::context::client(std::move(tls_options)));
         }
         tls::stream secured = co_await tls::connect(std::move(stream), *m_tls, u.host());
-        co_return std::make_unique<http_stream_transport<tls::stream>>(std::move(secured));
+        co_return std::make_unique<http_stream_transport<tls::stream<>>>(std::move(secured));
 #else
         throw http::client_connection_error(u.to_string(),
                                             "https needs corio::tls (build with OpenSSL and link corio::tls): " +

@@ -5,16 +5,17 @@
 #include <corio/net/detail/socket_source.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/net/endpoint.hpp>
+#include <corio/net/byte_stream.hpp>
 #include <corio/net/errors.hpp>
+#include <corio/net/read_buffer.hpp>
+#include <corio/net/stream_algorithms.hpp>
 #include <corio/task.hpp>
 
-#include <algorithm>
 #include <cstddef>
-#include <cstring>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace corio {
@@ -35,6 +36,11 @@ namespace corio {
 /// reader and one writer may be pending at a time (a read and a write may run
 /// concurrently, from two tasks).
 ///
+/// A corio::byte_stream. read, read_exactly and read_until are the free
+/// algorithms of net/stream_algorithms.hpp run on the stream's own
+/// read_buffer, which read_some also serves first: bytes read_until read past
+/// its delimiter come back from whichever read is next.
+///
 /// Errors: std::system_error with the errno and "op peer: message" ("recv
 /// 127.0.0.1:8080: Connection reset by peer"). close() wakes a pending read or
 /// write with corio::stream_closed (a std::system_error, ECANCELED), and every
@@ -48,16 +54,11 @@ namespace corio {
 class stream_socket {
 public:
     /// Default read size of read() (64 KiB).
-    static constexpr std::size_t default_chunk = 64 * 1024;
+    static constexpr std::size_t default_chunk = default_read_size;
 
-    /// An empty (closed) stream.
+    /// An empty (closed) stream. Move-only; destroying it closes the socket
+    /// (see close()).
     stream_socket() noexcept = default;
-    stream_socket(stream_socket&&) noexcept = default;
-    stream_socket& operator=(stream_socket&&) noexcept = default;
-    stream_socket(const stream_socket&) = delete;
-    stream_socket& operator=(const stream_socket&) = delete;
-    /// Closes the socket (see close()).
-    ~stream_socket() = default;
 
     /// Adopts a connected socket watched on `loop`. `peer` names the other
     /// end in error messages. (Used by open_connection and servers.)
@@ -75,94 +76,32 @@ public:
             co_return 0;
         }
         if (!m_buffer.empty()) {
-            co_return take_buffered(buffer.data(), buffer.size());
+            co_return m_buffer.take_into(buffer);
         }
         co_return co_await receive(buffer.data(), buffer.size());
     }
 
     /// Reads up to n bytes (at least one unless at end of stream): "" at end
-    /// of stream (asyncio's reader.read(n)).
-    [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> read(std::size_t n = default_chunk) {
-        std::string result;
-        if (n == 0) {
-            co_return result;
-        }
-        if (!m_buffer.empty()) {
-            const std::size_t count = std::min(n, m_buffer.size());
-            result.assign(m_buffer, 0, count);
-            m_buffer.erase(0, count);
-            co_return result;
-        }
-        result.resize(n);
-        const std::size_t count = co_await receive(result.data(), n);
-        result.resize(count);
-        co_return result;
+    /// of stream (asyncio's reader.read(n)). See corio::read.
+    [[nodiscard]] task<std::string> read(std::size_t n = default_chunk) {
+        return detail::read_with(unbuffered_reader{this}, m_buffer, n);
     }
 
     /// Reads exactly n bytes. If the stream ends first, throws
-    /// corio::incomplete_read carrying the bytes that did arrive.
-    [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> read_exactly(std::size_t n) {
-        std::string result;
-        const std::size_t from_buffer = std::min(n, m_buffer.size());
-        result.assign(m_buffer, 0, from_buffer);
-        m_buffer.erase(0, from_buffer);
-        std::size_t have = from_buffer;
-        result.resize(n);
-        while (have < n) {
-            const std::size_t count = co_await receive(result.data() + have, n - have);
-            if (count == 0) {
-                result.resize(have);
-                throw incomplete_read(std::move(result), n);
-            }
-            have += count;
-        }
-        co_return result;
+    /// corio::incomplete_read carrying the bytes that did arrive. See
+    /// corio::read_exactly.
+    [[nodiscard]] task<std::string> read_exactly(std::size_t n) {
+        return detail::read_exactly_with(unbuffered_reader{this}, m_buffer, n);
     }
 
     /// Reads up to and including the first `delimiter` (asyncio's
     /// readuntil). Bytes after it stay buffered for the next read. Throws
     /// corio::limit_overrun when `max` bytes arrive without a delimiter ending
     /// within them (those bytes stay buffered), and corio::incomplete_read
-    /// (with what arrived, consumed) when the stream ends first.
-    [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> read_until(std::string delimiter = "\n",
-                                                                      std::size_t max = default_chunk) {
-        if (delimiter.empty()) {
-            throw std::invalid_argument("corio::stream_socket::read_until: empty delimiter");
-        }
-        std::size_t scan_from = 0;
-        for (;;) {
-            const std::size_t found = m_buffer.find(delimiter, scan_from);
-            if (found != std::string::npos) {
-                const std::size_t end = found + delimiter.size();
-                if (end > max) {
-                    throw limit_overrun(m_buffer.size(), max);
-                }
-                std::string line = m_buffer.substr(0, end);
-                m_buffer.erase(0, end);
-                co_return line;
-            }
-            if (m_buffer.size() >= max) {
-                throw limit_overrun(m_buffer.size(), max);
-            }
-            // A delimiter split across reads starts within its length of the end.
-            scan_from = m_buffer.size() >= delimiter.size() ? m_buffer.size() - delimiter.size() + 1 : 0;
-            const std::size_t old_size = m_buffer.size();
-            const std::size_t want = std::clamp<std::size_t>(max - old_size, 4096, default_chunk);
-            m_buffer.resize(old_size + want);
-            std::size_t count = 0;
-            try {
-                count = co_await receive(m_buffer.data() + old_size, want);
-            } catch (...) {
-                m_buffer.resize(old_size);
-                throw;
-            }
-            m_buffer.resize(old_size + count);
-            if (count == 0) {
-                std::string partial = std::move(m_buffer);
-                m_buffer.clear();
-                throw incomplete_read(std::move(partial), 0);
-            }
-        }
+    /// (with what arrived, consumed) when the stream ends first. See
+    /// corio::read_until.
+    [[nodiscard]] task<std::string> read_until(std::string delimiter = "\n", std::size_t max = default_chunk) {
+        return detail::read_until_with(unbuffered_reader{this}, m_buffer, std::move(delimiter), max);
     }
 
     /// Writes all of `bytes`, waiting whenever the socket buffer is full.
@@ -205,31 +144,16 @@ public:
     }
 
     /// The local address (getsockname).
-    [[nodiscard]] endpoint local_endpoint() const {
-        ensure_open("getsockname");
-        return detail::to_endpoint(detail::local_address(m_socket.fd()));
-    }
+    [[nodiscard]] endpoint local_endpoint() const { return detail::local_endpoint_of(m_socket, m_peer_text); }
     /// The peer's address as known when the stream was made (still valid after a reset).
     [[nodiscard]] const endpoint& remote_endpoint() const noexcept { return m_peer; }
 
     /// TCP_NODELAY (on by default for TCP streams corio makes).
-    void set_nodelay(bool on) {
-        ensure_open("setsockopt");
-        detail::set_nodelay(m_socket.fd(), on);
-    }
-    [[nodiscard]] bool nodelay() const {
-        ensure_open("getsockopt");
-        return detail::get_nodelay(m_socket.fd());
-    }
+    void set_nodelay(bool on) { detail::set_nodelay(open_fd("setsockopt"), on); }
+    [[nodiscard]] bool nodelay() const { return detail::get_nodelay(open_fd("getsockopt")); }
     /// SO_KEEPALIVE (off by default).
-    void set_keepalive(bool on) {
-        ensure_open("setsockopt");
-        detail::set_keepalive(m_socket.fd(), on);
-    }
-    [[nodiscard]] bool keepalive() const {
-        ensure_open("getsockopt");
-        return detail::get_keepalive(m_socket.fd());
-    }
+    void set_keepalive(bool on) { detail::set_keepalive(open_fd("setsockopt"), on); }
+    [[nodiscard]] bool keepalive() const { return detail::get_keepalive(open_fd("getsockopt")); }
 
     /// Bytes read from the socket but not returned yet (by read_until's look-ahead).
     [[nodiscard]] std::size_t buffered() const noexcept { return m_buffer.size(); }
@@ -239,18 +163,17 @@ public:
     [[nodiscard]] bool write_pending() const noexcept { return m_socket.has_writer(); }
 
 private:
-    void ensure_open(const char* op) const {
-        if (!m_socket.is_open()) {
-            throw stream_closed(std::string(op) + " " + m_peer_text);
-        }
-    }
+    [[nodiscard]] int open_fd(const char* op) const { return detail::open_fd(m_socket, op, m_peer_text); }
+    void ensure_open(const char* op) const { (void)open_fd(op); }
 
-    std::size_t take_buffered(std::byte* out, std::size_t size) noexcept {
-        const std::size_t count = std::min(size, m_buffer.size());
-        std::memcpy(out, m_buffer.data(), count);
-        m_buffer.erase(0, count);
-        return count;
-    }
+    // The socket's reads without m_buffer in front: what the buffered
+    // algorithms read from when m_buffer is the buffer they fill.
+    struct unbuffered_reader {
+        stream_socket* socket;
+        [[nodiscard]] task<std::size_t> read_some(std::span<std::byte> into) const {
+            return socket->receive(into.data(), into.size());
+        }
+    };
 
     // recv with the try-first protocol: syscall, and on EAGAIN wait and retry.
     // Except right after a short read: the kernel buffer was empty then, and
@@ -281,9 +204,12 @@ private:
     detail::socket_source m_socket;
     endpoint m_peer;
     std::string m_peer_text;
-    std::string m_buffer;  // read ahead by read_until, served first by every read
+    read_buffer m_buffer;  // read ahead by read_until, served first by every read
     bool m_drained = false;  // the last recv came back short: wait before the next
 };
+
+static_assert(byte_stream<stream_socket>);
+static_assert(std::is_nothrow_move_constructible_v<stream_socket> && !std::is_copy_constructible_v<stream_socket>);
 
 /// A TCP connection (see stream_socket).
 using tcp_stream = stream_socket;

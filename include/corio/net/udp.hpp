@@ -109,18 +109,12 @@ public:
         co_return info.size;
     }
 
-    [[nodiscard]] endpoint local_endpoint() const {
-        ensure_open("getsockname");
-        return detail::to_endpoint(detail::local_address(m_socket.fd()));
-    }
+    [[nodiscard]] endpoint local_endpoint() const { return detail::local_endpoint_of(m_socket, m_peer_text); }
     /// The connected peer, or an unspecified endpoint.
     [[nodiscard]] const endpoint& remote_endpoint() const noexcept { return m_peer; }
 
     /// SO_BROADCAST.
-    void set_broadcast(bool on) {
-        ensure_open("setsockopt");
-        detail::set_broadcast(m_socket.fd(), on);
-    }
+    void set_broadcast(bool on) { detail::set_broadcast(detail::open_fd(m_socket, "setsockopt", m_peer_text), on); }
 
     /// Closes the socket; a pending operation throws corio::stream_closed.
     void close() noexcept { m_socket.close(); }
@@ -153,11 +147,7 @@ private:
         m_peer_text = std::move(text);
     }
 
-    void ensure_open(const char* op) const {
-        if (!m_socket.is_open()) {
-            throw stream_closed(std::string(op) + (m_peer_text.empty() ? "" : " ") + m_peer_text);
-        }
-    }
+    void ensure_open(const char* op) const { (void)detail::open_fd(m_socket, op, m_peer_text); }
 
     // A datagram goes whole or not at all: a partial send cannot happen.
     CORIO_HEADER_COROUTINE task<void> send_impl(std::span<const std::byte> bytes, const detail::socket_address* to,

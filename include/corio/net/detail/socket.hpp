@@ -74,28 +74,30 @@ struct socket_address {
     [[nodiscard]] int family() const noexcept { return storage.ss_family; }
 };
 
+/// Fills `result` from the sockaddr_in or sockaddr_in6 (`Sockaddr`) that
+/// `address` holds: one body for both IP families, which differ only in
+/// their field names.
+template <class Sockaddr, class Address>
+void read_ip_address(const socket_address& address, Address Sockaddr::*ip, in_port_t Sockaddr::*port,
+                     address_family family, endpoint& result) {
+    Sockaddr in{};
+    std::memcpy(&in, &address.storage, sizeof in);
+    char text[INET6_ADDRSTRLEN] = {};
+    ::inet_ntop(address.family(), &(in.*ip), text, sizeof text);
+    result.address = text;
+    result.port = ntohs(in.*port);
+    result.family = family;
+}
+
 inline endpoint to_endpoint(const socket_address& address) {
     endpoint result;
-    char text[INET6_ADDRSTRLEN] = {};
     switch (address.family()) {
-    case AF_INET: {
-        sockaddr_in in{};
-        std::memcpy(&in, &address.storage, sizeof in);
-        ::inet_ntop(AF_INET, &in.sin_addr, text, sizeof text);
-        result.address = text;
-        result.port = ntohs(in.sin_port);
-        result.family = address_family::ipv4;
+    case AF_INET:
+        read_ip_address(address, &sockaddr_in::sin_addr, &sockaddr_in::sin_port, address_family::ipv4, result);
         break;
-    }
-    case AF_INET6: {
-        sockaddr_in6 in6{};
-        std::memcpy(&in6, &address.storage, sizeof in6);
-        ::inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text);
-        result.address = text;
-        result.port = ntohs(in6.sin6_port);
-        result.family = address_family::ipv6;
+    case AF_INET6:
+        read_ip_address(address, &sockaddr_in6::sin6_addr, &sockaddr_in6::sin6_port, address_family::ipv6, result);
         break;
-    }
     case AF_UNIX: {
         sockaddr_un un{};
         std::memcpy(&un, &address.storage, std::min<std::size_t>(sizeof un, sizeof address.storage));
@@ -114,30 +116,36 @@ inline endpoint to_endpoint(const socket_address& address) {
     return result;
 }
 
+/// The mirror of read_ip_address: `text` parsed as an address of `family`
+/// with `port`, or nullopt when it is not one.
+template <class Sockaddr, class Address>
+std::optional<socket_address> write_ip_address(const std::string& text, int family, sa_family_t Sockaddr::*family_field,
+                                               Address Sockaddr::*ip, in_port_t Sockaddr::*port_field,
+                                               std::uint16_t port) {
+    Sockaddr in{};
+    if (::inet_pton(family, text.c_str(), &(in.*ip)) != 1) {
+        return std::nullopt;
+    }
+    in.*family_field = static_cast<sa_family_t>(family);
+    in.*port_field = htons(port);
+    socket_address result;
+    std::memcpy(&result.storage, &in, sizeof in);
+    result.length = sizeof in;
+    return result;
+}
+
 /// A numeric IPv4/IPv6 address and port, or nullopt when `host` is not numeric.
 inline std::optional<socket_address> parse_numeric(const std::string& host, std::uint16_t port) {
-    socket_address result;
-    sockaddr_in in{};
-    if (::inet_pton(AF_INET, host.c_str(), &in.sin_addr) == 1) {
-        in.sin_family = AF_INET;
-        in.sin_port = htons(port);
-        std::memcpy(&result.storage, &in, sizeof in);
-        result.length = sizeof in;
-        return result;
+    if (auto v4 = write_ip_address(host, AF_INET, &sockaddr_in::sin_family, &sockaddr_in::sin_addr,
+                                   &sockaddr_in::sin_port, port)) {
+        return v4;
     }
     std::string bare = host;
     if (bare.size() >= 2 && bare.front() == '[' && bare.back() == ']') {
         bare = bare.substr(1, bare.size() - 2);
     }
-    sockaddr_in6 in6{};
-    if (::inet_pton(AF_INET6, bare.c_str(), &in6.sin6_addr) == 1) {
-        in6.sin6_family = AF_INET6;
-        in6.sin6_port = htons(port);
-        std::memcpy(&result.storage, &in6, sizeof in6);
-        result.length = sizeof in6;
-        return result;
-    }
-    return std::nullopt;
+    return write_ip_address(bare, AF_INET6, &sockaddr_in6::sin6_family, &sockaddr_in6::sin6_addr,
+                            &sockaddr_in6::sin6_port, port);
 }
 
 inline socket_address unix_address(const std::string& path) {
@@ -195,10 +203,12 @@ inline int pending_error(int fd) noexcept {
     return error;
 }
 
-/// recv(); bytes read, 0 at EOF, or -errno.
-inline long receive(int fd, void* buffer, std::size_t size) noexcept {
+/// Calls `syscall` (returning a count or an fd, or -1 with errno) again
+/// while a signal interrupts it: its result, or -errno (EWOULDBLOCK as EAGAIN).
+template <class Syscall>
+inline long retry_interrupted(Syscall syscall) noexcept {
     for (;;) {
-        const ssize_t n = ::recv(fd, buffer, size, 0);
+        const auto n = syscall();
         if (n >= 0) {
             return static_cast<long>(n);
         }
@@ -206,60 +216,38 @@ inline long receive(int fd, void* buffer, std::size_t size) noexcept {
             return -last_error();
         }
     }
+}
+
+/// recv(); bytes read, 0 at EOF, or -errno.
+inline long receive(int fd, void* buffer, std::size_t size) noexcept {
+    return retry_interrupted([&] { return ::recv(fd, buffer, size, 0); });
 }
 
 /// send() without SIGPIPE; bytes written or -errno.
 inline long send_some(int fd, const void* buffer, std::size_t size) noexcept {
-    for (;;) {
-        const ssize_t n = ::send(fd, buffer, size, MSG_NOSIGNAL);
-        if (n >= 0) {
-            return static_cast<long>(n);
-        }
-        if (errno != EINTR) {
-            return -last_error();
-        }
-    }
+    return retry_interrupted([&] { return ::send(fd, buffer, size, MSG_NOSIGNAL); });
 }
 
 /// recvfrom(); bytes read or -errno, filling `from`.
 inline long receive_from(int fd, void* buffer, std::size_t size, socket_address& from) noexcept {
-    for (;;) {
+    return retry_interrupted([&] {
         from.length = sizeof from.storage;
-        const ssize_t n = ::recvfrom(fd, buffer, size, 0, from.get(), &from.length);
-        if (n >= 0) {
-            return static_cast<long>(n);
-        }
-        if (errno != EINTR) {
-            return -last_error();
-        }
-    }
+        return ::recvfrom(fd, buffer, size, 0, from.get(), &from.length);
+    });
 }
 
 /// sendto() (or send() when `to` is null); bytes written or -errno.
 inline long send_to(int fd, const void* buffer, std::size_t size, const socket_address* to) noexcept {
-    for (;;) {
-        const ssize_t n = to != nullptr ? ::sendto(fd, buffer, size, MSG_NOSIGNAL, to->get(), to->length)
-                                        : ::send(fd, buffer, size, MSG_NOSIGNAL);
-        if (n >= 0) {
-            return static_cast<long>(n);
-        }
-        if (errno != EINTR) {
-            return -last_error();
-        }
-    }
+    return retry_interrupted([&] {
+        return to != nullptr ? ::sendto(fd, buffer, size, MSG_NOSIGNAL, to->get(), to->length)
+                             : ::send(fd, buffer, size, MSG_NOSIGNAL);
+    });
 }
 
 /// accept4() a non-blocking, close-on-exec connection; the fd or -errno.
 inline int accept_connection(int fd) noexcept {
-    for (;;) {
-        const int connection = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (connection >= 0) {
-            return connection;
-        }
-        if (errno != EINTR) {
-            return -last_error();
-        }
-    }
+    return static_cast<int>(
+        retry_interrupted([&] { return ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC); }));
 }
 
 /// Errors after which accept() simply tries again: the connection that failed is gone.
@@ -328,23 +316,19 @@ inline void listen_socket(int fd, int backlog, std::string_view peer) {
     }
 }
 
-inline socket_address local_address(int fd) {
+/// What getsockname or getpeername (`query`, named `what` in errors) reports for fd.
+template <class Query>
+socket_address query_address(int fd, Query query, std::string_view what) {
     socket_address result;
     result.length = sizeof result.storage;
-    if (::getsockname(fd, result.get(), &result.length) != 0) {
-        throw_socket_error(errno, "getsockname", {});
+    if (query(fd, result.get(), &result.length) != 0) {
+        throw_socket_error(errno, what, {});
     }
     return result;
 }
 
-inline socket_address peer_address(int fd) {
-    socket_address result;
-    result.length = sizeof result.storage;
-    if (::getpeername(fd, result.get(), &result.length) != 0) {
-        throw_socket_error(errno, "getpeername", {});
-    }
-    return result;
-}
+inline socket_address local_address(int fd) { return query_address(fd, ::getsockname, "getsockname"); }
+inline socket_address peer_address(int fd) { return query_address(fd, ::getpeername, "getpeername"); }
 
 inline int shutdown_write(int fd) noexcept { return ::shutdown(fd, SHUT_WR) == 0 ? 0 : errno; }
 

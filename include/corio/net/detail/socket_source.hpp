@@ -4,6 +4,7 @@
 #include <corio/detail/io_source.hpp>
 #include <corio/net/detail/socket.hpp>
 #include <corio/event_loop.hpp>
+#include <corio/net/endpoint.hpp>
 #include <corio/net/errors.hpp>
 
 #include <coroutine>
@@ -120,5 +121,19 @@ private:
     std::unique_ptr<state> m_state;
     unique_fd m_fd;
 };
+
+/// The fd of an open socket; throws stream_closed ("op peer: closed") once
+/// it is closed. What every socket operation checks before its syscall.
+[[nodiscard]] inline int open_fd(const socket_source& socket, const char* op, const std::string& peer) {
+    if (!socket.is_open()) {
+        throw stream_closed(std::string(op) + (peer.empty() ? "" : " ") + peer);
+    }
+    return socket.fd();
+}
+
+/// The address an open socket is bound to (getsockname).
+[[nodiscard]] inline endpoint local_endpoint_of(const socket_source& socket, const std::string& peer) {
+    return to_endpoint(local_address(open_fd(socket, "getsockname", peer)));
+}
 
 }  // namespace corio::detail

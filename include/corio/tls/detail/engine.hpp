@@ -1,57 +1,49 @@
 #pragma once
 
-// The machinery under corio::tls::stream: an OpenSSL SSL object over a pair
-// of memory BIOs, with every socket byte moved by corio::tcp_stream.
+// The TLS protocol machine under corio::tls::stream: an OpenSSL SSL object
+// over a pair of memory BIOs. It does no I/O and never suspends: it takes the
+// peer's ciphertext (put_input), hands out ciphertext to send (take_output),
+// turns plaintext into records and records into plaintext, and says when it
+// needs more input. tls_channel (tls/detail/channel.hpp) moves the bytes over
+// any corio::byte_stream.
 //
-// Why memory BIOs: OpenSSL never touches the fd, so the socket keeps corio's
-// semantics unchanged — try-first I/O, readiness waits on the reactor,
-// cancellation that drops the wait, close() waking a pending operation with
-// stream_closed. OpenSSL only turns ciphertext in m_rbio into plaintext and
-// plaintext into ciphertext in m_wbio; the engine shuttles bytes between the
-// BIOs and the socket.
+// Why memory BIOs: OpenSSL never touches a file descriptor, so the transport
+// keeps its own semantics — readiness waits, cancellation that drops the
+// wait, close() waking a pending operation with stream_closed — and can be
+// anything that moves bytes (TCP, a Unix socket, an in-memory pipe).
 //
-// Concurrency (one loop, so no locks against threads): one reader and any
-// number of writers. SSL calls never suspend, so the SSL object is always in
-// a consistent state between them; OpenSSL allows SSL_read and SSL_write to
-// interleave on a non-blocking transport. Socket writes go through
-// m_send_mutex: whoever holds it sends everything the BIO holds, including
-// bytes another operation produced meanwhile (an alert or key update
-// answered by the reader), so bytes leave in the order OpenSSL made them.
+// After every call the driver sends what output_pending() reports: any call
+// may produce records (handshake messages, alerts, a key update's answer).
 
-#include <corio/detail/config.hpp>
 #include <corio/tls/detail/openssl.hpp>
-#include <corio/net/errors.hpp>
-#include <corio/net/stream.hpp>
-#include <corio/sync/mutex.hpp>
-#include <corio/task.hpp>
 #include <corio/tls/errors.hpp>
 
 #include <algorithm>
 #include <climits>
 #include <cstddef>
-#include <exception>
-#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
-#include <string_view>
 #include <utility>
-#include <vector>
 
 namespace corio::detail {
 
+/// What an engine step needs before it can go on.
+enum class tls_want {
+    nothing,  // the step is complete
+    input,    // more ciphertext from the peer (put_input), then call again
+    output,   // send output_pending() bytes, then call again
+};
+
 class tls_engine {
 public:
-    /// Plaintext handed to one SSL_write: big enough for few trips through
-    /// the loop, small enough that the ciphertext buffer stays small.
+    /// Plaintext encrypted by one write(): big enough for few trips through
+    /// the transport, small enough that the ciphertext buffer stays small.
     static constexpr std::size_t write_chunk = 64 * 1024;
-    /// Ciphertext read from the socket at a time (a full TLS record is 16 KiB + overhead).
-    static constexpr std::size_t read_chunk = 32 * 1024;
 
-    tls_engine(stream_socket socket, SSL_CTX* ctx, bool server)
-        : m_socket(std::move(socket)),
-          m_server(server),
-          m_peer_text(m_socket.remote_endpoint().to_string()) {
+    /// A client (server = false) or server engine on `ctx`. `peer` names the
+    /// other end in error messages ("127.0.0.1:4433").
+    tls_engine(SSL_CTX* ctx, bool server, std::string peer) : m_server(server), m_peer_text(std::move(peer)) {
         ERR_clear_error();
         m_ssl.reset(SSL_new(ctx));
         if (!m_ssl) {
@@ -65,7 +57,7 @@ public:
             throw tls::tls_error("corio::tls: BIO_new failed: " + take_openssl_errors());
         }
         // An empty read BIO means "no data yet" (retry), not end of stream:
-        // the socket reports the end, and read_some decides what it means.
+        // the transport reports the end, through input_ended().
         BIO_set_mem_eof_return(rbio, -1);
         SSL_set_bio(m_ssl.get(), rbio, wbio);  // the SSL owns both from here
         m_rbio = rbio;
@@ -101,14 +93,12 @@ public:
         const bool ip = is_ip_literal(server_name);
         // RFC 6066: SNI carries DNS names only, never an IP literal.
         if (!ip && SSL_set_tlsext_host_name(m_ssl.get(), server_name.c_str()) != 1) {
-            throw tls::tls_error("corio::tls: cannot set SNI '" + server_name +
-                                 "': " + take_openssl_errors());
+            throw tls::tls_error("corio::tls: cannot set SNI '" + server_name + "': " + take_openssl_errors());
         }
         if (verify_peer) {
             int ok = 0;
             if (ip) {
-                ok =
-                    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(m_ssl.get()), server_name.c_str());
+                ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(m_ssl.get()), server_name.c_str());
             } else {
                 SSL_set_hostflags(m_ssl.get(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
                 ok = SSL_set1_host(m_ssl.get(), server_name.c_str());
@@ -120,130 +110,129 @@ public:
         }
     }
 
-    /// Runs the handshake to completion: flushes what OpenSSL produced, reads
-    /// what it waits for. Throws certificate_error / tls_error (after trying
-    /// to send OpenSSL's alert), tls_error when the peer closes first,
-    /// std::system_error from the socket, cancelled_error when cancelled.
-    CORIO_HEADER_COROUTINE task<void> handshake() {
-        for (;;) {
-            ERR_clear_error();
-            const int r = SSL_do_handshake(m_ssl.get());
-            const int error = r == 1 ? SSL_ERROR_NONE : SSL_get_error(m_ssl.get(), r);
-            if (error != SSL_ERROR_NONE && error != SSL_ERROR_WANT_READ &&
-                error != SSL_ERROR_WANT_WRITE) {
-                std::exception_ptr failure = handshake_failure(error);
-                // Best effort: the alert tells the peer why; the failure is what matters.
-                try {
-                    co_await flush();
-                } catch (const std::exception&) {
-                }
-                std::rethrow_exception(failure);
-            }
-            co_await flush();
-            if (error == SSL_ERROR_NONE) {
-                break;
-            }
-            if (error == SSL_ERROR_WANT_READ) {
-                const bool more = co_await fill();
-                if (!more) {
-                    throw tls::tls_error(handshake_label() +
-                                         ": connection closed by the peer during the handshake");
-                }
-            }
-        }
-        if (m_server) {
-            if (const char* name = SSL_get_servername(m_ssl.get(), TLSEXT_NAMETYPE_host_name)) {
-                m_server_name = name;
-            }
-        }
-    }
+    // --- ciphertext in and out
 
-    /// Decrypted bytes into `buffer`, waiting for at least one; 0 at the end
-    /// of the stream (close_notify, or the socket's end between records).
-    CORIO_HEADER_COROUTINE task<std::size_t> read_some(std::span<std::byte> buffer) {
-        if (buffer.empty()) {
-            co_return 0;
-        }
-        if (m_reading) {
-            throw std::logic_error(
-                "corio::tls::stream: a read is already pending (one reader at a time)");
-        }
-        m_reading = true;
-        const flag_guard reading{m_reading};
-        for (;;) {
-            // A fatal error stays fatal: it is not an end of stream.
-            if (!m_read_error.empty()) {
-                throw tls::tls_error(m_read_error);
-            }
-            if (m_read_eof) {
-                co_return 0;
-            }
-            ERR_clear_error();
-            std::size_t got = 0;
-            const int r = SSL_read_ex(m_ssl.get(), buffer.data(), buffer.size(), &got);
-            if (r == 1) {
-                co_return got;
-            }
-            const int error = SSL_get_error(m_ssl.get(), r);
-            if (error == SSL_ERROR_ZERO_RETURN) {
-                m_close_notify = true;
-                m_read_eof = true;
-                co_return 0;
-            }
-            if (error != SSL_ERROR_WANT_READ) {
-                m_read_error = "TLS read from " + m_peer_text + ": " + error_text(error);
-                throw tls::tls_error(m_read_error);
-            }
-            // Whatever reading produced (a key update answer) goes out before
-            // waiting, unless a writer holds the socket: it sends it too.
-            if (BIO_ctrl_pending(m_wbio) > 0) {
-                if (std::optional<mutex_lock> lock = m_send_mutex.try_lock()) {
-                    co_await drain();
-                }
-            }
-            const bool more = co_await fill();
-            if (!more) {
-                // The socket ended without close_notify. Between records this
-                // is taken as the end of the stream (as HTTP clients do; the
-                // HTTP framing detects a truncated body); inside a record it
-                // is a truncation.
-                if (SSL_has_pending(m_ssl.get()) == 1 || BIO_ctrl_pending(m_rbio) > 0) {
-                    m_read_error = "TLS read from " + m_peer_text +
-                                   ": connection closed in the middle of a TLS record";
-                    throw tls::tls_error(m_read_error);
-                }
-                m_read_eof = true;
-                co_return 0;
-            }
-        }
-    }
-
-    /// Encrypts and sends all of `bytes`; writers queue FIFO.
-    CORIO_HEADER_COROUTINE task<void> write(std::span<const std::byte> bytes) {
-        mutex_lock lock = co_await m_send_mutex.lock();
-        ensure_writable();
+    /// Ciphertext received from the peer (a memory BIO grows to take it all).
+    void put_input(std::span<const std::byte> ciphertext) {
         std::size_t done = 0;
-        while (done < bytes.size()) {
-            const std::size_t chunk = std::min(bytes.size() - done, write_chunk);
-            ERR_clear_error();
-            std::size_t written = 0;
-            const int r = SSL_write_ex(m_ssl.get(), bytes.data() + done, chunk, &written);
-            if (r != 1) {
-                const int error = SSL_get_error(m_ssl.get(), r);
-                m_write_broken = true;
-                throw tls::tls_error("TLS write to " + m_peer_text + ": " + error_text(error));
+        while (done < ciphertext.size()) {
+            const int size = static_cast<int>(std::min<std::size_t>(ciphertext.size() - done, INT_MAX));
+            if (BIO_write(m_rbio, ciphertext.data() + done, size) != size) {
+                throw tls::tls_error("corio::tls: BIO_write failed: " + take_openssl_errors());
             }
-            done += written;
-            co_await drain();
+            done += static_cast<std::size_t>(size);
         }
     }
 
-    /// Sends close_notify (after any pending write) without waiting for the
-    /// peer's; reading stays possible. Idempotent.
-    CORIO_HEADER_COROUTINE task<void> shutdown() {
-        mutex_lock lock = co_await m_send_mutex.lock();
+    /// Ciphertext bytes waiting to be sent to the peer.
+    [[nodiscard]] std::size_t output_pending() const noexcept { return BIO_ctrl_pending(m_wbio); }
+
+    /// Moves the ciphertext waiting to be sent into `out` (replacing what it held).
+    void take_output(std::string& out) {
+        out.resize(std::min<std::size_t>(output_pending(), INT_MAX));
+        const int n = out.empty() ? 0 : BIO_read(m_wbio, out.data(), static_cast<int>(out.size()));
+        out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    }
+
+    // --- protocol steps
+
+    /// Advances the handshake: nothing once it is complete, input while it
+    /// waits for the peer, output to send and call again. Throws
+    /// certificate_error or tls_error when it fails; the alert telling the
+    /// peer why is then in the output.
+    tls_want handshake() {
+        ERR_clear_error();
+        const int r = SSL_do_handshake(m_ssl.get());
+        const int error = r == 1 ? SSL_ERROR_NONE : SSL_get_error(m_ssl.get(), r);
+        switch (error) {
+        case SSL_ERROR_NONE:
+            m_handshake_done = true;
+            if (m_server) {
+                if (const char* name = SSL_get_servername(m_ssl.get(), TLSEXT_NAMETYPE_host_name)) {
+                    m_server_name = name;
+                }
+            }
+            return tls_want::nothing;
+        case SSL_ERROR_WANT_READ:
+            return tls_want::input;
+        case SSL_ERROR_WANT_WRITE:
+            return tls_want::output;
+        default:
+            throw_handshake_failure(error);
+        }
+    }
+
+    /// What read() produced: `size` plaintext bytes, or none with `want`
+    /// input (call again after put_input) or nothing (the end of the stream).
+    struct read_result {
+        std::size_t size = 0;
+        tls_want want = tls_want::nothing;
+    };
+
+    /// Decrypts into `plaintext` (not empty). A fatal error throws tls_error,
+    /// and every later read throws it again: it is not an end of stream.
+    read_result read(std::span<std::byte> plaintext) {
+        if (!m_read_error.empty()) {
+            throw tls::tls_error(m_read_error);
+        }
+        if (m_read_eof) {
+            return {};
+        }
+        ERR_clear_error();
+        std::size_t got = 0;
+        const int r = SSL_read_ex(m_ssl.get(), plaintext.data(), plaintext.size(), &got);
+        if (r == 1) {
+            return {got, tls_want::nothing};
+        }
+        const int error = SSL_get_error(m_ssl.get(), r);
+        if (error == SSL_ERROR_ZERO_RETURN) {
+            m_close_notify = true;
+            m_read_eof = true;
+            return {};
+        }
+        if (error == SSL_ERROR_WANT_READ) {
+            return {0, tls_want::input};
+        }
+        fail_reading(error_text(error));
+    }
+
+    /// The transport ended (no more input will come). During the handshake
+    /// that is a tls_error. After it, between two records, it is the end of
+    /// the stream without close_notify (read() returns it from now on; many
+    /// servers close that way, and a protocol that frames its messages, as
+    /// HTTP does, detects a truncated one itself); inside a record it is a
+    /// truncation: tls_error, for this and every later read.
+    void input_ended() {
+        if (!m_handshake_done) {
+            throw tls::tls_error(handshake_label() + ": connection closed by the peer during the handshake");
+        }
+        if (SSL_has_pending(m_ssl.get()) == 1 || BIO_ctrl_pending(m_rbio) > 0) {
+            fail_reading("connection closed in the middle of a TLS record");
+        }
+        m_read_eof = true;
+    }
+
+    /// Encrypts up to write_chunk bytes of `plaintext` into the output and
+    /// returns how many. Throws tls_error after shutdown(), after
+    /// output_broken(), or when OpenSSL fails (the stream then cannot send).
+    std::size_t write(std::span<const std::byte> plaintext) {
+        ensure_writable();
+        const std::size_t chunk = std::min(plaintext.size(), write_chunk);
+        ERR_clear_error();
+        std::size_t written = 0;
+        if (const int r = SSL_write_ex(m_ssl.get(), plaintext.data(), chunk, &written); r != 1) {
+            const int error = SSL_get_error(m_ssl.get(), r);
+            m_output_broken = true;
+            throw tls::tls_error("TLS write to " + m_peer_text + ": " + error_text(error));
+        }
+        return written;
+    }
+
+    /// Puts close_notify in the output (reading stays possible). Idempotent;
+    /// throws tls_error after output_broken().
+    void shutdown() {
         if (m_shutdown_sent) {
-            co_return;
+            return;
         }
         ensure_writable();
         ERR_clear_error();
@@ -253,90 +242,35 @@ public:
             throw tls::tls_error("TLS shutdown with " + m_peer_text + ": " + error_text(error));
         }
         m_shutdown_sent = true;
-        co_await drain();
     }
 
-    [[nodiscard]] stream_socket& socket() noexcept { return m_socket; }
+    /// The transport failed or was cancelled while sending: part of a record
+    /// may have gone out, so no record can follow.
+    void output_broken() noexcept { m_output_broken = true; }
+
     [[nodiscard]] SSL* ssl() const noexcept { return m_ssl.get(); }
+    /// Client: the name asked for; server: the SNI received ("" without one).
     [[nodiscard]] const std::string& server_name() const noexcept { return m_server_name; }
     [[nodiscard]] bool received_close_notify() const noexcept { return m_close_notify; }
+    [[nodiscard]] bool shutdown_sent() const noexcept { return m_shutdown_sent; }
+    [[nodiscard]] const std::string& peer_text() const noexcept { return m_peer_text; }
 
-private:
-    // Clears a bool when the operation leaves, however it leaves.
-    struct flag_guard {
-        bool& flag;
-        explicit flag_guard(bool& f) noexcept : flag(f) {}
-        flag_guard(const flag_guard&) = delete;
-        flag_guard& operator=(const flag_guard&) = delete;
-        ~flag_guard() { flag = false; }
-    };
-
-    // Sets m_write_broken unless disarmed: a socket write that threw or was
-    // cancelled may have sent part of a record, so nothing more can follow.
-    struct break_guard {
-        bool& broken;
-        bool done = false;
-        explicit break_guard(bool& b) noexcept : broken(b) {}
-        break_guard(const break_guard&) = delete;
-        break_guard& operator=(const break_guard&) = delete;
-        ~break_guard() {
-            if (!done) {
-                broken = true;
-            }
-        }
-    };
-
+    /// Throws tls_error when no record can be sent any more: after
+    /// shutdown(), after output_broken() or a failed write().
     void ensure_writable() const {
         if (m_shutdown_sent) {
+            throw tls::tls_error("TLS write to " + m_peer_text + ": the stream was shut down (close_notify sent)");
+        }
+        if (m_output_broken) {
             throw tls::tls_error("TLS write to " + m_peer_text +
-                                 ": the stream was shut down (close_notify sent)");
-        }
-        if (m_write_broken) {
-            throw tls::tls_error(
-                "TLS write to " + m_peer_text +
-                ": an earlier write failed or was cancelled mid-record; the stream cannot send");
+                                 ": an earlier write failed or was cancelled mid-record; the stream cannot send");
         }
     }
 
-    // Sends what the write BIO holds, then waits for the send mutex first.
-    CORIO_HEADER_COROUTINE task<void> flush() {
-        mutex_lock lock = co_await m_send_mutex.lock();
-        co_await drain();
-    }
-
-    // Sends what the write BIO holds, including bytes added while it sends.
-    // The caller holds m_send_mutex.
-    CORIO_HEADER_COROUTINE task<void> drain() {
-        break_guard guard{m_write_broken};
-        for (;;) {
-            const std::size_t pending = BIO_ctrl_pending(m_wbio);
-            if (pending == 0) {
-                break;
-            }
-            m_out.resize(std::min<std::size_t>(pending, INT_MAX));
-            const int n = BIO_read(m_wbio, m_out.data(), static_cast<int>(m_out.size()));
-            if (n <= 0) {
-                break;  // cannot happen for a memory BIO with data pending
-            }
-            m_out.resize(static_cast<std::size_t>(n));
-            co_await m_socket.write(std::string_view(m_out));
-        }
-        guard.done = true;
-    }
-
-    // Reads ciphertext from the socket into the read BIO; false at end of stream.
-    CORIO_HEADER_COROUTINE task<bool> fill() {
-        m_in.resize(read_chunk);
-        const std::size_t n =
-            co_await m_socket.read_some(std::span<std::byte>(m_in.data(), m_in.size()));
-        if (n == 0) {
-            co_return false;
-        }
-        // A memory BIO grows to take everything.
-        if (BIO_write(m_rbio, m_in.data(), static_cast<int>(n)) != static_cast<int>(n)) {
-            throw tls::tls_error("corio::tls: BIO_write failed: " + take_openssl_errors());
-        }
-        co_return true;
+private:
+    [[noreturn]] void fail_reading(const std::string& why) {
+        m_read_error = "TLS read from " + m_peer_text + ": " + why;
+        throw tls::tls_error(m_read_error);
     }
 
     [[nodiscard]] std::string handshake_label() const {
@@ -346,7 +280,7 @@ private:
         return "TLS handshake with " + m_server_name + " (" + m_peer_text + ")";
     }
 
-    [[nodiscard]] std::string error_text(int error) {
+    [[nodiscard]] static std::string error_text(int error) {
         std::string text = take_openssl_errors();
         if (!text.empty()) {
             return text;
@@ -357,36 +291,29 @@ private:
         return "SSL error " + std::to_string(error);
     }
 
-    [[nodiscard]] std::exception_ptr handshake_failure(int error) {
+    [[noreturn]] void throw_handshake_failure(int error) {
         const long verify = SSL_get_verify_result(m_ssl.get());
-        if (!m_server && verify != X509_V_OK &&
-            (SSL_get_verify_mode(m_ssl.get()) & SSL_VERIFY_PEER) != 0) {
+        if (!m_server && verify != X509_V_OK && (SSL_get_verify_mode(m_ssl.get()) & SSL_VERIFY_PEER) != 0) {
             ERR_clear_error();
-            return std::make_exception_ptr(tls::certificate_error(
-                handshake_label() + ": certificate verify failed: " +
-                    X509_verify_cert_error_string(verify) + " (host " + m_server_name + ")",
-                m_server_name, verify));
+            throw tls::certificate_error(handshake_label() + ": certificate verify failed: " +
+                                             X509_verify_cert_error_string(verify) + " (host " + m_server_name + ")",
+                                         m_server_name, verify);
         }
-        return std::make_exception_ptr(
-            tls::tls_error(handshake_label() + ": " + error_text(error)));
+        throw tls::tls_error(handshake_label() + ": " + error_text(error));
     }
 
-    stream_socket m_socket;
     bool m_server;
     std::string m_peer_text;    // "127.0.0.1:4433", for messages
     std::string m_server_name;  // client: the name asked for; server: the SNI received
     ssl_ptr m_ssl;
-    BIO* m_rbio = nullptr;        // ciphertext from the peer, owned by m_ssl
-    BIO* m_wbio = nullptr;        // ciphertext to the peer, owned by m_ssl
-    std::vector<std::byte> m_in;  // socket read buffer (the reader's)
-    std::string m_out;            // socket write buffer (the m_send_mutex holder's)
-    mutex m_send_mutex;
-    std::string m_read_error;  // set by a fatal read error: every later read throws it again
-    bool m_reading = false;
+    BIO* m_rbio = nullptr;      // ciphertext from the peer, owned by m_ssl
+    BIO* m_wbio = nullptr;      // ciphertext to the peer, owned by m_ssl
+    std::string m_read_error;   // set by a fatal read error: every later read throws it again
+    bool m_handshake_done = false;
     bool m_read_eof = false;
     bool m_close_notify = false;
     bool m_shutdown_sent = false;
-    bool m_write_broken = false;
+    bool m_output_broken = false;
 };
 
 }  // namespace corio::detail
