@@ -10,6 +10,7 @@
 #include <corio/http/detail/inflate.hpp>
 #include <corio/http/detail/pool.hpp>
 #include <corio/http/detail/transport.hpp>
+#include <corio/http/detail/wire.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/http/message.hpp>
 #include <corio/http/parser.hpp>
@@ -221,40 +222,26 @@ CORIO_HEADER_COROUTINE task<T> http_timed(task<T> op, const http_budget& budget,
     return http_timed(c.transport->read_some(buffer), budget, budget.sock_read, "sock_read", method, u);
 }
 
-/// Writes the request line and headers (and body) of one request into `out`.
-/// Throws std::invalid_argument on a method that is not a token or a header
-/// that would break the message (see serialize.hpp).
+/// Writes one request (head and body) into `out` with the shared head writer
+/// (http/detail/wire.hpp), adding Host, User-Agent, Accept-Encoding and the
+/// session's default headers unless the request sets them. Throws
+/// std::invalid_argument on a method that is not a token or a header that
+/// would break the message.
 inline void http_write_request(std::string& out, std::string_view method, const http::url& u,
                                const http::session_options& options, const http::headers& extra,
                                std::string_view body) {
-    namespace ser = ::corio::detail::http_wire;
-    if (!ser::is_token(method)) {
-        throw std::invalid_argument("corio::http: method '" + std::string(method) + "' is not a token");
-    }
     const auto provided = [&](std::string_view name) {
         return extra.contains(name) || options.default_headers.contains(name);
     };
     out.clear();
-    out += method;
-    out += ' ';
-    out += u.path();
-    if (u.has_query()) {
-        out += '?';
-        out += u.query();
-    }
-    out += " HTTP/1.1\r\n";
+    const std::string_view query = u.query();
+    http_wire::append_request_line(out, method, u.path(), u.has_query() ? &query : nullptr, http::http_version{});
     if (!provided("Host")) {
         out += "Host: ";
-        if (u.host_is_ipv6()) {
-            out += '[';
-            out += u.host();
-            out += ']';
-        } else {
-            out += u.host();
-        }
+        http_wire::append_host(out, u);
         if (!u.default_port()) {
             out += ':';
-            ser::append_decimal(out, u.port());
+            http_wire::append_decimal(out, u.port());
         }
         out += "\r\n";
     }
@@ -266,24 +253,15 @@ inline void http_write_request(std::string& out, std::string_view method, const 
         out += "Accept-Encoding: gzip, deflate\r\n";
     }
 #endif
-    const auto append_field = [&](const http::header_field& field) {
-        ser::check_field(field);
-        out += field.name;
-        out += ": ";
-        out += field.value;
-        out += "\r\n";
-    };
     for (const http::header_field& field : options.default_headers) {
         if (!extra.contains(field.name)) {
-            append_field(field);
+            http_wire::append_field(out, field);
         }
     }
-    for (const http::header_field& field : extra) {
-        append_field(field);
-    }
+    http_wire::append_fields(out, extra);
     if (!provided("Content-Length") && !provided("Transfer-Encoding") &&
-        (!body.empty() || ser::method_expects_body(method))) {
-        ser::append_content_length(out, body.size());
+        (!body.empty() || http_wire::method_expects_body(method))) {
+        http_wire::append_content_length(out, body.size());
     }
     out += "\r\n";
     out += body;
@@ -762,11 +740,11 @@ private:
 #if defined(CORIO_WITH_ZLIB)
         if (options.auto_decompress) {
             if (const auto coding = r.m_headers.get("Content-Encoding")) {
-                const std::string_view name = ::corio::detail::http_text::trim_ows(*coding);
-                if (::corio::detail::http_text::iequals(name, "gzip") ||
-                    ::corio::detail::http_text::iequals(name, "x-gzip")) {
+                const std::string_view name = ::corio::detail::http_grammar::trim_ows(*coding);
+                if (::corio::detail::http_grammar::iequals(name, "gzip") ||
+                    ::corio::detail::http_grammar::iequals(name, "x-gzip")) {
                     r.m_decoder = std::make_unique<http_inflater>(http_inflater::format::gzip);
-                } else if (::corio::detail::http_text::iequals(name, "deflate")) {
+                } else if (::corio::detail::http_grammar::iequals(name, "deflate")) {
                     r.m_decoder = std::make_unique<http_inflater>(http_inflater::format::deflate);
                 }
             }

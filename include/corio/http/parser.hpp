@@ -329,44 +329,6 @@ private:
         m_content_length.reset();
     }
 
-    static bool is_tchar(char c) noexcept {
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-            return true;
-        switch (c) {
-            case '!':
-            case '#':
-            case '$':
-            case '%':
-            case '&':
-            case '\'':
-            case '*':
-            case '+':
-            case '-':
-            case '.':
-            case '^':
-            case '_':
-            case '`':
-            case '|':
-            case '~':
-                return true;
-            default:
-                return false;
-        }
-    }
-    static bool is_token(std::string_view s) noexcept {
-        if (s.empty())
-            return false;
-        for (const char c : s)
-            if (!is_tchar(c))
-                return false;
-        return true;
-    }
-    /// Field-value / reason-phrase characters: HTAB, SP, VCHAR, obs-text.
-    static bool is_field_char(char c) noexcept {
-        const auto u = static_cast<unsigned char>(c);
-        return u == '\t' || (u >= 0x20 && u != 0x7F);
-    }
-
     /// Parses "HTTP/d.d" at the start of `s`.
     http::http_version parse_version(std::string_view s) {
         if (s.size() != 8 || s.substr(0, 5) != "HTTP/" || s[6] != '.' || s[5] < '0' || s[5] > '9' ||
@@ -422,7 +384,7 @@ private:
                 fail(error_kind::bad_message, "malformed request line");
             const std::string_view method = line.substr(0, sp1);
             const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-            if (!is_token(method))
+            if (!http_grammar::is_token(method))
                 fail(error_kind::bad_message, "invalid method");
             if (target.empty())
                 fail(error_kind::bad_message, "empty request-target");
@@ -449,7 +411,7 @@ private:
                 fail(error_kind::bad_message, "status code out of range");
             const std::string_view reason = rest.size() > 3 ? rest.substr(4) : std::string_view{};
             for (const char c : reason)
-                if (!is_field_char(c))
+                if (!http_grammar::is_field_char(c))
                     fail(error_kind::bad_message, "invalid character in reason phrase");
             m_message.status = status;
             m_message.reason = std::string(reason);
@@ -468,11 +430,11 @@ private:
             fail(error_kind::bad_message, "empty header name");
         if (name.back() == ' ' || name.back() == '\t')
             fail(error_kind::bad_message, "whitespace between header name and ':'");
-        if (!is_token(name))
+        if (!http_grammar::is_token(name))
             fail(error_kind::bad_message, "invalid character in header name");
-        const std::string_view value = http_text::trim_ows(line.substr(colon + 1));
+        const std::string_view value = http_grammar::trim_ows(line.substr(colon + 1));
         for (const char c : value)
-            if (!is_field_char(c))
+            if (!http_grammar::is_field_char(c))
                 fail(error_kind::bad_message, "invalid character in header value");
         if (++m_field_count > m_limits.max_header_count)
             fail(error_kind::headers_too_large, "more header fields than max_header_count");
@@ -484,7 +446,7 @@ private:
         std::optional<std::uint64_t> result;
         while (true) {
             const std::size_t comma = value.find(',');
-            const std::string_view item = http_text::trim_ows(value.substr(0, comma));
+            const std::string_view item = http_grammar::trim_ows(value.substr(0, comma));
             if (item.empty())
                 fail(error_kind::bad_message, "empty Content-Length");
             std::uint64_t n = 0;
@@ -518,11 +480,7 @@ private:
 
         bool no_body = false;
         if constexpr (!is_request) {
-            const int s = m_message.status;
-            if (http_text::iequals(m_request_method, "HEAD") || (s >= 100 && s < 200) || s == 204 ||
-                s == 304 ||
-                (http_text::iequals(m_request_method, "CONNECT") && s >= 200 && s < 300))
-                no_body = true;
+            no_body = http_grammar::response_has_no_body(m_request_method, m_message.status);
         }
 
         const auto te_values = h.get_all("Transfer-Encoding");
@@ -559,10 +517,10 @@ private:
                 std::string_view rest = value;
                 while (true) {
                     const std::size_t comma = rest.find(',');
-                    const std::string_view coding = http_text::trim_ows(rest.substr(0, comma));
+                    const std::string_view coding = http_grammar::trim_ows(rest.substr(0, comma));
                     if (!coding.empty()) {
                         const std::string_view name = coding.substr(0, coding.find(';'));
-                        last_is_chunked = http_text::iequals(http_text::trim_ows(name), "chunked");
+                        last_is_chunked = http_grammar::iequals(http_grammar::trim_ows(name), "chunked");
                         if (last_is_chunked)
                             ++chunked_count;
                     }
@@ -613,15 +571,8 @@ private:
         std::uint64_t size = 0;
         std::size_t k = 0;
         for (; k < line.size(); ++k) {
-            const char c = line[k];
-            int d;
-            if (c >= '0' && c <= '9')
-                d = c - '0';
-            else if (c >= 'a' && c <= 'f')
-                d = c - 'a' + 10;
-            else if (c >= 'A' && c <= 'F')
-                d = c - 'A' + 10;
-            else
+            const int d = http_grammar::hex_value(line[k]);
+            if (d < 0)
                 break;
             if (size > (std::numeric_limits<std::uint64_t>::max() >> 4))
                 fail(error_kind::bad_message, "chunk size overflows");
@@ -631,11 +582,11 @@ private:
             fail(error_kind::bad_message, "missing chunk size");
         // Chunk extensions: BWS ';' ... ; ignored but must be printable.
         std::string_view ext = line.substr(k);
-        ext = http_text::trim_ows(ext);
+        ext = http_grammar::trim_ows(ext);
         if (!ext.empty() && ext[0] != ';')
             fail(error_kind::bad_message, "invalid chunk size");
         for (const char c : ext)
-            if (!is_field_char(c))
+            if (!http_grammar::is_field_char(c))
                 fail(error_kind::bad_message, "invalid character in chunk extension");
         if (size > m_limits.max_body_size - m_body_size)
             fail(error_kind::body_too_large, "chunked body larger than max_body_size");

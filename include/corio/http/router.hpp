@@ -192,7 +192,7 @@ public:
             if (candidate.method == r.method) {
                 return dispatch(candidate, r);
             }
-            if (fallback == nullptr && r.method == "HEAD" && candidate.method == "GET") {
+            if (fallback == nullptr && corio::detail::http_grammar::is_head(r.method) && candidate.method == "GET") {
                 fallback = &candidate;
             }
         }

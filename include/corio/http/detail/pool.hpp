@@ -7,6 +7,7 @@
 #include <corio/cancel.hpp>
 #include <corio/detail/cancellation.hpp>
 #include <corio/http/detail/transport.hpp>
+#include <corio/http/detail/wire.hpp>
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/http/parser.hpp>
@@ -181,15 +182,9 @@ public:
         m_key.clear();
         m_key += u.scheme();
         m_key += "://";
-        if (u.host_is_ipv6()) {
-            m_key += '[';
-            m_key += u.host();
-            m_key += ']';
-        } else {
-            m_key += u.host();
-        }
+        http_wire::append_host(m_key, u);
         m_key += ':';
-        m_key += std::to_string(u.port());
+        http_wire::append_decimal(m_key, u.port());
         auto it = m_hosts.find(m_key);
         if (it == m_hosts.end()) {
             it = m_hosts.try_emplace(m_key).first;
