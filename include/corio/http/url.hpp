@@ -5,31 +5,13 @@
 // redirect Locations (RFC 3986 §5.2).
 
 #include <corio/http/detail/grammar.hpp>
+#include <corio/http/errors.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-
-namespace corio::http {
-
-/// A URL (or URL reference) was malformed: the message names what was wrong
-/// and the offset of the offending character in the input.
-class url_error : public std::invalid_argument {
-public:
-    url_error(const std::string& problem, std::size_t offset)
-        : std::invalid_argument("invalid URL: " + problem + " at offset " + std::to_string(offset)),
-          m_offset(offset) {}
-
-    /// Offset in the parsed string of the offending character.
-    [[nodiscard]] std::size_t offset() const noexcept { return m_offset; }
-
-private:
-    std::size_t m_offset;
-};
-
-}  // namespace corio::http
 
 namespace corio::detail::url_grammar {
 
