@@ -8,6 +8,9 @@
 #include <corio/http/detail/grammar.hpp>
 #include <corio/http/errors.hpp>
 #include <corio/http/message.hpp>
+// parser.hpp declares the limits and events, then includes this file at its
+// end; including this file first works too (parser.hpp forward-declares
+// basic_parser for its aliases).
 #include <corio/http/parser.hpp>
 
 #include <cstddef>

@@ -12,6 +12,7 @@
 #include <corio/event_loop.hpp>
 #include <corio/http/client_options.hpp>
 #include <corio/http/client_response.hpp>
+#include <corio/http/detail/grammar.hpp>
 #include <corio/http/detail/pool.hpp>
 #include <corio/http/detail/timeouts.hpp>
 #include <corio/http/detail/transport.hpp>
@@ -162,7 +163,7 @@ public:
             ++redirects;
             // RFC 9110 §15.4: 303 (and, as every browser does, 301/302) turn
             // into a GET without body; 307/308 repeat the request as it was.
-            if (r.m_status != 307 && r.m_status != 308 && method != "HEAD") {
+            if (r.m_status != 307 && r.m_status != 308 && !http_grammar::is_head(method)) {
                 if (method != "GET") {
                     method = "GET";
                 }
