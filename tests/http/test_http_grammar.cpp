@@ -68,9 +68,9 @@ TEST_CASE("lower-casing and comparison fold ASCII letters only", "[http][grammar
 }
 
 TEST_CASE("trim_ows drops spaces and tabs at both ends only", "[http][grammar]") {
-    CHECK(grammar::trim_ows(" \t a b \t") == "a b");
-    CHECK(grammar::trim_ows("\t \t") == "");
-    CHECK(grammar::trim_ows("x") == "x");
+    CHECK(std::string(grammar::trim_ows(" \t a b \t")) == "a b");
+    CHECK(grammar::trim_ows("\t \t").empty());
+    CHECK(std::string(grammar::trim_ows("x")) == "x");
 }
 
 TEST_CASE("hex_value reads both cases and refuses other characters", "[http][grammar]") {
@@ -125,7 +125,7 @@ TEST_CASE("the serializer writes no body where the rule forbids one", "[http][gr
 TEST_CASE("parser, serializer and header map agree on tokens and case", "[http][grammar]") {
     corio::http::headers fields;
     fields.add("X-Token", "v");
-    CHECK(fields.get("x-token") == "v");
+    CHECK(std::string(fields.get("x-token").value_or("")) == "v");
     CHECK(fields.has_token("X-TOKEN", "v"));
 
     corio::http::request bad;

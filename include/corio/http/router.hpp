@@ -4,6 +4,7 @@
 // path parameters.
 
 #include <corio/detail/config.hpp>
+#include <corio/http/detail/grammar.hpp>
 #include <corio/http/message.hpp>
 #include <corio/http/url.hpp>
 #include <corio/task.hpp>
