@@ -44,7 +44,8 @@ corio::http::parse_status after_head(std::string_view method, const std::string&
 TEST_CASE("the token table holds exactly the RFC 9110 tchar set", "[http][grammar]") {
     for (int c = 0; c < 256; ++c) {
         INFO("character " << c);
-        CHECK(grammar::is_token_char(static_cast<char>(c)) == tchar_by_the_rfc(static_cast<unsigned char>(c)));
+        CHECK(grammar::is_token_char(static_cast<char>(c)) ==
+              tchar_by_the_rfc(static_cast<unsigned char>(c)));
     }
     CHECK(grammar::is_token("GET"));
     CHECK(grammar::is_token("X-Custom_Header.1~"));
@@ -100,14 +101,17 @@ TEST_CASE("1xx, 204 and 304 responses and answers to HEAD have no body", "[http]
     CHECK_FALSE(grammar::is_head("GET"));
 }
 
-TEST_CASE("the response parser follows the no-body rule whatever the framing says", "[http][grammar]") {
+TEST_CASE("the response parser follows the no-body rule whatever the framing says",
+          "[http][grammar]") {
     using corio::http::parse_status;
-    CHECK(after_head("HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n") == parse_status::message_complete);
+    CHECK(after_head("HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n") ==
+          parse_status::message_complete);
     CHECK(after_head("GET", "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n") ==
           parse_status::message_complete);
     CHECK(after_head("GET", "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n") ==
           parse_status::message_complete);
-    CHECK(after_head("GET", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n") == parse_status::need_more);
+    CHECK(after_head("GET", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n") ==
+          parse_status::need_more);
 }
 
 TEST_CASE("the serializer writes no body where the rule forbids one", "[http][grammar]") {
@@ -134,10 +138,12 @@ TEST_CASE("parser, serializer and header map agree on tokens and case", "[http][
 
     corio::http::request_parser parser;
     const std::string wire = "GET / HTTP/1.1\r\nBad Name: v\r\n\r\n";
-    CHECK_THROWS_AS(parser.feed(std::span<const char>(wire.data(), wire.size())), corio::http::protocol_error);
+    CHECK_THROWS_AS(parser.feed(std::span<const char>(wire.data(), wire.size())),
+                    corio::http::protocol_error);
 }
 
-TEST_CASE("the request line writer puts the query after a '?' only when there is one", "[http][grammar]") {
+TEST_CASE("the request line writer puts the query after a '?' only when there is one",
+          "[http][grammar]") {
     std::string out;
     const std::string_view query = "a=1";
     corio::detail::http_wire::append_request_line(out, "GET", "/p", &query, {});

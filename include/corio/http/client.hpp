@@ -84,8 +84,8 @@ public:
         return request("DELETE", std::move(url), std::move(extra));
     }
     /// POST `body` to `url` with the given Content-Type.
-    [[nodiscard]] task<client_response> post(std::string url, std::string body,
-                                             std::string content_type = "application/octet-stream") {
+    [[nodiscard]] task<client_response> post(
+        std::string url, std::string body, std::string content_type = "application/octet-stream") {
         return with_body("POST", std::move(url), std::move(body), std::move(content_type));
     }
     /// PUT `body` to `url` with the given Content-Type.
@@ -94,28 +94,30 @@ public:
         return with_body("PUT", std::move(url), std::move(body), std::move(content_type));
     }
     /// PATCH `body` to `url` with the given Content-Type.
-    [[nodiscard]] task<client_response> patch(std::string url, std::string body,
-                                              std::string content_type = "application/octet-stream") {
+    [[nodiscard]] task<client_response> patch(
+        std::string url, std::string body, std::string content_type = "application/octet-stream") {
         return with_body("PATCH", std::move(url), std::move(body), std::move(content_type));
     }
 
     /// Any method: `extra` headers are added to the session's defaults (and
     /// win over them); a non-empty `body` gets a Content-Length.
-    [[nodiscard]] task<client_response> request(std::string method, std::string url, http::headers extra = {},
-                                                std::string body = {}) {
+    [[nodiscard]] task<client_response> request(std::string method, std::string url,
+                                                http::headers extra = {}, std::string body = {}) {
         const session_options& o = state().options;
-        return corio::detail::http_session_state::perform(m_state, std::move(method), std::move(url),
-                                                          std::move(extra), std::move(body), o.timeouts,
-                                                          o.max_redirects);
+        return corio::detail::http_session_state::perform(
+            m_state, std::move(method), std::move(url), std::move(extra), std::move(body),
+            o.timeouts, o.max_redirects);
     }
 
     /// Any method with per-request options (timeouts, max_redirects), as
     /// aiohttp's session.request(..., timeout=...).
-    [[nodiscard]] task<client_response> send(std::string method, std::string url, request_options options) {
+    [[nodiscard]] task<client_response> send(std::string method, std::string url,
+                                             request_options options) {
         const session_options& o = state().options;
         return corio::detail::http_session_state::perform(
-            m_state, std::move(method), std::move(url), std::move(options.headers), std::move(options.body),
-            options.timeouts.value_or(o.timeouts), options.max_redirects.value_or(o.max_redirects));
+            m_state, std::move(method), std::move(url), std::move(options.headers),
+            std::move(options.body), options.timeouts.value_or(o.timeouts),
+            options.max_redirects.value_or(o.max_redirects));
     }
 
     /// Closes the session: idle connections now, connections in use when their
@@ -129,7 +131,9 @@ public:
     [[nodiscard]] bool closed() const noexcept { return !m_state || m_state->pool->closed(); }
     [[nodiscard]] const session_options& options() const { return state().options; }
     /// Connections established so far (a measure of reuse).
-    [[nodiscard]] std::uint64_t connections_opened() const { return state().pool->connections_opened(); }
+    [[nodiscard]] std::uint64_t connections_opened() const {
+        return state().pool->connections_opened();
+    }
     /// Connections open now: idle, in use or connecting.
     [[nodiscard]] std::size_t open_connections() const { return state().pool->open_connections(); }
     /// Idle keep-alive connections in the pool now.
@@ -147,7 +151,8 @@ private:
             m_state->pool->close();
         }
     }
-    task<client_response> with_body(std::string method, std::string url, std::string body, std::string content_type) {
+    task<client_response> with_body(std::string method, std::string url, std::string body,
+                                    std::string content_type) {
         http::headers extra;
         extra.add("Content-Type", std::move(content_type));
         return request(std::move(method), std::move(url), std::move(extra), std::move(body));

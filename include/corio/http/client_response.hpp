@@ -83,7 +83,8 @@ public:
     [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> text() {
         std::string body;
         if (m_content_length && m_decoder == nullptr) {
-            body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*m_content_length, 64ull << 20)));
+            body.reserve(
+                static_cast<std::size_t>(std::min<std::uint64_t>(*m_content_length, 64ull << 20)));
         }
         while (!m_done) {
             co_await read_more(body);
@@ -131,24 +132,27 @@ private:
         try {
             corio::detail::http_connection& c = *m_lease;
             if (c.pos == c.end) {
-                const std::size_t n = co_await corio::detail::http_fill(c, m_budget, m_method, m_url);
+                const std::size_t n =
+                    co_await corio::detail::http_fill(c, m_budget, m_method, m_url);
                 if (n == 0) {
                     if (c.parser.reads_until_close()) {
                         static_cast<void>(c.parser.finish());
                         finish_body(out, false);
                         co_return;
                     }
-                    throw client_connection_error(m_url.to_string(),
-                                                  corio::detail::http_describe(m_method, m_url) +
-                                                      ": connection closed before the end of the body (" +
-                                                      std::to_string(c.parser.body_size()) + " bytes received)");
+                    throw client_connection_error(
+                        m_url.to_string(), corio::detail::http_describe(m_method, m_url) +
+                                               ": connection closed before the end of the body (" +
+                                               std::to_string(c.parser.body_size()) +
+                                               " bytes received)");
                 }
                 c.end = n;
             }
             // Until need_more (everything consumed): the end of the message may
             // be reported by a feed that consumes nothing after the last piece.
             for (;;) {
-                const parse_result r = c.parser.feed(std::span<const char>(c.buffer.get() + c.pos, c.end - c.pos));
+                const parse_result r =
+                    c.parser.feed(std::span<const char>(c.buffer.get() + c.pos, c.end - c.pos));
                 c.pos += r.consumed;
                 if (r.status == parse_status::body_chunk) {
                     append_body(out, std::string_view(r.body.data(), r.body.size()));
@@ -162,9 +166,9 @@ private:
         } catch (const std::system_error& e) {
             m_lease.release(false);
             m_done = true;
-            throw client_connection_error(m_url.to_string(),
-                                          corio::detail::http_describe(m_method, m_url) + ": " + e.what(),
-                                          std::current_exception());
+            throw client_connection_error(
+                m_url.to_string(), corio::detail::http_describe(m_method, m_url) + ": " + e.what(),
+                std::current_exception());
         } catch (...) {
             m_lease.release(false);
             m_done = true;
@@ -202,8 +206,8 @@ private:
             try {
                 m_decoder->finish();
             } catch (const std::runtime_error& e) {
-                throw protocol_error(protocol_error::kind::bad_message, std::string("Content-Encoding: ") + e.what(),
-                                     offset);
+                throw protocol_error(protocol_error::kind::bad_message,
+                                     std::string("Content-Encoding: ") + e.what(), offset);
             }
         }
 #else

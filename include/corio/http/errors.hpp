@@ -45,7 +45,6 @@ private:
     std::uint64_t m_offset;
 };
 
-
 /// A URL (or URL reference) was malformed: the message names what was wrong
 /// and the offset of the offending character in the input.
 class url_error : public std::invalid_argument {
@@ -70,7 +69,8 @@ private:
 /// corio::http::protocol_error) when there was one.
 class client_connection_error : public std::runtime_error {
 public:
-    client_connection_error(std::string url, const std::string& what, std::exception_ptr cause = nullptr)
+    client_connection_error(std::string url, const std::string& what,
+                            std::exception_ptr cause = nullptr)
         : std::runtime_error(what), m_url(std::move(url)), m_cause(std::move(cause)) {}
 
     /// The URL being fetched when it failed.
@@ -89,7 +89,8 @@ private:
 class too_many_redirects : public std::runtime_error {
 public:
     too_many_redirects(std::vector<std::string> history, int max)
-        : std::runtime_error("corio::http: more than " + std::to_string(max) + " redirects, last to " +
+        : std::runtime_error("corio::http: more than " + std::to_string(max) +
+                             " redirects, last to " +
                              (history.empty() ? std::string() : history.back())),
           m_history(std::move(history)) {}
 

@@ -62,9 +62,9 @@ class basic_parser;
 
 namespace corio::http {
 
-/// Parses requests on a server connection. See corio/http/detail/parser.hpp (detail::basic_parser) for the
-/// feed() protocol and the strictness policies; a request without
-/// Content-Length or Transfer-Encoding has no body.
+/// Parses requests on a server connection. See corio/http/detail/parser.hpp (detail::basic_parser)
+/// for the feed() protocol and the strictness policies; a request without Content-Length or
+/// Transfer-Encoding has no body.
 using request_parser = detail::basic_parser<request>;
 
 /// Parses responses on a client connection. Call set_request_method() with

@@ -71,7 +71,8 @@ constexpr std::string_view trim_ows(std::string_view s) noexcept {
 inline constexpr std::array<bool, 256> token_table = [] {
     std::array<bool, 256> table{};
     for (int c = 0; c < 256; ++c) {
-        table[static_cast<std::size_t>(c)] = is_digit(static_cast<char>(c)) || is_alpha(static_cast<char>(c));
+        table[static_cast<std::size_t>(c)] =
+            is_digit(static_cast<char>(c)) || is_alpha(static_cast<char>(c));
     }
     for (const char c : std::string_view("!#$%&'*+-.^_`|~")) {
         table[static_cast<unsigned char>(c)] = true;

@@ -455,7 +455,8 @@ private:
                     const std::string_view coding = http_grammar::trim_ows(rest.substr(0, comma));
                     if (!coding.empty()) {
                         const std::string_view name = coding.substr(0, coding.find(';'));
-                        last_is_chunked = http_grammar::iequals(http_grammar::trim_ows(name), "chunked");
+                        last_is_chunked =
+                            http_grammar::iequals(http_grammar::trim_ows(name), "chunked");
                         if (last_is_chunked)
                             ++chunked_count;
                     }

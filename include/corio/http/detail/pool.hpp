@@ -6,10 +6,10 @@
 
 #include <corio/cancel.hpp>
 #include <corio/detail/cancellation.hpp>
-#include <corio/http/detail/transport.hpp>
-#include <corio/http/detail/wire.hpp>
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/event_loop.hpp>
+#include <corio/http/detail/transport.hpp>
+#include <corio/http/detail/wire.hpp>
 #include <corio/http/parser.hpp>
 #include <corio/http/url.hpp>
 

@@ -52,7 +52,8 @@ inline void http_write_request(std::string& out, std::string_view method, const 
     };
     out.clear();
     const std::string_view query = u.query();
-    http_wire::append_request_line(out, method, u.path(), u.has_query() ? &query : nullptr, http::http_version{});
+    http_wire::append_request_line(out, method, u.path(), u.has_query() ? &query : nullptr,
+                                   http::http_version{});
     if (!provided("Host")) {
         out += "Host: ";
         http_wire::append_host(out, u);
@@ -91,8 +92,9 @@ class http_session_state {
 public:
     explicit http_session_state(http::session_options o)
         : options(std::move(o)),
-          pool(std::make_shared<http_pool>(options.limit, options.limit_per_host,
-                                           std::chrono::duration_cast<event_loop::duration>(options.keep_alive_timeout))) {}
+          pool(std::make_shared<http_pool>(
+              options.limit, options.limit_per_host,
+              std::chrono::duration_cast<event_loop::duration>(options.keep_alive_timeout))) {}
 
     http::session_options options;
     std::shared_ptr<http_pool> pool;
@@ -102,16 +104,14 @@ public:
     }
     // RFC 9110 §9.2.2: only these may be retried automatically.
     static bool is_idempotent(std::string_view method) noexcept {
-        return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" || method == "OPTIONS" ||
-               method == "TRACE";
+        return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
+               method == "OPTIONS" || method == "TRACE";
     }
 
     /// One request with its redirects (the body of every client_session request).
-    CORIO_HEADER_COROUTINE static task<http::client_response> perform(std::shared_ptr<http_session_state> self,
-                                                                       std::string method, std::string url_text,
-                                                                       http::headers extra, std::string body,
-                                                                       http::client_timeouts timeouts,
-                                                                       int max_redirects) {
+    CORIO_HEADER_COROUTINE static task<http::client_response> perform(
+        std::shared_ptr<http_session_state> self, std::string method, std::string url_text,
+        http::headers extra, std::string body, http::client_timeouts timeouts, int max_redirects) {
         const http_budget budget = http_budget::from(timeouts);
         http::url current = http::url::parse(url_text);
         std::vector<std::string> history;
@@ -139,8 +139,9 @@ public:
             }
 #endif
             if (failure) {
-                throw http::client_connection_error(current.to_string(),
-                                                    http_describe(method, current) + ": " + failure_text, failure);
+                throw http::client_connection_error(
+                    current.to_string(), http_describe(method, current) + ": " + failure_text,
+                    failure);
             }
             http::client_response& r = *response;
             r.m_redirects = redirects;
@@ -173,7 +174,8 @@ public:
                 extra.remove("Transfer-Encoding");
             }
             // Credentials are for the origin they were given to.
-            if (next.scheme() != current.scheme() || next.host() != current.host() || next.port() != current.port()) {
+            if (next.scheme() != current.scheme() || next.host() != current.host() ||
+                next.port() != current.port()) {
                 extra.remove("Authorization");
             }
             current = std::move(next);
@@ -198,7 +200,8 @@ private:
         r.release();
     }
 
-    CORIO_HEADER_COROUTINE static task<http_grant> acquire_waiting(http_pool& pool, http_host& host, bool fresh) {
+    CORIO_HEADER_COROUTINE static task<http_grant> acquire_waiting(http_pool& pool, http_host& host,
+                                                                   bool fresh) {
         co_return co_await pool.acquire(host, fresh);
     }
 
@@ -218,14 +221,15 @@ private:
         http_tls_stream secured = co_await tls::connect(std::move(stream), *m_tls, u.host());
         co_return http_connection_stream(std::move(secured));
 #else
-        throw http::client_connection_error(u.to_string(),
-                                            "https needs corio::tls (build with OpenSSL and link corio::tls): " +
-                                                u.to_string());
+        throw http::client_connection_error(
+            u.to_string(),
+            "https needs corio::tls (build with OpenSSL and link corio::tls): " + u.to_string());
 #endif
     }
 
     // An idle connection of u's host, or a new one (fresh: never an idle one).
-    CORIO_HEADER_COROUTINE task<http_lease> obtain(const http::url& u, http_host& host, const http_budget& budget,
+    CORIO_HEADER_COROUTINE task<http_lease> obtain(const http::url& u, http_host& host,
+                                                   const http_budget& budget,
                                                    std::string_view method, bool fresh) {
         http_grant g;
         if (pool->closed()) {
@@ -238,7 +242,8 @@ private:
             if (budget.deadline == event_loop::time_point::max()) {
                 g = co_await pool->acquire(host, fresh);
             } else {
-                g = co_await http_timed(acquire_waiting(*pool, host, fresh), budget, std::nullopt, "pool", method, u);
+                g = co_await http_timed(acquire_waiting(*pool, host, fresh), budget, std::nullopt,
+                                        "pool", method, u);
             }
         }
         if (g.connection) {
@@ -248,7 +253,9 @@ private:
         if (u.is_https()) {
             pool->release_slot(host);
             throw http::client_connection_error(
-                u.to_string(), http_describe(method, u) + ": https needs corio::tls (build with OpenSSL and link corio::tls)");
+                u.to_string(),
+                http_describe(method, u) +
+                    ": https needs corio::tls (build with OpenSSL and link corio::tls)");
         }
 #endif
         http_slot_guard guard(*pool, host);
@@ -264,8 +271,10 @@ private:
     // Reads until the head of the final (non-1xx) response is parsed.
     // no_response: the connection ended or failed before any byte came back
     // (`error` holds the failure, if any) — a stale keep-alive connection.
-    CORIO_HEADER_COROUTINE static task<head_status> read_head(http_connection& c, const http_budget& budget,
-                                                              std::string_view method, const http::url& u,
+    CORIO_HEADER_COROUTINE static task<head_status> read_head(http_connection& c,
+                                                              const http_budget& budget,
+                                                              std::string_view method,
+                                                              const http::url& u,
                                                               std::exception_ptr& error) {
         bool started = false;
         for (;;) {
@@ -274,7 +283,8 @@ private:
                 const http::parse_result r =
                     c.parser.feed(std::span<const char>(c.buffer.get() + c.pos, c.end - c.pos));
                 c.pos += r.consumed;
-                if (r.status == http::parse_status::headers_complete && c.parser.message().status >= 200) {
+                if (r.status == http::parse_status::headers_complete &&
+                    c.parser.message().status >= 200) {
                     co_return head_status::complete;
                 }
             }
@@ -295,7 +305,8 @@ private:
                     co_return head_status::no_response;
                 }
                 throw http::client_connection_error(
-                    u.to_string(), http_describe(method, u) + ": connection closed in the middle of the response head");
+                    u.to_string(), http_describe(method, u) +
+                                       ": connection closed in the middle of the response head");
             }
             c.end = n;
         }
@@ -303,8 +314,10 @@ private:
 
     // One request on one connection, retried once on a fresh connection when
     // a reused one turns out to be closed (idempotent methods only).
-    CORIO_HEADER_COROUTINE task<http::client_response> exchange(const std::string& method, const http::url& u,
-                                                                const http::headers& extra, const std::string& body,
+    CORIO_HEADER_COROUTINE task<http::client_response> exchange(const std::string& method,
+                                                                const http::url& u,
+                                                                const http::headers& extra,
+                                                                const std::string& body,
                                                                 const http_budget& budget) {
         http_host& host = pool->host_for(u);
         for (int attempt = 0;; ++attempt) {
@@ -320,7 +333,8 @@ private:
                 if (budget.deadline == event_loop::time_point::max()) {
                     co_await c.stream.write(c.out);
                 } else {
-                    co_await http_timed(c.stream.write(c.out), budget, std::nullopt, "write", method, u);
+                    co_await http_timed(c.stream.write(c.out), budget, std::nullopt, "write",
+                                        method, u);
                 }
             } catch (const std::system_error&) {
                 error = std::current_exception();
@@ -339,15 +353,17 @@ private:
                 std::rethrow_exception(error);
             }
             throw http::client_connection_error(
-                u.to_string(), http_describe(method, u) + ": server closed the connection without a response");
+                u.to_string(),
+                http_describe(method, u) + ": server closed the connection without a response");
         }
     }
 
-    http::client_response make_response(http_lease lease, const std::string& method, const http::url& u,
-                                        const http_budget& budget) {
+    http::client_response make_response(http_lease lease, const std::string& method,
+                                        const http::url& u, const http_budget& budget) {
         http_connection& c = *lease;
         http::response& m = c.parser.message();
-        http::client_response r(m.status, std::move(m.reason), m.version, std::move(m.headers), u, method);
+        http::client_response r(m.status, std::move(m.reason), m.version, std::move(m.headers), u,
+                                method);
         if (!c.parser.chunked() && !c.parser.reads_until_close()) {
             r.m_content_length = c.parser.content_length();
         }
@@ -371,8 +387,8 @@ private:
             // Nothing to read: complete the message now so the connection goes
             // back to the pool before the caller even looks at the response.
             http_connection& conn = *r.m_lease;
-            const http::parse_result done =
-                conn.parser.feed(std::span<const char>(conn.buffer.get() + conn.pos, conn.end - conn.pos));
+            const http::parse_result done = conn.parser.feed(
+                std::span<const char>(conn.buffer.get() + conn.pos, conn.end - conn.pos));
             conn.pos += done.consumed;
             std::string none;
             r.finish_body(none, done.status == http::parse_status::message_complete);

@@ -55,19 +55,20 @@ inline std::string http_describe(std::string_view method, const http::url& u) {
     return s;
 }
 
-[[noreturn]] inline void http_throw_timeout(const char* kind, event_loop::duration limit, std::string_view method,
-                                            const http::url& u) {
+[[noreturn]] inline void http_throw_timeout(const char* kind, event_loop::duration limit,
+                                            std::string_view method, const http::url& u) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(limit).count();
-    throw timeout_error("corio::http: " + std::string(kind) + " timeout (" + std::to_string(ms) + " ms) on " +
-                        http_describe(method, u));
+    throw timeout_error("corio::http: " + std::string(kind) + " timeout (" + std::to_string(ms) +
+                        " ms) on " + http_describe(method, u));
 }
 
 /// Awaits `op` within the tighter of the step limit and what is left of the
 /// total deadline; throws timeout_error naming the one that passed.
 template <class T>
 CORIO_HEADER_COROUTINE task<T> http_timed(task<T> op, const http_budget& budget,
-                                          std::optional<event_loop::duration> step, const char* step_name,
-                                          std::string_view method, const http::url& u) {
+                                          std::optional<event_loop::duration> step,
+                                          const char* step_name, std::string_view method,
+                                          const http::url& u) {
     std::optional<event_loop::duration> limit = step;
     const char* kind = step_name;
     if (budget.deadline != event_loop::time_point::max()) {
@@ -112,7 +113,8 @@ CORIO_HEADER_COROUTINE task<T> http_timed(task<T> op, const http_budget& budget,
                                                  std::string_view method, const http::url& u) {
     c.pos = 0;
     c.end = 0;
-    const std::span<std::byte> buffer(reinterpret_cast<std::byte*>(c.buffer.get()), http_read_buffer_size);
+    const std::span<std::byte> buffer(reinterpret_cast<std::byte*>(c.buffer.get()),
+                                      http_read_buffer_size);
     if (!budget.sock_read && budget.deadline == event_loop::time_point::max()) {
         return c.stream.read_some(buffer);
     }

@@ -78,7 +78,8 @@ private:
                 co_await s.shutdown_write();
             }
         } else {
-            co_await s.shutdown();  // a TLS stream without shutdown_write: its shutdown() sends close_notify
+            co_await s.shutdown();  // a TLS stream without shutdown_write: its shutdown() sends
+                                    // close_notify
         }
         co_return;
     }

@@ -29,7 +29,8 @@ inline void check_field(const http::header_field& field) {
         throw std::invalid_argument("corio::http: header name '" + field.name + "' is not a token");
     }
     if (breaks_line(field.value)) {
-        throw std::invalid_argument("corio::http: value of header '" + field.name + "' holds CR, LF or NUL");
+        throw std::invalid_argument("corio::http: value of header '" + field.name +
+                                    "' holds CR, LF or NUL");
     }
 }
 
@@ -54,7 +55,8 @@ inline void append_decimal(std::string& out, std::uint64_t value) {
 inline void append_request_line(std::string& out, std::string_view method, std::string_view path,
                                 const std::string_view* query, http::http_version version) {
     if (!http_grammar::is_token(method)) {
-        throw std::invalid_argument("corio::http: method '" + std::string(method) + "' is not a token");
+        throw std::invalid_argument("corio::http: method '" + std::string(method) +
+                                    "' is not a token");
     }
     out += method;
     out += ' ';
