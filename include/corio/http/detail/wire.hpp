@@ -34,11 +34,20 @@ inline void check_field(const http::header_field& field) {
     }
 }
 
+// "HTTP/x.y" into at[0..8): a status or request line then takes it in one
+// append rather than one per character (the client writes one per request).
+inline void format_version(char* at, http::http_version version) noexcept {
+    constexpr std::string_view prefix = "HTTP/";
+    prefix.copy(at, prefix.size());
+    at[5] = static_cast<char>('0' + version.major % 10);
+    at[6] = '.';
+    at[7] = static_cast<char>('0' + version.minor % 10);
+}
+
 inline void append_version(std::string& out, http::http_version version) {
-    out += "HTTP/";
-    out += static_cast<char>('0' + version.major % 10);
-    out += '.';
-    out += static_cast<char>('0' + version.minor % 10);
+    char text[8];
+    format_version(text, version);
+    out.append(text, sizeof text);
 }
 
 inline void append_decimal(std::string& out, std::uint64_t value) {
@@ -65,9 +74,13 @@ inline void append_request_line(std::string& out, std::string_view method, std::
         out += '?';
         out += *query;
     }
-    out += ' ';
-    append_version(out, version);
-    out += "\r\n";
+    if (version == http::http_version{1, 1}) {
+        out += " HTTP/1.1\r\n";  // every client request: one constant append
+        return;
+    }
+    char tail[] = " HTTP/x.y\r\n";
+    format_version(tail + 1, version);
+    out.append(tail, sizeof tail - 1);
 }
 
 /// The URL's host as it appears in a Host field or an authority: an IPv6
