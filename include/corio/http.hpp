@@ -5,6 +5,9 @@
 // parser and the serializer. https needs corio::tls as well.
 
 #include <corio/http/client.hpp>
+#include <corio/http/client_options.hpp>
+#include <corio/http/client_response.hpp>
+#include <corio/http/errors.hpp>
 #include <corio/http/message.hpp>
 #include <corio/http/parser.hpp>
 #include <corio/http/router.hpp>

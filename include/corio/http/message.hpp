@@ -3,6 +3,8 @@
 // corio::http messages: ordered case-insensitive header fields, request and
 // response values, and the standard reason phrases.
 
+#include <corio/http/detail/grammar.hpp>
+
 #include <algorithm>
 #include <cstddef>
 #include <initializer_list>
@@ -12,31 +14,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-namespace corio::detail::http_text {
-
-inline char lower_ascii(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-inline bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size())
-        return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower_ascii(a[i]) != lower_ascii(b[i]))
-            return false;
-    return true;
-}
-
-inline std::string_view trim_ows(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
-}  // namespace corio::detail::http_text
 
 namespace corio::http {
 
@@ -61,7 +38,7 @@ public:
     /// until this object is modified.
     [[nodiscard]] std::optional<std::string_view> get(std::string_view name) const {
         for (const auto& f : m_fields)
-            if (detail::http_text::iequals(f.name, name))
+            if (detail::http_grammar::iequals(f.name, name))
                 return std::string_view(f.value);
         return std::nullopt;
     }
@@ -76,7 +53,7 @@ public:
     [[nodiscard]] std::vector<std::string_view> get_all(std::string_view name) const {
         std::vector<std::string_view> values;
         for (const auto& f : m_fields)
-            if (detail::http_text::iequals(f.name, name))
+            if (detail::http_grammar::iequals(f.name, name))
                 values.emplace_back(f.value);
         return values;
     }
@@ -87,13 +64,13 @@ public:
     /// (case-insensitive), e.g. has_token("Connection", "close").
     [[nodiscard]] bool has_token(std::string_view name, std::string_view token) const {
         for (const auto& f : m_fields) {
-            if (!detail::http_text::iequals(f.name, name))
+            if (!detail::http_grammar::iequals(f.name, name))
                 continue;
             std::string_view rest = f.value;
             while (!rest.empty()) {
                 const std::size_t comma = rest.find(',');
-                const std::string_view item = detail::http_text::trim_ows(rest.substr(0, comma));
-                if (detail::http_text::iequals(item, token))
+                const std::string_view item = detail::http_grammar::trim_ows(rest.substr(0, comma));
+                if (detail::http_grammar::iequals(item, token))
                     return true;
                 if (comma == std::string_view::npos)
                     break;
@@ -112,7 +89,7 @@ public:
     /// the first one (appended when there was none).
     void set(std::string_view name, std::string value) {
         auto it = std::find_if(m_fields.begin(), m_fields.end(), [&](const header_field& f) {
-            return detail::http_text::iequals(f.name, name);
+            return detail::http_grammar::iequals(f.name, name);
         });
         if (it == m_fields.end()) {
             m_fields.push_back({std::string(name), std::move(value)});
@@ -122,7 +99,7 @@ public:
         const auto first = static_cast<std::size_t>(it - m_fields.begin());
         std::size_t out = first + 1;
         for (std::size_t i = first + 1; i < m_fields.size(); ++i) {
-            if (detail::http_text::iequals(m_fields[i].name, name))
+            if (detail::http_grammar::iequals(m_fields[i].name, name))
                 continue;
             if (out != i)
                 m_fields[out] = std::move(m_fields[i]);
@@ -135,7 +112,7 @@ public:
     std::size_t remove(std::string_view name) {
         const auto before = m_fields.size();
         std::erase_if(m_fields, [&](const header_field& f) {
-            return detail::http_text::iequals(f.name, name);
+            return detail::http_grammar::iequals(f.name, name);
         });
         return before - m_fields.size();
     }

@@ -4,6 +4,7 @@
 // path parameters.
 
 #include <corio/detail/config.hpp>
+#include <corio/http/detail/grammar.hpp>
 #include <corio/http/message.hpp>
 #include <corio/http/url.hpp>
 #include <corio/task.hpp>
@@ -192,7 +193,7 @@ public:
             if (candidate.method == r.method) {
                 return dispatch(candidate, r);
             }
-            if (fallback == nullptr && r.method == "HEAD" && candidate.method == "GET") {
+            if (fallback == nullptr && corio::detail::http_grammar::is_head(r.method) && candidate.method == "GET") {
                 fallback = &candidate;
             }
         }

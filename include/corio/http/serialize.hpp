@@ -1,106 +1,19 @@
 #pragma once
 
-// Writing HTTP/1.1 messages: the inverse of http/parser.hpp, shared by the
-// client and the server so both frame messages the same way.
+// Writing HTTP/1.1 messages: the inverse of http/parser.hpp. The pieces
+// (request line, fields, framing) are http/detail/wire.hpp's, which the
+// client and the server write with too.
 
+#include <corio/http/detail/grammar.hpp>
+#include <corio/http/detail/wire.hpp>
 #include <corio/http/message.hpp>
 
 #include <charconv>
 #include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-
-namespace corio::detail::http_wire {
-
-using http::header_field;
-using http::headers;
-using http::http_version;
-
-// RFC 9110 §5.6.2 tchar.
-inline bool is_token_char(char c) noexcept {
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-        return true;
-    }
-    switch (c) {
-        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-        case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-            return true;
-        default:
-            return false;
-    }
-}
-
-inline bool is_token(std::string_view s) noexcept {
-    if (s.empty()) {
-        return false;
-    }
-    for (char c : s) {
-        if (!is_token_char(c)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-// A value that would end the line early lets a caller's data inject headers
-// or a whole second message: refuse it rather than send it.
-inline bool breaks_line(std::string_view s) noexcept {
-    return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
-}
-
-inline void check_field(const header_field& field) {
-    if (!is_token(field.name)) {
-        throw std::invalid_argument("corio::http: header name '" + field.name + "' is not a token");
-    }
-    if (breaks_line(field.value)) {
-        throw std::invalid_argument("corio::http: value of header '" + field.name + "' holds CR, LF or NUL");
-    }
-}
-
-inline void append_version(std::string& out, http_version version) {
-    out += "HTTP/";
-    out += static_cast<char>('0' + version.major % 10);
-    out += '.';
-    out += static_cast<char>('0' + version.minor % 10);
-}
-
-inline void append_decimal(std::string& out, std::uint64_t value) {
-    char digits[24];
-    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-    out.append(digits, end);
-}
-
-inline void append_fields(std::string& out, const headers& fields) {
-    for (const header_field& field : fields) {
-        check_field(field);
-        out += field.name;
-        out += ": ";
-        out += field.value;
-        out += "\r\n";
-    }
-}
-
-inline bool has_framing(const headers& fields) {
-    return fields.contains("Content-Length") || fields.contains("Transfer-Encoding");
-}
-
-inline bool method_expects_body(std::string_view method) noexcept {
-    return method == "POST" || method == "PUT" || method == "PATCH";
-}
-
-// RFC 9110 §6.4.1: 1xx, 204 and 304 responses never carry content.
-inline bool status_forbids_body(int status) noexcept {
-    return (status >= 100 && status < 200) || status == 204 || status == 304;
-}
-
-inline void append_content_length(std::string& out, std::size_t length) {
-    out += "Content-Length: ";
-    append_decimal(out, length);
-    out += "\r\n";
-}
-
-}  // namespace corio::detail::http_wire
 
 namespace corio::http {
 
@@ -109,19 +22,15 @@ namespace corio::http {
 /// std::invalid_argument when the method or a header name is not a token, or
 /// the target or a header value holds CR, LF or NUL (no header injection).
 inline void append_request_head(std::string& out, const request& r) {
-    if (!corio::detail::http_wire::is_token(r.method)) {
+    namespace wire = corio::detail::http_wire;
+    if (!corio::detail::http_grammar::is_token(r.method)) {
         throw std::invalid_argument("corio::http: method '" + r.method + "' is not a token");
     }
-    if (r.target.empty() || corio::detail::http_wire::breaks_line(r.target) || r.target.find(' ') != std::string::npos) {
+    if (r.target.empty() || wire::breaks_line(r.target) || r.target.find(' ') != std::string::npos) {
         throw std::invalid_argument("corio::http: bad request target '" + r.target + "'");
     }
-    out += r.method;
-    out += ' ';
-    out += r.target;
-    out += ' ';
-    corio::detail::http_wire::append_version(out, r.version);
-    out += "\r\n";
-    corio::detail::http_wire::append_fields(out, r.headers);
+    wire::append_request_line(out, r.method, r.target, nullptr, r.version);
+    wire::append_fields(out, r.headers);
     out += "\r\n";
 }
 
@@ -169,7 +78,7 @@ inline void append_response_head(std::string& out, const response& r) {
     std::string out;
     out.reserve(64 + r.headers.size() * 32 + r.body.size());
     append_response_head(out, r);
-    if (corio::detail::http_wire::status_forbids_body(r.status)) {
+    if (corio::detail::http_grammar::status_forbids_body(r.status)) {
         return out;
     }
     if (!corio::detail::http_wire::has_framing(r.headers)) {

@@ -4,52 +4,24 @@
 // client fetches, percent-encoding helpers, and reference resolution for
 // redirect Locations (RFC 3986 §5.2).
 
+#include <corio/http/detail/grammar.hpp>
+#include <corio/http/errors.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
-namespace corio::http {
+namespace corio::detail::url_grammar {
 
-/// A URL (or URL reference) was malformed: the message names what was wrong
-/// and the offset of the offending character in the input.
-class url_error : public std::invalid_argument {
-public:
-    url_error(const std::string& problem, std::size_t offset)
-        : std::invalid_argument("invalid URL: " + problem + " at offset " + std::to_string(offset)),
-          m_offset(offset) {}
+// The RFC 5234 core rules and case folding are HTTP's too: one copy, in grammar.hpp.
+using http_grammar::hex_value;
+using http_grammar::is_alpha;
+using http_grammar::is_digit;
+using http_grammar::is_hex;
+using http_grammar::lower_ascii;
 
-    /// Offset in the parsed string of the offending character.
-    [[nodiscard]] std::size_t offset() const noexcept { return m_offset; }
-
-private:
-    std::size_t m_offset;
-};
-
-}  // namespace corio::http
-
-namespace corio::detail::http_text {
-
-inline bool is_alpha(char c) noexcept {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-inline bool is_digit(char c) noexcept {
-    return c >= '0' && c <= '9';
-}
-inline bool is_hex(char c) noexcept {
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-inline int hex_value(char c) noexcept {
-    if (is_digit(c))
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return c - 'A' + 10;
-}
-inline char to_lower(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
 inline bool is_unreserved(char c) noexcept {
     return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
@@ -195,7 +167,7 @@ inline std::string remove_dot_segments(std::string_view in) {
     return out;
 }
 
-}  // namespace corio::detail::http_text
+}  // namespace corio::detail::url_grammar
 
 namespace corio::http {
 
@@ -203,7 +175,7 @@ namespace corio::http {
 /// (ALPHA DIGIT - . _ ~) and those listed in `safe`. Returns the encoded string.
 inline std::string percent_encode(std::string_view s, std::string_view safe = {}) {
     static constexpr char digits[] = "0123456789ABCDEF";
-    using namespace ::corio::detail::http_text;
+    using namespace ::corio::detail::url_grammar;
     std::string out;
     out.reserve(s.size());
     for (const char c : s) {
@@ -222,7 +194,7 @@ inline std::string percent_encode(std::string_view s, std::string_view safe = {}
 /// Decodes %XX escapes in `s` ('+' is left alone). Returns the decoded bytes.
 /// Throws url_error on a '%' not followed by two hex digits.
 inline std::string percent_decode(std::string_view s) {
-    using namespace ::corio::detail::http_text;
+    using namespace ::corio::detail::url_grammar;
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size(); ++i) {
@@ -258,7 +230,7 @@ public:
     /// Parses an absolute http/https URL. Throws url_error naming the problem
     /// and its offset.
     [[nodiscard]] static url parse(std::string_view text) {
-        using namespace ::corio::detail::http_text;
+        using namespace ::corio::detail::url_grammar;
         url u;
         std::size_t i = 0;
         while (i < text.size() &&
@@ -268,7 +240,7 @@ public:
         if (i == 0 || i >= text.size() || text[i] != ':')
             throw url_error("missing scheme", 0);
         for (std::size_t k = 0; k < i; ++k)
-            u.m_scheme.push_back(to_lower(text[k]));
+            u.m_scheme.push_back(lower_ascii(text[k]));
         if (u.m_scheme != "http" && u.m_scheme != "https")
             throw url_error("unsupported scheme '" + u.m_scheme + "' (only http and https)", 0);
         if (text.substr(i + 1, 2) != "//")
@@ -327,7 +299,7 @@ public:
     /// "#fragment". Dot segments are removed. Throws url_error when the
     /// reference or the result is malformed (e.g. "ftp://x").
     [[nodiscard]] url resolve(std::string_view reference) const {
-        using namespace ::corio::detail::http_text;
+        using namespace ::corio::detail::url_grammar;
         // A scheme is letters (then letters, digits, + - .) followed by ':'
         // before any '/', '?' or '#'.
         std::size_t i = 0;
@@ -409,7 +381,7 @@ private:
 
     /// Parses host[:port] starting at `i`; returns where the path starts.
     std::size_t parse_authority(std::string_view text, std::size_t i) {
-        using namespace ::corio::detail::http_text;
+        using namespace ::corio::detail::url_grammar;
         std::size_t end = text.find_first_of("/?#", i);
         if (end == std::string_view::npos)
             end = text.size();
@@ -427,7 +399,7 @@ private:
             if (!valid_ipv6(literal))
                 throw url_error("invalid IPv6 literal", i + 1);
             for (const char c : literal)
-                m_host.push_back(to_lower(c));
+                m_host.push_back(lower_ascii(c));
             m_ipv6 = true;
             host_end = close + 1;
             if (host_end < authority.size() && authority[host_end] != ':')
@@ -442,7 +414,7 @@ private:
                 const char c = authority[k];
                 if (!(is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_'))
                     throw url_error("character not allowed in host", i + k);
-                m_host.push_back(to_lower(c));
+                m_host.push_back(lower_ascii(c));
             }
         }
         if (host_end < authority.size()) {
@@ -468,7 +440,7 @@ private:
     }
 
     void parse_path_query_fragment(std::string_view text, std::size_t i) {
-        using namespace ::corio::detail::http_text;
+        using namespace ::corio::detail::url_grammar;
         std::size_t end_path = text.find_first_of("?#", i);
         if (end_path == std::string_view::npos)
             end_path = text.size();

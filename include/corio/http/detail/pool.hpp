@@ -6,9 +6,10 @@
 
 #include <corio/cancel.hpp>
 #include <corio/detail/cancellation.hpp>
-#include <corio/http/detail/transport.hpp>
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/event_loop.hpp>
+#include <corio/http/detail/transport.hpp>
+#include <corio/http/detail/wire.hpp>
 #include <corio/http/parser.hpp>
 #include <corio/http/url.hpp>
 
@@ -34,12 +35,12 @@ inline constexpr std::size_t http_read_buffer_size = 64 * 1024;
 struct http_host;
 class http_acquire_operation;
 
-/// One client connection and what it keeps between requests: the transport,
+/// One client connection and what it keeps between requests: the stream,
 /// the response parser, the read buffer (bytes [pos, end) not parsed yet) and
 /// the write buffer.
 struct http_connection {
-    http_connection(std::unique_ptr<http_transport> t, http_host& h)
-        : transport(std::move(t)), parser(client_limits()), buffer(new char[http_read_buffer_size]), host(&h) {
+    http_connection(http_connection_stream s, http_host& h)
+        : stream(std::move(s)), parser(client_limits()), buffer(new char[http_read_buffer_size]), host(&h) {
         parser.set_body_mode(http::body_mode::stream);
     }
 
@@ -50,7 +51,7 @@ struct http_connection {
         return limits;
     }
 
-    std::unique_ptr<http_transport> transport;
+    http_connection_stream stream;
     http::response_parser parser;
     std::unique_ptr<char[]> buffer;
     std::size_t pos = 0;
@@ -181,15 +182,9 @@ public:
         m_key.clear();
         m_key += u.scheme();
         m_key += "://";
-        if (u.host_is_ipv6()) {
-            m_key += '[';
-            m_key += u.host();
-            m_key += ']';
-        } else {
-            m_key += u.host();
-        }
+        http_wire::append_host(m_key, u);
         m_key += ':';
-        m_key += std::to_string(u.port());
+        http_wire::append_decimal(m_key, u.port());
         auto it = m_hosts.find(m_key);
         if (it == m_hosts.end()) {
             it = m_hosts.try_emplace(m_key).first;
@@ -212,7 +207,7 @@ public:
                 std::unique_ptr<http_connection> c = std::move(h.idle.back());
                 h.idle.pop_back();
                 --m_idle_total;
-                if (now - c->idle_since >= m_keep_alive || !c->transport->is_open()) {
+                if (now - c->idle_since >= m_keep_alive || !c->stream.is_open()) {
                     discard(std::move(c));
                     continue;
                 }
@@ -236,7 +231,7 @@ public:
 
     /// A connection is done with: kept idle when `reusable`, else closed.
     void release(std::unique_ptr<http_connection> c, bool reusable) noexcept {
-        if (reusable && !m_closed && m_keep_alive > duration::zero() && c->transport->is_open()) {
+        if (reusable && !m_closed && m_keep_alive > duration::zero() && c->stream.is_open()) {
             c->idle_since = event_loop::clock::now();
             http_host& h = *c->host;
             h.idle.push_back(std::move(c));
@@ -306,7 +301,7 @@ private:
     }
 
     void discard(std::unique_ptr<http_connection> c) noexcept {
-        c->transport->close();
+        c->stream.close();
         --m_open;
         --c->host->open;
     }

@@ -8,13 +8,14 @@
 #include <corio/detail/config.hpp>
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/event_loop.hpp>
+#include <corio/http/detail/grammar.hpp>
+#include <corio/http/detail/wire.hpp>
 #include <corio/http/message.hpp>
 #include <corio/http/parser.hpp>
 #include <corio/http/serialize.hpp>
 #include <corio/net/stream.hpp>
 #include <corio/task.hpp>
 
-#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -133,10 +134,6 @@ inline int status_for(http::protocol_error::kind kind) noexcept {
     return 400;
 }
 
-inline bool status_forbids_body(int status) noexcept {
-    return (status >= 100 && status < 200) || status == 204 || status == 304;
-}
-
 /// Appends `r` to `out` as one wire message: the head from
 /// http::append_response_head, then the fields the server owns
 /// (Content-Length when the handler set no framing, Connection, Date,
@@ -153,13 +150,9 @@ inline void append_response(state& st, std::string& out, http::response& r, bool
         throw;
     }
     out.resize(out.size() - 2);  // reopen the head for the fields below
-    const bool no_body = status_forbids_body(r.status);
-    if (!no_body && !r.headers.contains("Content-Length") && !r.headers.contains("Transfer-Encoding")) {
-        out += "Content-Length: ";
-        char digits[24];
-        const auto end = std::to_chars(digits, digits + sizeof digits, r.body.size()).ptr;
-        out.append(digits, end);
-        out += "\r\n";
+    const bool no_body = http_grammar::status_forbids_body(r.status);
+    if (!no_body && !http_wire::has_framing(r.headers)) {
+        http_wire::append_content_length(out, r.body.size());
     }
     if (close) {
         out += "Connection: close\r\n";
@@ -311,7 +304,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                     break;
                 }
                 if (const auto expect = r.headers.get("Expect")) {
-                    if (!corio::detail::http_text::iequals(*expect, "100-continue")) {
+                    if (!http_grammar::iequals(*expect, "100-continue")) {
                         error_status = 417;
                         break;
                     }
@@ -329,7 +322,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
             }
             // A whole request: answer it.
             http::request& r = parser.message();
-            const bool head_only = r.method == "HEAD";
+            const bool head_only = http_grammar::is_head(r.method);
             bool keep_alive = parser.keep_alive();
             const bool keep_alive_1_0 = keep_alive && r.version.minor == 0;
             http::response response = co_await call_handler(*st, r);

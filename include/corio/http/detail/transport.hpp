@@ -1,10 +1,13 @@
 #pragma once
 
-// The byte stream an HTTP client connection runs over: plain TCP, or TLS when
-// corio::tls is available. One small virtual interface, so the pool and the
-// HTTP code above it never care which one carries the bytes.
+// The byte stream an HTTP client connection runs over: plain TCP, or TLS over
+// TCP when corio::tls is available. A closed set of two, so a variant held by
+// value in the connection (no heap object, no virtual call per read) rather
+// than an interface; it is itself a corio::byte_stream, so the HTTP code
+// above it reads and writes one stream type whichever carries the bytes.
 
 #include <corio/detail/config.hpp>
+#include <corio/net/byte_stream.hpp>
 #include <corio/net/stream.hpp>
 #include <corio/task.hpp>
 
@@ -16,45 +19,73 @@
 #include <cstddef>
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 namespace corio::detail {
 
-/// A connected byte stream: read what is there, write everything, close.
+#if defined(CORIO_HTTP_HAS_TLS)
+/// The TLS stream type of https connections: the only place the HTTP client
+/// names it.
+using http_tls_stream = tls::stream<>;
+#endif
+
+/// One client connection's stream: a tcp_stream (http) or an http_tls_stream
+/// (https). Each member forwards to the stream it holds; read_some and write
+/// return that stream's own task, so no coroutine frame is added per call.
 /// Loop thread only; one reader and one writer at a time (HTTP/1.1 without
 /// pipelining never has more).
-class http_transport {
+class http_connection_stream {
 public:
-    http_transport() = default;
-    http_transport(const http_transport&) = delete;
-    http_transport& operator=(const http_transport&) = delete;
-    virtual ~http_transport() = default;
+    explicit http_connection_stream(tcp_stream plain) noexcept
+        : m_stream(std::in_place_type<tcp_stream>, std::move(plain)) {}
+#if defined(CORIO_HTTP_HAS_TLS)
+    explicit http_connection_stream(http_tls_stream secured) noexcept
+        : m_stream(std::in_place_type<http_tls_stream>, std::move(secured)) {}
+#endif
 
     /// Reads at least one byte, or returns 0 at end of stream.
-    [[nodiscard]] virtual task<std::size_t> read_some(std::span<std::byte> buffer) = 0;
-    /// Writes all of `bytes` (they stay alive until the co_await completes).
-    [[nodiscard]] virtual task<void> write(std::string_view bytes) = 0;
-    /// Closes at once (no TLS close_notify): used for broken or surplus connections.
-    virtual void close() noexcept = 0;
-    [[nodiscard]] virtual bool is_open() const noexcept = 0;
-};
-
-/// HTTP over a corio byte stream: tcp_stream (http) or tls::stream (https).
-/// The forwarding members are not coroutines: no extra frame per read.
-template <class Stream>
-class http_stream_transport final : public http_transport {
-public:
-    explicit http_stream_transport(Stream stream) noexcept : m_stream(std::move(stream)) {}
-
-    [[nodiscard]] task<std::size_t> read_some(std::span<std::byte> buffer) override {
-        return m_stream.read_some(buffer);
+    [[nodiscard]] task<std::size_t> read_some(std::span<std::byte> buffer) {
+        return std::visit([buffer](auto& s) { return s.read_some(buffer); }, m_stream);
     }
-    [[nodiscard]] task<void> write(std::string_view bytes) override { return m_stream.write(bytes); }
-    void close() noexcept override { m_stream.close(); }
-    [[nodiscard]] bool is_open() const noexcept override { return m_stream.is_open(); }
+    /// Writes all of `bytes` (they stay alive until the co_await completes).
+    [[nodiscard]] task<void> write(std::span<const std::byte> bytes) {
+        return std::visit([bytes](auto& s) { return s.write(bytes); }, m_stream);
+    }
+    [[nodiscard]] task<void> write(std::string_view bytes) {
+        return write(std::as_bytes(std::span<const char>(bytes.data(), bytes.size())));
+    }
+    /// Ends the sending direction: TCP FIN, or TLS close_notify.
+    [[nodiscard]] task<void> shutdown_write() {
+        return std::visit([](auto& s) { return shutdown_write_of(s); }, m_stream);
+    }
+    /// Closes at once (no TLS close_notify): used for broken or surplus connections.
+    void close() noexcept {
+        std::visit([](auto& s) noexcept { s.close(); }, m_stream);
+    }
+    [[nodiscard]] bool is_open() const noexcept {
+        return std::visit([](const auto& s) noexcept { return s.is_open(); }, m_stream);
+    }
 
 private:
-    Stream m_stream;
+    template <class Stream>
+    CORIO_HEADER_COROUTINE static task<void> shutdown_write_of(Stream& s) {
+        if constexpr (std::is_void_v<decltype(s.shutdown_write())>) {
+            s.shutdown_write();
+        } else {
+            co_await s.shutdown_write();
+        }
+        co_return;
+    }
+
+#if defined(CORIO_HTTP_HAS_TLS)
+    std::variant<tcp_stream, http_tls_stream> m_stream;
+#else
+    std::variant<tcp_stream> m_stream;
+#endif
 };
+
+static_assert(byte_stream<http_connection_stream>);
 
 }  // namespace corio::detail

@@ -1,0 +1,562 @@
+#pragma once
+
+// The incremental HTTP/1.1 state machine behind http::request_parser and
+// http::response_parser (declared, with the limits and events it uses, in
+// corio/http/parser.hpp): line collection, start line, fields, framing
+// (Content-Length, chunked, read until close), limits and error offsets.
+
+#include <corio/http/detail/grammar.hpp>
+#include <corio/http/errors.hpp>
+#include <corio/http/message.hpp>
+// parser.hpp declares the limits and events, then includes this file at its
+// end; including this file first works too (parser.hpp forward-declares
+// basic_parser for its aliases).
+#include <corio/http/parser.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace corio::detail {
+
+/// The incremental parser shared by request_parser and response_parser.
+///
+/// Usage: loop `r = p.feed(data); data = data.subspan(r.consumed);` and act on
+/// r.status; need_more always means the whole input was consumed (partial lines
+/// are buffered inside). Each call stops right after one event, so a buffer
+/// holding pipelined messages yields them one by one. feed() may return an
+/// event while consuming 0 bytes (e.g. message_complete right after
+/// headers_complete for a body-less message): call it again with the same data.
+///
+/// Policies (RFC 9112): lines must end in CRLF (a bare LF or a bare CR is an
+/// error: strictness leaves no room for request smuggling through parsers that
+/// disagree); obs-fold, whitespace before ':', empty or non-token names and
+/// control characters in values are errors; values are trimmed of SP/HTAB.
+/// Before a request line up to 4 empty lines are skipped (§2.2). Trailer
+/// fields are validated and exposed through trailers(), never merged into the
+/// headers. After a protocol_error the parser stays failed: feed() and finish()
+/// throw the same error again.
+///
+/// Thread safety: none (one connection, one parser).
+template <typename Message>
+class basic_parser {
+    static constexpr bool is_request = std::is_same_v<Message, http::request>;
+    using error_kind = http::protocol_error::kind;
+
+public:
+    explicit basic_parser(http::parser_limits limits = {}) : m_limits(limits) {}
+
+    /// Feeds bytes; returns how many were consumed and what is complete.
+    /// Throws protocol_error on malformed input or a limit exceeded.
+    http::parse_result feed(std::span<const char> input) {
+        if (m_error)
+            throw *m_error;
+        if (m_state == state::done)
+            begin_message();
+        std::size_t i = 0;
+        for (;;) {
+            switch (m_state) {
+                case state::body_done:
+                    m_state = state::done;
+                    return {i, http::parse_status::message_complete, {}};
+                case state::done:
+                    return {i, http::parse_status::message_complete, {}};
+                case state::body_fixed:
+                case state::chunk_data:
+                case state::until_close: {
+                    if (i == input.size())
+                        return {i, http::parse_status::need_more, {}};
+                    std::size_t n = input.size() - i;
+                    if (m_state != state::until_close && n > m_remaining)
+                        n = static_cast<std::size_t>(m_remaining);
+                    if (m_state == state::until_close && n > m_limits.max_body_size - m_body_size) {
+                        // Report the offset of the first byte past the limit, however the input was
+                        // split.
+                        m_offset += m_limits.max_body_size - m_body_size;
+                        fail(error_kind::body_too_large, "body larger than max_body_size");
+                    }
+                    const std::span<const char> piece = input.subspan(i, n);
+                    i += n;
+                    m_offset += n;
+                    if (m_state != state::until_close)
+                        m_remaining -= n;
+                    m_body_size += n;
+                    if (m_state == state::body_fixed && m_remaining == 0)
+                        m_state = state::body_done;
+                    if (m_state == state::chunk_data && m_remaining == 0)
+                        m_state = state::chunk_cr;
+                    if (m_mode == http::body_mode::stream) {
+                        if (n > 0)
+                            return {i, http::parse_status::body_chunk, piece};
+                    } else {
+                        m_message.body.append(piece.data(), piece.size());
+                    }
+                    break;
+                }
+                case state::chunk_cr:
+                case state::chunk_lf: {
+                    if (i == input.size())
+                        return {i, http::parse_status::need_more, {}};
+                    const char c = input[i];
+                    const char expected = m_state == state::chunk_cr ? '\r' : '\n';
+                    if (c != expected)
+                        fail(error_kind::bad_message, "expected CRLF after chunk data");
+                    ++i;
+                    ++m_offset;
+                    m_state = m_state == state::chunk_cr ? state::chunk_lf : state::chunk_size;
+                    break;
+                }
+                default: {
+                    // Line-oriented states: collect one line, then act on it.
+                    if (i == input.size())
+                        return {i, http::parse_status::need_more, {}};
+                    const char c = input[i];
+                    if (in_header_section()) {
+                        if (m_section_bytes >= m_limits.max_header_bytes)
+                            fail(error_kind::headers_too_large,
+                                 "header section larger than max_header_bytes");
+                        ++m_section_bytes;
+                    }
+                    if (m_saw_cr) {
+                        if (c != '\n')
+                            fail(error_kind::bad_message, "bare CR in line");
+                        ++i;
+                        ++m_offset;
+                        ++m_message_bytes;
+                        m_saw_cr = false;
+                        const auto event = on_line();
+                        m_line.clear();
+                        if (event)
+                            return {i, *event, {}};
+                        break;
+                    }
+                    if (c == '\n')
+                        fail(error_kind::bad_message, "bare LF (lines must end in CRLF)");
+                    if (c == '\r') {
+                        m_saw_cr = true;
+                    } else {
+                        if (m_line.size() >= m_limits.max_line_length) {
+                            fail(m_state == state::start_line && is_request
+                                     ? error_kind::line_too_long
+                                 : in_header_section() ? error_kind::headers_too_large
+                                                       : error_kind::bad_message,
+                                 "line longer than max_line_length");
+                        }
+                        m_line.push_back(c);
+                    }
+                    ++i;
+                    ++m_offset;
+                    ++m_message_bytes;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Tells the parser the stream ended. Returns true when that completed a
+    /// message (a response read until close), false when the stream ended
+    /// cleanly between messages. Throws protocol_error(incomplete_message)
+    /// when it ended inside a message.
+    bool finish() {
+        if (m_error)
+            throw *m_error;
+        if (m_state == state::until_close) {
+            m_state = state::done;
+            return true;
+        }
+        if (m_state == state::done)
+            return false;
+        if (m_state == state::start_line && m_message_bytes == 0)
+            return false;
+        if (m_state == state::body_done) {
+            m_state = state::done;
+            return true;
+        }
+        fail(error_kind::incomplete_message, "connection closed before the end of the message");
+    }
+
+    /// Selects how body bytes are delivered; may change at any time (e.g. after headers_complete).
+    void set_body_mode(http::body_mode mode) noexcept { m_mode = mode; }
+    [[nodiscard]] http::body_mode get_body_mode() const noexcept { return m_mode; }
+
+    /// The message being parsed (start line and headers valid after headers_complete).
+    [[nodiscard]] Message& message() noexcept { return m_message; }
+    [[nodiscard]] const Message& message() const noexcept { return m_message; }
+    /// Moves the message out (call after headers_complete or message_complete).
+    [[nodiscard]] Message take_message() { return std::move(m_message); }
+    /// Trailer fields of a chunked message (after message_complete).
+    [[nodiscard]] const http::headers& trailers() const noexcept { return m_trailers; }
+
+    /// After headers_complete: whether the connection may carry another message
+    /// after this one: HTTP/1.1 unless "Connection: close", HTTP/1.0 only with
+    /// "Connection: keep-alive"; never for a response delimited by the close.
+    [[nodiscard]] bool keep_alive() const noexcept { return m_keep_alive; }
+    /// After headers_complete: true when the body uses chunked transfer coding.
+    [[nodiscard]] bool chunked() const noexcept { return m_chunked; }
+    /// After headers_complete: the body length when known in advance (0 for no body).
+    [[nodiscard]] std::optional<std::uint64_t> content_length() const noexcept {
+        return m_content_length;
+    }
+    /// After headers_complete: true when the body runs until the connection closes.
+    [[nodiscard]] bool reads_until_close() const noexcept { return m_until_close; }
+    /// True between messages (nothing of the next message received yet).
+    [[nodiscard]] bool idle() const noexcept {
+        return m_state == state::done || (m_state == state::start_line && m_message_bytes == 0);
+    }
+    /// Decoded body bytes received so far for the current message.
+    [[nodiscard]] std::uint64_t body_size() const noexcept { return m_body_size; }
+    /// Total bytes consumed since construction.
+    [[nodiscard]] std::uint64_t offset() const noexcept { return m_offset; }
+
+    /// Response parser only: the method of the request this response answers
+    /// (HEAD responses have no body; 2xx to CONNECT neither). Persists across
+    /// messages until changed; set it before feeding each response.
+    void set_request_method(std::string_view method) requires(!is_request) {
+        m_request_method = std::string(method);
+    }
+
+private:
+    enum class state {
+        start_line,
+        header_line,
+        body_fixed,
+        chunk_size,
+        chunk_data,
+        chunk_cr,
+        chunk_lf,
+        trailer_line,
+        until_close,
+        body_done,
+        done,
+    };
+
+    [[noreturn]] void fail(error_kind k, const std::string& problem) {
+        m_error.emplace(k, problem, m_offset);
+        throw *m_error;
+    }
+
+    bool in_header_section() const noexcept {
+        return m_state == state::start_line || m_state == state::header_line ||
+               m_state == state::trailer_line;
+    }
+
+    void begin_message() {
+        m_message = Message{};
+        m_trailers.clear();
+        m_state = state::start_line;
+        m_line.clear();
+        m_saw_cr = false;
+        m_message_bytes = 0;
+        m_section_bytes = 0;
+        m_field_count = 0;
+        m_empty_lines = 0;
+        m_remaining = 0;
+        m_body_size = 0;
+        m_keep_alive = false;
+        m_chunked = false;
+        m_until_close = false;
+        m_content_length.reset();
+    }
+
+    /// Parses "HTTP/d.d" at the start of `s`.
+    http::http_version parse_version(std::string_view s) {
+        if (s.size() != 8 || s.substr(0, 5) != "HTTP/" || s[6] != '.' || s[5] < '0' || s[5] > '9' ||
+            s[7] < '0' || s[7] > '9')
+            fail(error_kind::bad_message, "malformed HTTP version");
+        if (s[5] != '1')
+            fail(error_kind::bad_message, "unsupported HTTP major version");
+        return {s[5] - '0', s[7] - '0'};
+    }
+
+    /// Called with a complete line in m_line; returns an event to report, if any.
+    std::optional<http::parse_status> on_line() {
+        switch (m_state) {
+            case state::start_line:
+                if (m_line.empty()) {
+                    if (is_request && m_empty_lines < 4) {
+                        ++m_empty_lines;
+                        return std::nullopt;
+                    }
+                    fail(error_kind::bad_message, "empty start line");
+                }
+                parse_start_line();
+                m_state = state::header_line;
+                return std::nullopt;
+            case state::header_line:
+                if (m_line.empty())
+                    return headers_done();
+                parse_field(m_message.headers);
+                return std::nullopt;
+            case state::trailer_line:
+                if (m_line.empty()) {
+                    m_state = state::done;
+                    return http::parse_status::message_complete;
+                }
+                parse_field(m_trailers);
+                return std::nullopt;
+            case state::chunk_size:
+                parse_chunk_size();
+                return std::nullopt;
+            default:
+                fail(error_kind::bad_message, "internal parser state error");
+        }
+    }
+
+    void parse_start_line() {
+        const std::string_view line = m_line;
+        const std::size_t sp1 = line.find(' ');
+        if (sp1 == std::string_view::npos)
+            fail(error_kind::bad_message, "malformed start line");
+        if constexpr (is_request) {
+            const std::size_t sp2 = line.find(' ', sp1 + 1);
+            if (sp2 == std::string_view::npos)
+                fail(error_kind::bad_message, "malformed request line");
+            const std::string_view method = line.substr(0, sp1);
+            const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+            if (!http_grammar::is_token(method))
+                fail(error_kind::bad_message, "invalid method");
+            if (target.empty())
+                fail(error_kind::bad_message, "empty request-target");
+            for (const char c : target) {
+                const auto u = static_cast<unsigned char>(c);
+                if (u <= 0x20 || u >= 0x7F)
+                    fail(error_kind::bad_message, "invalid character in request-target");
+            }
+            m_message.version = parse_version(line.substr(sp2 + 1));
+            m_message.method = std::string(method);
+            m_message.target = std::string(target);
+        } else {
+            m_message.version = parse_version(line.substr(0, sp1));
+            const std::string_view rest = line.substr(sp1 + 1);
+            if (rest.size() < 3 || (rest.size() > 3 && rest[3] != ' '))
+                fail(error_kind::bad_message, "malformed status code");
+            int status = 0;
+            for (std::size_t k = 0; k < 3; ++k) {
+                if (rest[k] < '0' || rest[k] > '9')
+                    fail(error_kind::bad_message, "malformed status code");
+                status = status * 10 + (rest[k] - '0');
+            }
+            if (status < 100 || status > 599)
+                fail(error_kind::bad_message, "status code out of range");
+            const std::string_view reason = rest.size() > 3 ? rest.substr(4) : std::string_view{};
+            for (const char c : reason)
+                if (!http_grammar::is_field_char(c))
+                    fail(error_kind::bad_message, "invalid character in reason phrase");
+            m_message.status = status;
+            m_message.reason = std::string(reason);
+        }
+    }
+
+    void parse_field(http::headers& into) {
+        const std::string_view line = m_line;
+        if (line[0] == ' ' || line[0] == '\t')
+            fail(error_kind::bad_message, "obsolete line folding (obs-fold) is not accepted");
+        const std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos)
+            fail(error_kind::bad_message, "header line without ':'");
+        const std::string_view name = line.substr(0, colon);
+        if (name.empty())
+            fail(error_kind::bad_message, "empty header name");
+        if (name.back() == ' ' || name.back() == '\t')
+            fail(error_kind::bad_message, "whitespace between header name and ':'");
+        if (!http_grammar::is_token(name))
+            fail(error_kind::bad_message, "invalid character in header name");
+        const std::string_view value = http_grammar::trim_ows(line.substr(colon + 1));
+        for (const char c : value)
+            if (!http_grammar::is_field_char(c))
+                fail(error_kind::bad_message, "invalid character in header value");
+        if (++m_field_count > m_limits.max_header_count)
+            fail(error_kind::headers_too_large, "more header fields than max_header_count");
+        into.add(std::string(name), std::string(value));
+    }
+
+    /// Parses a Content-Length value: digits, or a list of identical digit runs.
+    std::uint64_t parse_content_length(std::string_view value) {
+        std::optional<std::uint64_t> result;
+        while (true) {
+            const std::size_t comma = value.find(',');
+            const std::string_view item = http_grammar::trim_ows(value.substr(0, comma));
+            if (item.empty())
+                fail(error_kind::bad_message, "empty Content-Length");
+            std::uint64_t n = 0;
+            for (const char c : item) {
+                if (c < '0' || c > '9')
+                    fail(error_kind::bad_message, "Content-Length is not a number");
+                const auto digit = static_cast<std::uint64_t>(c - '0');
+                if (n > (std::numeric_limits<std::uint64_t>::max() - digit) / 10)
+                    fail(error_kind::bad_message, "Content-Length overflows");
+                n = n * 10 + digit;
+            }
+            if (result && *result != n)
+                fail(error_kind::bad_message, "conflicting Content-Length values");
+            result = n;
+            if (comma == std::string_view::npos)
+                break;
+            value.remove_prefix(comma + 1);
+        }
+        return *result;
+    }
+
+    std::optional<http::parse_status> headers_done() {
+        const http::headers& h = m_message.headers;
+        const http::http_version v = m_message.version;
+        // Keep-alive per version and the Connection tokens (RFC 9112 §9.3).
+        if (v.minor >= 1)
+            m_keep_alive = !h.has_token("Connection", "close");
+        else
+            m_keep_alive =
+                h.has_token("Connection", "keep-alive") && !h.has_token("Connection", "close");
+
+        bool no_body = false;
+        if constexpr (!is_request) {
+            no_body = http_grammar::response_has_no_body(m_request_method, m_message.status);
+        }
+
+        const auto te_values = h.get_all("Transfer-Encoding");
+        const auto cl_values = h.get_all("Content-Length");
+        std::optional<std::uint64_t> length;
+        for (const auto value : cl_values) {
+            const std::uint64_t n = parse_content_length(value);
+            if (length && *length != n)
+                fail(error_kind::bad_message, "conflicting Content-Length values");
+            length = n;
+        }
+
+        if (no_body) {
+            m_content_length = 0;
+            m_state = state::body_done;
+            return http::parse_status::headers_complete;
+        }
+
+        if (!te_values.empty()) {
+            if constexpr (is_request) {
+                if (length)
+                    fail(error_kind::bad_message, "both Transfer-Encoding and Content-Length");
+                if (v.minor == 0)
+                    fail(error_kind::bad_message, "Transfer-Encoding in an HTTP/1.0 request");
+            } else {
+                // RFC 9112 §6.3: Transfer-Encoding overrides; the connection is not reused.
+                if (length)
+                    m_keep_alive = false;
+            }
+            // The final coding must be chunked, and chunked only once.
+            int chunked_count = 0;
+            bool last_is_chunked = false;
+            for (const auto value : te_values) {
+                std::string_view rest = value;
+                while (true) {
+                    const std::size_t comma = rest.find(',');
+                    const std::string_view coding = http_grammar::trim_ows(rest.substr(0, comma));
+                    if (!coding.empty()) {
+                        const std::string_view name = coding.substr(0, coding.find(';'));
+                        last_is_chunked =
+                            http_grammar::iequals(http_grammar::trim_ows(name), "chunked");
+                        if (last_is_chunked)
+                            ++chunked_count;
+                    }
+                    if (comma == std::string_view::npos)
+                        break;
+                    rest.remove_prefix(comma + 1);
+                }
+            }
+            if (chunked_count > 1)
+                fail(error_kind::bad_message, "chunked applied more than once");
+            if (last_is_chunked) {
+                m_chunked = true;
+                m_state = state::chunk_size;
+                return http::parse_status::headers_complete;
+            }
+            if constexpr (is_request) {
+                fail(error_kind::bad_message, "request Transfer-Encoding does not end in chunked");
+            } else {
+                if (chunked_count > 0)
+                    fail(error_kind::bad_message, "chunked is not the final coding");
+                m_until_close = true;
+                m_keep_alive = false;
+                m_state = state::until_close;
+                return http::parse_status::headers_complete;
+            }
+        }
+        if (length) {
+            if (*length > m_limits.max_body_size)
+                fail(error_kind::body_too_large, "Content-Length larger than max_body_size");
+            m_content_length = length;
+            m_remaining = *length;
+            m_state = *length == 0 ? state::body_done : state::body_fixed;
+            return http::parse_status::headers_complete;
+        }
+        if constexpr (is_request) {
+            m_content_length = 0;
+            m_state = state::body_done;
+        } else {
+            m_until_close = true;
+            m_keep_alive = false;
+            m_state = state::until_close;
+        }
+        return http::parse_status::headers_complete;
+    }
+
+    void parse_chunk_size() {
+        const std::string_view line = m_line;
+        std::uint64_t size = 0;
+        std::size_t k = 0;
+        for (; k < line.size(); ++k) {
+            const int d = http_grammar::hex_value(line[k]);
+            if (d < 0)
+                break;
+            if (size > (std::numeric_limits<std::uint64_t>::max() >> 4))
+                fail(error_kind::bad_message, "chunk size overflows");
+            size = (size << 4) | static_cast<std::uint64_t>(d);
+        }
+        if (k == 0)
+            fail(error_kind::bad_message, "missing chunk size");
+        // Chunk extensions: BWS ';' ... ; ignored but must be printable.
+        std::string_view ext = line.substr(k);
+        ext = http_grammar::trim_ows(ext);
+        if (!ext.empty() && ext[0] != ';')
+            fail(error_kind::bad_message, "invalid chunk size");
+        for (const char c : ext)
+            if (!http_grammar::is_field_char(c))
+                fail(error_kind::bad_message, "invalid character in chunk extension");
+        if (size > m_limits.max_body_size - m_body_size)
+            fail(error_kind::body_too_large, "chunked body larger than max_body_size");
+        if (size == 0) {
+            m_state = state::trailer_line;
+            m_section_bytes = 0;
+            m_field_count = 0;
+        } else {
+            m_remaining = size;
+            m_state = state::chunk_data;
+        }
+    }
+
+    http::parser_limits m_limits;
+    Message m_message{};
+    http::headers m_trailers{};
+    state m_state = state::start_line;
+    http::body_mode m_mode = http::body_mode::accumulate;
+    std::optional<http::protocol_error>
+        m_error;                        // set by the first error; later calls throw it again
+    bool m_saw_cr = false;              // the last byte of the current line was CR
+    std::string m_line;                 // the line being collected (without CRLF)
+    std::uint64_t m_offset = 0;         // bytes consumed since construction
+    std::uint64_t m_message_bytes = 0;  // line bytes of the current message (idle detection)
+    std::size_t m_section_bytes = 0;    // bytes of the current header / trailer section
+    std::size_t m_field_count = 0;      // fields in the current header / trailer section
+    int m_empty_lines = 0;              // empty lines skipped before the request line
+    std::uint64_t m_remaining = 0;      // body / chunk bytes still expected
+    std::uint64_t m_body_size = 0;      // decoded body bytes so far
+    bool m_keep_alive = false;
+    bool m_chunked = false;
+    bool m_until_close = false;
+    std::optional<std::uint64_t> m_content_length;
+    std::string m_request_method = "GET";  // response parser: method of the request answered
+};
+
+}  // namespace corio::detail
