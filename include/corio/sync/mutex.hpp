@@ -67,30 +67,25 @@ public:
     mutex& operator=(const mutex&) = delete;
 
     /// Awaiter of lock().
-    class lock_operation : private detail::wait_node {
+    class lock_operation : public detail::queued_awaiter<lock_operation> {
     public:
-        explicit lock_operation(corio::mutex& owner) noexcept : m_owner(owner) {}
+        explicit lock_operation(corio::mutex& owner) noexcept
+            : detail::queued_awaiter<lock_operation>(owner.m_waiters), m_owner(owner) {}
         // Movable only before it is awaited (so it can be handed to wait_for).
         lock_operation(lock_operation&& other) noexcept : lock_operation(other.m_owner) {}
 
         bool await_ready() noexcept { return m_owner.try_take(); }
 
-        template <class Promise>
-        bool await_suspend(std::coroutine_handle<Promise> waiting) {
-            return enqueue(waiting, m_owner.m_waiters);
-        }
-
-        mutex_lock await_resume() {
-            if (finish_wait()) {
-                if (granted()) {
-                    m_owner.release();  // cancelled after the hand-over: pass ownership on
-                }
-                throw cancelled_error{};
-            }
-            return mutex_lock(&m_owner);
-        }
-
     private:
+        friend detail::queued_awaiter<lock_operation>;
+
+        mutex_lock result() noexcept { return mutex_lock(&m_owner); }
+        void undo() noexcept {
+            if (granted()) {
+                m_owner.release();  // cancelled after the hand-over: pass ownership on
+            }
+        }
+
         corio::mutex& m_owner;
     };
 
@@ -125,13 +120,13 @@ private:
     class relock_operation : private detail::wait_node {
     public:
         relock_operation(corio::mutex& owner, mutex_lock& target) noexcept
-            : m_owner(owner), m_target(target) {}
+            : wait_node(owner.m_waiters), m_owner(owner), m_target(target) {}
 
         bool await_ready() noexcept { return m_owner.try_take(); }
 
         template <class Promise>
         void await_suspend(std::coroutine_handle<Promise> waiting) {
-            enqueue_uncancellable(waiting, m_owner.m_waiters);
+            enqueue_uncancellable(waiting);
         }
 
         /// Returns true if a cancellation arrived while waiting.

@@ -61,9 +61,10 @@ public:
     semaphore& operator=(const semaphore&) = delete;
     virtual ~semaphore() = default;
 
-    class acquire_operation : private detail::wait_node {
+    class acquire_operation : public detail::queued_awaiter<acquire_operation> {
     public:
-        explicit acquire_operation(semaphore& owner) noexcept : m_owner(owner) {}
+        explicit acquire_operation(semaphore& owner) noexcept
+            : detail::queued_awaiter<acquire_operation>(owner.m_waiters), m_owner(owner) {}
         // Movable only before it is awaited (so it can be handed to wait_for).
         acquire_operation(acquire_operation&& other) noexcept : acquire_operation(other.m_owner) {}
 
@@ -77,22 +78,16 @@ public:
             return false;
         }
 
-        template <class Promise>
-        bool await_suspend(std::coroutine_handle<Promise> waiting) {
-            return enqueue(waiting, m_owner.m_waiters);
-        }
-
-        semaphore_permit await_resume() {
-            if (finish_wait()) {
-                if (granted()) {
-                    m_owner.give_back();  // cancelled after the hand-over: pass the permit on
-                }
-                throw cancelled_error{};
-            }
-            return semaphore_permit(&m_owner);
-        }
-
     private:
+        friend detail::queued_awaiter<acquire_operation>;
+
+        semaphore_permit result() noexcept { return semaphore_permit(&m_owner); }
+        void undo() noexcept {
+            if (granted()) {
+                m_owner.give_back();  // cancelled after the hand-over: pass the permit on
+            }
+        }
+
         semaphore& m_owner;
     };
 
