@@ -136,15 +136,26 @@ void start_in(task<int>& t, task_context& context) {
     task_access::handle(t).resume();
 }
 
-}  // namespace
-
-TEST_CASE("an operation on the protocol completes normally and returns its result") {
+/// A task suspended in a toy_operation, in a strand of the test's own.
+/// (Members are destroyed in reverse: the frame first, while its mailbox and
+/// strand still exist.)
+struct suspended_task {
     mailbox box;
     task_context strand;
     task<int> t = wait_in(box);
-    start_in(t, strand);
-    REQUIRE(box.waiting != nullptr);
-    CHECK(box.starts == 1);
+
+    suspended_task() {
+        start_in(t, strand);
+        REQUIRE(box.waiting != nullptr);
+        REQUIRE(box.starts == 1);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("an operation on the protocol completes normally and returns its result") {
+    suspended_task s;
+    auto& [box, strand, t] = s;
 
     box.complete(42);
     box.run_ready();
@@ -179,11 +190,8 @@ TEST_CASE("a cancellation pending before the suspension throws at once and never
 }
 
 TEST_CASE("a cancellation while suspended removes the registration and throws") {
-    mailbox box;
-    task_context strand;
-    task<int> t = wait_in(box);
-    start_in(t, strand);
-    REQUIRE(box.waiting != nullptr);
+    suspended_task s;
+    auto& [box, strand, t] = s;
 
     strand.request_cancel();
     CHECK(box.cancels == 1);
@@ -200,10 +208,8 @@ TEST_CASE("a cancellation while suspended removes the registration and throws") 
 
 TEST_CASE(
     "a cancellation after completion but before the coroutine resumed throws and undo passes the value on") {
-    mailbox box;
-    task_context strand;
-    task<int> t = wait_in(box);
-    start_in(t, strand);
+    suspended_task s;
+    auto& [box, strand, t] = s;
 
     box.complete(7);  // delivered; the resumption is queued
     strand.request_cancel();
@@ -220,13 +226,9 @@ TEST_CASE(
 
 TEST_CASE(
     "a frame destroyed while suspended removes its registration and is never told of a later cancellation") {
-    mailbox box;
-    task_context strand;
-    {
-        task<int> t = wait_in(box);
-        start_in(t, strand);
-        REQUIRE(box.waiting != nullptr);
-    }  // the suspended frame, and its toy_operation, are destroyed here
+    suspended_task s;
+    auto& [box, strand, t] = s;
+    t = task<int>{};  // the suspended frame, and its toy_operation, are destroyed here
     CHECK(box.waiting == nullptr);
 
     // The strand is disarmed: the request stays pending instead of reaching
