@@ -3,6 +3,7 @@
 #include <corio/cancel.hpp>
 #include <corio/combinators.hpp>
 #include <corio/detail/cancellable_awaiter.hpp>
+#include <corio/detail/child_group.hpp>
 #include <corio/detail/config.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/generator.hpp>
@@ -140,12 +141,7 @@ struct cancel_unfinished {
 template <class T>
 CORIO_HEADER_COROUTINE auto as_completed(std::vector<task<T>> tasks)
     -> async_generator<detail::gather_vector_element_t<T>> {
-    for (std::size_t i = 0; i < tasks.size(); ++i) {
-        if (!tasks[i].valid()) {
-            throw std::invalid_argument("corio::as_completed: task #" + std::to_string(i) +
-                                        " is empty (moved from)");
-        }
-    }
+    detail::require_valid_tasks(tasks, "corio::as_completed");
     auto queue = std::make_shared<detail::completion_queue<T>>();
     std::vector<task_handle<void>> children;
     children.reserve(tasks.size());

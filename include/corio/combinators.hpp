@@ -119,12 +119,7 @@ class gather_vector_operation {
 public:
     explicit gather_vector_operation(std::vector<task<T>> children)
         : m_slots(children.size()), m_children(std::move(children)) {
-        for (std::size_t i = 0; i < m_children.size(); ++i) {
-            if (!m_children[i].valid()) {
-                throw std::invalid_argument("corio::gather: task #" + std::to_string(i) +
-                                            " is empty (moved from)");
-            }
-        }
+        require_valid_tasks(m_children, "corio::gather");
     }
     // Movable only before it is awaited, like the tuple form.
     gather_vector_operation(gather_vector_operation&& other) noexcept

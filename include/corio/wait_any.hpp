@@ -107,12 +107,7 @@ public:
         if (m_children.empty()) {
             throw std::invalid_argument("corio::wait_any: no tasks to wait for");
         }
-        for (std::size_t i = 0; i < m_children.size(); ++i) {
-            if (!m_children[i].valid()) {
-                throw std::invalid_argument("corio::wait_any: task #" + std::to_string(i) +
-                                            " is empty (moved from)");
-            }
-        }
+        require_valid_tasks(m_children, "corio::wait_any");
     }
     // Movable only before it is awaited, like the tuple form.
     wait_any_vector_operation(wait_any_vector_operation&& other) noexcept

@@ -10,6 +10,8 @@
 #include <exception>
 #include <limits>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -162,6 +164,18 @@ void bind_child(child_slot& slot, child_group& group, const task<T>& child) noex
     auto& promise = task_access::handle(child).promise();
     promise.set_context(&slot);
     promise.set_completion(&slot);
+}
+
+/// Throws std::invalid_argument naming `who` and the first empty (moved-from)
+/// task in `children`: the check of every combinator taking a vector.
+template <class T>
+void require_valid_tasks(const std::vector<task<T>>& children, const char* who) {
+    for (std::size_t i = 0; i < children.size(); ++i) {
+        if (!children[i].valid()) {
+            throw std::invalid_argument(std::string(who) + ": task #" + std::to_string(i) +
+                                        " is empty (moved from)");
+        }
+    }
 }
 
 /// Binds each child to its slot of `group` and starts them all

@@ -2,6 +2,7 @@
 
 #include <corio/cancel.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/unique_hold.hpp>
 #include <corio/detail/wait_node.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/task.hpp>
@@ -18,36 +19,25 @@ class condition;
 
 /// Ownership of a locked corio::mutex; unlocks it when destroyed (the
 /// `async with lock:` of asyncio, as RAII). Movable, not copyable.
-class [[nodiscard]] mutex_lock {
+class [[nodiscard]] mutex_lock : public detail::unique_hold<mutex_lock, corio::mutex> {
 public:
     mutex_lock() noexcept = default;
-    mutex_lock(mutex_lock&& other) noexcept : m_owner(std::exchange(other.m_owner, nullptr)) {}
-    mutex_lock& operator=(mutex_lock&& other) noexcept {
-        if (this != &other) {
-            unlock();
-            m_owner = std::exchange(other.m_owner, nullptr);
-        }
-        return *this;
-    }
-    mutex_lock(const mutex_lock&) = delete;
-    mutex_lock& operator=(const mutex_lock&) = delete;
-    ~mutex_lock() { unlock(); }
 
     /// True while this object holds its mutex.
-    [[nodiscard]] bool owns_lock() const noexcept { return m_owner != nullptr; }
-    explicit operator bool() const noexcept { return owns_lock(); }
+    [[nodiscard]] bool owns_lock() const noexcept { return owner() != nullptr; }
 
     /// The mutex held, or null when this object holds nothing.
-    [[nodiscard]] corio::mutex* mutex() const noexcept { return m_owner; }
+    [[nodiscard]] corio::mutex* mutex() const noexcept { return owner(); }
 
     /// Unlocks early (the first waiter, if any, becomes the owner); afterwards
     /// this object holds nothing. Does nothing if it holds nothing.
-    void unlock() noexcept;
+    void unlock() noexcept { give_back(); }
 
 private:
     friend class corio::mutex;
-    explicit mutex_lock(corio::mutex* owner) noexcept : m_owner(owner) {}
-    corio::mutex* m_owner = nullptr;
+    friend unique_hold;
+    explicit mutex_lock(corio::mutex* owner) noexcept : unique_hold(owner) {}
+    static inline void give_back_to(corio::mutex& owner) noexcept;
 };
 
 /// A mutual-exclusion lock for coroutines on one loop (asyncio.Lock).
@@ -167,10 +157,6 @@ private:
     bool m_locked = false;
 };
 
-inline void mutex_lock::unlock() noexcept {
-    if (corio::mutex* owner = std::exchange(m_owner, nullptr)) {
-        owner->release();
-    }
-}
+inline void mutex_lock::give_back_to(corio::mutex& owner) noexcept { owner.release(); }
 
 }  // namespace corio
