@@ -2,7 +2,8 @@
 
 #include <corio/cancel.hpp>
 #include <corio/combinators.hpp>
-#include <corio/detail/cancellation.hpp>
+#include <corio/detail/cancellable_awaiter.hpp>
+#include <corio/detail/child_group.hpp>
 #include <corio/detail/config.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/generator.hpp>
@@ -66,63 +67,38 @@ CORIO_HEADER_COROUTINE task<void> as_completed_child(std::shared_ptr<completion_
 /// Suspends the as_completed generator (in its consumer's strand) until a
 /// child has finished.
 template <class T>
-class next_completion_operation : private cancel_callback {
+class next_completion_operation : public cancellable_awaiter<next_completion_operation<T>> {
 public:
-    explicit next_completion_operation(completion_queue<T>& queue) noexcept : m_queue(queue) {
-        on_cancel = &cancel;
-    }
-    next_completion_operation(const next_completion_operation&) = delete;
-    next_completion_operation& operator=(const next_completion_operation&) = delete;
+    explicit next_completion_operation(completion_queue<T>& queue) noexcept : m_queue(queue) {}
     ~next_completion_operation() {
         if (m_awaiting && m_queue.waiter == m_awaiting) {
             m_queue.waiter = {};
-        }
-        if (m_context != nullptr) {
-            m_context->disarm(this);
         }
     }
 
     bool await_ready() const noexcept { return !m_queue.finished.empty(); }
 
+private:
+    friend cancellable_awaiter<next_completion_operation>;
+
     template <class Promise>
-    bool await_suspend(std::coroutine_handle<Promise> awaiting) noexcept {
-        m_context = context_of(awaiting);
-        if (m_context != nullptr && m_context->take_pending_cancel()) {
-            m_cancelled = true;
-            return false;
-        }
+    bool start(std::coroutine_handle<Promise> awaiting) noexcept {
         m_awaiting = awaiting;
         m_queue.waiter = awaiting;
-        if (m_context != nullptr) {
-            m_context->arm(this);
-        }
         return true;
     }
 
-    void await_resume() {
-        if (m_context != nullptr) {
-            m_context->resumed(this);
-        }
-        if (m_cancelled) {
-            throw cancelled_error{};
-        }
-    }
-
-private:
-    static void cancel(cancel_callback* callback) noexcept {
-        auto* self = static_cast<next_completion_operation*>(callback);
-        self->m_cancelled = true;
-        if (self->m_queue.waiter) {
-            self->m_queue.waiter = {};
-            get_running_loop().resume_soon(self->m_awaiting);
+    bool cancel() noexcept {
+        if (m_queue.waiter) {
+            m_queue.waiter = {};
+            get_running_loop().resume_soon(m_awaiting);
         }
         // Otherwise a child finished and the resumption is already queued.
+        return true;
     }
 
     completion_queue<T>& m_queue;
-    task_context* m_context = nullptr;
     std::coroutine_handle<> m_awaiting;
-    bool m_cancelled = false;
 };
 
 /// Cancels the children still running when the generator's frame goes away
@@ -165,12 +141,7 @@ struct cancel_unfinished {
 template <class T>
 CORIO_HEADER_COROUTINE auto as_completed(std::vector<task<T>> tasks)
     -> async_generator<detail::gather_vector_element_t<T>> {
-    for (std::size_t i = 0; i < tasks.size(); ++i) {
-        if (!tasks[i].valid()) {
-            throw std::invalid_argument("corio::as_completed: task #" + std::to_string(i) +
-                                        " is empty (moved from)");
-        }
-    }
+    detail::require_valid_tasks(tasks, "corio::as_completed");
     auto queue = std::make_shared<detail::completion_queue<T>>();
     std::vector<task_handle<void>> children;
     children.reserve(tasks.size());

@@ -2,7 +2,7 @@
 
 #include <corio/cancel.hpp>
 #include <corio/detail/awaitable_traits.hpp>
-#include <corio/detail/cancellation.hpp>
+#include <corio/detail/cancellable_awaiter.hpp>
 #include <corio/detail/child_group.hpp>
 #include <corio/detail/timer_heap.hpp>
 #include <corio/event_loop.hpp>
@@ -90,14 +90,7 @@ public:
 
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> awaiting) {
-        bind_all(std::index_sequence_for<Ts...>{});
-        std::array<std::coroutine_handle<>, sizeof...(Ts)> handles = std::apply(
-            [](auto&... child) {
-                return std::array<std::coroutine_handle<>, sizeof...(Ts)>{
-                    std::coroutine_handle<>(task_access::handle(child))...};
-            },
-            m_children);
-        return m_group.start(awaiting, std::span<child_slot>(m_slots), std::span(handles));
+        return start_children(m_group, awaiting, std::span<child_slot>(m_slots), m_children);
     }
 
     auto await_resume() {
@@ -113,11 +106,6 @@ public:
     }
 
 private:
-    template <std::size_t... I>
-    void bind_all(std::index_sequence<I...>) noexcept {
-        (bind_child(m_slots[I], m_group, std::get<I>(m_children)), ...);
-    }
-
     // Slots before children: children's frames are destroyed first, while the
     // slots they may still point at exist.
     child_group m_group{Settle ? stop_rule::never : stop_rule::first_failure};
@@ -131,12 +119,7 @@ class gather_vector_operation {
 public:
     explicit gather_vector_operation(std::vector<task<T>> children)
         : m_slots(children.size()), m_children(std::move(children)) {
-        for (std::size_t i = 0; i < m_children.size(); ++i) {
-            if (!m_children[i].valid()) {
-                throw std::invalid_argument("corio::gather: task #" + std::to_string(i) +
-                                            " is empty (moved from)");
-            }
-        }
+        require_valid_tasks(m_children, "corio::gather");
     }
     // Movable only before it is awaited, like the tuple form.
     gather_vector_operation(gather_vector_operation&& other) noexcept
@@ -147,13 +130,7 @@ public:
 
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> awaiting) {
-        std::vector<std::coroutine_handle<>> handles;
-        handles.reserve(m_children.size());
-        for (std::size_t i = 0; i < m_children.size(); ++i) {
-            bind_child(m_slots[i], m_group, m_children[i]);
-            handles.emplace_back(task_access::handle(m_children[i]));
-        }
-        return m_group.start(awaiting, std::span<child_slot>(m_slots), std::span(handles));
+        return start_children(m_group, awaiting, std::span<child_slot>(m_slots), m_children);
     }
 
     auto await_resume() {
@@ -232,18 +209,18 @@ template <class T>
 }
 
 /// Awaiter of wait_for: runs the inner task as a child with its own
-/// cancellation, racing a timer.
+/// cancellation, racing a timer. (The protocol's base comes last, so
+/// m_timed_out fills its tail padding.)
 template <class T>
-class wait_for_operation : private detail::cancel_callback,
-                           private detail::task_completion,
-                           private detail::timer_entry {
+class wait_for_operation : private detail::task_completion,
+                           private detail::timer_entry,
+                           public detail::cancellable_awaiter<wait_for_operation<T>> {
 public:
     wait_for_operation(task<T> inner, event_loop::duration timeout)
         : m_inner(std::move(inner)), m_timeout(timeout) {
         if (!m_inner.valid()) {
             throw std::invalid_argument("corio::wait_for: the task is empty (moved from)");
         }
-        on_cancel = &cancel_from_outside;
         on_fire = &time_out;
     }
     // Movable only before it is awaited: the inner task is bound to this
@@ -256,40 +233,37 @@ public:
         if (m_loop != nullptr) {
             m_loop->remove_timer(*this);
         }
-        if (m_context != nullptr) {
-            m_context->disarm(this);
-        }
     }
 
-    bool await_ready() const noexcept { return false; }
+private:
+    friend detail::cancellable_awaiter<wait_for_operation>;
+
+    struct adopt {};
+    wait_for_operation(task<T>&& inner, event_loop::duration timeout, adopt) noexcept
+        : m_inner(std::move(inner)), m_timeout(timeout) {
+        on_fire = &time_out;
+    }
 
     template <class Promise>
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> awaiting) {
-        m_context = detail::context_of(awaiting);
-        if (m_context != nullptr && m_context->take_pending_cancel()) {
-            m_cancelled = true;
-            return awaiting;
-        }
+    std::coroutine_handle<> start(std::coroutine_handle<Promise> awaiting) {
         event_loop& loop = get_running_loop();
         loop.add_timer(*this, loop.time() + m_timeout);
         m_loop = &loop;
         m_awaiting = awaiting;
-        if (m_context != nullptr) {
-            m_context->arm(this);
-        }
         auto& promise = detail::task_access::handle(m_inner).promise();
         promise.set_context(&m_inner_context);
         promise.set_completion(this);
         return detail::task_access::handle(m_inner);
     }
 
-    decltype(auto) await_resume() {
-        if (m_context != nullptr) {
-            m_context->resumed(this);
-        }
-        if (m_cancelled) {
-            throw cancelled_error{};
-        }
+    // Cancelled from outside: cancel the inner task, resume once it has unwound.
+    bool cancel() noexcept {
+        m_loop->remove_timer(*this);
+        m_inner_context.request_cancel();
+        return true;
+    }
+
+    decltype(auto) result() {
         auto& promise = detail::task_access::handle(m_inner).promise();
         if (m_timed_out && detail::is_cancellation(promise.exception())) {
             const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(m_timeout).count();
@@ -302,20 +276,10 @@ public:
         }
     }
 
-private:
-    struct adopt {};
-    wait_for_operation(task<T>&& inner, event_loop::duration timeout, adopt) noexcept
-        : m_inner(std::move(inner)), m_timeout(timeout) {
-        on_cancel = &cancel_from_outside;
-        on_fire = &time_out;
-    }
-
     // The inner task finished (by itself or after being cancelled).
     std::coroutine_handle<> on_task_done() noexcept override {
         m_loop->remove_timer(*this);
-        if (m_context != nullptr) {
-            m_context->disarm(this);
-        }
+        this->disarm();
         return m_awaiting;
     }
 
@@ -326,21 +290,12 @@ private:
         self->m_inner_context.request_cancel();
     }
 
-    static void cancel_from_outside(detail::cancel_callback* callback) noexcept {
-        auto* self = static_cast<wait_for_operation*>(callback);
-        self->m_cancelled = true;
-        self->m_loop->remove_timer(*self);
-        self->m_inner_context.request_cancel();
-    }
-
+    bool m_timed_out = false;
     detail::task_context m_inner_context;  // declared before m_inner: outlives the frame
     task<T> m_inner;
     event_loop::duration m_timeout;
     event_loop* m_loop = nullptr;
-    detail::task_context* m_context = nullptr;
     std::coroutine_handle<> m_awaiting;
-    bool m_timed_out = false;
-    bool m_cancelled = false;
 };
 
 /// Awaits `awaitable`, giving up after `timeout` (asyncio.wait_for).

@@ -2,7 +2,7 @@
 
 #include <corio/cancel.hpp>
 #include <corio/detail/awaitable_traits.hpp>
-#include <corio/detail/cancellation.hpp>
+#include <corio/detail/cancellable_awaiter.hpp>
 #include <corio/detail/config.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/outcome.hpp>
@@ -69,12 +69,10 @@ CORIO_HEADER_COROUTINE task<void> shield_runner(std::shared_ptr<shield_state<T>>
 
 /// Awaiter of shield: waits for a spawned task without passing cancellation on.
 template <class T>
-class shield_operation : private detail::cancel_callback {
+class shield_operation : public detail::cancellable_awaiter<shield_operation<T>> {
 public:
     explicit shield_operation(std::shared_ptr<detail::shield_state<T>> state) noexcept
-        : m_state(std::move(state)) {
-        on_cancel = &cancel;
-    }
+        : m_state(std::move(state)) {}
     // Movable only before it is awaited (so it can be handed to wait_for).
     shield_operation(shield_operation&& other) noexcept : shield_operation(std::move(other.m_state)) {}
     shield_operation& operator=(const shield_operation&) = delete;
@@ -88,36 +86,34 @@ public:
                 m_state->abandoned = true;
             }
         }
-        if (m_context != nullptr) {
-            m_context->disarm(this);
-        }
     }
 
     bool await_ready() const noexcept { return m_state->result.has_value(); }
 
+private:
+    friend detail::cancellable_awaiter<shield_operation>;
+
     template <class Promise>
-    bool await_suspend(std::coroutine_handle<Promise> awaiting) {
-        m_context = detail::context_of(awaiting);
-        if (m_context != nullptr && m_context->take_pending_cancel()) {
-            m_cancelled = true;
-            return false;
-        }
+    bool start(std::coroutine_handle<Promise> awaiting) noexcept {
         m_awaiting = awaiting;
         m_state->waiter = awaiting;
-        if (m_context != nullptr) {
-            m_context->arm(this);
-        }
         return true;
     }
 
-    decltype(auto) await_resume() {
-        if (m_context != nullptr) {
-            m_context->resumed(this);
+    // Only the awaiter stops waiting; the shielded task runs on.
+    bool cancel() noexcept {
+        m_state->abandoned = true;
+        if (m_state->waiter) {
+            m_state->waiter = {};
+            get_running_loop().resume_soon(m_awaiting);
         }
-        if (m_cancelled) {
-            m_state->abandoned = true;
-            throw cancelled_error{};
-        }
+        // Otherwise the task finished and this resumption is already queued.
+        return true;
+    }
+
+    void undo() noexcept { m_state->abandoned = true; }
+
+    decltype(auto) result() {
         m_consumed = true;
         if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
             return std::move(*m_state->result).value();
@@ -126,24 +122,9 @@ public:
         }
     }
 
-private:
-    // Only the awaiter stops waiting; the shielded task runs on.
-    static void cancel(detail::cancel_callback* callback) noexcept {
-        auto* self = static_cast<shield_operation*>(callback);
-        self->m_cancelled = true;
-        self->m_state->abandoned = true;
-        if (self->m_state->waiter) {
-            self->m_state->waiter = {};
-            get_running_loop().resume_soon(self->m_awaiting);
-        }
-        // Otherwise the task finished and this resumption is already queued.
-    }
-
-    std::shared_ptr<detail::shield_state<T>> m_state;
-    detail::task_context* m_context = nullptr;
-    std::coroutine_handle<> m_awaiting;
-    bool m_cancelled = false;
     bool m_consumed = false;
+    std::shared_ptr<detail::shield_state<T>> m_state;
+    std::coroutine_handle<> m_awaiting;
 };
 
 /// Protects `awaitable` from the cancellation of whoever awaits it

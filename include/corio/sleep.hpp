@@ -1,7 +1,7 @@
 #pragma once
 
 #include <corio/cancel.hpp>
-#include <corio/detail/cancellation.hpp>
+#include <corio/detail/cancellable_awaiter.hpp>
 #include <corio/detail/timer_heap.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/task.hpp>
@@ -11,14 +11,11 @@
 
 namespace corio {
 
-/// Awaiter of corio::sleep: a timer entry and a cancellation hook living in
-/// the sleeping coroutine's frame.
-class sleep_operation : private detail::timer_entry, private detail::cancel_callback {
+/// Awaiter of corio::sleep: a timer entry living in the sleeping coroutine's
+/// frame, on the one cancellation protocol.
+class sleep_operation : private detail::timer_entry, public detail::cancellable_awaiter<sleep_operation> {
 public:
-    explicit sleep_operation(event_loop::duration delay) noexcept : m_delay(delay) {
-        on_fire = &fire;
-        on_cancel = &cancel;
-    }
+    explicit sleep_operation(event_loop::duration delay) noexcept : m_delay(delay) { on_fire = &fire; }
     // Movable only before it is awaited (so it can be handed to wait_for).
     sleep_operation(sleep_operation&& other) noexcept : sleep_operation(other.m_delay) {}
     sleep_operation& operator=(const sleep_operation&) = delete;
@@ -28,20 +25,13 @@ public:
         if (m_loop != nullptr) {
             m_loop->remove_timer(*this);
         }
-        if (m_context != nullptr) {
-            m_context->disarm(this);
-        }
     }
 
-    bool await_ready() const noexcept { return false; }
+private:
+    friend cancellable_awaiter;
 
     template <class Promise>
-    bool await_suspend(std::coroutine_handle<Promise> sleeper) {
-        m_context = detail::context_of(sleeper);
-        if (m_context != nullptr && m_context->take_pending_cancel()) {
-            m_cancelled = true;
-            return false;
-        }
+    bool start(std::coroutine_handle<Promise> sleeper) {
         event_loop& loop = get_running_loop();
         m_sleeper = sleeper;
         if (m_delay <= event_loop::duration::zero()) {
@@ -50,43 +40,27 @@ public:
             loop.add_timer(*this, loop.time() + m_delay);
             m_loop = &loop;
         }
-        if (m_context != nullptr) {
-            m_context->arm(this);
-        }
         return true;
     }
 
-    void await_resume() {
-        if (m_context != nullptr) {
-            m_context->resumed(this);
+    bool cancel() noexcept {
+        if (m_loop != nullptr && queued()) {
+            m_loop->remove_timer(*this);
+            m_loop->resume_soon(m_sleeper);
         }
-        if (m_cancelled) {
-            throw cancelled_error{};
-        }
+        // Otherwise the resumption is already queued (a yield, or a timer that
+        // fired this iteration); it will now throw.
+        return true;
     }
 
-private:
     static void fire(detail::timer_entry* entry) noexcept {
         auto* self = static_cast<sleep_operation*>(entry);
         self->m_loop->resume_soon(self->m_sleeper);
     }
 
-    static void cancel(detail::cancel_callback* callback) noexcept {
-        auto* self = static_cast<sleep_operation*>(callback);
-        self->m_cancelled = true;
-        if (self->m_loop != nullptr && self->queued()) {
-            self->m_loop->remove_timer(*self);
-            self->m_loop->resume_soon(self->m_sleeper);
-        }
-        // Otherwise the resumption is already queued (a yield, or a timer that
-        // fired this iteration); it will now throw.
-    }
-
     event_loop::duration m_delay;
     event_loop* m_loop = nullptr;  // set while a timer may be armed
-    detail::task_context* m_context = nullptr;
     std::coroutine_handle<> m_sleeper;
-    bool m_cancelled = false;
 };
 
 /// Suspends the calling coroutine for `delay` (asyncio.sleep). A zero or

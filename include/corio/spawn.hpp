@@ -9,6 +9,7 @@
 #include <corio/cancel.hpp>
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/detail/intrusive_ref.hpp>
+#include <corio/detail/join_operation.hpp>
 #include <corio/errors.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/task.hpp>
@@ -41,13 +42,6 @@ class spawned_task_base : public list_hook, public task_context, public task_com
 public:
     enum class outcome : unsigned char { pending, value, error, cancelled };
 
-    /// Node a coroutine awaiting this task links into the waiter list.
-    struct waiter : list_hook, cancel_callback {
-        std::coroutine_handle<> coroutine;
-        task_context* context = nullptr;
-        spawned_task_base* target = nullptr;
-    };
-
     spawned_task_base(const spawned_task_base&) = delete;
     spawned_task_base& operator=(const spawned_task_base&) = delete;
 
@@ -77,8 +71,8 @@ public:
         return m_early_cancel ? m_early_cancel : frame_exception();
     }
 
-    void add_waiter(waiter& node) noexcept { m_waiters.push_back(node); }
-    void remove_waiter(waiter& node) noexcept {
+    void add_waiter(completion_waiter& node) noexcept { m_waiters.push_back(node); }
+    void remove_waiter(completion_waiter& node) noexcept {
         if (node.linked()) {
             m_waiters.erase(node);
         }
@@ -131,7 +125,7 @@ private:
         // Awaiters stay armed until they resume: a cancellation in between
         // makes their co_await throw (the result stays in the handle).
         while (!m_waiters.empty()) {
-            waiter& node = m_waiters.pop_front();
+            completion_waiter& node = m_waiters.pop_front();
             // Cannot fail in practice: the ready queue only grows on memory exhaustion.
             m_loop->resume_soon(node.coroutine);
         }
@@ -154,7 +148,7 @@ private:
     }
 
     event_loop* m_loop;
-    intrusive_list<waiter> m_waiters;
+    intrusive_list<completion_waiter> m_waiters;
     std::exception_ptr m_early_cancel;
     unsigned m_refs = 1;  // the running body's reference until it finishes
     outcome m_outcome = outcome::pending;
@@ -244,75 +238,12 @@ public:
         return state().take_exception();
     }
 
+    /// Awaiter of the handle (see the class comment); Move: `co_await std::move(handle)`.
     template <bool Move>
-    class await_operation : private detail::spawned_task_base::waiter {
-    public:
-        explicit await_operation(detail::spawned_task<T>& target) noexcept : m_target(target) {
-            this->target = &target;
-            this->on_cancel = &forward_cancel;
-        }
-        await_operation(const await_operation&) = delete;
-        await_operation& operator=(const await_operation&) = delete;
-        ~await_operation() {
-            m_target.remove_waiter(*this);
-            if (this->context != nullptr) {
-                this->context->disarm(this);
-            }
-        }
+    using await_operation = detail::join_operation<T, detail::spawned_task<T>*, Move>;
 
-        bool await_ready() const noexcept { return m_target.done(); }
-
-        template <class Promise>
-        bool await_suspend(std::coroutine_handle<Promise> awaiting) noexcept {
-            this->context = detail::context_of(awaiting);
-            if (this->context != nullptr && this->context->take_pending_cancel()) {
-                m_cancelled = true;
-                return false;
-            }
-            this->coroutine = awaiting;
-            m_target.add_waiter(*this);
-            if (this->context != nullptr) {
-                this->context->arm(this);
-            }
-            return true;
-        }
-
-        decltype(auto) await_resume() {
-            if (this->context != nullptr) {
-                this->context->resumed(this);
-            }
-            if (m_cancelled) {
-                throw cancelled_error{};
-            }
-            if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
-                return m_target.value();
-            } else if constexpr (Move) {
-                return T(std::move(m_target.value()));
-            } else {
-                static_assert(std::is_copy_constructible_v<T>,
-                              "corio::task_handle<T>: T is move-only, so awaiting a handle cannot "
-                              "copy the result; did you forget `co_await std::move(handle)`?");
-                return T(m_target.value());
-            }
-        }
-
-    private:
-        // Forwarded while the task runs: the awaiter stays linked and resumes
-        // with the task's outcome once it has unwound. Once the task is done,
-        // only this awaiter's resumption is pending, and it now throws.
-        static void forward_cancel(detail::cancel_callback* callback) noexcept {
-            auto* self = static_cast<await_operation*>(callback);
-            if (!self->m_target.cancel()) {
-                self->m_cancelled = true;
-            }
-        }
-
-        detail::spawned_task<T>& m_target;
-        bool m_cancelled = false;
-    };
-
-    [[nodiscard]] await_operation<false> operator co_await() & noexcept { return await_operation<false>(state()); }
-    [[nodiscard]] await_operation<true> operator co_await() && noexcept { return await_operation<true>(state()); }
+    [[nodiscard]] await_operation<false> operator co_await() & noexcept { return await_operation<false>(m_state); }
+    [[nodiscard]] await_operation<true> operator co_await() && noexcept { return await_operation<true>(m_state); }
 
 private:
     friend class event_loop;

@@ -2,8 +2,9 @@
 
 #include <corio/cancel.hpp>
 #include <corio/detail/awaitable_traits.hpp>
-#include <corio/detail/cancellation.hpp>
+#include <corio/detail/cancellable_awaiter.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/join_operation.hpp>
 #include <corio/errors.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/spawn.hpp>
@@ -80,12 +81,6 @@ namespace detail {
 /// the coroutines awaiting it. Shared by the group and every child_handle.
 class group_child_base : public task_context, public task_completion {
 public:
-    /// Node a coroutine awaiting this child links into the waiter list.
-    struct waiter : list_hook, cancel_callback {
-        std::coroutine_handle<> coroutine;
-        task_context* context = nullptr;
-    };
-
     group_child_base() = default;
     group_child_base(const group_child_base&) = delete;
     group_child_base& operator=(const group_child_base&) = delete;
@@ -107,8 +102,8 @@ public:
         return m_early_cancel ? m_early_cancel : frame_exception();
     }
 
-    void add_waiter(waiter& node) noexcept { m_waiters.push_back(node); }
-    void remove_waiter(waiter& node) noexcept {
+    void add_waiter(completion_waiter& node) noexcept { m_waiters.push_back(node); }
+    void remove_waiter(completion_waiter& node) noexcept {
         if (node.linked()) {
             m_waiters.erase(node);
         }
@@ -133,13 +128,13 @@ private:
     friend class corio::task_group;
     void finish() noexcept {
         m_done = true;
-        // Awaiters stay armed until they resume (see await_operation).
+        // Awaiters stay armed until they resume (see join_operation).
         while (!m_waiters.empty()) {
             get_running_loop().resume_soon(m_waiters.pop_front().coroutine);
         }
     }
 
-    intrusive_list<waiter> m_waiters;
+    intrusive_list<completion_waiter> m_waiters;
     std::exception_ptr m_early_cancel;
     bool m_done = false;
 };
@@ -220,71 +215,9 @@ public:
         return m_state->exception();
     }
 
+    /// Awaiter of the handle (see the class comment); Move: `co_await std::move(handle)`.
     template <bool Move>
-    class await_operation : private detail::group_child_base::waiter {
-    public:
-        explicit await_operation(std::shared_ptr<detail::group_child<T>> target) noexcept
-            : m_target(std::move(target)) {
-            this->on_cancel = &forward_cancel;
-        }
-        await_operation(const await_operation&) = delete;
-        await_operation& operator=(const await_operation&) = delete;
-        ~await_operation() {
-            m_target->remove_waiter(*this);
-            if (this->context != nullptr) {
-                this->context->disarm(this);
-            }
-        }
-
-        bool await_ready() const noexcept { return m_target->done(); }
-
-        template <class Promise>
-        bool await_suspend(std::coroutine_handle<Promise> awaiting) noexcept {
-            this->context = detail::context_of(awaiting);
-            if (this->context != nullptr && this->context->take_pending_cancel()) {
-                m_cancelled = true;
-                return false;
-            }
-            this->coroutine = awaiting;
-            m_target->add_waiter(*this);
-            if (this->context != nullptr) {
-                this->context->arm(this);
-            }
-            return true;
-        }
-
-        decltype(auto) await_resume() {
-            if (this->context != nullptr) {
-                this->context->resumed(this);
-            }
-            if (m_cancelled) {
-                throw cancelled_error{};
-            }
-            if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
-                return m_target->value();
-            } else if constexpr (Move) {
-                return T(std::move(m_target->value()));
-            } else {
-                static_assert(std::is_copy_constructible_v<T>,
-                              "corio::child_handle<T>: T is move-only, so awaiting a handle cannot "
-                              "copy the result; did you forget `co_await std::move(handle)`?");
-                return T(m_target->value());
-            }
-        }
-
-    private:
-        // While the child runs the request is forwarded and this awaiter stays
-        // linked; once it is done only this awaiter's resumption is pending.
-        static void forward_cancel(detail::cancel_callback* callback) noexcept {
-            auto* self = static_cast<await_operation*>(callback);
-            if (!self->m_target->cancel()) {
-                self->m_cancelled = true;
-            }
-        }
-
-        std::shared_ptr<detail::group_child<T>> m_target;
-        bool m_cancelled = false;
-    };
+    using await_operation = detail::join_operation<T, std::shared_ptr<detail::group_child<T>>, Move>;
 
     [[nodiscard]] await_operation<false> operator co_await() & noexcept { return await_operation<false>(m_state); }
     [[nodiscard]] await_operation<true> operator co_await() && noexcept { return await_operation<true>(m_state); }
@@ -318,7 +251,7 @@ private:
 /// - A child that ends by cancellation (say through child_handle::cancel())
 ///   is not a failure.
 /// Loop thread only.
-class task_group : private detail::cancel_callback, private detail::task_completion {
+class task_group : private detail::task_completion {
 public:
     task_group(const task_group&) = delete;
     task_group& operator=(const task_group&) = delete;
@@ -329,9 +262,6 @@ public:
             if (!child->done()) {
                 child->destroy_frame();
             }
-        }
-        if (m_context != nullptr) {
-            m_context->disarm(this);
         }
     }
 
@@ -376,17 +306,13 @@ private:
     friend class task_group_operation;
     friend class detail::group_child_base;
 
-    task_group() noexcept { on_cancel = &cancel_from_outside; }
+    task_group() noexcept = default;
 
     // ---- driven by task_group_operation ----
 
-    template <class Promise, class R>
-    std::coroutine_handle<> start(std::coroutine_handle<Promise> awaiting, task<R>& body) {
-        m_context = detail::context_of(awaiting);
+    template <class R>
+    std::coroutine_handle<> start(std::coroutine_handle<> awaiting, task<R>& body) {
         m_awaiting = awaiting;
-        if (m_context != nullptr) {
-            m_context->arm(this);
-        }
         m_body_frame = detail::task_access::handle(body);
         m_body_exception = [](std::coroutine_handle<> frame) noexcept {
             return std::coroutine_handle<detail::task_promise<R>>::from_address(frame.address())
@@ -399,10 +325,8 @@ private:
         return m_body_frame;
     }
 
-    void rethrow_if_failed() {
-        if (m_context != nullptr) {
-            m_context->resumed(this);
-        }
+    // `cancelled`: the awaiting task was cancelled (failures still win).
+    void rethrow_if_failed(bool cancelled) {
         m_finished = true;
         if (m_failures.size() == 1) {
             std::rethrow_exception(m_failures.front());
@@ -410,7 +334,7 @@ private:
         if (m_failures.size() > 1) {
             throw task_group_error(std::move(m_failures));
         }
-        if (m_cancelled || m_body_cancelled) {
+        if (cancelled || m_body_cancelled) {
             throw cancelled_error{};
         }
     }
@@ -447,10 +371,7 @@ private:
         if (!m_body_done || m_running != 0) {
             return std::noop_coroutine();
         }
-        if (m_context != nullptr) {
-            m_context->disarm(this);
-        }
-        return m_awaiting;
+        return m_awaiting;  // at once, by symmetric transfer: no request can come in between
     }
 
     void fail(std::exception_ptr error) noexcept {
@@ -475,23 +396,15 @@ private:
         }
     }
 
-    static void cancel_from_outside(detail::cancel_callback* self) noexcept {
-        auto* group = static_cast<task_group*>(self);
-        group->m_cancelled = true;
-        group->shut_down();
-    }
-
     std::vector<std::shared_ptr<detail::group_child_base>> m_children;
     std::vector<std::exception_ptr> m_failures;
     detail::task_context m_body_context;  // the body's own strand
     std::coroutine_handle<> m_body_frame;
     std::exception_ptr (*m_body_exception)(std::coroutine_handle<>) noexcept = nullptr;
-    detail::task_context* m_context = nullptr;  // the awaiting task's strand
     std::coroutine_handle<> m_awaiting;
     std::size_t m_running = 0;
     bool m_body_done = false;
     bool m_shutting_down = false;  // a failure or a cancellation is being delivered
-    bool m_cancelled = false;      // the awaiting task was cancelled
     bool m_body_cancelled = false;
     bool m_finished = false;
 };
@@ -526,7 +439,7 @@ inline void group_child_base::start() noexcept {
 
 /// Awaiter of with_task_group: owns the group, the body callable and the body task.
 template <class R, class F>
-class task_group_operation {
+class task_group_operation : public detail::cancellable_awaiter<task_group_operation<R, F>> {
 public:
     explicit task_group_operation(F body) : m_fn(std::move(body)) {}
     // Movable only before it is awaited: the group's address is handed out then.
@@ -534,27 +447,9 @@ public:
         : m_fn(std::move(other.m_fn)) {}
     task_group_operation& operator=(const task_group_operation&) = delete;
 
-    bool await_ready() const noexcept { return false; }
-
-    template <class Promise>
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> awaiting) {
-        detail::task_context* context = detail::context_of(awaiting);
-        if (context != nullptr && context->take_pending_cancel()) {
-            m_cancelled_early = true;
-            return awaiting;
-        }
-        m_body = std::invoke(m_fn, m_group);
-        if (!m_body.valid()) {
-            throw std::invalid_argument("corio::with_task_group: the body returned an empty task");
-        }
-        return m_group.start(awaiting, m_body);
-    }
-
+    // Cancelled or not, the outcome is the group's to decide: failures win.
     decltype(auto) await_resume() {
-        if (m_cancelled_early) {
-            throw cancelled_error{};
-        }
-        m_group.rethrow_if_failed();
+        m_group.rethrow_if_failed(this->finish_wait());
         auto& promise = detail::task_access::handle(m_body).promise();
         if constexpr (std::is_void_v<R> || std::is_reference_v<R>) {
             return promise.value();
@@ -564,13 +459,30 @@ public:
     }
 
 private:
+    friend detail::cancellable_awaiter<task_group_operation>;
+
+    template <class Promise>
+    std::coroutine_handle<> start(std::coroutine_handle<Promise> awaiting) {
+        m_body = std::invoke(m_fn, m_group);
+        if (!m_body.valid()) {
+            throw std::invalid_argument("corio::with_task_group: the body returned an empty task");
+        }
+        return m_group.start(awaiting, m_body);
+    }
+
+    // The awaiting task was cancelled: so are the body and every child; the
+    // group resumes it once all have unwound.
+    bool cancel() noexcept {
+        m_group.shut_down();
+        return true;
+    }
+
     // Declaration order is destruction order reversed: the body frame goes
     // first (it refers to the group and may run the callable's code), then the
     // group (which lets go of the finished children), then the callable.
     F m_fn;
     task_group m_group;
     task<R> m_body;
-    bool m_cancelled_early = false;
 };
 
 /// Runs `body(tg)` and every child it spawns with `tg.spawn(...)`, and

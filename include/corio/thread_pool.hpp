@@ -19,7 +19,7 @@
 // thread only ever waits for that mutex, never for the job.
 
 #include <corio/cancel.hpp>
-#include <corio/detail/cancellation.hpp>
+#include <corio/detail/cancellable_awaiter.hpp>
 #include <corio/detail/signal_mask.hpp>
 #include <corio/errors.hpp>
 #include <corio/event_loop.hpp>
@@ -276,39 +276,30 @@ struct offload_state {
 ///
 /// Movable only before it is awaited (so it can be handed to wait_for).
 template <class F, class... Args>
-class offload_operation : private detail::cancel_callback {
+class offload_operation : public detail::cancellable_awaiter<offload_operation<F, Args...>> {
 public:
     using result_type = std::invoke_result_t<F, Args...>;
 
     template <class G, class... A>
     offload_operation(thread_pool& pool, event_loop* loop, G&& f, A&&... args)
-        : m_pool(&pool), m_loop(loop), m_fn(std::forward<G>(f)), m_args(std::forward<A>(args)...) {
-        on_cancel = &cancel;
-    }
+        : m_pool(&pool), m_loop(loop), m_fn(std::forward<G>(f)), m_args(std::forward<A>(args)...) {}
     offload_operation(offload_operation&& other) noexcept(
         std::is_nothrow_move_constructible_v<F> && (std::is_nothrow_move_constructible_v<Args> && ...))
-        : m_pool(other.m_pool), m_loop(other.m_loop), m_fn(std::move(other.m_fn)), m_args(std::move(other.m_args)) {
-        on_cancel = &cancel;
-    }
+        : m_pool(other.m_pool),
+          m_loop(other.m_loop),
+          m_fn(std::move(other.m_fn)),
+          m_args(std::move(other.m_args)) {}
     offload_operation& operator=(const offload_operation&) = delete;
 
     // A frame destroyed while waiting (its loop closing) abandons the job.
-    ~offload_operation() {
-        abandon();
-        if (m_context != nullptr) {
-            m_context->disarm(this);
-        }
-    }
+    ~offload_operation() { abandon(); }
 
-    bool await_ready() const noexcept { return false; }
+private:
+    using state_type = detail::offload_state<result_type>;
+    friend detail::cancellable_awaiter<offload_operation>;
 
     template <class Promise>
-    bool await_suspend(std::coroutine_handle<Promise> awaiting) {
-        m_context = detail::context_of(awaiting);
-        if (m_context != nullptr && m_context->take_pending_cancel()) {
-            m_cancelled = true;
-            return false;
-        }
+    bool start(std::coroutine_handle<Promise> awaiting) {
         event_loop& loop = get_running_loop();
         if (m_loop != nullptr && m_loop != &loop) {
             throw event_loop_error("corio: run_in_executor awaited on another loop than its own");
@@ -321,33 +312,18 @@ public:
             state_type::deliver(state, detail::offload_result<result_type>::run(std::move(fn), std::move(args)));
         });
         m_state = std::move(state);
-        if (m_context != nullptr) {
-            m_context->arm(this);
-        }
         return true;
     }
 
-    result_type await_resume() {
-        if (m_context != nullptr) {
-            m_context->resumed(this);
-        }
-        if (m_cancelled) {
-            throw cancelled_error{};
-        }
-        return m_state->result->take();
-    }
-
-private:
-    using state_type = detail::offload_state<result_type>;
-
     // The job runs on regardless (a thread cannot be interrupted); only its
     // result is dropped.
-    static void cancel(detail::cancel_callback* callback) noexcept {
-        auto* self = static_cast<offload_operation*>(callback);
-        self->m_cancelled = true;
-        self->abandon();
-        self->m_state->loop->resume_soon(self->m_state->waiting);
+    bool cancel() noexcept {
+        abandon();
+        m_state->loop->resume_soon(m_state->waiting);
+        return true;
     }
+
+    result_type result() { return m_state->result->take(); }
 
     void abandon() noexcept {
         if (m_state != nullptr && !m_state->abandoned) {
@@ -361,8 +337,6 @@ private:
     F m_fn;
     std::tuple<Args...> m_args;
     std::shared_ptr<state_type> m_state;  // set once the job is submitted
-    detail::task_context* m_context = nullptr;
-    bool m_cancelled = false;
 };
 
 /// Runs `std::invoke(f, args...)` on the default thread pool and resumes the

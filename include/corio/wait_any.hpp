@@ -70,15 +70,7 @@ public:
 
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> awaiting) {
-        std::array<std::coroutine_handle<>, sizeof...(Ts)> handles = std::apply(
-            [this](auto&... child) {
-                std::size_t i = 0;
-                ((bind_child(m_slots[i++], m_group, child)), ...);
-                return std::array<std::coroutine_handle<>, sizeof...(Ts)>{
-                    std::coroutine_handle<>(task_access::handle(child))...};
-            },
-            m_children);
-        return m_group.start(awaiting, std::span<child_slot>(m_slots), std::span(handles));
+        return start_children(m_group, awaiting, std::span<child_slot>(m_slots), m_children);
     }
 
     result_type await_resume() {
@@ -115,12 +107,7 @@ public:
         if (m_children.empty()) {
             throw std::invalid_argument("corio::wait_any: no tasks to wait for");
         }
-        for (std::size_t i = 0; i < m_children.size(); ++i) {
-            if (!m_children[i].valid()) {
-                throw std::invalid_argument("corio::wait_any: task #" + std::to_string(i) +
-                                            " is empty (moved from)");
-            }
-        }
+        require_valid_tasks(m_children, "corio::wait_any");
     }
     // Movable only before it is awaited, like the tuple form.
     wait_any_vector_operation(wait_any_vector_operation&& other) noexcept
@@ -131,13 +118,7 @@ public:
 
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> awaiting) {
-        std::vector<std::coroutine_handle<>> handles;
-        handles.reserve(m_children.size());
-        for (std::size_t i = 0; i < m_children.size(); ++i) {
-            bind_child(m_slots[i], m_group, m_children[i]);
-            handles.emplace_back(task_access::handle(m_children[i]));
-        }
-        return m_group.start(awaiting, std::span<child_slot>(m_slots), std::span(handles));
+        return start_children(m_group, awaiting, std::span<child_slot>(m_slots), m_children);
     }
 
     indexed_result<T> await_resume() {

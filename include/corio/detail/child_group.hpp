@@ -1,14 +1,19 @@
 #pragma once
 
 #include <corio/cancel.hpp>
-#include <corio/detail/cancellation.hpp>
+#include <corio/detail/cancellable_awaiter.hpp>
 #include <corio/task.hpp>
 
+#include <array>
 #include <coroutine>
 #include <cstddef>
 #include <exception>
 #include <limits>
 #include <span>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
 
 namespace corio::detail {
 
@@ -37,20 +42,15 @@ enum class stop_rule {
 /// The type-independent half of gather, gather_settled and wait_any: start
 /// every child, count completions, cancel the rest when the stop rule fires
 /// or the awaiting task is cancelled, and resume the awaiting coroutine only
-/// when the last child is done, so no child outlives the call.
-class child_group : private cancel_callback {
+/// when the last child is done, so no child outlives the call. It is the
+/// cancellation target of the awaiting coroutine (through cancellable_awaiter,
+/// whose await_* it does not use: the combinator's awaiter drives start and
+/// finish).
+class child_group : private cancellable_awaiter<child_group> {
 public:
     static constexpr std::size_t no_child = std::numeric_limits<std::size_t>::max();
 
-    explicit child_group(stop_rule rule) noexcept : m_rule(rule) { on_cancel = &cancel_from_outside; }
-    child_group(const child_group&) = delete;
-    child_group& operator=(const child_group&) = delete;
-
-    ~child_group() {
-        if (m_context != nullptr) {
-            m_context->disarm(this);
-        }
-    }
+    explicit child_group(stop_rule rule) noexcept : m_rule(rule) {}
 
     /// Starts the children in order, each running until its first suspension;
     /// once the group has stopped, the rest never start. Returns whether the
@@ -59,20 +59,15 @@ public:
     bool start(std::coroutine_handle<Promise> awaiting, std::span<child_slot> slots,
                std::span<std::coroutine_handle<>> children) {
         m_slots = slots;
-        m_context = context_of(awaiting);
-        if (m_context != nullptr && m_context->take_pending_cancel()) {
-            m_cancelled = true;
+        if (!begin_wait(awaiting)) {
             return false;
         }
         m_awaiting = awaiting;
-        if (m_context != nullptr) {
-            m_context->arm(this);
-        }
         // One extra count for the start loop itself, so a child finishing
         // synchronously cannot resume the awaiting coroutine from inside it.
         m_remaining = slots.size() + 1;
         for (std::size_t i = 0; i < slots.size(); ++i) {
-            if (m_stopped_by != no_child || m_cancelled) {
+            if (m_stopped_by != no_child || cancelled()) {
                 --m_remaining;  // never started: nothing to wait for
                 continue;
             }
@@ -80,9 +75,7 @@ public:
             children[i].resume();
         }
         if (--m_remaining == 0) {
-            if (m_context != nullptr) {
-                m_context->disarm(this);
-            }
+            disarm();
             return false;
         }
         return true;
@@ -92,16 +85,14 @@ public:
         slot.finished = true;
         // Children unwinding from a cancellation the group sent itself do not
         // stop it again.
-        if (m_stopped_by == no_child && !m_cancelled && stops(slot)) {
+        if (m_stopped_by == no_child && !cancelled() && stops(slot)) {
             m_stopped_by = static_cast<std::size_t>(&slot - m_slots.data());
             cancel_children();
         }
         if (--m_remaining != 0) {
             return std::noop_coroutine();
         }
-        if (m_context != nullptr) {
-            m_context->disarm(this);
-        }
+        disarm();
         return m_awaiting;
     }
 
@@ -111,10 +102,7 @@ public:
     /// cancellation). Returns the index of the child that stopped the group,
     /// or no_child.
     std::size_t finish() {
-        if (m_context != nullptr) {
-            m_context->resumed(this);
-        }
-        if (m_cancelled) {
+        if (finish_wait()) {
             throw cancelled_error{};
         }
         return m_stopped_by;
@@ -127,6 +115,15 @@ public:
     }
 
 private:
+    friend cancellable_awaiter<child_group>;
+
+    // The awaiting task was cancelled: so are the children; the group resumes
+    // it once they have all unwound.
+    bool cancel() noexcept {
+        cancel_children();
+        return true;
+    }
+
     bool stops(const child_slot& slot) const noexcept {
         switch (m_rule) {
             case stop_rule::first_failure:
@@ -147,19 +144,11 @@ private:
         }
     }
 
-    static void cancel_from_outside(cancel_callback* self) noexcept {
-        auto* group = static_cast<child_group*>(self);
-        group->m_cancelled = true;
-        group->cancel_children();
-    }
-
+    stop_rule m_rule;  // first: it fills the base's tail padding
     std::span<child_slot> m_slots;
     std::coroutine_handle<> m_awaiting;
-    task_context* m_context = nullptr;
     std::size_t m_remaining = 0;
     std::size_t m_stopped_by = no_child;
-    stop_rule m_rule;
-    bool m_cancelled = false;
 };
 
 inline std::coroutine_handle<> child_slot::on_task_done() noexcept { return group->child_done(*this); }
@@ -175,6 +164,47 @@ void bind_child(child_slot& slot, child_group& group, const task<T>& child) noex
     auto& promise = task_access::handle(child).promise();
     promise.set_context(&slot);
     promise.set_completion(&slot);
+}
+
+/// Throws std::invalid_argument naming `who` and the first empty (moved-from)
+/// task in `children`: the check of every combinator taking a vector.
+template <class T>
+void require_valid_tasks(const std::vector<task<T>>& children, const char* who) {
+    for (std::size_t i = 0; i < children.size(); ++i) {
+        if (!children[i].valid()) {
+            throw std::invalid_argument(std::string(who) + ": task #" + std::to_string(i) +
+                                        " is empty (moved from)");
+        }
+    }
+}
+
+/// Binds each child to its slot of `group` and starts them all
+/// (child_group::start): the start of gather's and wait_any's vector forms.
+template <class Promise, class T>
+bool start_children(child_group& group, std::coroutine_handle<Promise> awaiting, std::span<child_slot> slots,
+                    std::vector<task<T>>& children) {
+    std::vector<std::coroutine_handle<>> handles;
+    handles.reserve(children.size());
+    for (std::size_t i = 0; i < children.size(); ++i) {
+        bind_child(slots[i], group, children[i]);
+        handles.emplace_back(task_access::handle(children[i]));
+    }
+    return group.start(awaiting, slots, std::span(handles));
+}
+
+/// The same for a fixed set of children (the tuple forms).
+template <class Promise, class... Ts>
+bool start_children(child_group& group, std::coroutine_handle<Promise> awaiting, std::span<child_slot> slots,
+                    std::tuple<task<Ts>...>& children) {
+    std::array<std::coroutine_handle<>, sizeof...(Ts)> handles = std::apply(
+        [&](auto&... child) {
+            std::size_t i = 0;
+            (bind_child(slots[i++], group, child), ...);
+            return std::array<std::coroutine_handle<>, sizeof...(Ts)>{
+                std::coroutine_handle<>(task_access::handle(child))...};
+        },
+        children);
+    return group.start(awaiting, slots, std::span(handles));
 }
 
 }  // namespace corio::detail

@@ -13,26 +13,47 @@ struct list_hook {
     [[nodiscard]] bool linked() const noexcept { return prev != nullptr; }
 };
 
-/// Circular doubly linked FIFO list of hooks; O(1) push, pop and unlink.
-/// The list does not own its nodes.
-template <class Node>
-class intrusive_list {
+/// The node-type-independent part of intrusive_list: what a node needs to
+/// leave its list without knowing the list's element type (wait_node).
+class list_links {
 public:
-    intrusive_list() noexcept { m_sentinel.prev = m_sentinel.next = &m_sentinel; }
-    intrusive_list(const intrusive_list&) = delete;
-    intrusive_list& operator=(const intrusive_list&) = delete;
+    list_links() noexcept { m_sentinel.prev = m_sentinel.next = &m_sentinel; }
+    list_links(const list_links&) = delete;
+    list_links& operator=(const list_links&) = delete;
 
     [[nodiscard]] bool empty() const noexcept { return m_sentinel.next == &m_sentinel; }
     [[nodiscard]] std::size_t size() const noexcept { return m_size; }
 
-    void push_back(Node& node) noexcept {
-        list_hook& hook = node;
+    void link_back(list_hook& hook) noexcept {
         hook.prev = m_sentinel.prev;
         hook.next = &m_sentinel;
         m_sentinel.prev->next = &hook;
         m_sentinel.prev = &hook;
         ++m_size;
     }
+
+    void unlink(list_hook& hook) noexcept {
+        hook.prev->next = hook.next;
+        hook.next->prev = hook.prev;
+        hook.prev = hook.next = nullptr;
+        --m_size;
+    }
+
+protected:
+    ~list_links() = default;
+
+    list_hook m_sentinel;
+    std::size_t m_size = 0;
+};
+
+/// Circular doubly linked FIFO list of hooks; O(1) push, pop and unlink.
+/// The list does not own its nodes.
+template <class Node>
+class intrusive_list : public list_links {
+public:
+    intrusive_list() noexcept = default;
+
+    void push_back(Node& node) noexcept { link_back(node); }
 
     [[nodiscard]] Node& front() noexcept { return static_cast<Node&>(*m_sentinel.next); }
 
@@ -42,13 +63,7 @@ public:
         return node;
     }
 
-    void erase(Node& node) noexcept {
-        list_hook& hook = node;
-        hook.prev->next = hook.next;
-        hook.next->prev = hook.prev;
-        hook.prev = hook.next = nullptr;
-        --m_size;
-    }
+    void erase(Node& node) noexcept { unlink(node); }
 
     /// Calls f on each node; f may erase the node it is given.
     template <class F>
@@ -60,10 +75,6 @@ public:
             hook = next;
         }
     }
-
-private:
-    list_hook m_sentinel;
-    std::size_t m_size = 0;
 };
 
 }  // namespace corio::detail

@@ -1,11 +1,12 @@
 #pragma once
 
 #include <corio/cancel.hpp>
-#include <corio/detail/cancellation.hpp>
+#include <corio/detail/cancellable_awaiter.hpp>
 #include <corio/detail/reactor/backend.hpp>
 #include <corio/event_loop.hpp>
 
 #include <coroutine>
+#include <stdexcept>
 #include <utility>
 
 namespace corio::detail {
@@ -47,12 +48,10 @@ public:
         }
     }
 
-    class wait_operation : private cancel_callback {
+    class wait_operation : public cancellable_awaiter<wait_operation> {
     public:
         wait_operation(io_source& source, io_events direction) noexcept
-            : m_source(source), m_direction(direction) {
-            on_cancel = &cancel;
-        }
+            : m_direction(direction), m_source(source) {}
         // Movable only before it is awaited (so it can be handed to wait_for).
         wait_operation(wait_operation&& other) noexcept
             : wait_operation(other.m_source, other.m_direction) {}
@@ -62,9 +61,6 @@ public:
             // wait's source may already be gone (destroyed after detach()).
             if (m_registered && m_source.slot(m_direction) == this) {
                 m_source.slot(m_direction) = nullptr;
-            }
-            if (m_context != nullptr) {
-                m_context->disarm(this);
             }
         }
 
@@ -81,13 +77,12 @@ public:
             return false;
         }
 
+    private:
+        friend class io_source;
+        friend cancellable_awaiter;
+
         template <class Promise>
-        bool await_suspend(std::coroutine_handle<Promise> waiting) {
-            m_context = context_of(waiting);
-            if (m_context != nullptr && m_context->take_pending_cancel()) {
-                m_aborted = true;
-                return false;
-            }
+        bool start(std::coroutine_handle<Promise> waiting) {
             wait_operation*& slot = m_source.slot(m_direction);
             if (slot != nullptr) {
                 throw std::logic_error("corio: two coroutines wait for the same direction of one fd");
@@ -95,48 +90,39 @@ public:
             slot = this;
             m_registered = true;
             m_waiting = waiting;
-            if (m_context != nullptr) {
-                m_context->arm(this);
-            }
             return true;
         }
 
-        void await_resume() {
-            if (m_context != nullptr) {
-                m_context->resumed(this);
-            }
+        // Cancelling drops the interest; the fd itself stays registered and usable.
+        bool cancel() noexcept {
+            m_source.slot(m_direction) = nullptr;
+            m_registered = false;
+            m_source.m_loop.resume_soon(m_waiting);
+            return true;
+        }
+
+        // The source was detached (closed) while or before waiting.
+        void result() const {
             if (m_aborted) {
                 throw cancelled_error{};
             }
         }
 
-    private:
-        friend class io_source;
-
         void finish(bool aborted) noexcept {
             m_registered = false;
             m_aborted = aborted;
-            if (m_context != nullptr) {
-                m_context->disarm(this);
-            }
+            // The source may be gone by the time the coroutine runs: a
+            // cancellation from now on waits for the next suspension point.
+            disarm();
             m_source.m_loop.resume_soon(m_waiting);
         }
 
-        // Cancelling drops the interest; the fd itself stays registered and usable.
-        static void cancel(cancel_callback* callback) noexcept {
-            auto* self = static_cast<wait_operation*>(callback);
-            self->m_source.slot(self->m_direction) = nullptr;
-            self->m_registered = false;
-            self->m_aborted = true;
-            self->m_source.m_loop.resume_soon(self->m_waiting);
-        }
-
-        io_source& m_source;
-        io_events m_direction;
-        task_context* m_context = nullptr;
-        std::coroutine_handle<> m_waiting;
+        // The small members first: they fill the base's tail padding.
         bool m_aborted = false;
         bool m_registered = false;  // linked in the source's slot
+        io_events m_direction;
+        io_source& m_source;
+        std::coroutine_handle<> m_waiting;
     };
 
     /// Resumes when the fd may be readable (or has an error / hang-up).

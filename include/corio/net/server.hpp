@@ -2,7 +2,7 @@
 
 #include <corio/cancel.hpp>
 #include <corio/combinators.hpp>
-#include <corio/detail/cancellation.hpp>
+#include <corio/detail/wait_node.hpp>
 #include <corio/detail/config.hpp>
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/net/detail/socket.hpp>
@@ -76,9 +76,9 @@ public:
 
     /// A coroutine in serve_forever() (waits until closed) or wait_closed()
     /// (waits until closed and every connection task finished).
-    struct waiter : list_hook, cancel_callback {
-        std::coroutine_handle<> coroutine;
-        bool need_drained = false;
+    struct waiter : wait_node {
+        waiter(list_links& list, bool drained) noexcept : wait_node(list), need_drained(drained) {}
+        bool need_drained;
     };
 
     server_state(event_loop& loop, std::unique_ptr<connection_handler_base> handler, server_options options)
@@ -143,7 +143,7 @@ public:
         m_waiters.for_each([this](waiter& w) {
             if (ready(w)) {
                 m_waiters.erase(w);
-                m_loop.resume_soon(w.coroutine);
+                w.wake();
             }
         });
     }
@@ -156,68 +156,23 @@ public:
 };
 
 /// Awaiter of serve_forever / wait_closed.
-class server_wait_operation : private server_state::waiter {
+class server_wait_operation : public queued_awaiter<server_wait_operation, server_state::waiter> {
 public:
     server_wait_operation(std::shared_ptr<server_state> state, bool need_drained) noexcept
-        : m_state(std::move(state)) {
-        this->need_drained = need_drained;
-        this->on_cancel = &cancel;
-    }
+        : queued_awaiter<server_wait_operation, server_state::waiter>(state->m_waiters, need_drained),
+          m_state(std::move(state)) {}
     // Movable only before it is awaited (so it can be handed to wait_for).
     server_wait_operation(server_wait_operation&& other) noexcept
         : server_wait_operation(std::move(other.m_state), other.need_drained) {}
     server_wait_operation& operator=(const server_wait_operation&) = delete;
-    ~server_wait_operation() {
-        if (linked()) {
-            m_state->m_waiters.erase(*this);
-        }
-        if (m_context != nullptr) {
-            m_context->disarm(this);
-        }
-    }
 
     bool await_ready() noexcept {
         m_state->notify();
         return m_state->ready(*this);
     }
 
-    template <class Promise>
-    bool await_suspend(std::coroutine_handle<Promise> waiting) {
-        m_context = context_of(waiting);
-        if (m_context != nullptr && m_context->take_pending_cancel()) {
-            m_cancelled = true;
-            return false;
-        }
-        this->coroutine = waiting;
-        m_state->m_waiters.push_back(*this);
-        if (m_context != nullptr) {
-            m_context->arm(this);
-        }
-        return true;
-    }
-
-    void await_resume() {
-        if (m_context != nullptr) {
-            m_context->resumed(this);
-        }
-        if (m_cancelled) {
-            throw cancelled_error{};
-        }
-    }
-
 private:
-    static void cancel(cancel_callback* callback) noexcept {
-        auto* self = static_cast<server_wait_operation*>(callback);
-        self->m_cancelled = true;
-        if (self->linked()) {
-            self->m_state->m_waiters.erase(*self);
-            self->m_state->m_loop.resume_soon(self->coroutine);
-        }
-    }
-
     std::shared_ptr<server_state> m_state;
-    task_context* m_context = nullptr;
-    bool m_cancelled = false;
 };
 
 // One connection: runs the handler; an exception it throws is reported to

@@ -45,27 +45,20 @@ public:
     [[nodiscard]] mutex::lock_operation lock() noexcept { return m_mutex->lock(); }
 
     /// Awaiter of the notification part of wait(); exposed for wait()'s frame only.
-    class notify_operation : private detail::wait_node {
+    class notify_operation : public detail::queued_awaiter<notify_operation> {
     public:
-        explicit notify_operation(condition& owner) noexcept : m_owner(owner) {}
+        explicit notify_operation(condition& owner) noexcept
+            : detail::queued_awaiter<notify_operation>(owner.m_waiters), m_owner(owner) {}
 
-        bool await_ready() const noexcept { return false; }
+    private:
+        friend detail::queued_awaiter<notify_operation>;
 
-        template <class Promise>
-        bool await_suspend(std::coroutine_handle<Promise> waiting) {
-            return enqueue(waiting, m_owner.m_waiters);
-        }
-
-        void await_resume() {
-            if (finish_wait()) {
-                if (granted()) {
-                    m_owner.wake(1);  // the notification goes to the next waiter instead
-                }
-                throw cancelled_error{};
+        void undo() noexcept {
+            if (granted()) {
+                m_owner.wake(1);  // the notification goes to the next waiter instead
             }
         }
 
-    private:
         condition& m_owner;
     };
 

@@ -27,24 +27,14 @@ public:
     event& operator=(const event&) = delete;
 
     /// Awaiter of wait().
-    class wait_operation : private detail::wait_node {
+    class wait_operation : public detail::queued_awaiter<wait_operation> {
     public:
-        explicit wait_operation(event& owner) noexcept : m_owner(owner) {}
+        explicit wait_operation(event& owner) noexcept
+            : detail::queued_awaiter<wait_operation>(owner.m_waiters), m_owner(owner) {}
         // Movable only before it is awaited (so it can be handed to wait_for).
         wait_operation(wait_operation&& other) noexcept : wait_operation(other.m_owner) {}
 
         bool await_ready() const noexcept { return m_owner.m_set; }
-
-        template <class Promise>
-        bool await_suspend(std::coroutine_handle<Promise> waiting) {
-            return enqueue(waiting, m_owner.m_waiters);
-        }
-
-        void await_resume() {
-            if (finish_wait()) {
-                throw cancelled_error{};
-            }
-        }
 
     private:
         event& m_owner;

@@ -2,6 +2,7 @@
 
 #include <corio/cancel.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/unique_hold.hpp>
 #include <corio/detail/wait_node.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/task.hpp>
@@ -18,36 +19,25 @@ class condition;
 
 /// Ownership of a locked corio::mutex; unlocks it when destroyed (the
 /// `async with lock:` of asyncio, as RAII). Movable, not copyable.
-class [[nodiscard]] mutex_lock {
+class [[nodiscard]] mutex_lock : public detail::unique_hold<mutex_lock, corio::mutex> {
 public:
     mutex_lock() noexcept = default;
-    mutex_lock(mutex_lock&& other) noexcept : m_owner(std::exchange(other.m_owner, nullptr)) {}
-    mutex_lock& operator=(mutex_lock&& other) noexcept {
-        if (this != &other) {
-            unlock();
-            m_owner = std::exchange(other.m_owner, nullptr);
-        }
-        return *this;
-    }
-    mutex_lock(const mutex_lock&) = delete;
-    mutex_lock& operator=(const mutex_lock&) = delete;
-    ~mutex_lock() { unlock(); }
 
     /// True while this object holds its mutex.
-    [[nodiscard]] bool owns_lock() const noexcept { return m_owner != nullptr; }
-    explicit operator bool() const noexcept { return owns_lock(); }
+    [[nodiscard]] bool owns_lock() const noexcept { return owner() != nullptr; }
 
     /// The mutex held, or null when this object holds nothing.
-    [[nodiscard]] corio::mutex* mutex() const noexcept { return m_owner; }
+    [[nodiscard]] corio::mutex* mutex() const noexcept { return owner(); }
 
     /// Unlocks early (the first waiter, if any, becomes the owner); afterwards
     /// this object holds nothing. Does nothing if it holds nothing.
-    void unlock() noexcept;
+    void unlock() noexcept { give_back(); }
 
 private:
     friend class corio::mutex;
-    explicit mutex_lock(corio::mutex* owner) noexcept : m_owner(owner) {}
-    corio::mutex* m_owner = nullptr;
+    friend unique_hold;
+    explicit mutex_lock(corio::mutex* owner) noexcept : unique_hold(owner) {}
+    static inline void give_back_to(corio::mutex& owner) noexcept;
 };
 
 /// A mutual-exclusion lock for coroutines on one loop (asyncio.Lock).
@@ -67,30 +57,25 @@ public:
     mutex& operator=(const mutex&) = delete;
 
     /// Awaiter of lock().
-    class lock_operation : private detail::wait_node {
+    class lock_operation : public detail::queued_awaiter<lock_operation> {
     public:
-        explicit lock_operation(corio::mutex& owner) noexcept : m_owner(owner) {}
+        explicit lock_operation(corio::mutex& owner) noexcept
+            : detail::queued_awaiter<lock_operation>(owner.m_waiters), m_owner(owner) {}
         // Movable only before it is awaited (so it can be handed to wait_for).
         lock_operation(lock_operation&& other) noexcept : lock_operation(other.m_owner) {}
 
         bool await_ready() noexcept { return m_owner.try_take(); }
 
-        template <class Promise>
-        bool await_suspend(std::coroutine_handle<Promise> waiting) {
-            return enqueue(waiting, m_owner.m_waiters);
-        }
-
-        mutex_lock await_resume() {
-            if (finish_wait()) {
-                if (granted()) {
-                    m_owner.release();  // cancelled after the hand-over: pass ownership on
-                }
-                throw cancelled_error{};
-            }
-            return mutex_lock(&m_owner);
-        }
-
     private:
+        friend detail::queued_awaiter<lock_operation>;
+
+        mutex_lock result() noexcept { return mutex_lock(&m_owner); }
+        void undo() noexcept {
+            if (granted()) {
+                m_owner.release();  // cancelled after the hand-over: pass ownership on
+            }
+        }
+
         corio::mutex& m_owner;
     };
 
@@ -125,13 +110,13 @@ private:
     class relock_operation : private detail::wait_node {
     public:
         relock_operation(corio::mutex& owner, mutex_lock& target) noexcept
-            : m_owner(owner), m_target(target) {}
+            : wait_node(owner.m_waiters), m_owner(owner), m_target(target) {}
 
         bool await_ready() noexcept { return m_owner.try_take(); }
 
         template <class Promise>
         void await_suspend(std::coroutine_handle<Promise> waiting) {
-            enqueue_uncancellable(waiting, m_owner.m_waiters);
+            enqueue_uncancellable(waiting);
         }
 
         /// Returns true if a cancellation arrived while waiting.
@@ -172,10 +157,6 @@ private:
     bool m_locked = false;
 };
 
-inline void mutex_lock::unlock() noexcept {
-    if (corio::mutex* owner = std::exchange(m_owner, nullptr)) {
-        owner->release();
-    }
-}
+inline void mutex_lock::give_back_to(corio::mutex& owner) noexcept { owner.release(); }
 
 }  // namespace corio

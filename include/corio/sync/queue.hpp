@@ -68,16 +68,17 @@ public:
     // ---- Awaiters ----------------------------------------------------------
 
     /// Awaiter of get().
-    class get_operation : private detail::wait_node {
+    class get_operation : public detail::queued_awaiter<get_operation> {
     public:
-        explicit get_operation(queue& owner) noexcept : m_owner(owner) {}
+        explicit get_operation(queue& owner) noexcept
+            : detail::queued_awaiter<get_operation>(owner.m_getters), m_owner(owner) {}
         // Movable only before it is awaited (so it can be handed to wait_for).
         get_operation(get_operation&& other) noexcept : get_operation(other.m_owner) {}
 
         // A frame destroyed after an item was promised to it (its loop
         // closing) hands the item to the next getter.
         ~get_operation() {
-            if (take_grant()) {
+            if (this->take_grant()) {
                 m_owner.unpromise_item();
             }
         }
@@ -88,19 +89,17 @@ public:
             return m_owner.available_items() > 0 || m_owner.m_closed;
         }
 
-        template <class Promise>
-        bool await_suspend(std::coroutine_handle<Promise> waiting) {
-            return enqueue(waiting, m_owner.m_getters);
+    private:
+        friend detail::queued_awaiter<get_operation>;
+
+        void undo() noexcept {
+            if (this->take_grant()) {
+                m_owner.unpromise_item();
+            }
         }
 
-        T await_resume() {
-            if (finish_wait()) {
-                if (take_grant()) {
-                    m_owner.unpromise_item();
-                }
-                throw cancelled_error{};
-            }
-            if (take_grant()) {
+        T result() {
+            if (this->take_grant()) {
                 --m_owner.m_promised_items;
                 if (m_owner.m_items.empty()) {
                     throw queue_closed();  // close(immediate) dropped the promised item
@@ -115,43 +114,40 @@ public:
             throw queue_closed();
         }
 
-    private:
         queue& m_owner;
     };
 
     /// Awaiter of put(); owns the item until it is inserted.
-    class put_operation : private detail::wait_node {
+    class put_operation : public detail::queued_awaiter<put_operation> {
     public:
         put_operation(queue& owner, T item) noexcept(std::is_nothrow_move_constructible_v<T>)
-            : m_owner(owner), m_item(std::move(item)) {}
+            : detail::queued_awaiter<put_operation>(owner.m_putters),
+              m_owner(owner),
+              m_item(std::move(item)) {}
         // Movable only before it is awaited (so it can be handed to wait_for).
         put_operation(put_operation&& other) noexcept(std::is_nothrow_move_constructible_v<T>)
             : put_operation(other.m_owner, std::move(other.m_item)) {}
 
         // A frame destroyed after a slot was promised to it hands the slot on.
         ~put_operation() {
-            if (take_grant()) {
+            if (this->take_grant()) {
                 m_owner.unpromise_slot();
             }
         }
 
         bool await_ready() const noexcept { return m_owner.m_closed || m_owner.free_slots() > 0; }
 
-        template <class Promise>
-        bool await_suspend(std::coroutine_handle<Promise> waiting) {
-            return enqueue(waiting, m_owner.m_putters);
+    private:
+        friend detail::queued_awaiter<put_operation>;
+
+        void undo() noexcept {
+            if (this->take_grant()) {
+                m_owner.unpromise_slot();
+            }
         }
 
-        void await_resume() {
-            const bool was_cancelled = finish_wait();
-            const bool slot_promised = take_grant();
-            if (was_cancelled) {
-                if (slot_promised) {
-                    m_owner.unpromise_slot();
-                }
-                throw cancelled_error{};
-            }
-            if (slot_promised) {
+        void result() {
+            if (this->take_grant()) {
                 --m_owner.m_promised_slots;
             }
             if (m_owner.m_closed) {
@@ -160,7 +156,6 @@ public:
             m_owner.push(std::move(m_item));
         }
 
-    private:
         queue& m_owner;
         T m_item;
     };

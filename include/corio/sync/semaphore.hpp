@@ -2,6 +2,7 @@
 
 #include <corio/cancel.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/unique_hold.hpp>
 #include <corio/detail/wait_node.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/task.hpp>
@@ -19,32 +20,21 @@ class semaphore;
 
 /// Ownership of one semaphore permit; gives it back when destroyed
 /// (the `async with sem:` of asyncio, as RAII).
-class [[nodiscard]] semaphore_permit {
+class [[nodiscard]] semaphore_permit : public detail::unique_hold<semaphore_permit, semaphore> {
 public:
     semaphore_permit() noexcept = default;
-    semaphore_permit(semaphore_permit&& other) noexcept : m_owner(std::exchange(other.m_owner, nullptr)) {}
-    semaphore_permit& operator=(semaphore_permit&& other) noexcept {
-        if (this != &other) {
-            release();
-            m_owner = std::exchange(other.m_owner, nullptr);
-        }
-        return *this;
-    }
-    semaphore_permit(const semaphore_permit&) = delete;
-    semaphore_permit& operator=(const semaphore_permit&) = delete;
-    ~semaphore_permit() { release(); }
 
     /// True while this object holds a permit.
-    [[nodiscard]] bool owns_permit() const noexcept { return m_owner != nullptr; }
-    explicit operator bool() const noexcept { return owns_permit(); }
+    [[nodiscard]] bool owns_permit() const noexcept { return owner() != nullptr; }
 
     /// Gives the permit back early; afterwards this object holds nothing.
-    void release() noexcept;
+    void release() noexcept { give_back(); }
 
 private:
     friend class semaphore;
-    explicit semaphore_permit(semaphore* owner) noexcept : m_owner(owner) {}
-    semaphore* m_owner = nullptr;
+    friend unique_hold;
+    explicit semaphore_permit(semaphore* owner) noexcept : unique_hold(owner) {}
+    static inline void give_back_to(semaphore& owner) noexcept;
 };
 
 /// A counting semaphore for coroutines on one loop (asyncio.Semaphore).
@@ -61,9 +51,10 @@ public:
     semaphore& operator=(const semaphore&) = delete;
     virtual ~semaphore() = default;
 
-    class acquire_operation : private detail::wait_node {
+    class acquire_operation : public detail::queued_awaiter<acquire_operation> {
     public:
-        explicit acquire_operation(semaphore& owner) noexcept : m_owner(owner) {}
+        explicit acquire_operation(semaphore& owner) noexcept
+            : detail::queued_awaiter<acquire_operation>(owner.m_waiters), m_owner(owner) {}
         // Movable only before it is awaited (so it can be handed to wait_for).
         acquire_operation(acquire_operation&& other) noexcept : acquire_operation(other.m_owner) {}
 
@@ -77,22 +68,16 @@ public:
             return false;
         }
 
-        template <class Promise>
-        bool await_suspend(std::coroutine_handle<Promise> waiting) {
-            return enqueue(waiting, m_owner.m_waiters);
-        }
-
-        semaphore_permit await_resume() {
-            if (finish_wait()) {
-                if (granted()) {
-                    m_owner.give_back();  // cancelled after the hand-over: pass the permit on
-                }
-                throw cancelled_error{};
-            }
-            return semaphore_permit(&m_owner);
-        }
-
     private:
+        friend detail::queued_awaiter<acquire_operation>;
+
+        semaphore_permit result() noexcept { return semaphore_permit(&m_owner); }
+        void undo() noexcept {
+            if (granted()) {
+                m_owner.give_back();  // cancelled after the hand-over: pass the permit on
+            }
+        }
+
         semaphore& m_owner;
     };
 
@@ -179,10 +164,6 @@ private:
     std::size_t m_limit;
 };
 
-inline void semaphore_permit::release() noexcept {
-    if (semaphore* owner = std::exchange(m_owner, nullptr)) {
-        owner->return_permit();
-    }
-}
+inline void semaphore_permit::give_back_to(semaphore& owner) noexcept { owner.return_permit(); }
 
 }  // namespace corio

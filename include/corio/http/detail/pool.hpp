@@ -5,8 +5,8 @@
 // with FIFO waiters, and idle expiry.
 
 #include <corio/cancel.hpp>
-#include <corio/detail/cancellation.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/wait_node.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/http/detail/transport.hpp>
 #include <corio/http/detail/wire.hpp>
@@ -91,65 +91,47 @@ class http_pool;
 /// or waits in the host's FIFO queue. A waiter cancelled after it was granted
 /// something gives it back (the connection goes idle again, the slot is freed)
 /// and the next waiter gets it.
-class http_acquire_operation : private list_hook, private cancel_callback {
+class http_acquire_operation : public queued_awaiter<http_acquire_operation> {
 public:
     http_acquire_operation(http_pool& pool, http_host& host, bool fresh) noexcept
-        : m_pool(pool), m_host(host), m_fresh(fresh) {
-        on_cancel = &cancel;
-    }
+        : queued_awaiter<http_acquire_operation>(host.waiters), m_fresh(fresh), m_pool(pool), m_host(host) {}
     // Movable only before it is awaited (so it can be handed to wait_for).
     http_acquire_operation(http_acquire_operation&& other) noexcept
         : http_acquire_operation(other.m_pool, other.m_host, other.m_fresh) {}
     http_acquire_operation& operator=(const http_acquire_operation&) = delete;
-    inline ~http_acquire_operation();
 
     inline bool await_ready();
 
-    template <class Promise>
-    bool await_suspend(std::coroutine_handle<Promise> waiting) {
-        m_context = context_of(waiting);
-        if (m_context != nullptr && m_context->take_pending_cancel()) {
-            m_cancelled = true;
-            return false;
-        }
-        m_loop = &get_running_loop();
-        m_waiting = waiting;
-        enqueue();
-        if (m_context != nullptr) {
-            m_context->arm(this);
-        }
-        return true;
-    }
-
-    inline http_grant await_resume();
-
 private:
     friend class http_pool;
-    friend class intrusive_list<http_acquire_operation>;
+    friend queued_awaiter<http_acquire_operation>;
+
+    template <class Promise>
+    bool start(std::coroutine_handle<Promise> waiting) {
+        enqueue();
+        return wait_node::start(waiting);
+    }
 
     inline void enqueue();
-    inline static void cancel(cancel_callback* callback) noexcept;
+    inline http_grant result();
+    inline void undo() noexcept;
 
     // Called by the pool's dispatch: the grant is now this waiter's.
     void grant(http_grant g) noexcept {
         m_grant = std::move(g);
-        m_loop->resume_soon(m_waiting);
+        wait_node::grant();
     }
     void wake_closed() noexcept {
         m_closed = true;
-        m_loop->resume_soon(m_waiting);
+        wake();
     }
 
+    bool m_fresh;
+    bool m_closed = false;
     http_pool& m_pool;
     http_host& m_host;
-    bool m_fresh;
     std::uint64_t m_seq = 0;  // arrival order across hosts
-    event_loop* m_loop = nullptr;
-    task_context* m_context = nullptr;
-    std::coroutine_handle<> m_waiting;
     http_grant m_grant;
-    bool m_cancelled = false;
-    bool m_closed = false;
 };
 
 /// The pool. Owned by a shared_ptr (the session, every response holding a
@@ -463,15 +445,6 @@ private:
     http_host& m_host;
 };
 
-inline http_acquire_operation::~http_acquire_operation() {
-    if (linked()) {
-        m_host.waiters.erase(*this);
-    }
-    if (m_context != nullptr) {
-        m_context->disarm(this);
-    }
-}
-
 inline bool http_acquire_operation::await_ready() {
     if (m_pool.m_closed) {
         m_closed = true;
@@ -486,39 +459,27 @@ inline bool http_acquire_operation::await_ready() {
     return false;
 }
 
+// Joining the host's list itself is wait_node's part.
 inline void http_acquire_operation::enqueue() {
     m_seq = m_pool.m_next_seq++;
     auto& hosts = m_pool.m_waiting_hosts;
     if (std::find(hosts.begin(), hosts.end(), &m_host) == hosts.end()) {
         hosts.push_back(&m_host);
     }
-    m_host.waiters.push_back(*this);
 }
 
-inline http_grant http_acquire_operation::await_resume() {
-    if (m_context != nullptr) {
-        m_context->resumed(this);
-    }
-    if (m_cancelled) {
-        if (m_grant) {
-            m_pool.give_back(std::move(m_grant), m_host);  // granted, then cancelled: pass it on
-        }
-        throw cancelled_error{};
-    }
+inline http_grant http_acquire_operation::result() {
     if (m_closed) {
         throw http_pool_closed{};
     }
     return std::move(m_grant);
 }
 
-inline void http_acquire_operation::cancel(cancel_callback* callback) noexcept {
-    auto* self = static_cast<http_acquire_operation*>(callback);
-    self->m_cancelled = true;
-    if (self->linked()) {
-        self->m_host.waiters.erase(*self);
-        self->m_loop->resume_soon(self->m_waiting);
+// Granted, then cancelled: pass it on.
+inline void http_acquire_operation::undo() noexcept {
+    if (m_grant) {
+        m_pool.give_back(std::move(m_grant), m_host);
     }
-    // Otherwise it was granted (or woken by close) and its resumption is queued.
 }
 
 }  // namespace corio::detail

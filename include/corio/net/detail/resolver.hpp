@@ -1,7 +1,7 @@
 #pragma once
 
 #include <corio/cancel.hpp>
-#include <corio/detail/cancellation.hpp>
+#include <corio/detail/cancellable_awaiter.hpp>
 #include <corio/net/detail/socket.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/net/errors.hpp>
@@ -149,33 +149,22 @@ private:
 
 /// Awaiter resolving a host name to its addresses on the resolver thread.
 /// Cancelling abandons the lookup (its result is dropped) and throws cancelled_error.
-class resolve_operation : private cancel_callback {
+class resolve_operation : public cancellable_awaiter<resolve_operation> {
 public:
     resolve_operation(std::string host, std::uint16_t port, int socket_type)
-        : m_host(std::move(host)), m_port(port), m_socket_type(socket_type) {
-        on_cancel = &cancel;
-    }
+        : m_port(port), m_socket_type(socket_type), m_host(std::move(host)) {}
     // Movable only before it is awaited (so it can be handed to wait_for).
     resolve_operation(resolve_operation&& other) noexcept
         : resolve_operation(std::move(other.m_host), other.m_port, other.m_socket_type) {}
     resolve_operation& operator=(const resolve_operation&) = delete;
 
-    ~resolve_operation() {
-        abandon();
-        if (m_context != nullptr) {
-            m_context->disarm(this);
-        }
-    }
+    ~resolve_operation() { abandon(); }
 
-    bool await_ready() const noexcept { return false; }
+private:
+    friend cancellable_awaiter;
 
     template <class Promise>
-    bool await_suspend(std::coroutine_handle<Promise> waiting) {
-        m_context = context_of(waiting);
-        if (m_context != nullptr && m_context->take_pending_cancel()) {
-            m_cancelled = true;
-            return false;
-        }
+    bool start(std::coroutine_handle<Promise> waiting) {
         m_request = std::make_shared<resolve_request>();
         m_request->loop = &get_running_loop();
         m_request->waiting = waiting;
@@ -184,26 +173,25 @@ public:
         m_request->port = m_port;
         m_request->socket_type = m_socket_type;
         resolver_thread::instance().submit(m_request);
-        if (m_context != nullptr) {
-            m_context->arm(this);
-        }
         return true;
     }
 
-    std::vector<socket_address> await_resume() {
-        if (m_context != nullptr) {
-            m_context->resumed(this);
+    bool cancel() noexcept {
+        if (!m_completed) {
+            abandon();
+            m_request->loop->resume_soon(m_request->waiting);
         }
-        if (m_cancelled) {
-            throw cancelled_error{};
-        }
+        // Otherwise the resumption is already queued; await_resume now throws.
+        return true;
+    }
+
+    std::vector<socket_address> result() {
         if (!m_request->error.empty()) {
             throw resolve_error(m_host, m_request->error);
         }
         return std::move(m_request->addresses);
     }
 
-private:
     void abandon() noexcept {
         if (m_request) {
             std::lock_guard lock(m_request->mutex);
@@ -211,23 +199,11 @@ private:
         }
     }
 
-    static void cancel(cancel_callback* callback) noexcept {
-        auto* self = static_cast<resolve_operation*>(callback);
-        self->m_cancelled = true;
-        if (!self->m_completed) {
-            self->abandon();
-            self->m_request->loop->resume_soon(self->m_request->waiting);
-        }
-        // Otherwise the resumption is already queued; await_resume now throws.
-    }
-
-    std::string m_host;
+    bool m_completed = false;
     std::uint16_t m_port;
     int m_socket_type;
+    std::string m_host;
     std::shared_ptr<resolve_request> m_request;
-    task_context* m_context = nullptr;
-    bool m_completed = false;
-    bool m_cancelled = false;
 };
 
 /// The addresses of `host` (numeric ones parsed inline, names looked up on the

@@ -1,0 +1,175 @@
+#pragma once
+
+#include <corio/cancel.hpp>
+#include <corio/detail/cancellation.hpp>
+#include <corio/task.hpp>
+
+#include <coroutine>
+#include <type_traits>
+#include <utility>
+
+namespace corio::detail {
+
+template <class Derived, class Base>
+class cancellable_awaiter;
+
+/// The per-suspension data of the cancellation protocol: the strand the
+/// suspended coroutine belongs to, and whether a cancellation reached this
+/// suspension. Not a template, so a node type shared by several operations
+/// (wait_node) can carry it; cancellable_awaiter drives it.
+class cancellation_slot : private cancel_callback {
+public:
+    cancellation_slot(const cancellation_slot&) = delete;
+    cancellation_slot& operator=(const cancellation_slot&) = delete;
+
+protected:
+    cancellation_slot() noexcept = default;
+
+    // A frame destroyed while suspended (its loop closing) must not stay the
+    // strand's target for cancellation.
+    ~cancellation_slot() { disarm(); }
+
+    /// True once a cancellation reached this suspension (or was pending when it began).
+    [[nodiscard]] bool cancelled() const noexcept { return m_cancelled; }
+
+    /// The operation completed and takes no more requests, before its
+    /// coroutine resumes (when what it referred to may go away first); a
+    /// request arriving meanwhile stays pending for the strand's next
+    /// suspension point.
+    void disarm() noexcept {
+        if (m_context != nullptr) {
+            m_context->disarm(this);
+        }
+    }
+
+    /// For await_suspend: finds the strand of `waiting`. Returns false, with
+    /// cancelled() true, when a cancellation was pending: the operation must
+    /// then not start and not suspend. Otherwise arms: from now on a
+    /// cancellation goes to the operation's cancel hook. Arming comes before
+    /// the operation starts because starting may run code (a combinator's
+    /// children) that cancels the strand.
+    template <class Promise>
+    bool begin_wait(std::coroutine_handle<Promise> waiting) noexcept {
+        m_context = context_of(waiting);
+        if (m_context == nullptr) {
+            return true;
+        }
+        if (m_context->take_pending_cancel()) {
+            m_cancelled = true;
+            return false;
+        }
+        m_context->arm(this);
+        return true;
+    }
+
+    /// For await_resume, first thing: the strand resumed, so later requests
+    /// are new ones. Returns cancelled(). Until this call the operation stays
+    /// armed, so a request arriving after it completed but before its
+    /// coroutine ran still makes it throw (and undo what it got).
+    bool finish_wait() noexcept {
+        if (m_context != nullptr) {
+            m_context->resumed(this);
+        }
+        return m_cancelled;
+    }
+
+    /// For an uncancellable wait (never armed): remembers the strand only to
+    /// consume, after the wait, a request that arrived meanwhile.
+    template <class Promise>
+    void note_strand(std::coroutine_handle<Promise> waiting) noexcept {
+        m_context = context_of(waiting);
+    }
+    /// After an uncancellable wait: true once (and clears it) if a
+    /// cancellation arrived meanwhile; the caller throws when it is done.
+    bool take_pending_cancel() noexcept { return m_context != nullptr && m_context->take_pending_cancel(); }
+
+    /// Makes the strand's requests call `hook` while armed.
+    void set_cancel_hook(void (*hook)(corio::detail::cancel_callback*) noexcept) noexcept { on_cancel = hook; }
+
+private:
+    template <class, class>
+    friend class cancellable_awaiter;
+
+    task_context* m_context = nullptr;  // the suspended coroutine's strand; null if not a corio task
+    bool m_cancelled = false;
+};
+
+/// The one cancellation protocol of corio's awaiters (CRTP, no virtual call,
+/// no data beyond cancellation_slot's). `Derived` supplies only its hooks and
+/// befriends this class:
+///
+///   start(h)  registers the wait of coroutine `h` (timer entry, wait-list
+///             node, reactor interest, a job) and returns true to suspend,
+///             false if it completed at once; or returns the coroutine to
+///             transfer to (symmetric transfer into a child it starts).
+///   cancel()  a cancellation arrived while armed: removes the registration
+///             and has the coroutine resumed soon (never inline), or forwards
+///             the request to what it waits for. Returns true when the co_await
+///             must now throw cancelled_error, false when the request was
+///             forwarded and the awaited thing's outcome will tell.
+///   result()  what the co_await returns (may throw); default: nothing.
+///   undo()    optional: cancelled after the operation completed but before
+///             the coroutine resumed; passes on what it was given (a permit,
+///             a connection) so nothing is lost.
+///
+/// await_suspend: a cancellation already pending makes the co_await throw
+/// without suspending and without starting. await_resume: throws
+/// cancelled_error (after undo()) if the wait was cancelled, else returns
+/// result(). `Base` is cancellation_slot or a node type derived from it
+/// (wait_node); its constructor arguments are forwarded.
+template <class Derived, class Base = cancellation_slot>
+class cancellable_awaiter : public Base {
+    static_assert(std::is_base_of_v<cancellation_slot, Base>,
+                  "corio: the Base of cancellable_awaiter must derive from cancellation_slot");
+
+public:
+    bool await_ready() const noexcept { return false; }
+
+    template <class Promise>
+    auto await_suspend(std::coroutine_handle<Promise> waiting) {
+        using started = decltype(derived().start(waiting));
+        static_assert(std::is_same_v<started, bool> || std::is_same_v<started, std::coroutine_handle<>>,
+                      "corio: a cancellable operation's start(h) returns bool (suspend?) or the "
+                      "std::coroutine_handle<> to transfer to");
+        if (!this->begin_wait(waiting)) {
+            if constexpr (std::is_same_v<started, bool>) {
+                return false;
+            } else {
+                return std::coroutine_handle<>(waiting);
+            }
+        }
+        return derived().start(waiting);
+    }
+
+    decltype(auto) await_resume() {
+        if (this->finish_wait()) {
+            derived().undo();
+            throw cancelled_error{};
+        }
+        return derived().result();
+    }
+
+protected:
+    template <class... Args>
+    explicit cancellable_awaiter(Args&&... args) noexcept(std::is_nothrow_constructible_v<Base, Args...>)
+        : Base(std::forward<Args>(args)...) {
+        this->set_cancel_hook(&deliver_cancel);
+    }
+    ~cancellable_awaiter() = default;
+
+    // Defaults of the optional hooks.
+    void result() const noexcept {}
+    void undo() noexcept {}
+
+private:
+    Derived& derived() noexcept { return static_cast<Derived&>(*this); }
+
+    static void deliver_cancel(corio::detail::cancel_callback* callback) noexcept {
+        auto& slot = static_cast<cancellation_slot&>(*callback);
+        if (static_cast<Derived&>(slot).cancel()) {
+            slot.m_cancelled = true;
+        }
+    }
+};
+
+}  // namespace corio::detail

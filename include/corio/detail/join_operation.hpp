@@ -1,0 +1,67 @@
+#pragma once
+
+#include <corio/detail/cancellable_awaiter.hpp>
+#include <corio/detail/intrusive_list.hpp>
+
+#include <coroutine>
+#include <type_traits>
+#include <utility>
+
+namespace corio::detail {
+
+/// A coroutine waiting for a task to finish, in the task's list of awaiters.
+struct completion_waiter : list_hook {
+    std::coroutine_handle<> coroutine;
+};
+
+/// Awaiter of a running task's outcome, shared by task_handle (Target is a
+/// spawned_task<T>*) and child_handle (a shared_ptr to a group_child<T>).
+/// Target points at something with done(), cancel() (false once done),
+/// add_waiter / remove_waiter (a completion_waiter) and value() (the value,
+/// or the task's exception rethrown). The task resumes every waiter soon
+/// when it finishes. Move: the value is moved out instead of copied.
+///
+/// Cancelling the awaiting coroutine cancels the awaited task too, as in
+/// asyncio, and the awaiter resumes with the task's outcome once it has
+/// unwound. A cancellation arriving after the task finished, before the
+/// awaiter ran, makes the co_await throw; the outcome stays in the task.
+template <class T, class Target, bool Move>
+class join_operation : public completion_waiter, public cancellable_awaiter<join_operation<T, Target, Move>> {
+public:
+    explicit join_operation(Target target) noexcept : m_target(std::move(target)) {}
+    ~join_operation() { m_target->remove_waiter(*this); }
+
+    bool await_ready() const noexcept { return m_target->done(); }
+
+private:
+    friend cancellable_awaiter<join_operation>;
+
+    template <class Promise>
+    bool start(std::coroutine_handle<Promise> awaiting) noexcept {
+        coroutine = awaiting;
+        m_target->add_waiter(*this);
+        return true;
+    }
+
+    // Forwarded while the task runs: this awaiter stays linked and resumes
+    // with the task's outcome. Once the task is done, only this awaiter's
+    // resumption is pending, and it now throws.
+    bool cancel() noexcept { return !m_target->cancel(); }
+
+    decltype(auto) result() {
+        if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
+            return m_target->value();
+        } else if constexpr (Move) {
+            return T(std::move(m_target->value()));
+        } else {
+            static_assert(std::is_copy_constructible_v<T>,
+                          "corio: T is move-only, so awaiting a task_handle<T> / child_handle<T> cannot "
+                          "copy the result; did you forget `co_await std::move(handle)`?");
+            return T(m_target->value());
+        }
+    }
+
+    Target m_target;
+};
+
+}  // namespace corio::detail
