@@ -242,8 +242,8 @@ public:
     template <bool Move>
     using await_operation = detail::join_operation<T, detail::spawned_task<T>*, Move>;
 
-    [[nodiscard]] await_operation<false> operator co_await() & noexcept { return await_operation<false>(m_state); }
-    [[nodiscard]] await_operation<true> operator co_await() && noexcept { return await_operation<true>(m_state); }
+    [[nodiscard]] await_operation<false> operator co_await() & noexcept { return await_operation<false>(m_state.get()); }
+    [[nodiscard]] await_operation<true> operator co_await() && noexcept { return await_operation<true>(m_state.get()); }
 
 private:
     friend class event_loop;
