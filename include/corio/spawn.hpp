@@ -238,6 +238,10 @@ public:
         return state().take_exception();
     }
 
+    /// Combinators await their copy of a handle without moving the result
+    /// out of the task (see detail::copies_shared_result).
+    using shares_its_result = void;
+
     /// Awaiter of the handle (see the class comment); Move: `co_await std::move(handle)`.
     template <bool Move>
     using await_operation = detail::join_operation<T, detail::spawned_task<T>*, Move>;

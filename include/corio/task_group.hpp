@@ -215,6 +215,10 @@ public:
         return m_state->exception();
     }
 
+    /// Combinators await their copy of a handle without moving the result
+    /// out of the task (see detail::copies_shared_result).
+    using shares_its_result = void;
+
     /// Awaiter of the handle (see the class comment); Move: `co_await std::move(handle)`.
     template <bool Move>
     using await_operation = detail::join_operation<T, std::shared_ptr<detail::group_child<T>>, Move>;

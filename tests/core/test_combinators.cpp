@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -266,6 +267,54 @@ TEST_CASE("gather accepts task handles and other awaitables", "[gather]") {
             CHECK(clock.elapsed() >= 20ms);
             CHECK(spawned.done());
             CHECK(spawned.result() == 5);  // gather awaited the handle without consuming it
+        }(),
+        watchdog);
+}
+
+// asyncio: awaiting a Task through gather / wait_for leaves t.result() intact.
+// A handle passed as an lvalue (the caller keeps it, or a copy of it) must not
+// have its result moved out by the combinator's own copy of the handle.
+TEST_CASE("gather and wait_for leave a task handle's result in the handle", "[gather][wait_for]") {
+    run_with_watchdog(
+        []() -> corio::task<void> {
+            const std::string long_text(100, 'x');  // beyond any small-string buffer: a move empties it
+            corio::task_handle<std::string> first = corio::create_task(value_after(1ms, long_text));
+            corio::task_handle<std::string> second = corio::create_task(value_after(2ms, long_text + "2"));
+            const corio::task_handle<std::string> second_copy = second;
+            auto [a, b] = co_await corio::gather(first, corio::task_handle<std::string>(second_copy));
+            CHECK(a == long_text);
+            CHECK(b == long_text + "2");
+
+            corio::task_handle<std::string> third = corio::create_task(value_after(1ms, long_text + "3"));
+            const std::string c = co_await corio::wait_for(third, 1s);
+            CHECK(c == long_text + "3");
+
+            const std::string first_again = co_await first;
+            CHECK(first_again == long_text);
+            CHECK(first.result() == long_text);
+            CHECK(second.result() == long_text + "2");
+            const std::string third_again = co_await third;
+            CHECK(third_again == long_text + "3");
+            CHECK(third.result() == long_text + "3");
+        }(),
+        watchdog);
+}
+
+TEST_CASE("gather and wait_for move a move-only result out of a handle given as an rvalue", "[gather][wait_for]") {
+    run_with_watchdog(
+        []() -> corio::task<void> {
+            corio::task_handle<std::unique_ptr<int>> moved =
+                corio::create_task(value_after(1ms, std::make_unique<int>(1)));
+            std::unique_ptr<int> a = co_await corio::wait_for(std::move(moved), 1s);
+            REQUIRE(a != nullptr);
+            CHECK(*a == 1);
+            // (An lvalue handle of a move-only result is rejected at compile
+            // time, as `co_await handle` is: the result cannot be copied.)
+            corio::task_handle<std::unique_ptr<int>> given =
+                corio::create_task(value_after(1ms, std::make_unique<int>(2)));
+            auto [b] = co_await corio::gather(std::move(given));
+            REQUIRE(b != nullptr);
+            CHECK(*b == 2);
         }(),
         watchdog);
 }

@@ -37,6 +37,11 @@ corio::task<int> value_after(ms delay, int value, log_t* log, std::string name) 
     co_return value;
 }
 
+corio::task<std::string> text_after(ms delay, std::string text) {
+    co_await corio::sleep(delay);
+    co_return text;
+}
+
 corio::task<void> void_after(ms delay, log_t* log, std::string name) {
     co_await value_after(delay, 0, log, std::move(name));
 }
@@ -129,6 +134,25 @@ TEST_CASE("Cancelling the awaiter of wait_any cancels every child, waits, and th
     CHECK(run_with_watchdog(corio_test::spawn_and_cancel(waiter(&log), 10ms)));
     CHECK(clock.elapsed() < 900ms);
     CHECK(log == log_t{"a cancelled", "b cancelled", "waiter cancelled"});
+}
+
+// asyncio: asyncio.wait() leaves the winner's t.result() intact; wait_any's
+// own copy of a handle passed as an lvalue must not move the result out.
+TEST_CASE("wait_any leaves a task handle's result in the handle", "[wait_any]") {
+    run_with_watchdog(
+        []() -> corio::task<void> {
+            const std::string long_text(100, 'y');  // beyond any small-string buffer: a move empties it
+            corio::task_handle<std::string> winner = corio::create_task(text_after(1ms, long_text));
+            corio::task_handle<std::string> loser = corio::create_task(text_after(5s, "late"));
+            auto first = co_await corio::wait_any(winner, loser);
+            REQUIRE(first.index == 0);
+            CHECK(std::get<0>(first.value) == long_text);
+            CHECK(loser.cancelled());
+            const std::string again = co_await winner;
+            CHECK(again == long_text);
+            CHECK(winner.result() == long_text);
+        }(),
+        5s);
 }
 
 TEST_CASE("wait_any over a vector returns the index and value of the first task", "[wait_any]") {

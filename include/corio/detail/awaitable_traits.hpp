@@ -36,12 +36,29 @@ concept awaitable = requires(A&& a) {
     get_awaiter(std::forward<A>(a)).await_resume();
 };
 
+/// An awaitable that is one view of a result other copies share (a
+/// task_handle, a child_handle: they declare `shares_its_result`), with a
+/// result that can be copied out. A combinator awaits its own copy of such an
+/// awaitable as an lvalue, so the result stays for every other holder, as
+/// asyncio never consumes `t.result()`. A move-only result can only be moved
+/// out (only an rvalue handle is accepted for it, as for `co_await`).
+template <class A>
+concept copies_shared_result =
+    requires { typename A::shares_its_result; } &&
+    (std::is_void_v<await_result_t<A>> || std::is_reference_v<await_result_t<A>> ||
+     std::is_copy_constructible_v<await_result_t<A>>);
+
 // Adapts any awaitable into a task, so combinators can drive it as a child
-// with its own cancellation. The awaitable is moved into the frame; a void
+// with its own cancellation. The awaitable is moved into the frame and
+// awaited once, as an rvalue unless it shares its result (see above); a void
 // result works too, since `co_return` of a void expression returns nothing.
 template <class A>
 CORIO_HEADER_COROUTINE task<await_result_t<A>> make_task(A awaitable) {
-    co_return co_await std::move(awaitable);
+    if constexpr (copies_shared_result<A>) {
+        co_return co_await awaitable;
+    } else {
+        co_return co_await std::move(awaitable);
+    }
 }
 
 /// A task stays itself; any other awaitable is wrapped in one.
