@@ -86,6 +86,21 @@ corio::task<int> sleeper(log_t* log, std::string name) {
     co_return 1;
 }
 
+// Cancels its own task (so the request is pending: nothing is suspended to
+// receive it) and then awaits `nested`.
+corio::task<void> cancel_self_then_await(corio::task_handle<void>* self, corio::task_handle<int> nested,
+                                         log_t* log) {
+    co_await corio::sleep(0ms);  // let `nested` start and suspend
+    self->cancel();
+    try {
+        const int value = co_await nested;
+        log->push_back("awaiter got " + std::to_string(value));
+    } catch (const corio::cancelled_error&) {
+        log->push_back("awaiter cancelled");
+        throw;
+    }
+}
+
 std::string what_of(const std::exception_ptr& error) {
     try {
         std::rethrow_exception(error);
@@ -349,6 +364,24 @@ TEST_CASE("Cancelling a coroutine that awaits a handle cancels that task and wai
         }(&log),
         watchdog);
     CHECK(log == log_t{"target cancelled", "target unwound", "awaiter resumed", "main saw cancellation"});
+}
+
+// CPython bpo-34872, test_cancel_awaited_task: a task with a cancellation
+// pending (it cancelled itself) that then awaits another task forwards the
+// cancellation to it, waits for it to unwind and ends with its outcome.
+TEST_CASE("A pending cancellation is forwarded to the task awaited next", "[spawn][cancel]") {
+    log_t log;
+    run_with_watchdog(
+        [](log_t* log) -> corio::task<void> {
+            corio::task_handle<int> nested = corio::create_task(sleeper(log, "nested"));
+            corio::task_handle<void> outer;
+            outer = corio::create_task(cancel_self_then_await(&outer, nested, log));
+            CHECK(co_await corio_test::ended_cancelled(outer));
+            CHECK(nested.done());
+            CHECK(nested.cancelled());
+        }(&log),
+        watchdog);
+    CHECK(log == log_t{"nested cancelled", "nested unwound", "awaiter cancelled"});
 }
 
 TEST_CASE("An unretrieved exception of a dropped task reaches the loop's exception handler", "[spawn]") {

@@ -61,6 +61,21 @@ corio::task<void> fails_in_cleanup(log_t* log) {
     }
 }
 
+// Cancels its own child (so the request is pending: nothing is suspended to
+// receive it) and then awaits `sibling`.
+corio::task<void> cancel_self_then_await(corio::child_handle<void>* self, corio::child_handle<int> sibling,
+                                         log_t* log) {
+    co_await corio::sleep(0ms);  // let `sibling` start and suspend
+    self->cancel();
+    try {
+        const int value = co_await sibling;
+        log->push_back("awaiter got " + std::to_string(value));
+    } catch (const corio::cancelled_error&) {
+        log->push_back("awaiter cancelled");
+        throw;
+    }
+}
+
 }  // namespace
 
 TEST_CASE("with_task_group waits for every child and returns the body's value", "[task_group]") {
@@ -199,6 +214,26 @@ TEST_CASE("A child cancelled through its handle is not a failure; a cancelled-be
     };
     CHECK(run_with_watchdog(main_task(&log)) == 3);
     CHECK(log == log_t{"victim started", "ok started", "victim cancelled", "ok done"});
+}
+
+// CPython bpo-34872 (test_cancel_awaited_task) for group children: a child with
+// a cancellation pending that awaits a sibling forwards the cancellation to it.
+TEST_CASE("A child with a pending cancellation forwards it to the sibling it awaits", "[task_group][cancel]") {
+    log_t log;
+    run_with_watchdog(
+        [](log_t* log) -> corio::task<void> {
+            corio::child_handle<int> sibling;
+            co_await corio::with_task_group([&](corio::task_group& tg) -> corio::task<void> {
+                sibling = tg.spawn(worker(5s, 1, log, "sibling"));
+                corio::child_handle<void> self;
+                self = tg.spawn(cancel_self_then_await(&self, sibling, log));
+                co_await corio::sleep(50ms);
+                log->push_back(sibling.done() ? "sibling done" : "sibling still running");
+            });
+            CHECK(sibling.cancelled());
+        }(&log),
+        2s);
+    CHECK(log == log_t{"sibling started", "sibling cancelled", "awaiter cancelled", "sibling done"});
 }
 
 TEST_CASE("Children may spawn siblings; spawning during shutdown is invalid_state_error", "[task_group]") {

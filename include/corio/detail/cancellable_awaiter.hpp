@@ -13,6 +13,18 @@ namespace corio::detail {
 template <class Derived, class Base>
 class cancellable_awaiter;
 
+/// What an operation does when a cancellation is already pending on its
+/// strand as it begins (see cancellable_awaiter's on_pending_cancel).
+enum class pending_cancel : unsigned char {
+    /// Throw cancelled_error at once, without starting: nothing was waited for.
+    throw_at_once,
+    /// Start, then take the request through the cancel() hook as if it had
+    /// arrived right after: for an operation that forwards cancellation to
+    /// what it waits for, which must not keep running (asyncio's Task.__step
+    /// cancels the future it is handed while a cancel is pending).
+    deliver_after_start,
+};
+
 /// The per-suspension data of the cancellation protocol: the strand the
 /// suspended coroutine belongs to, and whether a cancellation reached this
 /// suspension. Not a template, so a node type shared by several operations
@@ -60,6 +72,27 @@ protected:
         }
         m_context->arm(this);
         return true;
+    }
+
+    /// For await_suspend of a pending_cancel::deliver_after_start operation:
+    /// arms even when a cancellation is pending, and leaves it pending (so it
+    /// survives a start() that throws). Returns whether one is; the caller then
+    /// starts the operation and calls deliver_pending_cancel().
+    template <class Promise>
+    bool arm_keeping_pending(std::coroutine_handle<Promise> waiting) noexcept {
+        m_context = context_of(waiting);
+        if (m_context == nullptr) {
+            return false;
+        }
+        m_context->arm(this);
+        return m_context->cancel_pending();
+    }
+
+    /// Hands the pending cancellation to the armed operation's cancel hook.
+    void deliver_pending_cancel() noexcept {
+        if (m_context->take_pending_cancel()) {
+            m_context->request_cancel();
+        }
     }
 
     /// For await_resume, first thing: the strand resumed, so later requests
@@ -111,9 +144,13 @@ private:
 ///   undo()    optional: cancelled after the operation completed but before
 ///             the coroutine resumed; passes on what it was given (a permit,
 ///             a connection) so nothing is lost.
+///   on_pending_cancel  optional `static constexpr pending_cancel`: what a
+///             cancellation already pending when the operation begins does.
 ///
 /// await_suspend: a cancellation already pending makes the co_await throw
-/// without suspending and without starting. await_resume: throws
+/// without suspending and without starting (pending_cancel::throw_at_once, the
+/// default), or is delivered to cancel() once the operation started
+/// (pending_cancel::deliver_after_start). await_resume: throws
 /// cancelled_error (after undo()) if the wait was cancelled, else returns
 /// result(). `Base` is cancellation_slot or a node type derived from it
 /// (wait_node); its constructor arguments are forwarded.
@@ -131,7 +168,14 @@ public:
         static_assert(std::is_same_v<started, bool> || std::is_same_v<started, std::coroutine_handle<>>,
                       "corio: a cancellable operation's start(h) returns bool (suspend?) or the "
                       "std::coroutine_handle<> to transfer to");
-        if (!this->begin_wait(waiting)) {
+        if constexpr (Derived::on_pending_cancel == pending_cancel::deliver_after_start) {
+            const bool cancel_pending = this->arm_keeping_pending(waiting);
+            auto started = derived().start(waiting);
+            if (cancel_pending) {
+                this->deliver_pending_cancel();
+            }
+            return started;
+        } else if (!this->begin_wait(waiting)) {
             if constexpr (std::is_same_v<started, bool>) {
                 return false;
             } else {
@@ -158,6 +202,7 @@ protected:
     ~cancellable_awaiter() = default;
 
     // Defaults of the optional hooks.
+    static constexpr pending_cancel on_pending_cancel = pending_cancel::throw_at_once;
     void result() const noexcept {}
     void undo() noexcept {}
 

@@ -50,6 +50,9 @@ public:
         return std::exchange(m_cancel_pending, false);
     }
 
+    /// True while a request waits for the strand's next suspension point.
+    [[nodiscard]] bool cancel_pending() const noexcept { return m_cancel_pending; }
+
     [[nodiscard]] bool cancel_requested() const noexcept { return m_cancel_requested; }
 
     /// The strand suspends in `operation`; a cancellation now goes to it.

@@ -23,8 +23,10 @@ struct completion_waiter : list_hook {
 ///
 /// Cancelling the awaiting coroutine cancels the awaited task too, as in
 /// asyncio, and the awaiter resumes with the task's outcome once it has
-/// unwound. A cancellation arriving after the task finished, before the
-/// awaiter ran, makes the co_await throw; the outcome stays in the task.
+/// unwound; so does a cancellation already pending when the co_await begins
+/// (CPython bpo-34872). A cancellation arriving after the task finished,
+/// before the awaiter ran, makes the co_await throw; the outcome stays in the
+/// task.
 template <class T, class Target, bool Move>
 class join_operation : public completion_waiter, public cancellable_awaiter<join_operation<T, Target, Move>> {
 public:
@@ -35,6 +37,8 @@ public:
 
 private:
     friend cancellable_awaiter<join_operation>;
+
+    static constexpr pending_cancel on_pending_cancel = pending_cancel::deliver_after_start;
 
     template <class Promise>
     bool start(std::coroutine_handle<Promise> awaiting) noexcept {
