@@ -246,6 +246,42 @@ TEST_CASE("A notification given to a waiter cancelled before it resumed passes t
     CHECK(log == log_t{"a cancelled locked", "b woke locked", "c woke locked"});
 }
 
+// CPython gh-112202, test_cancelled_wakeup_relock: a waiter notified and then
+// cancelled while it waits to re-lock (the notifier still holds the lock) has
+// used up the notification without acting on it; it must pass to the next
+// waiter, or notify_one() is lost and that waiter sleeps forever.
+TEST_CASE("A waiter notified and then cancelled while re-locking passes the notification on",
+          "[condition][cancel]") {
+    corio::condition cond;
+    log_t log;
+    run_with_watchdog(
+        [](corio::condition* cond, log_t* log) -> corio::task<void> {
+            corio::task_handle<void> a = corio::create_task(waiter(cond, log, "a"));
+            corio::task_handle<void> b = corio::create_task(waiter(cond, log, "b"));
+            co_await corio::sleep(1ms);
+            {
+                corio::mutex_lock lock = co_await cond->lock();
+                cond->notify_one();          // a is notified ...
+                co_await corio::sleep(1ms);  // ... resumes and queues for the lock held here ...
+                CHECK(cond->waiters() == 1);
+                CHECK(cond->get_mutex().waiters() == 1);
+                CHECK(a.cancel());  // ... and is cancelled while re-locking
+            }
+            const bool a_cancelled = co_await ended_cancelled(a);
+            CHECK(a_cancelled);
+            bool b_woke = false;
+            try {
+                co_await corio::wait_for(b, 500ms);
+                b_woke = true;
+            } catch (const corio::timeout_error&) {
+            }
+            CHECK(b_woke);
+            CHECK(cond->waiters() == 0);
+        }(&cond, &log),
+        watchdog);
+    CHECK(log == log_t{"a cancelled locked", "b woke locked"});
+}
+
 TEST_CASE("wait_for on wait() times out with the lock held and no waiter left",
           "[condition][cancel]") {
     corio::condition cond;

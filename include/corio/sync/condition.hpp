@@ -25,8 +25,9 @@ namespace corio {
 /// again before it returns, also when it is cancelled: a cancelled wait()
 /// throws cancelled_error with the lock held again, as asyncio does, so the
 /// caller's scope can rely on holding it. Waiters are notified in FIFO order.
-/// A waiter that was notified and then cancelled before it resumed passes the
-/// notification on to the next waiter, so a notify_one() is never lost.
+/// A waiter that was notified and then cancelled (before it resumed, or while
+/// it re-locks) passes the notification on to the next waiter, so a
+/// notify_one() is never lost.
 /// notify_one() / notify_all() require the mutex to be locked (asyncio's rule).
 /// Loop thread only.
 class condition {
@@ -78,6 +79,13 @@ public:
             cancelled = true;  // re-lock first (no co_await in a handler: GCC 12 coroutine bugs)
         }
         const bool cancelled_while_relocking = co_await m_mutex->relock(lock);
+        if (cancelled_while_relocking && !cancelled) {
+            // Notified, then cancelled while re-locking: this waiter took a
+            // notification it will not act on, so it goes to the next waiter
+            // (CPython gh-112202). A waiter cancelled before it resumed from
+            // the notification already passed it on in notify_operation::undo.
+            wake(1);
+        }
         if (cancelled || cancelled_while_relocking) {
             throw cancelled_error{};
         }
