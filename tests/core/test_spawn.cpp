@@ -101,6 +101,32 @@ corio::task<void> cancel_self_then_await(corio::task_handle<void>* self, corio::
     }
 }
 
+corio::task<int> await_own_handle(corio::task_handle<int>* self) {
+    co_await corio::sleep(0ms);  // `self` is set once the task runs
+    co_return co_await *self;
+}
+
+// Polls `self` (awaiting it would wait on a task that may never finish) and
+// returns what it ended with.
+corio::task<std::string> outcome_of_self_await(corio::event_loop::duration patience) {
+    corio::task_handle<int> self;
+    self = corio::create_task(await_own_handle(&self));
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    while (!self.done() && std::chrono::steady_clock::now() < deadline) {
+        co_await corio::sleep(1ms);
+    }
+    if (!self.done()) {
+        co_return "still waiting for itself";
+    }
+    std::string outcome = "returned";
+    try {
+        (void)co_await self;
+    } catch (const corio::invalid_state_error& error) {
+        outcome = error.what();
+    }
+    co_return outcome;
+}
+
 std::string what_of(const std::exception_ptr& error) {
     try {
         std::rethrow_exception(error);
@@ -539,6 +565,22 @@ TEST_CASE("A handle can outlive its loop and still report how the task ended", "
     CHECK(unfinished.cancelled());
     CHECK_THROWS_AS(unfinished.result(), corio::cancelled_error);
     CHECK(log == log_t{"left behind cancelled", "left behind unwound"});
+}
+
+// CPython test_task_awaits_on_itself: asyncio raises RuntimeError("Task cannot
+// await on itself"); a corio task awaiting its own handle throws
+// invalid_state_error from that co_await instead of waiting for itself
+// forever. The loop is driven by hand, under a watchdog, and closed without
+// corio::run's shutdown: a regression (a task that can never finish, deaf to
+// cancel()) would hang that shutdown; closing destroys its frame instead.
+TEST_CASE("A task awaiting its own handle throws invalid_state_error", "[spawn]") {
+    std::string outcome;
+    {
+        corio::event_loop loop;
+        outcome = loop.run_until_complete(corio_test::detail::with_timeout(outcome_of_self_await(500ms), watchdog));
+    }
+    INFO("outcome: " << outcome);
+    CHECK(outcome.find("cannot await on itself") != std::string::npos);
 }
 
 TEST_CASE("create_task outside a running loop throws event_loop_error", "[spawn]") {

@@ -1,7 +1,10 @@
 #pragma once
 
 #include <corio/detail/cancellable_awaiter.hpp>
+#include <corio/detail/cancellation.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/errors.hpp>
+#include <corio/task.hpp>
 
 #include <coroutine>
 #include <type_traits>
@@ -16,17 +19,20 @@ struct completion_waiter : list_hook {
 
 /// Awaiter of a running task's outcome, shared by task_handle (Target is a
 /// spawned_task<T>*) and child_handle (a shared_ptr to a group_child<T>).
-/// Target points at something with done(), cancel() (false once done),
-/// add_waiter / remove_waiter (a completion_waiter) and value() (the value,
-/// or the task's exception rethrown). The task resumes every waiter soon
-/// when it finishes. Move: the value is moved out instead of copied.
+/// Target points at the awaited strand (a task_context) with done(), cancel()
+/// (false once done), add_waiter / remove_waiter (a completion_waiter) and
+/// value() (the value, or the task's exception rethrown). The task resumes
+/// every waiter soon when it finishes. Move: the value is moved out instead of
+/// copied.
 ///
 /// Cancelling the awaiting coroutine cancels the awaited task too, as in
 /// asyncio, and the awaiter resumes with the task's outcome once it has
 /// unwound; so does a cancellation already pending when the co_await begins
 /// (CPython bpo-34872). A cancellation arriving after the task finished,
 /// before the awaiter ran, makes the co_await throw; the outcome stays in the
-/// task.
+/// task. A task awaiting itself gets invalid_state_error from the co_await
+/// (asyncio's "Task cannot await on itself") instead of a wait that could
+/// never end.
 template <class T, class Target, bool Move>
 class join_operation : public completion_waiter, public cancellable_awaiter<join_operation<T, Target, Move>> {
 public:
@@ -40,8 +46,15 @@ private:
 
     static constexpr pending_cancel on_pending_cancel = pending_cancel::deliver_after_start;
 
+    // Only reached when the task is still running, so the check costs
+    // nothing on the path of an awaited task that has already finished.
     template <class Promise>
-    bool start(std::coroutine_handle<Promise> awaiting) noexcept {
+    bool start(std::coroutine_handle<Promise> awaiting) {
+        if (context_of(awaiting) == awaited_strand()) {
+            // The task would wait for its own end, and cancel() would only be
+            // forwarded back to itself: asyncio raises RuntimeError here.
+            throw invalid_state_error("corio: a task cannot await on itself (its own handle)");
+        }
         coroutine = awaiting;
         m_target->add_waiter(*this);
         return true;
@@ -51,6 +64,8 @@ private:
     // with the task's outcome. Once the task is done, only this awaiter's
     // resumption is pending, and it now throws.
     bool cancel() noexcept { return !m_target->cancel(); }
+
+    const task_context* awaited_strand() const noexcept { return &*m_target; }
 
     decltype(auto) result() {
         if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
