@@ -114,20 +114,6 @@ inline std::string pattern(std::size_t size, unsigned seed = 1) {
     return data;
 }
 
-/// Cancels the task behind `handle` (a corio::task_handle) and waits for it
-/// to finish: true when it ended with cancelled_error, as every cancelled
-/// wait must.
-template <class Handle>
-CORIO_HEADER_COROUTINE corio::task<bool> cancel_and_wait(Handle handle) {
-    handle.cancel();
-    try {
-        (void)co_await handle;
-    } catch (const corio::cancelled_error&) {
-        co_return true;
-    }
-    co_return false;
-}
-
 /// Steady-clock time elapsed since construction (or the last restart()).
 class stopwatch {
 public:
@@ -154,6 +140,14 @@ CORIO_HEADER_COROUTINE corio::task<bool> ended_cancelled(corio::task_handle<T> h
         co_return handle.cancelled();
     }
     co_return false;
+}
+
+/// Cancels the task behind `handle` and awaits it: true when it ended by
+/// cancellation (see ended_cancelled), as every cancelled wait must.
+template <class T>
+CORIO_HEADER_COROUTINE corio::task<bool> cancel_and_wait(corio::task_handle<T> handle) {
+    handle.cancel();
+    co_return co_await ended_cancelled(std::move(handle));
 }
 
 /// The cancellation harness: spawns `t`, sleeps `settle` so that it runs to
