@@ -164,6 +164,10 @@ std::vector<valid_case> valid_cases() {
          true,
          "\r\n\r\nGET / HTTP/1.1\r\n\r\n",
          {msg("GET / 1.1", {}, "", true)}},
+        {"a CRLF after a request body before the next request is skipped",
+         true,
+         "POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi\r\nGET /b HTTP/1.1\r\n\r\n",
+         {msg("POST /a 1.1", {"Content-Length: 2"}, "hi", true), msg("GET /b 1.1", {}, "", true)}},
         {"HTTP/1.0 request closes by default",
          true,
          "GET / HTTP/1.0\r\n\r\n",
@@ -246,6 +250,14 @@ std::vector<valid_case> valid_cases() {
          "HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: "
          "chunked\r\n\r\n1\r\nq\r\n0\r\n\r\n",
          {msg("200 OK 1.1", {"Content-Length: 99", "Transfer-Encoding: chunked"}, "q", false)}},
+        {"an empty line before a status line is skipped",
+         false,
+         "\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+         {msg("200 OK 1.1", {"Content-Length: 0"}, "", true)}},
+        {"an extra CRLF between responses is skipped",
+         false,
+         "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok\r\nHTTP/1.1 204 No Content\r\n\r\n",
+         {msg("200 OK 1.1", {"Content-Length: 2"}, "ok", true), msg("204 No Content 1.1", {}, "", true)}},
         {"2xx to CONNECT has no body",
          false,
          "HTTP/1.1 200 Connection established\r\n\r\n",
@@ -333,7 +345,9 @@ std::vector<malformed_case> malformed_cases() {
         {"response status 600", false, "HTTP/1.1 600 High\r\n\r\n"},
         {"response status without space before reason", false, "HTTP/1.1 200OK\r\n\r\n"},
         {"response bad version", false, "HTTP/x.1 200 OK\r\n\r\n"},
-        {"response empty start line", false, "\r\nHTTP/1.1 200 OK\r\n\r\n"},
+        {"response after five empty lines", false,
+         "\r\n\r\n\r\n\r\n\r\nHTTP/1.1 200 OK\r\n\r\n"},
+        {"bare LF before a request line", true, "\nGET / HTTP/1.1\r\n\r\n"},
         {"response control char in reason", false, "HTTP/1.1 200 O\x02K\r\n\r\n"},
         {"response chunked not final", false,
          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"},
@@ -637,6 +651,48 @@ TEST_CASE("finish() tells a clean close between messages from a truncated messag
         FAIL("no error");
     } catch (const protocol_error& e) {
         CHECK(e.error_kind() == protocol_error::kind::incomplete_message);
+    }
+}
+
+TEST_CASE("A parser that has seen only empty lines is idle and may end cleanly there",
+          "[http][parser]") {
+    // RFC 9112 §2.2: empty lines before a start line are ignored. The server
+    // picks the keep-alive timeout while idle(), so a stray CRLF after a body
+    // must not start the header timeout; and a close there is no truncation.
+    request_parser p;
+    const std::string post = "POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi";
+    std::span<const char> in(post);
+    auto r = p.feed(in);
+    REQUIRE(r.status == parse_status::headers_complete);
+    r = p.feed(in.subspan(r.consumed));
+    REQUIRE(r.status == parse_status::message_complete);
+    CHECK(p.feed(std::string_view("\r")).status == parse_status::need_more);
+    CHECK(p.idle());
+    CHECK(p.feed(std::string_view("\n\r\n")).status == parse_status::need_more);
+    CHECK(p.idle());
+    CHECK_FALSE(p.finish());
+
+    request_parser fresh;
+    CHECK(fresh.feed(std::string_view("\r\n")).status == parse_status::need_more);
+    CHECK(fresh.idle());
+    CHECK(fresh.feed(std::string_view("G")).status == parse_status::need_more);
+    CHECK_FALSE(fresh.idle());
+    CHECK_THROWS_AS(fresh.finish(), protocol_error);
+
+    response_parser client;
+    CHECK(client.feed(std::string_view("\r\n\r\n")).status == parse_status::need_more);
+    CHECK(client.idle());
+    CHECK_FALSE(client.finish());
+
+    // Bounded: the fifth empty line in a row is an error, not a free ride.
+    request_parser endless;
+    CHECK(endless.feed(std::string_view("\r\n\r\n\r\n\r\n")).status == parse_status::need_more);
+    try {
+        (void)endless.feed(std::string_view("\r\n"));
+        FAIL("no error");
+    } catch (const protocol_error& e) {
+        CHECK(e.error_kind() == protocol_error::kind::bad_message);
+        CHECK(e.offset() == 10);
     }
 }
 

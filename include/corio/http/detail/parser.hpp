@@ -38,7 +38,10 @@ namespace corio::detail {
 /// error: strictness leaves no room for request smuggling through parsers that
 /// disagree); obs-fold, whitespace before ':', empty or non-token names and
 /// control characters in values are errors; values are trimmed of SP/HTAB.
-/// Before a request line up to 4 empty lines are skipped (§2.2). Trailer
+/// Before a request line or a status line up to 4 empty lines (CRLF) in a
+/// row are skipped (§2.2: a stray CRLF after a body is common); the parser
+/// stays idle() meanwhile, and a fifth is an error so they cost the peer a
+/// 400 rather than nothing. Trailer
 /// fields are validated and exposed through trailers(), never merged into the
 /// headers. After a protocol_error the parser stays failed: feed() and finish()
 /// throw the same error again.
@@ -128,7 +131,6 @@ public:
                             fail(error_kind::bad_message, "bare CR in line");
                         ++i;
                         ++m_offset;
-                        ++m_message_bytes;
                         m_saw_cr = false;
                         const auto event = on_line();
                         m_line.clear();
@@ -152,7 +154,6 @@ public:
                     }
                     ++i;
                     ++m_offset;
-                    ++m_message_bytes;
                     break;
                 }
             }
@@ -172,7 +173,7 @@ public:
         }
         if (m_state == state::done)
             return false;
-        if (m_state == state::start_line && m_message_bytes == 0)
+        if (idle())
             return false;
         if (m_state == state::body_done) {
             m_state = state::done;
@@ -205,9 +206,10 @@ public:
     }
     /// After headers_complete: true when the body runs until the connection closes.
     [[nodiscard]] bool reads_until_close() const noexcept { return m_until_close; }
-    /// True between messages (nothing of the next message received yet).
+    /// True between messages: nothing of the next message received yet but
+    /// the empty lines skipped before a start line.
     [[nodiscard]] bool idle() const noexcept {
-        return m_state == state::done || (m_state == state::start_line && m_message_bytes == 0);
+        return m_state == state::done || (m_state == state::start_line && m_line.empty());
     }
     /// Decoded body bytes received so far for the current message.
     [[nodiscard]] std::uint64_t body_size() const noexcept { return m_body_size; }
@@ -222,6 +224,9 @@ public:
     }
 
 private:
+    // RFC 9112 §2.2 asks to ignore "at least one" empty line before a start line.
+    static constexpr int max_empty_lines = 4;
+
     enum class state {
         start_line,
         header_line,
@@ -252,7 +257,6 @@ private:
         m_state = state::start_line;
         m_line.clear();
         m_saw_cr = false;
-        m_message_bytes = 0;
         m_section_bytes = 0;
         m_field_count = 0;
         m_empty_lines = 0;
@@ -279,7 +283,7 @@ private:
         switch (m_state) {
             case state::start_line:
                 if (m_line.empty()) {
-                    if (is_request && m_empty_lines < 4) {
+                    if (m_empty_lines < max_empty_lines) {
                         ++m_empty_lines;
                         return std::nullopt;
                     }
@@ -546,10 +550,9 @@ private:
     bool m_saw_cr = false;              // the last byte of the current line was CR
     std::string m_line;                 // the line being collected (without CRLF)
     std::uint64_t m_offset = 0;         // bytes consumed since construction
-    std::uint64_t m_message_bytes = 0;  // line bytes of the current message (idle detection)
     std::size_t m_section_bytes = 0;    // bytes of the current header / trailer section
     std::size_t m_field_count = 0;      // fields in the current header / trailer section
-    int m_empty_lines = 0;              // empty lines skipped before the request line
+    int m_empty_lines = 0;              // empty lines skipped before the start line
     std::uint64_t m_remaining = 0;      // body / chunk bytes still expected
     std::uint64_t m_body_size = 0;      // decoded body bytes so far
     bool m_keep_alive = false;
