@@ -258,6 +258,15 @@ std::vector<valid_case> valid_cases() {
          false,
          "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok\r\nHTTP/1.1 204 No Content\r\n\r\n",
          {msg("200 OK 1.1", {"Content-Length: 2"}, "ok", true), msg("204 No Content 1.1", {}, "", true)}},
+        {"obs-fold in a response becomes one SP before the value is read",
+         false,
+         "HTTP/1.1 200 OK\r\nX-Long: first \r\n  second\r\n\tthird\r\nContent-Length:\r\n 2\r\n\r\nok",
+         {msg("200 OK 1.1", {"X-Long: first second third", "Content-Length: 2"}, "ok", true)}},
+        {"obs-fold in a response trailer and an empty continuation",
+         false,
+         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Empty:\r\n \t \r\n\r\n"
+         "1\r\nz\r\n0\r\nX-T: a\r\n b\r\n\r\n",
+         {msg("200 OK 1.1", {"Transfer-Encoding: chunked", "X-Empty: "}, "z", true, {"X-T: a b"})}},
         {"2xx to CONNECT has no body",
          false,
          "HTTP/1.1 200 Connection established\r\n\r\n",
@@ -354,6 +363,10 @@ std::vector<malformed_case> malformed_cases() {
         {"response bad Content-Length", false, "HTTP/1.1 200 OK\r\nContent-Length: 1.5\r\n\r\n"},
         {"response truncated body", false, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
          true},
+        {"response whitespace line before the first field", false,
+         "HTTP/1.1 200 OK\r\n X: a\r\nContent-Length: 0\r\n\r\n"},
+        {"response obs-fold holding a control character", false,
+         "HTTP/1.1 200 OK\r\nX: a\r\n b\x01\r\nContent-Length: 0\r\n\r\n"},
         {"response LF only", false, "HTTP/1.1 200 OK\nContent-Length: 0\n\n"},
     };
 }

@@ -36,8 +36,12 @@ namespace corio::detail {
 ///
 /// Policies (RFC 9112): lines must end in CRLF (a bare LF or a bare CR is an
 /// error: strictness leaves no room for request smuggling through parsers that
-/// disagree); obs-fold, whitespace before ':', empty or non-token names and
-/// control characters in values are errors; values are trimmed of SP/HTAB.
+/// disagree); whitespace before ':', empty or non-token names and control
+/// characters in values are errors; values are trimmed of SP/HTAB. obs-fold
+/// (a field line starting with SP/HTAB, §5.2) is an error in a request (a
+/// server may reject it; joining lines its peers may split differently is a
+/// smuggling risk) and is replaced by one SP in a response (a user agent
+/// must).
 /// Before a request line or a status line up to 4 empty lines (CRLF) in a
 /// row are skipped (§2.2: a stray CRLF after a body is common); the parser
 /// stays idle() meanwhile, and a fifth is an error so they cost the peer a
@@ -259,6 +263,7 @@ private:
         m_saw_cr = false;
         m_section_bytes = 0;
         m_field_count = 0;
+        m_holding_field = false;
         m_empty_lines = 0;
         m_remaining = 0;
         m_body_size = 0;
@@ -293,12 +298,15 @@ private:
                 m_state = state::header_line;
                 return std::nullopt;
             case state::header_line:
-                if (m_line.empty())
+                if (m_line.empty()) {
+                    commit_held_field(m_message.headers);
                     return headers_done();
+                }
                 parse_field(m_message.headers);
                 return std::nullopt;
             case state::trailer_line:
                 if (m_line.empty()) {
+                    commit_held_field(m_trailers);
                     m_state = state::done;
                     return http::parse_status::message_complete;
                 }
@@ -359,8 +367,14 @@ private:
 
     void parse_field(http::headers& into) {
         const std::string_view line = m_line;
-        if (line[0] == ' ' || line[0] == '\t')
-            fail(error_kind::bad_message, "obsolete line folding (obs-fold) is not accepted");
+        if (line[0] == ' ' || line[0] == '\t') {
+            if constexpr (is_request) {
+                fail(error_kind::bad_message, "obsolete line folding (obs-fold) in a request");
+            } else {
+                unfold_into_held_field(line);
+                return;
+            }
+        }
         const std::size_t colon = line.find(':');
         if (colon == std::string_view::npos)
             fail(error_kind::bad_message, "header line without ':'");
@@ -377,7 +391,40 @@ private:
                 fail(error_kind::bad_message, "invalid character in header value");
         if (++m_field_count > m_limits.max_header_count)
             fail(error_kind::headers_too_large, "more header fields than max_header_count");
-        into.add(std::string(name), std::string(value));
+        if constexpr (is_request) {
+            into.add(std::string(name), std::string(value));
+        } else {
+            // Held back until the next line shows whether an obs-fold continues it.
+            commit_held_field(into);
+            m_held_name.assign(name);
+            m_held_value.assign(value);
+            m_holding_field = true;
+        }
+    }
+
+    /// Response parser: a line starting with SP/HTAB continues the held field;
+    /// the fold becomes one SP (RFC 9112 §5.2).
+    void unfold_into_held_field(std::string_view line) {
+        if (!m_holding_field)
+            fail(error_kind::bad_message, "whitespace before the first field line");
+        const std::string_view more = http_grammar::trim_ows(line);
+        for (const char c : more)
+            if (!http_grammar::is_field_char(c))
+                fail(error_kind::bad_message, "invalid character in header value");
+        if (more.empty())
+            return;
+        if (!m_held_value.empty())
+            m_held_value += ' ';
+        m_held_value += more;
+    }
+
+    void commit_held_field(http::headers& into) {
+        if (m_holding_field) {
+            m_holding_field = false;
+            into.add(std::move(m_held_name), std::move(m_held_value));
+            m_held_name.clear();
+            m_held_value.clear();
+        }
     }
 
     /// Parses a Content-Length value: digits, or a list of identical digit runs.
@@ -552,6 +599,9 @@ private:
     std::uint64_t m_offset = 0;         // bytes consumed since construction
     std::size_t m_section_bytes = 0;    // bytes of the current header / trailer section
     std::size_t m_field_count = 0;      // fields in the current header / trailer section
+    std::string m_held_name;            // response parser: the last field line, which an
+    std::string m_held_value;           // obs-fold may still continue
+    bool m_holding_field = false;
     int m_empty_lines = 0;              // empty lines skipped before the start line
     std::uint64_t m_remaining = 0;      // body / chunk bytes still expected
     std::uint64_t m_body_size = 0;      // decoded body bytes so far
