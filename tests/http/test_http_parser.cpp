@@ -208,6 +208,11 @@ std::vector<valid_case> valid_cases() {
          "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nzzz",
          {msg("200 OK 1.1", {"Transfer-Encoding: gzip"}, "zzz", false)},
          true},
+        {"response whose final coding is not chunked reads until close",
+         false,
+         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n3\r\nabc\r\n",
+         {msg("200 OK 1.1", {"Transfer-Encoding: chunked, gzip"}, "3\r\nabc\r\n", false)},
+         true},
         {"empty response body until close",
          false,
          "HTTP/1.0 200 OK\r\n\r\n",
@@ -257,10 +262,12 @@ std::vector<valid_case> valid_cases() {
         {"an extra CRLF between responses is skipped",
          false,
          "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok\r\nHTTP/1.1 204 No Content\r\n\r\n",
-         {msg("200 OK 1.1", {"Content-Length: 2"}, "ok", true), msg("204 No Content 1.1", {}, "", true)}},
+         {msg("200 OK 1.1", {"Content-Length: 2"}, "ok", true),
+          msg("204 No Content 1.1", {}, "", true)}},
         {"obs-fold in a response becomes one SP before the value is read",
          false,
-         "HTTP/1.1 200 OK\r\nX-Long: first \r\n  second\r\n\tthird\r\nContent-Length:\r\n 2\r\n\r\nok",
+         "HTTP/1.1 200 OK\r\nX-Long: first \r\n  second\r\n\tthird\r\nContent-Length:\r\n "
+         "2\r\n\r\nok",
          {msg("200 OK 1.1", {"X-Long: first second third", "Content-Length: 2"}, "ok", true)}},
         {"obs-fold in a response trailer and an empty continuation",
          false,
@@ -354,12 +361,14 @@ std::vector<malformed_case> malformed_cases() {
         {"response status 600", false, "HTTP/1.1 600 High\r\n\r\n"},
         {"response status without space before reason", false, "HTTP/1.1 200OK\r\n\r\n"},
         {"response bad version", false, "HTTP/x.1 200 OK\r\n\r\n"},
-        {"response after five empty lines", false,
-         "\r\n\r\n\r\n\r\n\r\nHTTP/1.1 200 OK\r\n\r\n"},
+        {"response after five empty lines", false, "\r\n\r\n\r\n\r\n\r\nHTTP/1.1 200 OK\r\n\r\n"},
         {"bare LF before a request line", true, "\nGET / HTTP/1.1\r\n\r\n"},
         {"response control char in reason", false, "HTTP/1.1 200 O\x02K\r\n\r\n"},
-        {"response chunked not final", false,
-         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"},
+        {"response chunked twice", false,
+         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n"},
+        {"response chunked twice in two fields", false,
+         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip, "
+         "chunked\r\n\r\n"},
         {"response bad Content-Length", false, "HTTP/1.1 200 OK\r\nContent-Length: 1.5\r\n\r\n"},
         {"response truncated body", false, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
          true},
@@ -707,6 +716,48 @@ TEST_CASE("A parser that has seen only empty lines is idle and may end cleanly t
         CHECK(e.error_kind() == protocol_error::kind::bad_message);
         CHECK(e.offset() == 10);
     }
+}
+
+TEST_CASE(
+    "A request transfer coding other than chunked is not implemented; one not ending in chunked is "
+    "bad",
+    "[http][parser]") {
+    // RFC 9112 §6.3: final coding not chunked → 400 (MUST); §6.1: a coding
+    // the server does not understand → 501 (SHOULD). corio decodes only chunked.
+    struct coding_case {
+        const char* te;
+        protocol_error::kind expected;
+    };
+    const coding_case cases[] = {
+        {"Transfer-Encoding: gzip, chunked\r\n", protocol_error::kind::not_implemented},
+        {"Transfer-Encoding: identity, chunked\r\n", protocol_error::kind::not_implemented},
+        {"Transfer-Encoding: x-custom ; q=1 , chunked\r\n", protocol_error::kind::not_implemented},
+        {"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+         protocol_error::kind::not_implemented},
+        {"Transfer-Encoding: gzip\r\n", protocol_error::kind::bad_message},
+        {"Transfer-Encoding: chunked, gzip\r\n", protocol_error::kind::bad_message},
+        {"Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n",
+         protocol_error::kind::bad_message},
+        {"Transfer-Encoding: gzip, chunked, chunked\r\n", protocol_error::kind::bad_message},
+        {"Transfer-Encoding: \r\n", protocol_error::kind::bad_message},
+        {"Transfer-Encoding: chun\"ked\", chunked\r\n", protocol_error::kind::bad_message},
+    };
+    for (const auto& c : cases) {
+        INFO(c.te);
+        request_parser p;
+        const std::string input =
+            std::string("POST / HTTP/1.1\r\n") + c.te + "\r\n3\r\nabc\r\n0\r\n\r\n";
+        try {
+            (void)p.feed(input);
+            FAIL_CHECK("no error");
+        } catch (const protocol_error& e) {
+            CHECK(e.error_kind() == c.expected);
+        }
+    }
+    request_parser plain;
+    CHECK(plain.feed(std::string_view("POST / HTTP/1.1\r\nTransfer-Encoding: , Chunked ,\r\n\r\n"))
+              .status == parse_status::headers_complete);
+    CHECK(plain.chunked());
 }
 
 TEST_CASE("A request without a length has no body and chunked() reports the coding",

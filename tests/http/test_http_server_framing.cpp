@@ -66,7 +66,8 @@ corio::task<std::string> read_status_lines(corio::tcp_stream& stream, std::size_
     std::string all;
     const auto occurrences = [&all] {
         std::size_t n = 0;
-        for (std::size_t at = all.find("HTTP/1.1 "); at != std::string::npos; at = all.find("HTTP/1.1 ", at + 1)) {
+        for (std::size_t at = all.find("HTTP/1.1 "); at != std::string::npos;
+             at = all.find("HTTP/1.1 ", at + 1)) {
             ++n;
         }
         return n;
@@ -90,7 +91,8 @@ corio::task<std::string> read_status_lines(corio::tcp_stream& stream, std::size_
 
 std::size_t count_of(std::string_view haystack, std::string_view needle) {
     std::size_t n = 0;
-    for (std::size_t at = haystack.find(needle); at != std::string_view::npos; at = haystack.find(needle, at + 1)) {
+    for (std::size_t at = haystack.find(needle); at != std::string_view::npos;
+         at = haystack.find(needle, at + 1)) {
         ++n;
     }
     return n;
@@ -114,7 +116,8 @@ TEST_CASE("a CRLF after a request body leaves the connection idle: a later reque
         const http::server_options options = short_head_options();
         auto server = co_await http::start_server(echo_routes(seen), "127.0.0.1", 0, options);
         auto stream = co_await corio::open_connection("127.0.0.1", server.port());
-        co_await stream.write("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nfirst\r\n");
+        co_await stream.write(
+            "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nfirst\r\n");
         const std::string first = co_await read_status_lines(stream, 1, 2s);
         CHECK(first.starts_with("HTTP/1.1 200 OK\r\n"));
         CHECK(first.ends_with("first"));
@@ -132,7 +135,8 @@ TEST_CASE("a CRLF after a request body leaves the connection idle: a later reque
     run_with_watchdog(body());
 }
 
-TEST_CASE("a CRLF after a request body and then a close gets no error response", "[http][server_framing]") {
+TEST_CASE("a CRLF after a request body and then a close gets no error response",
+          "[http][server_framing]") {
     auto body = []() -> corio::task<void> {
         calls seen;
         const http::server_options options = short_head_options();
@@ -152,13 +156,15 @@ TEST_CASE("a CRLF after a request body and then a close gets no error response",
     run_with_watchdog(body());
 }
 
-TEST_CASE("empty lines before the first request are skipped, but not without bound", "[http][server_framing]") {
+TEST_CASE("empty lines before the first request are skipped, but not without bound",
+          "[http][server_framing]") {
     auto body = []() -> corio::task<void> {
         calls seen;
         auto server = co_await http::start_server(echo_routes(seen), "127.0.0.1", 0);
         {
             auto stream = co_await corio::open_connection("127.0.0.1", server.port());
-            co_await stream.write("\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+            co_await stream.write(
+                "\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
             const std::string all = co_await read_all(stream);
             CHECK(all.starts_with("HTTP/1.1 200 OK\r\n"));
             CHECK(all.ends_with("hello\n"));
@@ -179,7 +185,8 @@ TEST_CASE("empty lines before the first request are skipped, but not without bou
     run_with_watchdog(body());
 }
 
-TEST_CASE("obs-fold in a request gets 400 and never reaches the handler", "[http][server_framing]") {
+TEST_CASE("obs-fold in a request gets 400 and never reaches the handler",
+          "[http][server_framing]") {
     auto body = []() -> corio::task<void> {
         calls seen;
         auto server = co_await http::start_server(echo_routes(seen), "127.0.0.1", 0);
@@ -188,6 +195,40 @@ TEST_CASE("obs-fold in a request gets 400 and never reaches the handler", "[http
         const std::string all = co_await read_all(stream);
         CHECK(all.starts_with("HTTP/1.1 400 Bad Request\r\n"));
         CHECK(all.find("Connection: close\r\n") != std::string::npos);
+        CHECK(seen.count == 0);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE(
+    "a request transfer coding the server cannot decode gets 501; one not ending in chunked gets "
+    "400",
+    "[http][server_framing]") {
+    auto body = []() -> corio::task<void> {
+        calls seen;
+        auto server = co_await http::start_server(echo_routes(seen), "127.0.0.1", 0);
+        struct expectation {
+            std::string_view codings;
+            std::string_view status_line;
+        };
+        const expectation cases[] = {
+            {"gzip, chunked", "HTTP/1.1 501 Not Implemented\r\n"},
+            {"gzip", "HTTP/1.1 400 Bad Request\r\n"},
+            {"chunked, gzip", "HTTP/1.1 400 Bad Request\r\n"},
+        };
+        for (const expectation& c : cases) {
+            INFO(c.codings);
+            auto stream = co_await corio::open_connection("127.0.0.1", server.port());
+            const std::string request =
+                "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: " + std::string(c.codings) +
+                "\r\n\r\n5\r\n\x1f\x8b\x08\x00\x00\r\n0\r\n\r\n";
+            co_await stream.write(request);
+            const std::string all = co_await read_all(stream);
+            CHECK(all.starts_with(c.status_line));
+            CHECK(all.find("Connection: close\r\n") != std::string::npos);
+        }
+        // The still-coded body never reached the handler.
         CHECK(seen.count == 0);
         co_await server.shutdown(1s);
     };

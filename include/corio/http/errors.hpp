@@ -28,6 +28,7 @@ public:
         headers_too_large,   ///< header section over max_header_bytes or max_header_count (431)
         body_too_large,      ///< body over max_body_size (413)
         incomplete_message,  ///< the connection closed before the message ended
+        not_implemented,     ///< a request transfer coding corio cannot decode (501)
     };
 
     protocol_error(kind k, const std::string& problem, std::uint64_t offset)

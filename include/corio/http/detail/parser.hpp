@@ -22,6 +22,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace corio::detail {
 
@@ -496,43 +497,31 @@ private:
                 if (length)
                     m_keep_alive = false;
             }
-            // The final coding must be chunked, and chunked only once.
-            int chunked_count = 0;
-            bool last_is_chunked = false;
-            for (const auto value : te_values) {
-                std::string_view rest = value;
-                while (true) {
-                    const std::size_t comma = rest.find(',');
-                    const std::string_view coding = http_grammar::trim_ows(rest.substr(0, comma));
-                    if (!coding.empty()) {
-                        const std::string_view name = coding.substr(0, coding.find(';'));
-                        last_is_chunked =
-                            http_grammar::iequals(http_grammar::trim_ows(name), "chunked");
-                        if (last_is_chunked)
-                            ++chunked_count;
-                    }
-                    if (comma == std::string_view::npos)
-                        break;
-                    rest.remove_prefix(comma + 1);
-                }
-            }
-            if (chunked_count > 1)
+            const transfer_codings codings = read_transfer_codings(te_values);
+            if (codings.chunked_count > 1)
                 fail(error_kind::bad_message, "chunked applied more than once");
-            if (last_is_chunked) {
+            if constexpr (is_request) {
+                // RFC 9112 §6.3: the length of a request whose final coding is
+                // not chunked cannot be known (400, a MUST); §6.1: a coding the
+                // server does not understand gets 501. corio decodes only chunked.
+                if (!codings.final_is_chunked)
+                    fail(error_kind::bad_message,
+                         "request Transfer-Encoding does not end in chunked");
+                if (codings.others)
+                    fail(error_kind::not_implemented,
+                         "request transfer coding other than chunked (not implemented)");
+            }
+            if (codings.final_is_chunked) {
                 m_chunked = true;
                 m_state = state::chunk_size;
                 return http::parse_status::headers_complete;
             }
-            if constexpr (is_request) {
-                fail(error_kind::bad_message, "request Transfer-Encoding does not end in chunked");
-            } else {
-                if (chunked_count > 0)
-                    fail(error_kind::bad_message, "chunked is not the final coding");
-                m_until_close = true;
-                m_keep_alive = false;
-                m_state = state::until_close;
-                return http::parse_status::headers_complete;
-            }
+            // RFC 9112 §6.3 rule 4: a response whose final coding is not chunked
+            // runs until the close; its body keeps every coding.
+            m_until_close = true;
+            m_keep_alive = false;
+            m_state = state::until_close;
+            return http::parse_status::headers_complete;
         }
         if (length) {
             if (*length > m_limits.max_body_size)
@@ -551,6 +540,41 @@ private:
             m_state = state::until_close;
         }
         return http::parse_status::headers_complete;
+    }
+
+    struct transfer_codings {
+        int chunked_count = 0;
+        bool final_is_chunked = false;
+        bool others = false;  // any coding but chunked
+    };
+
+    /// Reads every Transfer-Encoding field as one list of codings (RFC 9110
+    /// §5.3 combining, §5.6.1 empty list elements skipped); each coding is a
+    /// token, optionally with parameters after ';'.
+    transfer_codings read_transfer_codings(const std::vector<std::string_view>& values) {
+        transfer_codings out;
+        for (const std::string_view value : values) {
+            std::string_view rest = value;
+            while (true) {
+                const std::size_t comma = rest.find(',');
+                const std::string_view coding = http_grammar::trim_ows(rest.substr(0, comma));
+                if (!coding.empty()) {
+                    const std::string_view name =
+                        http_grammar::trim_ows(coding.substr(0, coding.find(';')));
+                    if (!http_grammar::is_token(name))
+                        fail(error_kind::bad_message, "invalid transfer coding");
+                    out.final_is_chunked = http_grammar::iequals(name, "chunked");
+                    if (out.final_is_chunked)
+                        ++out.chunked_count;
+                    else
+                        out.others = true;
+                }
+                if (comma == std::string_view::npos)
+                    break;
+                rest.remove_prefix(comma + 1);
+            }
+        }
+        return out;
     }
 
     void parse_chunk_size() {
@@ -593,18 +617,18 @@ private:
     state m_state = state::start_line;
     http::body_mode m_mode = http::body_mode::accumulate;
     std::optional<http::protocol_error>
-        m_error;                        // set by the first error; later calls throw it again
-    bool m_saw_cr = false;              // the last byte of the current line was CR
-    std::string m_line;                 // the line being collected (without CRLF)
-    std::uint64_t m_offset = 0;         // bytes consumed since construction
-    std::size_t m_section_bytes = 0;    // bytes of the current header / trailer section
-    std::size_t m_field_count = 0;      // fields in the current header / trailer section
-    std::string m_held_name;            // response parser: the last field line, which an
-    std::string m_held_value;           // obs-fold may still continue
+        m_error;                      // set by the first error; later calls throw it again
+    bool m_saw_cr = false;            // the last byte of the current line was CR
+    std::string m_line;               // the line being collected (without CRLF)
+    std::uint64_t m_offset = 0;       // bytes consumed since construction
+    std::size_t m_section_bytes = 0;  // bytes of the current header / trailer section
+    std::size_t m_field_count = 0;    // fields in the current header / trailer section
+    std::string m_held_name;          // response parser: the last field line, which an
+    std::string m_held_value;         // obs-fold may still continue
     bool m_holding_field = false;
-    int m_empty_lines = 0;              // empty lines skipped before the start line
-    std::uint64_t m_remaining = 0;      // body / chunk bytes still expected
-    std::uint64_t m_body_size = 0;      // decoded body bytes so far
+    int m_empty_lines = 0;          // empty lines skipped before the start line
+    std::uint64_t m_remaining = 0;  // body / chunk bytes still expected
+    std::uint64_t m_body_size = 0;  // decoded body bytes so far
     bool m_keep_alive = false;
     bool m_chunked = false;
     bool m_until_close = false;

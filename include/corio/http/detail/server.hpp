@@ -128,6 +128,8 @@ inline int status_for(http::protocol_error::kind kind) noexcept {
             return 413;
         case http::protocol_error::kind::incomplete_message:
             return 0;
+        case http::protocol_error::kind::not_implemented:
+            return 501;
         case http::protocol_error::kind::bad_message:
             break;
     }
