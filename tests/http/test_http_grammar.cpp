@@ -158,3 +158,19 @@ TEST_CASE("the request line writer puts the query after a '?' only when there is
     CHECK_THROWS_AS(corio::detail::http_wire::append_request_line(out, "G T", "/", nullptr, {}),
                     std::invalid_argument);
 }
+
+TEST_CASE("a chunk extension follows its grammar exactly", "[http][grammar]") {
+    for (const std::string_view ok : {"", ";a", ";a=b", " ;a", "\t; a", ";a=b;c", ";a = b",
+                                      ";a=\"x y\"", ";a=\"q\\\"uote\";b", ";a;b=\"\";c=d"}) {
+        INFO(ok);
+        CHECK(grammar::is_chunk_ext(ok));
+    }
+    // Trailing whitespace, no name, a value that is neither token nor a closed
+    // quoted-string, junk without ';', control characters.
+    for (const std::string_view bad :
+         {" ", ";", "; ", ";a ", "x", " x", ";a=", ";a=\"open", ";a=b c", ";=b", ";a=\"\x01\"",
+          ";a\x01", ";a=\"x\\", ";a=b;"}) {
+        INFO(bad);
+        CHECK_FALSE(grammar::is_chunk_ext(bad));
+    }
+}

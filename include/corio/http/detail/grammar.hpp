@@ -104,6 +104,71 @@ constexpr bool is_field_char(char c) noexcept {
     return u == '\t' || (u >= 0x20 && u != 0x7F);
 }
 
+/// RFC 9112 §7.1.1: what may follow a chunk size on its line, exactly:
+/// *( BWS ";" BWS name [ BWS "=" BWS value ] ), name a token, value a token
+/// or a quoted-string. Whitespace with no ';' after it is refused, as are an
+/// empty name and an unterminated quote: parsers that guess differently about
+/// where a chunk line ends disagree about where the body ends.
+constexpr bool is_chunk_ext(std::string_view s) noexcept {
+    std::size_t i = 0;
+    const auto skip_whitespace = [&] {
+        while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) {
+            ++i;
+        }
+    };
+    const auto skip_token = [&] {
+        const std::size_t start = i;
+        while (i < s.size() && is_token_char(s[i])) {
+            ++i;
+        }
+        return i > start;
+    };
+    const auto skip_quoted_string = [&] {
+        ++i;  // the opening DQUOTE
+        while (i < s.size()) {
+            const auto u = static_cast<unsigned char>(s[i]);
+            if (u == '"') {
+                ++i;
+                return true;
+            }
+            if (u == '\\') {
+                ++i;
+                if (i == s.size() || !is_field_char(s[i])) {
+                    return false;
+                }
+            } else if (!is_field_char(s[i])) {
+                return false;
+            }
+            ++i;
+        }
+        return false;
+    };
+    while (i < s.size()) {
+        skip_whitespace();
+        if (i == s.size() || s[i] != ';') {
+            return false;
+        }
+        ++i;
+        skip_whitespace();
+        if (!skip_token()) {
+            return false;
+        }
+        const std::size_t after_name = i;
+        skip_whitespace();
+        if (i < s.size() && s[i] == '=') {
+            ++i;
+            skip_whitespace();
+            const bool value = i < s.size() && s[i] == '"' ? skip_quoted_string() : skip_token();
+            if (!value) {
+                return false;
+            }
+        } else {
+            i = after_name;
+        }
+    }
+    return true;
+}
+
 /// RFC 9110 §9.3.2: a response to HEAD carries no content. Methods are
 /// case-sensitive (§9.1): "head" is some other method.
 constexpr bool is_head(std::string_view method) noexcept {

@@ -591,14 +591,9 @@ private:
         }
         if (k == 0)
             fail(error_kind::bad_message, "missing chunk size");
-        // Chunk extensions: BWS ';' ... ; ignored but must be printable.
-        std::string_view ext = line.substr(k);
-        ext = http_grammar::trim_ows(ext);
-        if (!ext.empty() && ext[0] != ';')
-            fail(error_kind::bad_message, "invalid chunk size");
-        for (const char c : ext)
-            if (!http_grammar::is_field_char(c))
-                fail(error_kind::bad_message, "invalid character in chunk extension");
+        // Chunk extensions are checked against their grammar, then ignored.
+        if (!http_grammar::is_chunk_ext(line.substr(k)))
+            fail(error_kind::bad_message, "invalid chunk size or chunk extension");
         if (size > m_limits.max_body_size - m_body_size)
             fail(error_kind::body_too_large, "chunked body larger than max_body_size");
         if (size == 0) {
