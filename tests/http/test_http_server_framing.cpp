@@ -234,3 +234,19 @@ TEST_CASE(
     };
     run_with_watchdog(body());
 }
+
+TEST_CASE("a request with two Host fields gets 400 and never reaches the handler",
+          "[http][server_framing]") {
+    auto body = []() -> corio::task<void> {
+        calls seen;
+        auto server = co_await http::start_server(echo_routes(seen), "127.0.0.1", 0);
+        auto stream = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await stream.write(
+            "GET /hello HTTP/1.1\r\nHost: public.example\r\nHost: internal.example\r\n\r\n");
+        const std::string all = co_await read_all(stream);
+        CHECK(all.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+        CHECK(seen.count == 0);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}

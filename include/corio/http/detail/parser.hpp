@@ -209,6 +209,12 @@ public:
     [[nodiscard]] std::optional<std::uint64_t> content_length() const noexcept {
         return m_content_length;
     }
+    /// After headers_complete: true when the bytes after this message belong to
+    /// another protocol: a CONNECT request (RFC 9110 §9.3.6), a request whose
+    /// Connection field names "upgrade" and that has an Upgrade field (§7.8),
+    /// a 101 response, or a 2xx answer to CONNECT. Stop feeding this parser
+    /// after that message's message_complete: what follows is not HTTP.
+    [[nodiscard]] bool upgrade() const noexcept { return m_upgrade; }
     /// After headers_complete: true when the body runs until the connection closes.
     [[nodiscard]] bool reads_until_close() const noexcept { return m_until_close; }
     /// True between messages: nothing of the next message received yet but
@@ -271,6 +277,7 @@ private:
         m_keep_alive = false;
         m_chunked = false;
         m_until_close = false;
+        m_upgrade = false;
         m_content_length.reset();
     }
 
@@ -466,8 +473,23 @@ private:
                 h.has_token("Connection", "keep-alive") && !h.has_token("Connection", "close");
 
         bool no_body = false;
-        if constexpr (!is_request) {
+        if constexpr (is_request) {
+            // RFC 9112 §3.2: a server MUST answer 400 to more than one Host
+            // field line (two hosts let a proxy and a server route apart).
+            std::size_t hosts = 0;
+            for (const auto& field : h)
+                hosts += http_grammar::iequals(field.name, "Host") ? 1 : 0;
+            if (hosts > 1)
+                fail(error_kind::bad_message, "more than one Host field");
+            // A CONNECT request has no content (RFC 9110 §9.3.6): what follows
+            // its head is tunnel data, whatever a Content-Length says.
+            no_body = m_message.method == "CONNECT";
+            m_upgrade = no_body || (h.has_token("Connection", "upgrade") && h.contains("Upgrade"));
+        } else {
             no_body = http_grammar::response_has_no_body(m_request_method, m_message.status);
+            m_upgrade =
+                m_message.status == 101 || (m_request_method == "CONNECT" &&
+                                            m_message.status >= 200 && m_message.status < 300);
         }
 
         const auto te_values = h.get_all("Transfer-Encoding");
@@ -627,6 +649,7 @@ private:
     bool m_keep_alive = false;
     bool m_chunked = false;
     bool m_until_close = false;
+    bool m_upgrade = false;
     std::optional<std::uint64_t> m_content_length;
     std::string m_request_method = "GET";  // response parser: method of the request answered
 };
