@@ -596,6 +596,8 @@ private:
                 rest.remove_prefix(comma + 1);
             }
         }
+        if (out.chunked_count == 0 && !out.others)
+            fail(error_kind::bad_message, "Transfer-Encoding without a coding");
         return out;
     }
 
