@@ -35,21 +35,28 @@ namespace corio::detail {
 /// event while consuming 0 bytes (e.g. message_complete right after
 /// headers_complete for a body-less message): call it again with the same data.
 ///
-/// Policies (RFC 9112): lines must end in CRLF (a bare LF or a bare CR is an
-/// error: strictness leaves no room for request smuggling through parsers that
-/// disagree); whitespace before ':', empty or non-token names and control
-/// characters in values are errors; values are trimmed of SP/HTAB. obs-fold
-/// (a field line starting with SP/HTAB, §5.2) is an error in a request (a
-/// server may reject it; joining lines its peers may split differently is a
-/// smuggling risk) and is replaced by one SP in a response (a user agent
-/// must).
-/// Before a request line or a status line up to 4 empty lines (CRLF) in a
-/// row are skipped (§2.2: a stray CRLF after a body is common); the parser
-/// stays idle() meanwhile, and a fifth is an error so they cost the peer a
-/// 400 rather than nothing. Trailer
-/// fields are validated and exposed through trailers(), never merged into the
-/// headers. After a protocol_error the parser stays failed: feed() and finish()
-/// throw the same error again.
+/// Policies (RFC 9112; docs/http-conformance.md lists where they differ from
+/// node's parsers and why):
+/// - Lines end in CRLF; a bare LF or bare CR is an error (parsers that
+///   disagree about line ends disagree about where a message ends).
+/// - Up to 4 empty lines before a start line are skipped (§2.2: a stray CRLF
+///   after a body is common); idle() stays true meanwhile, and a fifth in a
+///   row is an error, so they cost the peer a 400 rather than nothing.
+/// - Whitespace before ':', empty or non-token names and control characters
+///   in values are errors; values are trimmed of SP/HTAB. obs-fold (§5.2) is
+///   an error in a request and one SP in a response.
+/// - Requests: more than one Host field, Transfer-Encoding with
+///   Content-Length or in HTTP/1.0, or a final coding other than chunked are
+///   errors (400); a coding other than chunked before it is not_implemented
+///   (501: only chunked is decoded). A CONNECT request has no content.
+/// - Responses: a final coding other than chunked runs until the close
+///   (§6.3); chunked twice is an error; 1xx, 204, 304, answers to HEAD and 2xx
+///   to CONNECT have no content.
+/// - upgrade() tells when what follows a message is not HTTP. Trailer fields
+///   are validated and exposed through trailers(), never merged into the
+///   headers.
+/// After a protocol_error the parser stays failed: feed() and finish() throw
+/// the same error again.
 ///
 /// Thread safety: none (one connection, one parser).
 template <typename Message>
