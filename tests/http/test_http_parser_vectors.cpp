@@ -353,11 +353,11 @@ std::vector<vector_case> request_methods_and_targets() {
         request("absolute-form with percent-escaped userinfo",
                 "GET http://a%12:b!&*$@h.example:1234/t HTTP/1.1\r\n\r\n",
                 {m("GET http://a%12:b!&*$@h.example:1234/t HTTP/1.1", {})}),
-        std::move(request("HTTP/1.0 CONNECT to a host with an underscore",
-                          "CONNECT home_0.example.net:443 HTTP/1.0\r\nProxy-Authorization: basic "
-                          "aGk6dGhlcmU=\r\n\r\n",
-                          {m("CONNECT home_0.example.net:443 HTTP/1.0",
-                             {"Proxy-Authorization: basic aGk6dGhlcmU="}, "", upgrades_closing)})),
+        request("HTTP/1.0 CONNECT to a host with an underscore",
+                "CONNECT home_0.example.net:443 HTTP/1.0\r\nProxy-Authorization: basic "
+                "aGk6dGhlcmU=\r\n\r\n",
+                {m("CONNECT home_0.example.net:443 HTTP/1.0",
+                   {"Proxy-Authorization: basic aGk6dGhlcmU="}, "", upgrades_closing)}),
         bad_request("raw UTF-8 in the target", "GET /caf\xc3\xa9 HTTP/1.1\r\n\r\n"),
         bad_request("DEL in the target", "GET /a\x7f HTTP/1.1\r\n\r\n"),
         bad_request("a tab in the target", "GET /a\tb HTTP/1.1\r\n\r\n"),
