@@ -390,6 +390,135 @@ TEST_CASE("protocol errors get 400, 413, 414 and 431, then the connection closes
     run_with_watchdog(body());
 }
 
+// Sends each request (followed by a GET that must not be answered) on a fresh
+// connection; each must get `status` with Connection: close, then EOF.
+corio::task<void> expect_error_statuses(std::uint16_t port, std::vector<std::pair<std::string, int>> cases) {
+    for (const auto& item : cases) {
+        const std::string& request = item.first;
+        const int status = item.second;
+        auto stream = co_await corio::open_connection("127.0.0.1", port);
+        co_await stream.write(request + get_request("/hello"));
+        reply r = co_await read_responses(stream, 2);
+        INFO(request);
+        REQUIRE(r.responses.size() == 1);
+        CHECK(r.responses[0].status == status);
+        CHECK(r.responses[0].headers.get("Connection") == "close");
+        CHECK(r.closed);
+    }
+}
+
+TEST_CASE("two Host fields, or an invalid Host value, get 400 (RFC 9112 3.2)", "[http_server]") {
+    auto body = []() -> corio::task<void> {
+        auto server = co_await http::start_server(test_routes(), "127.0.0.1", 0);
+        std::vector<std::pair<std::string, int>> bad = {
+            {"GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", 400},  // even the same value twice
+            {"GET /hello HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400},  // any version
+            {"GET /hello HTTP/1.1\r\nHost: exa mple.com\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost: user@example.com\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost: example.com:80x\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost: example.com:65536\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost: example.com:8:8\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost: [::1\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost: [not-ipv6]\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost: a/b\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost: a%2\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost:\r\n\r\n", 400},  // empty, and an origin-form target names no host
+        };
+        co_await expect_error_statuses(server.port(), std::move(bad));
+        const std::vector<std::string> good = {
+            "GET /hello HTTP/1.1\r\nHost: example.com:8080\r\n\r\n",
+            "GET /hello HTTP/1.1\r\nHost: [::1]:80\r\n\r\n",
+            "GET /hello HTTP/1.1\r\nHost: [v1.fe80::a+en1]\r\n\r\n",
+            "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            "GET /hello HTTP/1.1\r\nHost: a.b-c_d~e%41!$&'()*+,;=\r\n\r\n",
+            "GET /hello HTTP/1.1\r\nHost: example.com:\r\n\r\n",  // port = *DIGIT
+            "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",  // 1.0 needs no Host
+        };
+        auto stream = co_await corio::open_connection("127.0.0.1", server.port());
+        for (const std::string& request : good) {
+            co_await stream.write(request);
+            reply r = co_await read_responses(stream, 1);
+            INFO(request);
+            REQUIRE(r.responses.size() == 1);
+            CHECK(r.responses[0].status == 200);
+        }
+        CHECK(server.requests_served() == good.size());
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+// Answers "method|target|path|query|authority|Host" for any path.
+http::router inspecting_routes() {
+    http::router r;
+    auto inspect = [](http::request& req) -> corio::task<http::response> {
+        co_return http::text_response(200, req.method + "|" + req.target + "|" + std::string(req.path()) + "|" +
+                                               std::string(req.query()) + "|" + std::string(req.authority()) +
+                                               "|" + std::string(req.headers.get_or("Host", "-")));
+    };
+    r.get("/{*rest}", inspect);
+    r.add("OPTIONS", "/{*rest}", inspect);
+    return r;
+}
+
+TEST_CASE("an absolute-form target is routed by its path, and its authority replaces Host", "[http_server]") {
+    auto body = []() -> corio::task<void> {
+        auto server = co_await http::start_server(inspecting_routes(), "127.0.0.1", 0);
+        auto stream = co_await corio::open_connection("127.0.0.1", server.port());
+        const std::vector<std::pair<std::string, std::string>> cases = {
+            {"GET http://example.com:8080/path/to?x=1 HTTP/1.1\r\nHost: other.example\r\n\r\n",
+             "GET|http://example.com:8080/path/to?x=1|/path/to|x=1|example.com:8080|example.com:8080"},
+            {"GET HTTPS://Example.com HTTP/1.1\r\nHost: example.com\r\n\r\n",
+             "GET|HTTPS://Example.com|/||Example.com|Example.com"},
+            {"GET http://[::1]:99?q HTTP/1.1\r\nHost:\r\n\r\n",  // empty Host: the target names the host
+             "GET|http://[::1]:99?q|/|q|[::1]:99|[::1]:99"},
+            {"GET http://h/a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "GET|http://h/a|/a||h|h"},
+            {"GET /plain?y=2 HTTP/1.1\r\nHost: origin.example\r\n\r\n",
+             "GET|/plain?y=2|/plain|y=2|origin.example|origin.example"},
+        };
+        for (const auto& [request, expected] : cases) {
+            co_await stream.write(request);
+            reply r = co_await read_responses(stream, 1);
+            INFO(request);
+            REQUIRE(r.responses.size() == 1);
+            CHECK(r.responses[0].status == 200);
+            CHECK(r.responses[0].body == expected);
+        }
+        // OPTIONS * reaches the handler with path "*" (no route matches it:
+        // 404) and the connection goes on.
+        co_await stream.write("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n" + get_request("/after"));
+        reply r = co_await read_responses(stream, 2);
+        REQUIRE(r.responses.size() == 2);
+        CHECK(r.responses[0].status == 404);
+        CHECK(r.responses[1].body == "GET|/after|/after||test|test");
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("authority-form, misplaced asterisk-form and bad absolute-form targets get 400; CONNECT gets 501",
+          "[http_server]") {
+    auto body = []() -> corio::task<void> {
+        auto server = co_await http::start_server(inspecting_routes(), "127.0.0.1", 0);
+        std::vector<std::pair<std::string, int>> cases = {
+            {"GET example.com:443 HTTP/1.1\r\nHost: example.com\r\n\r\n", 400},
+            {"GET * HTTP/1.1\r\nHost: example.com\r\n\r\n", 400},
+            {"GET ftp://example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n", 400},
+            {"GET http://user@example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n", 400},
+            {"GET http:///x HTTP/1.1\r\nHost: example.com\r\n\r\n", 400},
+            {"GET http://example.com:99999/x HTTP/1.1\r\nHost: example.com\r\n\r\n", 400},
+            {"GET http://example.com/x HTTP/1.1\r\n\r\n", 400},  // 1.1 without Host, even so
+            {"GET nothing HTTP/1.1\r\nHost: example.com\r\n\r\n", 400},
+            {"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 501},
+        };
+        co_await expect_error_statuses(server.port(), std::move(cases));
+        CHECK(server.requests_served() == 0);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
 TEST_CASE("a slow client dribbling a head gets 408 and is closed", "[http_server]") {
     auto body = []() -> corio::task<void> {
         http::server_options options;

@@ -13,6 +13,7 @@
 #include <corio/http/message.hpp>
 #include <corio/http/parser.hpp>
 #include <corio/http/serialize.hpp>
+#include <corio/http/url.hpp>
 #include <corio/net/stream.hpp>
 #include <corio/task.hpp>
 
@@ -28,6 +29,7 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 namespace corio::http {
 
@@ -132,6 +134,130 @@ inline int status_for(http::protocol_error::kind kind) noexcept {
             break;
     }
     return 400;
+}
+
+/// True when `value` is a valid Host field value, uri-host [":" port]
+/// (RFC 9110 §7.2, RFC 3986 §3.2.2): a reg-name (unreserved, sub-delims,
+/// %XX), or an IP literal in brackets (IPv6 or IPvFuture), then an optional
+/// port of digits up to 65535. No userinfo, spaces or other bytes. "" is
+/// valid here; whether a host is required is the caller's question.
+inline bool valid_host(std::string_view value) noexcept {
+    using namespace ::corio::detail::url_grammar;
+    std::size_t host_end = 0;
+    if (!value.empty() && value.front() == '[') {
+        const std::size_t close = value.find(']');
+        if (close == std::string_view::npos) {
+            return false;
+        }
+        const std::string_view literal = value.substr(1, close - 1);
+        if (literal.size() >= 2 && (literal[0] == 'v' || literal[0] == 'V')) {
+            // IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )
+            const std::size_t dot = literal.find('.');
+            if (dot == std::string_view::npos || dot == 1 || dot + 1 == literal.size()) {
+                return false;
+            }
+            for (std::size_t i = 1; i < dot; ++i) {
+                if (!is_hex(literal[i])) {
+                    return false;
+                }
+            }
+            for (const char c : literal.substr(dot + 1)) {
+                if (!is_unreserved(c) && !is_sub_delim(c) && c != ':') {
+                    return false;
+                }
+            }
+        } else if (!valid_ipv6(literal)) {
+            return false;
+        }
+        host_end = close + 1;
+    } else {
+        host_end = value.find(':');
+        if (host_end == std::string_view::npos) {
+            host_end = value.size();
+        }
+        for (std::size_t i = 0; i < host_end; ++i) {
+            const char c = value[i];
+            if (c == '%') {
+                if (i + 2 >= host_end || !is_hex(value[i + 1]) || !is_hex(value[i + 2])) {
+                    return false;
+                }
+                i += 2;
+            } else if (!is_unreserved(c) && !is_sub_delim(c)) {
+                return false;
+            }
+        }
+    }
+    if (host_end == value.size()) {
+        return true;
+    }
+    if (value[host_end] != ':') {
+        return false;
+    }
+    std::uint32_t port = 0;
+    for (const char c : value.substr(host_end + 1)) {
+        if (!is_digit(c)) {
+            return false;
+        }
+        port = port * 10 + static_cast<std::uint32_t>(c - '0');
+        if (port > 65535) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/// The host part of a valid Host value or authority (without the port).
+inline std::string_view host_part(std::string_view value) noexcept {
+    if (!value.empty() && value.front() == '[') {
+        return value.substr(0, value.find(']') + 1);
+    }
+    return value.substr(0, value.find(':'));
+}
+
+/// What RFC 9112 §3.2 asks of a request's Host and target, checked when its
+/// head is complete: the status to answer with instead of calling the
+/// handler, or 0. More than one Host, an invalid Host, or none (or an empty
+/// one) on HTTP/1.1 with a target that does not name a host → 400. CONNECT →
+/// 501 (the server does not tunnel); the authority form for any other
+/// method, the asterisk form for anything but OPTIONS, an absolute form whose
+/// scheme is not http/https or whose authority is invalid (userinfo, no
+/// host) → 400. An absolute-form target's authority replaces Host (§3.2.2).
+inline int check_head(http::request& r) {
+    const std::vector<std::string_view> hosts = r.headers.get_all("Host");
+    if (hosts.size() > 1 || (hosts.size() == 1 && !valid_host(hosts.front()))) {
+        return 400;
+    }
+    if (r.method == "CONNECT") {
+        return 501;
+    }
+    const http_target::parts target = http_target::split(r.target);
+    switch (target.form) {
+        case http::target_form::origin:
+        case http::target_form::asterisk:
+            if (target.form == http::target_form::asterisk && r.method != "OPTIONS") {
+                return 400;
+            }
+            if (r.version.minor >= 1 && (hosts.empty() || hosts.front().empty())) {
+                return 400;
+            }
+            return 0;
+        case http::target_form::authority:
+            return 400;
+        case http::target_form::absolute:
+            break;
+    }
+    const std::string_view scheme = std::string_view(r.target).substr(0, r.target.find(':'));
+    if (!http_grammar::iequals(scheme, "http") && !http_grammar::iequals(scheme, "https")) {
+        return 400;
+    }
+    if (!valid_host(target.authority) || host_part(target.authority).empty()) {
+        return 400;
+    }
+    if (r.version.minor >= 1 && hosts.empty()) {
+        return 400;  // §3.2: every HTTP/1.1 request carries Host, even one that overrides it
+    }
+    r.headers.set("Host", std::string(target.authority));
+    return 0;
 }
 
 /// Appends `r` to `out` as one wire message: the head from
@@ -299,8 +425,8 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                 at = phase::body;
                 feed_again = true;
                 http::request& r = parser.message();
-                if (r.version.minor >= 1 && !r.headers.contains("Host")) {
-                    error_status = 400;  // RFC 9112 §3.2: a 1.1 request without Host
+                error_status = check_head(r);
+                if (error_status != 0) {
                     break;
                 }
                 if (const auto expect = r.headers.get("Expect")) {
