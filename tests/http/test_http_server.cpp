@@ -571,6 +571,52 @@ TEST_CASE("a body that stops arriving gets 408 after body_timeout", "[http_serve
     run_with_watchdog(body());
 }
 
+// Writes one byte of `byte` every `every` until `stop` is set or a write fails.
+corio::task<int> trickle(corio::tcp_stream& stream, const bool& stop, std::chrono::milliseconds every) {
+    int sent = 0;
+    while (!stop) {
+        co_await corio::sleep(every);
+        bool failed = false;
+        try {
+            co_await stream.write("x");
+        } catch (const std::system_error&) {
+            failed = true;
+        }
+        if (failed || stop) {
+            break;
+        }
+        ++sent;
+    }
+    co_return sent;
+}
+
+TEST_CASE("body_timeout is a deadline for the whole body: a client trickling bytes still gets 408",
+          "[http_server]") {
+    auto body = []() -> corio::task<void> {
+        http::server_options options;
+        options.body_timeout = 300ms;
+        auto server = co_await http::start_server(test_routes(), "127.0.0.1", 0, options);
+        auto stream = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await stream.write("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n");
+        corio_test::stopwatch clock;
+        // One byte every 40 ms: each read completes well within body_timeout,
+        // the body (100 bytes, 4 s) does not.
+        bool stop = false;
+        auto writer = corio::create_task(trickle(stream, stop, 40ms));
+        const std::string all = co_await corio::wait_for(read_all(stream), 3s);
+        const auto ended = clock.elapsed();
+        stop = true;
+        const int sent = co_await writer;
+        CHECK(all.starts_with("HTTP/1.1 408 "));
+        CHECK(sent >= 3);  // the server did see bytes keep coming
+        CHECK(ended >= 280ms);
+        CHECK(ended < 1500ms);
+        CHECK(server.requests_served() == 0);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
 TEST_CASE("idle connections are closed silently after keep_alive_timeout, and silent new ones after header_timeout",
           "[http_server]") {
     auto body = []() -> corio::task<void> {

@@ -40,7 +40,9 @@ struct server_options {
     /// byte; on a new connection from the accept), or the server answers 408
     /// and closes. A new connection that sends nothing is closed without a response.
     std::chrono::milliseconds header_timeout{10'000};
-    /// Each read of a request body must complete within this, or 408 and close.
+    /// The whole request body must arrive within this, counted from the end
+    /// of its head (an overall deadline, not one per read: a client trickling
+    /// a byte now and then still runs out), or the server answers 408 and closes.
     std::chrono::milliseconds body_timeout{30'000};
     /// A keep-alive connection idle this long between requests is closed silently.
     std::chrono::milliseconds keep_alive_timeout{15'000};

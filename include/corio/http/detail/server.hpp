@@ -392,6 +392,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
     phase at = phase::idle;
     bool fresh = true;  // no request yet on this connection
     clock::time_point head_deadline = clock::now() + options.header_timeout;
+    clock::time_point body_deadline{};  // the whole body by then, counted from the end of its head
 
     for (;;) {
         // Parse what is buffered; answer each complete request.
@@ -423,6 +424,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
             }
             if (result.status == http::parse_status::headers_complete) {
                 at = phase::body;
+                body_deadline = clock::now() + options.body_timeout;
                 feed_again = true;
                 http::request& r = parser.message();
                 error_status = check_head(r);
@@ -519,7 +521,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                 timeout = head_deadline - clock::now();
                 break;
             case phase::body:
-                timeout = options.body_timeout;
+                timeout = body_deadline - clock::now();
                 break;
         }
         std::size_t n = 0;
