@@ -12,6 +12,7 @@
 #include <corio/thread_pool.hpp>
 
 #include "catch.hpp"
+#include "fd_exhaustion.hpp"
 #include "test_support.hpp"
 
 #include <cstdio>
@@ -824,6 +825,47 @@ TEST_CASE("the response head is written in one piece with the body", "[http_serv
         CHECK(r.responses[1].status == 204);
         CHECK_FALSE(r.responses[1].headers.contains("Content-Length"));
         CHECK(r.responses[2].status == 404);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("out of descriptors, keep-alive connections are served, accept failures are reported once, and new "
+          "connections are accepted once descriptors are free",
+          "[http_server]") {
+    std::vector<std::string> reported;
+    auto body = [&reported]() -> corio::task<void> {
+        corio::get_running_loop().set_exception_handler(
+            [&reported](corio::event_loop&, const corio::exception_context& context) {
+                reported.push_back(context.message);
+            });
+        auto server = co_await http::start_server(test_routes(), "127.0.0.1", 0);
+        auto existing = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await existing.write(get_request("/hello"));
+        reply first = co_await read_responses(existing, 1);
+        REQUIRE(first.responses.size() == 1);
+
+        std::optional<corio_test::fd_exhaustion> exhausted(std::in_place);
+        exhausted->free(1);  // the client's socket only
+        auto waiting = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await waiting.write(get_request("/users/late"));
+        for (int i = 0; i < 5; ++i) {
+            co_await corio::sleep(200ms);
+            co_await existing.write(get_request("/users/" + std::to_string(i)));
+            reply r = co_await read_responses(existing, 1);
+            REQUIRE(r.responses.size() == 1);
+            CHECK(r.responses[0].body == "{\"name\":\"" + std::to_string(i) + "\"}");
+        }
+        CHECK(server.connections_accepted() == 1);
+        CHECK(reported.size() == 1);  // a second of failures, one report
+        exhausted.reset();
+        reply late = co_await corio::wait_for(read_responses(waiting, 1), 2s);
+        REQUIRE(late.responses.size() == 1);
+        CHECK(late.responses[0].body == "{\"name\":\"late\"}");
+        CHECK(server.connections_accepted() == 2);
+        REQUIRE(reported.size() == 2);
+        CHECK(reported[0].find("accept failed") != std::string::npos);
+        CHECK(reported[1].find("accepting again") != std::string::npos);
         co_await server.shutdown(1s);
     };
     run_with_watchdog(body());
