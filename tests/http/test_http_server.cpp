@@ -871,6 +871,83 @@ TEST_CASE("out of descriptors, keep-alive connections are served, accept failure
     run_with_watchdog(body());
 }
 
+TEST_CASE("max_connections: a new client closes the keep-alive connection idle longest", "[http_server]") {
+    auto body = []() -> corio::task<void> {
+        http::server_options options;
+        options.max_connections = 2;
+        auto server = co_await http::start_server(test_routes(), "127.0.0.1", 0, options);
+        auto older = co_await corio::open_connection("127.0.0.1", server.port());
+        auto newer = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await older.write(get_request("/users/older"));
+        reply r1 = co_await read_responses(older, 1);
+        REQUIRE(r1.responses.size() == 1);
+        co_await corio::sleep(30ms);
+        co_await newer.write(get_request("/users/newer"));
+        reply r2 = co_await read_responses(newer, 1);
+        REQUIRE(r2.responses.size() == 1);
+
+        auto third = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await third.write(get_request("/users/third"));
+        corio_test::stopwatch clock;
+        reply r3 = co_await corio::wait_for(read_responses(third, 1), 2s);
+        REQUIRE(r3.responses.size() == 1);
+        CHECK(r3.responses[0].body == "{\"name\":\"third\"}");
+        CHECK(clock.elapsed() < 500ms);
+        const bool older_closed = co_await closes_within(older, 200ms);
+        CHECK(older_closed);
+        // The other idle connection is still served.
+        co_await newer.write(get_request("/users/again"));
+        reply again = co_await read_responses(newer, 1);
+        REQUIRE(again.responses.size() == 1);
+        CHECK(again.responses[0].body == "{\"name\":\"again\"}");
+        CHECK(server.connections_accepted() == 3);
+        CHECK(server.active_connections() == 2);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("max_connections: with every connection busy, a new client waits until one finishes its request",
+          "[http_server]") {
+    auto body = []() -> corio::task<void> {
+        http::server_options options;
+        options.max_connections = 2;
+        auto server = co_await http::start_server(test_routes(), "127.0.0.1", 0, options);
+        auto first = co_await corio::open_connection("127.0.0.1", server.port());
+        auto second = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await first.write(get_request("/sleep/400"));
+        co_await second.write(get_request("/sleep/400"));
+        co_await corio::sleep(50ms);
+        corio_test::stopwatch clock;
+        auto third = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await third.write(get_request("/users/third"));
+        co_await corio::sleep(200ms);
+        CHECK(server.connections_accepted() == 2);  // waiting in the backlog, not accepted and dropped
+        CHECK(server.active_connections() == 2);
+
+        reply r3 = co_await corio::wait_for(read_responses(third, 1), 3s);
+        REQUIRE(r3.responses.size() == 1);
+        CHECK(r3.responses[0].body == "{\"name\":\"third\"}");
+        // Answered when a busy connection finished (~350 ms from here), long
+        // before the keep-alive timeout (15 s) would have freed one.
+        CHECK(clock.elapsed() >= 250ms);
+        CHECK(clock.elapsed() < 1500ms);
+        reply r1 = co_await read_responses(first, 1);
+        reply r2 = co_await read_responses(second, 1);
+        REQUIRE(r1.responses.size() == 1);
+        REQUIRE(r2.responses.size() == 1);
+        CHECK(r1.responses[0].body == "slept 400\n");
+        CHECK(r2.responses[0].body == "slept 400\n");
+        // Exactly one of them closed after its response to make the room.
+        const bool first_closed = co_await closes_within(first, 200ms);
+        const bool second_closed = co_await closes_within(second, 200ms);
+        CHECK(first_closed != second_closed);
+        CHECK(server.connections_accepted() == 3);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
 // ---- curl: a client nobody here wrote ----
 
 TEST_CASE("curl: GET, POST echo, HEAD, 404 and 405", "[http_server][curl][threads]") {

@@ -425,3 +425,50 @@ TEST_CASE("Out of descriptors, a connection ending lets the server accept before
     };
     run_with_watchdog(body());
 }
+
+TEST_CASE("At max_connections the server accepts nothing until a connection ends, without spinning",
+          "[tcp_server]") {
+    auto body = []() -> corio::task<void> {
+        corio::server_options options;
+        options.max_connections = 2;
+        auto server = co_await corio::start_server(echo_lines, "127.0.0.1", 0, options);
+        int make_room_calls = 0;
+        server.set_make_room([&make_room_calls] { ++make_room_calls; });
+        auto first = co_await corio::open_connection("127.0.0.1", server.port());
+        auto second = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await first.write("1\n");
+        co_await second.write("2\n");
+        const std::string one = co_await first.read_until("\n");
+        const std::string two = co_await second.read_until("\n");
+        CHECK(one == "1\n");
+        CHECK(two == "2\n");
+        co_await corio::sleep(50ms);
+        CHECK(make_room_calls == 0);  // full, but nobody is waiting
+
+        auto third = co_await corio::open_connection("127.0.0.1", server.port());  // the kernel completes it
+        co_await third.write("3\n");
+        const auto cpu_before = cpu_time();
+        corio_test::stopwatch clock;
+        bool answered = true;
+        try {
+            (void)co_await corio::wait_for(third.read_until("\n"), 400ms);
+        } catch (const corio::timeout_error&) {
+            answered = false;
+        }
+        CHECK_FALSE(answered);
+        CHECK(server.active_connections() == 2);
+        CHECK(make_room_calls == 1);  // asked once, not once per wake-up
+        CHECK(cpu_time() - cpu_before < clock.elapsed() / 4);
+
+        first.close();  // a connection ends: the third gets in
+        clock.restart();
+        const std::string three = co_await corio::wait_for(third.read_until("\n"), 2s);
+        CHECK(three == "3\n");
+        CHECK(clock.elapsed() < 500ms);
+        CHECK(server.active_connections() == 2);
+        second.close();
+        third.close();
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}

@@ -52,6 +52,12 @@ struct server_options {
     /// this interval; the next report says how many were not reported, and
     /// so does a note once accepting works again.
     std::chrono::milliseconds accept_error_report_interval{10'000};
+    /// At most this many connections at once (0: no limit). At the limit the
+    /// server accepts nothing until a connection ends; new clients wait in the
+    /// listen backlog. A client waiting there while the server is full calls
+    /// the function given to stream_server::set_make_room (if any), which may
+    /// close a connection it can spare.
+    std::size_t max_connections = 0;
 };
 
 namespace detail {
@@ -111,6 +117,12 @@ public:
     bool m_accept_reported = false;   // an accept failure was reported (at m_accept_report_time)
     event_loop::time_point m_accept_report_time{};
     std::uint64_t m_accept_failures_unreported = 0;
+    std::function<void()> m_make_room;  // stream_server::set_make_room
+
+    /// True when max_connections are open.
+    [[nodiscard]] bool full() const noexcept {
+        return m_options.max_connections != 0 && m_connections.size() >= m_options.max_connections;
+    }
 
     void close() noexcept {
         if (!m_closed) {
@@ -297,6 +309,44 @@ CORIO_HEADER_COROUTINE inline task<void> accept_loop(std::shared_ptr<server_stat
     server_state::listener& l = state->m_listeners[index];
     unsigned burst = 0;
     while (!state->m_closed) {
+        if (state->full()) {
+            // Accept nothing until a connection ends. With nobody waiting in
+            // the backlog, wait for a client first (a readiness edge); with a
+            // client waiting, ask for room, then wait for a connection to end.
+            burst = 0;
+            if (!connection_pending(l.socket.fd())) {
+                bool closed = false;
+                try {
+                    co_await l.socket.readable("accept", l.label);
+                } catch (const stream_closed&) {
+                    closed = true;
+                }
+                if (closed) {
+                    break;
+                }
+                continue;
+            }
+            state->m_connection_ended.clear();
+            if (state->m_make_room) {
+                std::exception_ptr error;
+                try {
+                    state->m_make_room();
+                } catch (...) {
+                    error = std::current_exception();
+                }
+                if (error) {
+                    state->m_loop.call_exception_handler({"corio server: make_room failed", error});
+                }
+            }
+            state->m_acceptor_sleeping[index] = true;
+            struct awake {
+                server_state& state;
+                std::size_t index;
+                ~awake() { state.m_acceptor_sleeping[index] = false; }
+            } clear_flag{*state, index};
+            co_await state->m_connection_ended.wait();
+            continue;
+        }
         const int fd = accept_connection(l.socket.fd());
         if (fd >= 0) {
             state->accept_recovered(l.label);
@@ -458,6 +508,17 @@ public:
         if (m_state) {
             m_state->cancel_connections();
         }
+    }
+
+    /// Sets what the server calls when a client waits to be accepted while
+    /// options.max_connections connections are open: `make_room()` may close a
+    /// connection it can spare (an idle one), and the client is accepted once
+    /// that connection has ended; doing nothing leaves the client waiting until
+    /// some connection ends. Called once per such wait, never in a loop; an
+    /// exception it throws goes to the loop's exception handler.
+    void set_make_room(std::function<void()> make_room) {
+        ensure_valid();
+        m_state->m_make_room = std::move(make_room);
     }
 
     /// Resumes once the server is closed and every connection task (and

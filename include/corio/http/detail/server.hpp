@@ -54,7 +54,9 @@ struct settings {
 /// (the node lives in the coroutine frame).
 struct connection_record : list_hook {
     stream_socket* stream = nullptr;
-    bool idle = false;  // waiting for the first byte of a next request: shutdown may close it
+    bool idle = false;       // waiting for the first byte of a next request: shutdown may close it
+    bool kept_alive = false;  // idle after answering a request (not a new connection yet to send one)
+    event_loop::time_point idle_since{};
 };
 
 /// What every connection of one http::server shares; kept alive by the
@@ -66,6 +68,9 @@ struct state {
     http::handler handler;
     settings options;
     bool shutting_down = false;  // graceful shutdown started: finish requests in flight, then close
+    // At max_connections with a client waiting and no idle keep-alive
+    // connection to close: the next connection to go idle closes instead.
+    bool room_wanted = false;
     intrusive_list<connection_record> connections;
     std::uint64_t connections_accepted = 0;
     std::uint64_t requests_served = 0;
@@ -80,6 +85,23 @@ struct state {
                 c.stream->close();
             }
         });
+    }
+
+    /// At max_connections with a client waiting: closes the keep-alive
+    /// connection idle longest, or, with none idle, has the next connection
+    /// that goes idle close instead of waiting for another request.
+    void make_room() noexcept {
+        connection_record* longest = nullptr;
+        connections.for_each([&longest](connection_record& c) {
+            if (c.idle && c.kept_alive && (longest == nullptr || c.idle_since < longest->idle_since)) {
+                longest = &c;
+            }
+        });
+        if (longest != nullptr) {
+            longest->stream->close();
+        } else {
+            room_wanted = true;
+        }
     }
 
     /// The Date header line for now, rebuilt when the second changes (RFC 9110 §5.6.7 IMF-fixdate).
@@ -374,6 +396,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
         ~unlink() { st.connections.erase(record); }
     } leave{*st, record};
     ++st->connections_accepted;
+    st->room_wanted = false;  // the client the room was wanted for (if any) is in
     if (st->shutting_down) {
         co_return;
     }
@@ -511,6 +534,10 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
         if (st->shutting_down && at == phase::idle) {
             co_return;
         }
+        if (st->room_wanted && at == phase::idle && !fresh) {
+            st->room_wanted = false;
+            co_return;  // a client waits for room at max_connections: this idle connection makes it
+        }
         clock::duration timeout{};
         switch (at) {
             case phase::idle:
@@ -528,6 +555,8 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
         bool timed_out = timeout <= clock::duration::zero();
         if (!timed_out) {
             record.idle = at == phase::idle;
+            record.kept_alive = record.idle && !fresh;
+            record.idle_since = clock::now();
             try {
                 n = co_await corio::wait_for(stream.read_some(std::as_writable_bytes(buffer)), timeout);
             } catch (const timeout_error&) {
