@@ -1019,3 +1019,26 @@ TEST_CASE("curl: 100-continue, 413 and 431", "[http_server][curl][threads]") {
     };
     run_with_watchdog(body(), 30s);
 }
+
+TEST_CASE("curl: an absolute-form target through --proxy, OPTIONS *, and invalid Host values",
+          "[http_server][curl][threads]") {
+    auto body = []() -> corio::task<void> {
+        auto server = co_await http::start_server(inspecting_routes(), "127.0.0.1", 0);
+        const std::string proxy = "http://127.0.0.1:" + std::to_string(server.port());
+        // As a proxy, curl sends "GET http://example.com:8080/users/x?q=1 HTTP/1.1".
+        const std::string proxied = co_await run_command("curl -sS --max-time 10 --proxy " + proxy +
+                                                         " 'http://example.com:8080/users/x?q=1'");
+        CHECK(proxied == "GET|http://example.com:8080/users/x?q=1|/users/x|q=1|example.com:8080|example.com:8080");
+        const std::string star = co_await run_command(
+            curl(server.port(), "-X OPTIONS --request-target '*' -o /dev/null -w '%{http_code}'"));
+        CHECK(star == "404");  // reached the router, which has no route for "*"
+        const std::string spaced =
+            co_await run_command(curl(server.port(), "-H 'Host: bad host' -o /dev/null -w '%{http_code}'") + "/x");
+        CHECK(spaced == "400");
+        const std::string userinfo =
+            co_await run_command(curl(server.port(), "-H 'Host: user@evil' -o /dev/null -w '%{http_code}'") + "/x");
+        CHECK(userinfo == "400");
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body(), 30s);
+}
