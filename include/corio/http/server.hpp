@@ -76,8 +76,16 @@ struct server_options {
 /// Content-Length (unless the response sets Content-Length or
 /// Transfer-Encoding itself, or its status is 1xx/204/304) and Date. A HEAD
 /// request gets the head of the response the handler returned, body dropped,
-/// Content-Length kept. A HTTP/1.1 request without Host gets 400; an Expect
-/// other than 100-continue gets 417.
+/// Content-Length kept. An Expect other than 100-continue gets 417.
+///
+/// Host and target (RFC 9112 §3.2), checked before the handler runs: more
+/// than one Host field, an invalid Host value (not uri-host[:port]), or an
+/// HTTP/1.1 request without a non-empty Host and without an absolute-form
+/// target → 400. An absolute-form target ("http://host:8080/a?b", http or
+/// https) is routed by its path (request::path() is "/a") and its authority
+/// replaces Host; `target` stays as sent. "*" reaches the handler for OPTIONS
+/// only (path() "*"), other methods get 400; an authority-form target gets
+/// 400, and CONNECT 501 (the server does not tunnel).
 ///
 /// Errors: a malformed request → 400, limits → 413 / 431 / 414, timeouts →
 /// 408; each closes the connection after the response (reading and dropping
