@@ -5,6 +5,11 @@
 //                  and fills every free slot below it with /dev/null; free(n)
 //                  gives n slots back, release() all of them; the destructor
 //                  closes the fillers and restores the limit
+//   fd_exhaustion_testable
+//                  false under the sanitizers: their runtime needs descriptors
+//                  of its own (UBSan tests memory with a pipe before an
+//                  uncached vptr check, and without one reports "invalid
+//                  vptr"), so a process out of descriptors cannot run them
 #pragma once
 
 #include <dirent.h>
@@ -19,6 +24,18 @@
 #include <vector>
 
 namespace corio_test {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool fd_exhaustion_testable = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool fd_exhaustion_testable = false;
+#else
+inline constexpr bool fd_exhaustion_testable = true;
+#endif
+#else
+inline constexpr bool fd_exhaustion_testable = true;
+#endif
 
 class fd_exhaustion {
 public:
