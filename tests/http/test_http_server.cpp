@@ -12,6 +12,7 @@
 #include <corio/thread_pool.hpp>
 
 #include "catch.hpp"
+#include "fd_exhaustion.hpp"
 #include "test_support.hpp"
 
 #include <cstdio>
@@ -390,6 +391,135 @@ TEST_CASE("protocol errors get 400, 413, 414 and 431, then the connection closes
     run_with_watchdog(body());
 }
 
+// Sends each request (followed by a GET that must not be answered) on a fresh
+// connection; each must get `status` with Connection: close, then EOF.
+corio::task<void> expect_error_statuses(std::uint16_t port, std::vector<std::pair<std::string, int>> cases) {
+    for (const auto& item : cases) {
+        const std::string& request = item.first;
+        const int status = item.second;
+        auto stream = co_await corio::open_connection("127.0.0.1", port);
+        co_await stream.write(request + get_request("/hello"));
+        reply r = co_await read_responses(stream, 2);
+        INFO(request);
+        REQUIRE(r.responses.size() == 1);
+        CHECK(r.responses[0].status == status);
+        CHECK(r.responses[0].headers.get("Connection") == "close");
+        CHECK(r.closed);
+    }
+}
+
+TEST_CASE("two Host fields, or an invalid Host value, get 400 (RFC 9112 3.2)", "[http_server]") {
+    auto body = []() -> corio::task<void> {
+        auto server = co_await http::start_server(test_routes(), "127.0.0.1", 0);
+        std::vector<std::pair<std::string, int>> bad = {
+            {"GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", 400},  // even the same value twice
+            {"GET /hello HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400},  // any version
+            {"GET /hello HTTP/1.1\r\nHost: exa mple.com\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost: user@example.com\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost: example.com:80x\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost: example.com:65536\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost: example.com:8:8\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost: [::1\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost: [not-ipv6]\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost: a/b\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost: a%2\r\n\r\n", 400},
+            {"GET /hello HTTP/1.1\r\nHost:\r\n\r\n", 400},  // empty, and an origin-form target names no host
+        };
+        co_await expect_error_statuses(server.port(), std::move(bad));
+        const std::vector<std::string> good = {
+            "GET /hello HTTP/1.1\r\nHost: example.com:8080\r\n\r\n",
+            "GET /hello HTTP/1.1\r\nHost: [::1]:80\r\n\r\n",
+            "GET /hello HTTP/1.1\r\nHost: [v1.fe80::a+en1]\r\n\r\n",
+            "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            "GET /hello HTTP/1.1\r\nHost: a.b-c_d~e%41!$&'()*+,;=\r\n\r\n",
+            "GET /hello HTTP/1.1\r\nHost: example.com:\r\n\r\n",  // port = *DIGIT
+            "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",  // 1.0 needs no Host
+        };
+        auto stream = co_await corio::open_connection("127.0.0.1", server.port());
+        for (const std::string& request : good) {
+            co_await stream.write(request);
+            reply r = co_await read_responses(stream, 1);
+            INFO(request);
+            REQUIRE(r.responses.size() == 1);
+            CHECK(r.responses[0].status == 200);
+        }
+        CHECK(server.requests_served() == good.size());
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+// Answers "method|target|path|query|authority|Host" for any path.
+http::router inspecting_routes() {
+    http::router r;
+    auto inspect = [](http::request& req) -> corio::task<http::response> {
+        co_return http::text_response(200, req.method + "|" + req.target + "|" + std::string(req.path()) + "|" +
+                                               std::string(req.query()) + "|" + std::string(req.authority()) +
+                                               "|" + std::string(req.headers.get_or("Host", "-")));
+    };
+    r.get("/{*rest}", inspect);
+    r.add("OPTIONS", "/{*rest}", inspect);
+    return r;
+}
+
+TEST_CASE("an absolute-form target is routed by its path, and its authority replaces Host", "[http_server]") {
+    auto body = []() -> corio::task<void> {
+        auto server = co_await http::start_server(inspecting_routes(), "127.0.0.1", 0);
+        auto stream = co_await corio::open_connection("127.0.0.1", server.port());
+        const std::vector<std::pair<std::string, std::string>> cases = {
+            {"GET http://example.com:8080/path/to?x=1 HTTP/1.1\r\nHost: other.example\r\n\r\n",
+             "GET|http://example.com:8080/path/to?x=1|/path/to|x=1|example.com:8080|example.com:8080"},
+            {"GET HTTPS://Example.com HTTP/1.1\r\nHost: example.com\r\n\r\n",
+             "GET|HTTPS://Example.com|/||Example.com|Example.com"},
+            {"GET http://[::1]:99?q HTTP/1.1\r\nHost:\r\n\r\n",  // empty Host: the target names the host
+             "GET|http://[::1]:99?q|/|q|[::1]:99|[::1]:99"},
+            {"GET http://h/a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "GET|http://h/a|/a||h|h"},
+            {"GET /plain?y=2 HTTP/1.1\r\nHost: origin.example\r\n\r\n",
+             "GET|/plain?y=2|/plain|y=2|origin.example|origin.example"},
+        };
+        for (const auto& [request, expected] : cases) {
+            co_await stream.write(request);
+            reply r = co_await read_responses(stream, 1);
+            INFO(request);
+            REQUIRE(r.responses.size() == 1);
+            CHECK(r.responses[0].status == 200);
+            CHECK(r.responses[0].body == expected);
+        }
+        // OPTIONS * reaches the handler with path "*" (no route matches it:
+        // 404) and the connection goes on.
+        co_await stream.write("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n" + get_request("/after"));
+        reply r = co_await read_responses(stream, 2);
+        REQUIRE(r.responses.size() == 2);
+        CHECK(r.responses[0].status == 404);
+        CHECK(r.responses[1].body == "GET|/after|/after||test|test");
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("authority-form, misplaced asterisk-form and bad absolute-form targets get 400; CONNECT gets 501",
+          "[http_server]") {
+    auto body = []() -> corio::task<void> {
+        auto server = co_await http::start_server(inspecting_routes(), "127.0.0.1", 0);
+        std::vector<std::pair<std::string, int>> cases = {
+            {"GET example.com:443 HTTP/1.1\r\nHost: example.com\r\n\r\n", 400},
+            {"GET * HTTP/1.1\r\nHost: example.com\r\n\r\n", 400},
+            {"GET ftp://example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n", 400},
+            {"GET http://user@example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n", 400},
+            {"GET http:///x HTTP/1.1\r\nHost: example.com\r\n\r\n", 400},
+            {"GET http://example.com:99999/x HTTP/1.1\r\nHost: example.com\r\n\r\n", 400},
+            {"GET http://example.com/x HTTP/1.1\r\n\r\n", 400},  // 1.1 without Host, even so
+            {"GET nothing HTTP/1.1\r\nHost: example.com\r\n\r\n", 400},
+            {"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 501},
+        };
+        co_await expect_error_statuses(server.port(), std::move(cases));
+        CHECK(server.requests_served() == 0);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
 TEST_CASE("a slow client dribbling a head gets 408 and is closed", "[http_server]") {
     auto body = []() -> corio::task<void> {
         http::server_options options;
@@ -437,6 +567,52 @@ TEST_CASE("a body that stops arriving gets 408 after body_timeout", "[http_serve
         CHECK(all.starts_with("HTTP/1.1 408 "));
         CHECK(clock.elapsed() >= 140ms);
         CHECK(clock.elapsed() < 2s);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+// Writes one byte of `byte` every `every` until `stop` is set or a write fails.
+corio::task<int> trickle(corio::tcp_stream& stream, const bool& stop, std::chrono::milliseconds every) {
+    int sent = 0;
+    while (!stop) {
+        co_await corio::sleep(every);
+        bool failed = false;
+        try {
+            co_await stream.write("x");
+        } catch (const std::system_error&) {
+            failed = true;
+        }
+        if (failed || stop) {
+            break;
+        }
+        ++sent;
+    }
+    co_return sent;
+}
+
+TEST_CASE("body_timeout is a deadline for the whole body: a client trickling bytes still gets 408",
+          "[http_server]") {
+    auto body = []() -> corio::task<void> {
+        http::server_options options;
+        options.body_timeout = 300ms;
+        auto server = co_await http::start_server(test_routes(), "127.0.0.1", 0, options);
+        auto stream = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await stream.write("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n");
+        corio_test::stopwatch clock;
+        // One byte every 40 ms: each read completes well within body_timeout,
+        // the body (100 bytes, 4 s) does not.
+        bool stop = false;
+        auto writer = corio::create_task(trickle(stream, stop, 40ms));
+        const std::string all = co_await corio::wait_for(read_all(stream), 3s);
+        const auto ended = clock.elapsed();
+        stop = true;
+        const int sent = co_await writer;
+        CHECK(all.starts_with("HTTP/1.1 408 "));
+        CHECK(sent >= 3);  // the server did see bytes keep coming
+        CHECK(ended >= 280ms);
+        CHECK(ended < 1500ms);
+        CHECK(server.requests_served() == 0);
         co_await server.shutdown(1s);
     };
     run_with_watchdog(body());
@@ -654,6 +830,128 @@ TEST_CASE("the response head is written in one piece with the body", "[http_serv
     run_with_watchdog(body());
 }
 
+TEST_CASE("out of descriptors, keep-alive connections are served, accept failures are reported once, and new "
+          "connections are accepted once descriptors are free",
+          "[http_server]") {
+    if (!corio_test::fd_exhaustion_testable) {
+        WARN("skipped: the sanitizers' runtime cannot work without descriptors");
+        return;
+    }
+    std::vector<std::string> reported;
+    auto body = [&reported]() -> corio::task<void> {
+        corio::get_running_loop().set_exception_handler(
+            [&reported](corio::event_loop&, const corio::exception_context& context) {
+                reported.push_back(context.message);
+            });
+        auto server = co_await http::start_server(test_routes(), "127.0.0.1", 0);
+        auto existing = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await existing.write(get_request("/hello"));
+        reply first = co_await read_responses(existing, 1);
+        REQUIRE(first.responses.size() == 1);
+
+        std::optional<corio_test::fd_exhaustion> exhausted(std::in_place);
+        exhausted->free(1);  // the client's socket only
+        auto waiting = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await waiting.write(get_request("/users/late"));
+        for (int i = 0; i < 5; ++i) {
+            co_await corio::sleep(200ms);
+            co_await existing.write(get_request("/users/" + std::to_string(i)));
+            reply r = co_await read_responses(existing, 1);
+            REQUIRE(r.responses.size() == 1);
+            CHECK(r.responses[0].body == "{\"name\":\"" + std::to_string(i) + "\"}");
+        }
+        CHECK(server.connections_accepted() == 1);
+        CHECK(reported.size() == 1);  // a second of failures, one report
+        exhausted.reset();
+        reply late = co_await corio::wait_for(read_responses(waiting, 1), 2s);
+        REQUIRE(late.responses.size() == 1);
+        CHECK(late.responses[0].body == "{\"name\":\"late\"}");
+        CHECK(server.connections_accepted() == 2);
+        REQUIRE(reported.size() == 2);
+        CHECK(reported[0].find("accept failed") != std::string::npos);
+        CHECK(reported[1].find("accepting again") != std::string::npos);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("max_connections: a new client closes the keep-alive connection idle longest", "[http_server]") {
+    auto body = []() -> corio::task<void> {
+        http::server_options options;
+        options.max_connections = 2;
+        auto server = co_await http::start_server(test_routes(), "127.0.0.1", 0, options);
+        auto older = co_await corio::open_connection("127.0.0.1", server.port());
+        auto newer = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await older.write(get_request("/users/older"));
+        reply r1 = co_await read_responses(older, 1);
+        REQUIRE(r1.responses.size() == 1);
+        co_await corio::sleep(30ms);
+        co_await newer.write(get_request("/users/newer"));
+        reply r2 = co_await read_responses(newer, 1);
+        REQUIRE(r2.responses.size() == 1);
+
+        auto third = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await third.write(get_request("/users/third"));
+        corio_test::stopwatch clock;
+        reply r3 = co_await corio::wait_for(read_responses(third, 1), 2s);
+        REQUIRE(r3.responses.size() == 1);
+        CHECK(r3.responses[0].body == "{\"name\":\"third\"}");
+        CHECK(clock.elapsed() < 500ms);
+        const bool older_closed = co_await closes_within(older, 200ms);
+        CHECK(older_closed);
+        // The other idle connection is still served.
+        co_await newer.write(get_request("/users/again"));
+        reply again = co_await read_responses(newer, 1);
+        REQUIRE(again.responses.size() == 1);
+        CHECK(again.responses[0].body == "{\"name\":\"again\"}");
+        CHECK(server.connections_accepted() == 3);
+        CHECK(server.active_connections() == 2);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("max_connections: with every connection busy, a new client waits until one finishes its request",
+          "[http_server]") {
+    auto body = []() -> corio::task<void> {
+        http::server_options options;
+        options.max_connections = 2;
+        auto server = co_await http::start_server(test_routes(), "127.0.0.1", 0, options);
+        auto first = co_await corio::open_connection("127.0.0.1", server.port());
+        auto second = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await first.write(get_request("/sleep/400"));
+        co_await second.write(get_request("/sleep/400"));
+        co_await corio::sleep(50ms);
+        corio_test::stopwatch clock;
+        auto third = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await third.write(get_request("/users/third"));
+        co_await corio::sleep(200ms);
+        CHECK(server.connections_accepted() == 2);  // waiting in the backlog, not accepted and dropped
+        CHECK(server.active_connections() == 2);
+
+        reply r3 = co_await corio::wait_for(read_responses(third, 1), 3s);
+        REQUIRE(r3.responses.size() == 1);
+        CHECK(r3.responses[0].body == "{\"name\":\"third\"}");
+        // Answered when a busy connection finished (~350 ms from here), long
+        // before the keep-alive timeout (15 s) would have freed one.
+        CHECK(clock.elapsed() >= 250ms);
+        CHECK(clock.elapsed() < 1500ms);
+        reply r1 = co_await read_responses(first, 1);
+        reply r2 = co_await read_responses(second, 1);
+        REQUIRE(r1.responses.size() == 1);
+        REQUIRE(r2.responses.size() == 1);
+        CHECK(r1.responses[0].body == "slept 400\n");
+        CHECK(r2.responses[0].body == "slept 400\n");
+        // Exactly one of them closed after its response to make the room.
+        const bool first_closed = co_await closes_within(first, 200ms);
+        const bool second_closed = co_await closes_within(second, 200ms);
+        CHECK(first_closed != second_closed);
+        CHECK(server.connections_accepted() == 3);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
 // ---- curl: a client nobody here wrote ----
 
 TEST_CASE("curl: GET, POST echo, HEAD, 404 and 405", "[http_server][curl][threads]") {
@@ -721,6 +1019,29 @@ TEST_CASE("curl: 100-continue, 413 and 431", "[http_server][curl][threads]") {
         }
         const std::string headers = co_await run_command(curl(port, "-o /dev/null -w '%{http_code}'" + many) + "/hello");
         CHECK(headers == "431");
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body(), 30s);
+}
+
+TEST_CASE("curl: an absolute-form target through --proxy, OPTIONS *, and invalid Host values",
+          "[http_server][curl][threads]") {
+    auto body = []() -> corio::task<void> {
+        auto server = co_await http::start_server(inspecting_routes(), "127.0.0.1", 0);
+        const std::string proxy = "http://127.0.0.1:" + std::to_string(server.port());
+        // As a proxy, curl sends "GET http://example.com:8080/users/x?q=1 HTTP/1.1".
+        const std::string proxied = co_await run_command("curl -sS --max-time 10 --proxy " + proxy +
+                                                         " 'http://example.com:8080/users/x?q=1'");
+        CHECK(proxied == "GET|http://example.com:8080/users/x?q=1|/users/x|q=1|example.com:8080|example.com:8080");
+        const std::string star = co_await run_command(
+            curl(server.port(), "-X OPTIONS --request-target '*' -o /dev/null -w '%{http_code}'"));
+        CHECK(star == "404");  // reached the router, which has no route for "*"
+        const std::string spaced =
+            co_await run_command(curl(server.port(), "-H 'Host: bad host' -o /dev/null -w '%{http_code}'") + "/x");
+        CHECK(spaced == "400");
+        const std::string userinfo =
+            co_await run_command(curl(server.port(), "-H 'Host: user@evil' -o /dev/null -w '%{http_code}'") + "/x");
+        CHECK(userinfo == "400");
         co_await server.shutdown(1s);
     };
     run_with_watchdog(body(), 30s);

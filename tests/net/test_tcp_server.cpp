@@ -7,8 +7,12 @@
 #include <corio/spawn.hpp>
 
 #include "catch.hpp"
+#include "fd_exhaustion.hpp"
 #include "test_support.hpp"
 
+#include <sys/resource.h>
+
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -22,6 +26,49 @@ namespace {
 corio::task<void> answer_line(corio::tcp_stream stream) {
     std::string line = co_await stream.read_until("\n");
     co_await stream.write("echo:" + line);
+}
+
+// Echoes lines until the client closes.
+corio::task<void> echo_lines(corio::tcp_stream stream) {
+    for (;;) {
+        bool ended = false;
+        try {
+            const std::string line = co_await stream.read_until("\n");
+            co_await stream.write(line);
+        } catch (const std::exception&) {
+            ended = true;  // EOF mid-line, or a reset
+        }
+        if (ended) {
+            break;
+        }
+    }
+}
+
+// Collects what reaches the loop's exception handler, "message | what()".
+struct report_log {
+    std::vector<std::string> lines;
+    void install() {
+        corio::get_running_loop().set_exception_handler(
+            [this](corio::event_loop&, const corio::exception_context& context) {
+                std::string what;
+                if (context.exception) {
+                    try {
+                        std::rethrow_exception(context.exception);
+                    } catch (const std::exception& error) {
+                        what = error.what();
+                    }
+                }
+                lines.push_back(context.message + " | " + what);
+            });
+    }
+};
+
+// CPU time (user + system) this process has used.
+std::chrono::microseconds cpu_time() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return std::chrono::seconds(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+           std::chrono::microseconds(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
 }
 
 corio::task<bool> refused(std::uint16_t port) {
@@ -282,6 +329,154 @@ TEST_CASE("A server still open when corio::run ends is torn down with its connec
         co_await corio::sleep(10ms);
         CHECK(server.active_connections() == 1);
         // Returning with the handler still blocked: run() cancels it.
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("Out of descriptors, the server serves its connections, reports rarely without spinning, and accepts "
+          "again once descriptors are free",
+          "[tcp_server]") {
+    if (!corio_test::fd_exhaustion_testable) {
+        WARN("skipped: the sanitizers' runtime cannot work without descriptors");
+        return;
+    }
+    report_log reports;
+    auto body = [&]() -> corio::task<void> {
+        reports.install();
+        corio::server_options options;
+        options.accept_backoff = 50ms;
+        options.accept_error_report_interval = 400ms;
+        auto server = co_await corio::start_server(echo_lines, "127.0.0.1", 0, options);
+        auto existing = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await existing.write("one\n");
+        const std::string first = co_await existing.read_until("\n");
+        CHECK(first == "one\n");
+
+        std::optional<corio_test::fd_exhaustion> exhausted(std::in_place);
+        exhausted->free(1);  // room for the client's own socket, none for the server's accept
+        auto waiting = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await waiting.write("two\n");
+
+        // About a second of EMFILE: the open connection is still served, the
+        // accept task backs off instead of spinning, reports are rationed.
+        const auto cpu_before = cpu_time();
+        corio_test::stopwatch clock;
+        for (int i = 0; i < 5; ++i) {
+            co_await corio::sleep(200ms);
+            co_await existing.write("still\n");
+            const std::string echoed = co_await corio::wait_for(existing.read_until("\n"), 1s);
+            CHECK(echoed == "still\n");
+        }
+        const auto cpu_used = cpu_time() - cpu_before;
+        const auto wall = clock.elapsed();
+        CHECK(server.active_connections() == 1);
+        CHECK(cpu_used < wall / 4);
+        const std::size_t during = reports.lines.size();
+        CHECK(during >= 2);  // the first failure at once, one more per 400 ms
+        CHECK(during <= 4);  // not one per 50 ms attempt (about 20)
+        REQUIRE(!reports.lines.empty());
+        CHECK(reports.lines[0].find("accept failed") != std::string::npos);
+        CHECK(reports.lines[0].find("Too many open files") != std::string::npos);
+        if (during >= 2) {
+            CHECK(reports.lines[1].find("more failures since the last report") != std::string::npos);
+        }
+
+        // Descriptors free again: the waiting client is accepted within a backoff or so.
+        exhausted.reset();
+        clock.restart();
+        const std::string answered = co_await corio::wait_for(waiting.read_until("\n"), 2s);
+        CHECK(answered == "two\n");
+        CHECK(clock.elapsed() < 500ms);
+        CHECK(server.active_connections() == 2);
+        if (reports.lines.size() > during) {
+            CHECK(reports.lines.back().find("accepting again") != std::string::npos);
+        }
+        CHECK(reports.lines.size() <= during + 1);
+        waiting.close();
+        existing.close();
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("Out of descriptors, a connection ending lets the server accept before the backoff is over",
+          "[tcp_server]") {
+    if (!corio_test::fd_exhaustion_testable) {
+        WARN("skipped: the sanitizers' runtime cannot work without descriptors");
+        return;
+    }
+    report_log reports;
+    auto body = [&]() -> corio::task<void> {
+        reports.install();
+        corio::server_options options;
+        options.accept_backoff = 5s;  // far longer than the test waits
+        auto server = co_await corio::start_server(echo_lines, "127.0.0.1", 0, options);
+        auto existing = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await existing.write("one\n");
+        const std::string first = co_await existing.read_until("\n");
+        CHECK(first == "one\n");
+
+        corio_test::fd_exhaustion exhausted;
+        exhausted.free(1);
+        auto waiting = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await waiting.write("two\n");
+        co_await corio::sleep(100ms);
+        CHECK(reports.lines.size() == 1);  // failed once, now backing off for 5 s
+        // The existing connection ends: its descriptor is the one the server needs.
+        existing.close();
+        corio_test::stopwatch clock;
+        const std::string answered = co_await corio::wait_for(waiting.read_until("\n"), 2s);
+        CHECK(answered == "two\n");
+        CHECK(clock.elapsed() < 1s);
+        waiting.close();
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("At max_connections the server accepts nothing until a connection ends, without spinning",
+          "[tcp_server]") {
+    auto body = []() -> corio::task<void> {
+        corio::server_options options;
+        options.max_connections = 2;
+        auto server = co_await corio::start_server(echo_lines, "127.0.0.1", 0, options);
+        int make_room_calls = 0;
+        server.set_make_room([&make_room_calls] { ++make_room_calls; });
+        auto first = co_await corio::open_connection("127.0.0.1", server.port());
+        auto second = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await first.write("1\n");
+        co_await second.write("2\n");
+        const std::string one = co_await first.read_until("\n");
+        const std::string two = co_await second.read_until("\n");
+        CHECK(one == "1\n");
+        CHECK(two == "2\n");
+        co_await corio::sleep(50ms);
+        CHECK(make_room_calls == 0);  // full, but nobody is waiting
+
+        auto third = co_await corio::open_connection("127.0.0.1", server.port());  // the kernel completes it
+        co_await third.write("3\n");
+        const auto cpu_before = cpu_time();
+        corio_test::stopwatch clock;
+        bool answered = true;
+        try {
+            (void)co_await corio::wait_for(third.read_until("\n"), 400ms);
+        } catch (const corio::timeout_error&) {
+            answered = false;
+        }
+        CHECK_FALSE(answered);
+        CHECK(server.active_connections() == 2);
+        CHECK(make_room_calls == 1);  // asked once, not once per wake-up
+        CHECK(cpu_time() - cpu_before < clock.elapsed() / 4);
+
+        first.close();  // a connection ends: the third gets in
+        clock.restart();
+        const std::string three = co_await corio::wait_for(third.read_until("\n"), 2s);
+        CHECK(three == "3\n");
+        CHECK(clock.elapsed() < 500ms);
+        CHECK(server.active_connections() == 2);
+        second.close();
+        third.close();
+        co_await server.shutdown(1s);
     };
     run_with_watchdog(body());
 }

@@ -182,8 +182,74 @@ private:
     std::vector<std::pair<std::string, std::string>> m_items;
 };
 
+/// The four forms of a request-target (RFC 9112 §3.2).
+enum class target_form {
+    origin,     ///< "/path?query": every ordinary request
+    absolute,   ///< "http://host:8080/path?query": sent to proxies, accepted by servers
+    authority,  ///< "host:443": CONNECT only
+    asterisk,   ///< "*": a server-wide OPTIONS
+};
+
+}  // namespace corio::http
+
+namespace corio::detail::http_target {
+
+/// A request-target split into the parts request::path() and friends return.
+struct parts {
+    http::target_form form = http::target_form::origin;
+    std::string_view authority;  // absolute-form: between "//" and the path; authority-form: all of it
+    std::string_view path;       // "/" for an absolute-form target with an empty path
+    std::string_view query;      // after '?', without it
+};
+
+/// Splits `target` by its form. Any target that is not "*", does not start
+/// with '/' and is not `scheme "://" ...` counts as authority-form; whether it
+/// is well formed is the server's check, not this function's.
+constexpr parts split(std::string_view target) noexcept {
+    parts p;
+    const std::size_t mark = target.find('?');
+    if (mark != std::string_view::npos) {
+        p.query = target.substr(mark + 1);
+    }
+    const std::string_view before_query = target.substr(0, mark);
+    if (target == "*") {
+        p.form = http::target_form::asterisk;
+        p.path = target;
+        return p;
+    }
+    if (!target.empty() && target.front() == '/') {
+        p.path = before_query;
+        return p;
+    }
+    // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1)
+    std::size_t i = 0;
+    while (i < before_query.size() &&
+           (http_grammar::is_alpha(before_query[i]) ||
+            (i > 0 && (http_grammar::is_digit(before_query[i]) || before_query[i] == '+' || before_query[i] == '-' ||
+                       before_query[i] == '.')))) {
+        ++i;
+    }
+    if (i == 0 || before_query.substr(i, 3) != "://") {
+        p.form = http::target_form::authority;
+        p.authority = before_query;
+        p.query = {};
+        return p;
+    }
+    p.form = http::target_form::absolute;
+    const std::string_view rest = before_query.substr(i + 3);
+    const std::size_t slash = rest.find('/');
+    p.authority = rest.substr(0, slash);
+    p.path = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+    return p;
+}
+
+}  // namespace corio::detail::http_target
+
+namespace corio::http {
+
 /// An HTTP request. `target` is the request-target as sent on the request line
-/// (origin form "/path?query" for ordinary requests).
+/// (origin form "/path?query" for ordinary requests; see target_form). path()
+/// and query() read any form, so a handler routes "http://host/a?b" as "/a".
 struct request {
     std::string method = "GET";
     std::string target = "/";
@@ -193,16 +259,27 @@ struct request {
     /// Filled by http::router from the matched pattern's {name} segments (empty otherwise).
     http::path_params path_params{};
 
-    /// The target up to '?' (percent-escapes kept): "/users/ada" for "/users/ada?x=1".
-    [[nodiscard]] std::string_view path() const noexcept {
-        const std::string_view t = target;
-        return t.substr(0, t.find('?'));
-    }
-    /// The target after '?', "" when there is none: "x=1" for "/users/ada?x=1".
-    [[nodiscard]] std::string_view query() const noexcept {
-        const std::string_view t = target;
-        const std::size_t mark = t.find('?');
-        return mark == std::string_view::npos ? std::string_view() : t.substr(mark + 1);
+    /// The form of `target`: origin ("/a?b"), absolute ("http://h/a?b"),
+    /// authority ("h:443") or asterisk ("*").
+    [[nodiscard]] http::target_form form() const noexcept { return detail::http_target::split(target).form; }
+
+    /// The path of the target (percent-escapes kept): "/users/ada" for
+    /// "/users/ada?x=1" and for "http://host/users/ada?x=1"; "/" for
+    /// "http://host"; "*" for the asterisk form; "" for the authority form.
+    [[nodiscard]] std::string_view path() const noexcept { return detail::http_target::split(target).path; }
+    /// The target after '?', "" when there is none: "x=1" for "/users/ada?x=1"
+    /// (and for "http://host/users/ada?x=1").
+    [[nodiscard]] std::string_view query() const noexcept { return detail::http_target::split(target).query; }
+    /// The authority the request is for: the target's own in the absolute and
+    /// authority forms ("host:8080"), the Host field otherwise; "" without
+    /// either. (http::server also sets Host to an absolute-form target's
+    /// authority, as RFC 9112 §3.2.2 has the target replace Host.)
+    [[nodiscard]] std::string_view authority() const noexcept {
+        const detail::http_target::parts p = detail::http_target::split(target);
+        if (p.form == http::target_form::absolute || p.form == http::target_form::authority) {
+            return p.authority;
+        }
+        return headers.get_or("Host", "");
     }
 
     friend bool operator==(const request&, const request&) = default;

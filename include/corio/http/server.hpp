@@ -40,10 +40,19 @@ struct server_options {
     /// byte; on a new connection from the accept), or the server answers 408
     /// and closes. A new connection that sends nothing is closed without a response.
     std::chrono::milliseconds header_timeout{10'000};
-    /// Each read of a request body must complete within this, or 408 and close.
+    /// The whole request body must arrive within this, counted from the end
+    /// of its head (an overall deadline, not one per read: a client trickling
+    /// a byte now and then still runs out), or the server answers 408 and closes.
     std::chrono::milliseconds body_timeout{30'000};
     /// A keep-alive connection idle this long between requests is closed silently.
     std::chrono::milliseconds keep_alive_timeout{15'000};
+    /// At most this many connections at once (0: no limit). When a client
+    /// waits to be accepted at the limit, the keep-alive connection idle
+    /// longest (one that has answered a request and waits for the next) is
+    /// closed to make room; with none idle, the server accepts nothing until a
+    /// connection ends, and the next connection to finish its request closes
+    /// instead of staying open. Waiting clients queue in the listen backlog.
+    std::size_t max_connections = 0;
     /// SO_REUSEPORT: run one server per loop (one loop per core) on one port.
     bool reuse_port = false;
     /// listen() backlog.
@@ -67,8 +76,16 @@ struct server_options {
 /// Content-Length (unless the response sets Content-Length or
 /// Transfer-Encoding itself, or its status is 1xx/204/304) and Date. A HEAD
 /// request gets the head of the response the handler returned, body dropped,
-/// Content-Length kept. A HTTP/1.1 request without Host gets 400; an Expect
-/// other than 100-continue gets 417.
+/// Content-Length kept. An Expect other than 100-continue gets 417.
+///
+/// Host and target (RFC 9112 §3.2), checked before the handler runs: more
+/// than one Host field, an invalid Host value (not uri-host[:port]), or an
+/// HTTP/1.1 request without a non-empty Host and without an absolute-form
+/// target → 400. An absolute-form target ("http://host:8080/a?b", http or
+/// https) is routed by its path (request::path() is "/a") and its authority
+/// replaces Host; `target` stays as sent. "*" reaches the handler for OPTIONS
+/// only (path() "*"), other methods get 400; an authority-form target gets
+/// 400, and CONNECT 501 (the server does not tunnel).
 ///
 /// Errors: a malformed request → 400, limits → 413 / 431 / 414, timeouts →
 /// 408; each closes the connection after the response (reading and dropping
@@ -155,14 +172,27 @@ inline std::shared_ptr<state> make_state(http::handler handler, const http::serv
 }
 
 CORIO_HEADER_COROUTINE inline task<http::server> start(std::shared_ptr<state> shared, std::string host,
-                                                       std::uint16_t port, int backlog, bool reuse_port) {
+                                                       std::uint16_t port, corio::server_options tcp_options) {
     shared->loop = &get_running_loop();
-    corio::server_options tcp_options;
-    tcp_options.backlog = backlog;
-    tcp_options.reuse_port = reuse_port;
     auto on_connection = [shared](stream_socket stream) { return serve_connection(shared, std::move(stream)); };
     stream_server tcp = co_await corio::start_server(on_connection, std::move(host), port, tcp_options);
+    // Weak: the TCP server's state can outlive this one; then there is no room to make.
+    std::weak_ptr<state> weak = shared;
+    tcp.set_make_room([weak] {
+        if (const std::shared_ptr<state> alive = weak.lock()) {
+            alive->make_room();
+        }
+    });
     co_return http::server(std::move(tcp), std::move(shared));
+}
+
+/// The corio::server_options of an http::server.
+inline corio::server_options tcp_options(const http::server_options& options) noexcept {
+    corio::server_options tcp;
+    tcp.backlog = options.backlog;
+    tcp.reuse_port = options.reuse_port;
+    tcp.max_connections = options.max_connections;
+    return tcp;
 }
 
 }  // namespace corio::detail::http_server
@@ -191,7 +221,7 @@ template <request_handler Handler>
                                         const server_options& options) {
     return corio::detail::http_server::start(
         corio::detail::http_server::make_state(http::handler(std::move(h)), options), std::move(host), port,
-        options.backlog, options.reuse_port);
+        corio::detail::http_server::tcp_options(options));
 }
 
 /// start_server with the default options. (An overload, not a default

@@ -13,6 +13,7 @@
 #include <corio/net/stream.hpp>
 #include <corio/sleep.hpp>
 #include <corio/spawn.hpp>
+#include <corio/sync/event.hpp>
 #include <corio/task.hpp>
 
 #include <chrono>
@@ -24,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -40,8 +42,22 @@ struct server_options {
     /// SO_REUSEPORT: several sockets (one loop per core) share one port and the
     /// kernel spreads incoming connections among them.
     bool reuse_port = false;
-    /// How long accept backs off after running out of fds or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM).
+    /// How long accept backs off after running out of fds or memory (EMFILE,
+    /// ENFILE, ENOBUFS, ENOMEM) before it tries again; it tries sooner when one
+    /// of the server's connections ends (a descriptor is free again). Clients
+    /// wait in the listen backlog meanwhile; connections already open are
+    /// served as usual.
     std::chrono::milliseconds accept_backoff{100};
+    /// Accept failures go to the loop's exception handler at most once per
+    /// this interval; the next report says how many were not reported, and
+    /// so does a note once accepting works again.
+    std::chrono::milliseconds accept_error_report_interval{10'000};
+    /// At most this many connections at once (0: no limit). At the limit the
+    /// server accepts nothing until a connection ends; new clients wait in the
+    /// listen backlog. A client waiting there while the server is full calls
+    /// the function given to stream_server::set_make_room (if any), which may
+    /// close a connection it can spare.
+    std::size_t max_connections = 0;
 };
 
 namespace detail {
@@ -96,6 +112,17 @@ public:
     std::string m_unix_path;  // removed on close
     bool m_closed = false;
     intrusive_list<waiter> m_waiters;
+    corio::event m_connection_ended;  // set when a connection ends: wakes an accept task backing off
+    bool m_accept_failing = false;    // the last accept attempt failed for lack of resources
+    bool m_accept_reported = false;   // an accept failure was reported (at m_accept_report_time)
+    event_loop::time_point m_accept_report_time{};
+    std::uint64_t m_accept_failures_unreported = 0;
+    std::function<void()> m_make_room;  // stream_server::set_make_room
+
+    /// True when max_connections are open.
+    [[nodiscard]] bool full() const noexcept {
+        return m_options.max_connections != 0 && m_connections.size() >= m_options.max_connections;
+    }
 
     void close() noexcept {
         if (!m_closed) {
@@ -130,7 +157,56 @@ public:
 
     void connection_left(std::uint64_t id) noexcept {
         m_connections.erase(id);
+        m_connection_ended.set();
         notify();
+    }
+
+    /// Reports a failed accept to the loop's exception handler, at most once
+    /// per accept_error_report_interval; the others are counted, and the next
+    /// report (or accept_recovered()) gives the count.
+    void report_accept_error(int error, const std::string& label) noexcept {
+        m_accept_failing = true;
+        const event_loop::time_point now = event_loop::clock::now();
+        if (m_accept_reported && now - m_accept_report_time < m_options.accept_error_report_interval) {
+            ++m_accept_failures_unreported;
+            return;
+        }
+        try {
+            std::string message = "corio server: accept failed; retrying within " +
+                                  std::to_string(m_options.accept_backoff.count()) + " ms";
+            if (m_accept_failures_unreported > 0) {
+                message += " (" + std::to_string(m_accept_failures_unreported) +
+                           " more failures since the last report)";
+            }
+            m_loop.call_exception_handler(
+                {std::move(message),
+                 std::make_exception_ptr(std::system_error(error, std::generic_category(), "accept " + label))});
+        } catch (...) {
+            // No memory even for the message: nothing more to do.
+        }
+        m_accept_reported = true;
+        m_accept_report_time = now;
+        m_accept_failures_unreported = 0;
+    }
+
+    /// An accept succeeded: notes the recovery when failures went unreported.
+    void accept_recovered(const std::string& label) noexcept {
+        if (!m_accept_failing) {
+            return;
+        }
+        m_accept_failing = false;
+        if (m_accept_failures_unreported == 0) {
+            return;
+        }
+        try {
+            m_loop.call_exception_handler({"corio server: accepting again on " + label + " after " +
+                                               std::to_string(m_accept_failures_unreported) +
+                                               " more failures since the last report",
+                                           nullptr});
+        } catch (...) {
+            // No memory even for the message: nothing more to do.
+        }
+        m_accept_failures_unreported = 0;
     }
 
     /// Wakes the waiters whose condition now holds.
@@ -233,8 +309,47 @@ CORIO_HEADER_COROUTINE inline task<void> accept_loop(std::shared_ptr<server_stat
     server_state::listener& l = state->m_listeners[index];
     unsigned burst = 0;
     while (!state->m_closed) {
+        if (state->full()) {
+            // Accept nothing until a connection ends. With nobody waiting in
+            // the backlog, wait for a client first (a readiness edge); with a
+            // client waiting, ask for room, then wait for a connection to end.
+            burst = 0;
+            if (!connection_pending(l.socket.fd())) {
+                bool closed = false;
+                try {
+                    co_await l.socket.readable("accept", l.label);
+                } catch (const stream_closed&) {
+                    closed = true;
+                }
+                if (closed) {
+                    break;
+                }
+                continue;
+            }
+            state->m_connection_ended.clear();
+            if (state->m_make_room) {
+                std::exception_ptr error;
+                try {
+                    state->m_make_room();
+                } catch (...) {
+                    error = std::current_exception();
+                }
+                if (error) {
+                    state->m_loop.call_exception_handler({"corio server: make_room failed", error});
+                }
+            }
+            state->m_acceptor_sleeping[index] = true;
+            struct awake {
+                server_state& state;
+                std::size_t index;
+                ~awake() { state.m_acceptor_sleeping[index] = false; }
+            } clear_flag{*state, index};
+            co_await state->m_connection_ended.wait();
+            continue;
+        }
         const int fd = accept_connection(l.socket.fd());
         if (fd >= 0) {
+            state->accept_recovered(l.label);
             std::exception_ptr error;
             try {
                 state->start_connection(unique_fd(fd), l);
@@ -269,17 +384,21 @@ CORIO_HEADER_COROUTINE inline task<void> accept_loop(std::shared_ptr<server_stat
         if (accept_error_is_transient(error)) {
             continue;
         }
-        state->m_loop.call_exception_handler(
-            {"corio server: accept failed; retrying in " + std::to_string(state->m_options.accept_backoff.count()) +
-                 " ms",
-             std::make_exception_ptr(std::system_error(error, std::generic_category(), "accept " + l.label))});
+        state->report_accept_error(error, l.label);
         state->m_acceptor_sleeping[index] = true;
         struct awake {
             server_state& state;
             std::size_t index;
             ~awake() { state.m_acceptor_sleeping[index] = false; }
         } clear_flag{*state, index};
-        co_await sleep(state->m_options.accept_backoff);
+        // Back off, or retry sooner when a connection ends and frees its
+        // descriptor. Either way one attempt per wake-up: never a spin.
+        state->m_connection_ended.clear();
+        try {
+            co_await wait_for(state->m_connection_ended.wait(), state->m_options.accept_backoff);
+        } catch (const timeout_error&) {
+            // The backoff passed: try again.
+        }
     }
 }
 
@@ -389,6 +508,17 @@ public:
         if (m_state) {
             m_state->cancel_connections();
         }
+    }
+
+    /// Sets what the server calls when a client waits to be accepted while
+    /// options.max_connections connections are open: `make_room()` may close a
+    /// connection it can spare (an idle one), and the client is accepted once
+    /// that connection has ended; doing nothing leaves the client waiting until
+    /// some connection ends. Called once per such wait, never in a loop; an
+    /// exception it throws goes to the loop's exception handler.
+    void set_make_room(std::function<void()> make_room) {
+        ensure_valid();
+        m_state->m_make_room = std::move(make_room);
     }
 
     /// Resumes once the server is closed and every connection task (and

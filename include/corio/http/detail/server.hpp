@@ -13,6 +13,7 @@
 #include <corio/http/message.hpp>
 #include <corio/http/parser.hpp>
 #include <corio/http/serialize.hpp>
+#include <corio/http/url.hpp>
 #include <corio/net/stream.hpp>
 #include <corio/task.hpp>
 
@@ -28,6 +29,7 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 namespace corio::http {
 
@@ -52,7 +54,9 @@ struct settings {
 /// (the node lives in the coroutine frame).
 struct connection_record : list_hook {
     stream_socket* stream = nullptr;
-    bool idle = false;  // waiting for the first byte of a next request: shutdown may close it
+    bool idle = false;       // waiting for the first byte of a next request: shutdown may close it
+    bool kept_alive = false;  // idle after answering a request (not a new connection yet to send one)
+    event_loop::time_point idle_since{};
 };
 
 /// What every connection of one http::server shares; kept alive by the
@@ -64,6 +68,9 @@ struct state {
     http::handler handler;
     settings options;
     bool shutting_down = false;  // graceful shutdown started: finish requests in flight, then close
+    // At max_connections with a client waiting and no idle keep-alive
+    // connection to close: the next connection to go idle closes instead.
+    bool room_wanted = false;
     intrusive_list<connection_record> connections;
     std::uint64_t connections_accepted = 0;
     std::uint64_t requests_served = 0;
@@ -78,6 +85,23 @@ struct state {
                 c.stream->close();
             }
         });
+    }
+
+    /// At max_connections with a client waiting: closes the keep-alive
+    /// connection idle longest, or, with none idle, has the next connection
+    /// that goes idle close instead of waiting for another request.
+    void make_room() noexcept {
+        connection_record* longest = nullptr;
+        connections.for_each([&longest](connection_record& c) {
+            if (c.idle && c.kept_alive && (longest == nullptr || c.idle_since < longest->idle_since)) {
+                longest = &c;
+            }
+        });
+        if (longest != nullptr) {
+            longest->stream->close();
+        } else {
+            room_wanted = true;
+        }
     }
 
     /// The Date header line for now, rebuilt when the second changes (RFC 9110 §5.6.7 IMF-fixdate).
@@ -134,6 +158,130 @@ inline int status_for(http::protocol_error::kind kind) noexcept {
             break;
     }
     return 400;
+}
+
+/// True when `value` is a valid Host field value, uri-host [":" port]
+/// (RFC 9110 §7.2, RFC 3986 §3.2.2): a reg-name (unreserved, sub-delims,
+/// %XX), or an IP literal in brackets (IPv6 or IPvFuture), then an optional
+/// port of digits up to 65535. No userinfo, spaces or other bytes. "" is
+/// valid here; whether a host is required is the caller's question.
+inline bool valid_host(std::string_view value) noexcept {
+    using namespace ::corio::detail::url_grammar;
+    std::size_t host_end = 0;
+    if (!value.empty() && value.front() == '[') {
+        const std::size_t close = value.find(']');
+        if (close == std::string_view::npos) {
+            return false;
+        }
+        const std::string_view literal = value.substr(1, close - 1);
+        if (literal.size() >= 2 && (literal[0] == 'v' || literal[0] == 'V')) {
+            // IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )
+            const std::size_t dot = literal.find('.');
+            if (dot == std::string_view::npos || dot == 1 || dot + 1 == literal.size()) {
+                return false;
+            }
+            for (std::size_t i = 1; i < dot; ++i) {
+                if (!is_hex(literal[i])) {
+                    return false;
+                }
+            }
+            for (const char c : literal.substr(dot + 1)) {
+                if (!is_unreserved(c) && !is_sub_delim(c) && c != ':') {
+                    return false;
+                }
+            }
+        } else if (!valid_ipv6(literal)) {
+            return false;
+        }
+        host_end = close + 1;
+    } else {
+        host_end = value.find(':');
+        if (host_end == std::string_view::npos) {
+            host_end = value.size();
+        }
+        for (std::size_t i = 0; i < host_end; ++i) {
+            const char c = value[i];
+            if (c == '%') {
+                if (i + 2 >= host_end || !is_hex(value[i + 1]) || !is_hex(value[i + 2])) {
+                    return false;
+                }
+                i += 2;
+            } else if (!is_unreserved(c) && !is_sub_delim(c)) {
+                return false;
+            }
+        }
+    }
+    if (host_end == value.size()) {
+        return true;
+    }
+    if (value[host_end] != ':') {
+        return false;
+    }
+    std::uint32_t port = 0;
+    for (const char c : value.substr(host_end + 1)) {
+        if (!is_digit(c)) {
+            return false;
+        }
+        port = port * 10 + static_cast<std::uint32_t>(c - '0');
+        if (port > 65535) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/// The host part of a valid Host value or authority (without the port).
+inline std::string_view host_part(std::string_view value) noexcept {
+    if (!value.empty() && value.front() == '[') {
+        return value.substr(0, value.find(']') + 1);
+    }
+    return value.substr(0, value.find(':'));
+}
+
+/// What RFC 9112 §3.2 asks of a request's Host and target, checked when its
+/// head is complete: the status to answer with instead of calling the
+/// handler, or 0. More than one Host, an invalid Host, or none (or an empty
+/// one) on HTTP/1.1 with a target that does not name a host → 400. CONNECT →
+/// 501 (the server does not tunnel); the authority form for any other
+/// method, the asterisk form for anything but OPTIONS, an absolute form whose
+/// scheme is not http/https or whose authority is invalid (userinfo, no
+/// host) → 400. An absolute-form target's authority replaces Host (§3.2.2).
+inline int check_head(http::request& r) {
+    const std::vector<std::string_view> hosts = r.headers.get_all("Host");
+    if (hosts.size() > 1 || (hosts.size() == 1 && !valid_host(hosts.front()))) {
+        return 400;
+    }
+    if (r.method == "CONNECT") {
+        return 501;
+    }
+    const http_target::parts target = http_target::split(r.target);
+    switch (target.form) {
+        case http::target_form::origin:
+        case http::target_form::asterisk:
+            if (target.form == http::target_form::asterisk && r.method != "OPTIONS") {
+                return 400;
+            }
+            if (r.version.minor >= 1 && (hosts.empty() || hosts.front().empty())) {
+                return 400;
+            }
+            return 0;
+        case http::target_form::authority:
+            return 400;
+        case http::target_form::absolute:
+            break;
+    }
+    const std::string_view scheme = std::string_view(r.target).substr(0, r.target.find(':'));
+    if (!http_grammar::iequals(scheme, "http") && !http_grammar::iequals(scheme, "https")) {
+        return 400;
+    }
+    if (!valid_host(target.authority) || host_part(target.authority).empty()) {
+        return 400;
+    }
+    if (r.version.minor >= 1 && hosts.empty()) {
+        return 400;  // §3.2: every HTTP/1.1 request carries Host, even one that overrides it
+    }
+    r.headers.set("Host", std::string(target.authority));
+    return 0;
 }
 
 /// Appends `r` to `out` as one wire message: the head from
@@ -250,6 +398,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
         ~unlink() { st.connections.erase(record); }
     } leave{*st, record};
     ++st->connections_accepted;
+    st->room_wanted = false;  // the client the room was wanted for (if any) is in
     if (st->shutting_down) {
         co_return;
     }
@@ -268,6 +417,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
     phase at = phase::idle;
     bool fresh = true;  // no request yet on this connection
     clock::time_point head_deadline = clock::now() + options.header_timeout;
+    clock::time_point body_deadline{};  // the whole body by then, counted from the end of its head
 
     for (;;) {
         // Parse what is buffered; answer each complete request.
@@ -299,10 +449,11 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
             }
             if (result.status == http::parse_status::headers_complete) {
                 at = phase::body;
+                body_deadline = clock::now() + options.body_timeout;
                 feed_again = true;
                 http::request& r = parser.message();
-                if (r.version.minor >= 1 && !r.headers.contains("Host")) {
-                    error_status = 400;  // RFC 9112 §3.2: a 1.1 request without Host
+                error_status = check_head(r);
+                if (error_status != 0) {
                     break;
                 }
                 if (const auto expect = r.headers.get("Expect")) {
@@ -385,6 +536,10 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
         if (st->shutting_down && at == phase::idle) {
             co_return;
         }
+        if (st->room_wanted && at == phase::idle && !fresh) {
+            st->room_wanted = false;
+            co_return;  // a client waits for room at max_connections: this idle connection makes it
+        }
         clock::duration timeout{};
         switch (at) {
             case phase::idle:
@@ -395,13 +550,15 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                 timeout = head_deadline - clock::now();
                 break;
             case phase::body:
-                timeout = options.body_timeout;
+                timeout = body_deadline - clock::now();
                 break;
         }
         std::size_t n = 0;
         bool timed_out = timeout <= clock::duration::zero();
         if (!timed_out) {
             record.idle = at == phase::idle;
+            record.kept_alive = record.idle && !fresh;
+            record.idle_since = clock::now();
             try {
                 n = co_await corio::wait_for(stream.read_some(std::as_writable_bytes(buffer)), timeout);
             } catch (const timeout_error&) {

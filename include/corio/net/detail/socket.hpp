@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <optional>
+#include <poll.h>
 #include <string>
 #include <string_view>
 #include <sys/socket.h>
@@ -248,6 +249,16 @@ inline long send_to(int fd, const void* buffer, std::size_t size, const socket_a
 inline int accept_connection(int fd) noexcept {
     return static_cast<int>(
         retry_interrupted([&] { return ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC); }));
+}
+
+/// True when a connection waits in listening socket `fd`'s backlog (a
+/// level-triggered look that accepts nothing, so a server at its connection
+/// limit can tell whether anyone wants in).
+inline bool connection_pending(int fd) noexcept {
+    pollfd entry{};
+    entry.fd = fd;
+    entry.events = POLLIN;
+    return retry_interrupted([&] { return ::poll(&entry, 1, 0); }) > 0 && (entry.revents & POLLIN) != 0;
 }
 
 /// Errors after which accept() simply tries again: the connection that failed is gone.
