@@ -32,6 +32,12 @@ namespace corio::detail {
 /// costs few syscalls, allocated once per connection and reused.
 inline constexpr std::size_t http_read_buffer_size = 64 * 1024;
 
+/// Body bytes a client_response hands out between two yields to the loop
+/// (256 KiB: about 1 ms of inflating, far less of copying; a yield costs a
+/// microsecond or two), so a fast sender or a body that decompresses a lot
+/// cannot hold the loop for long.
+inline constexpr std::size_t http_yield_every = 256 * 1024;
+
 struct http_host;
 class http_acquire_operation;
 
