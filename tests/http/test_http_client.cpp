@@ -247,36 +247,90 @@ TEST_CASE("keep_alive_timeout closes idle connections; Connection: close is not 
 
 TEST_CASE("a pooled connection the server closed is retried once on a fresh one", "[http_client][pool]") {
     auto body = []() -> corio::task<void> {
-        // Answers one request per connection, keep-alive promised, then closes.
-        const scripted_server::responder respond = [](const http::request&) -> reply {
-            return reply(ok_response("once")).and_close();
+        // "/once": answered, then the connection closes (keep-alive promised).
+        // "/retry": the first time the connection closes without an answer.
+        // "/post": the connection closes without an answer.
+        auto retry_seen = std::make_shared<int>(0);
+        const scripted_server::responder respond = [retry_seen](const http::request& r) -> reply {
+            if (r.target == "/once") {
+                return reply(ok_response("once")).and_close();
+            }
+            if (r.target == "/retry" && ++*retry_seen == 1) {
+                return reply{}.and_close();
+            }
+            if (r.target == "/post") {
+                return reply{}.and_close();
+            }
+            return ok_response("answered " + r.target);
         };
         scripted_server server = co_await scripted_server::start(respond);
         const corio_test::server_stats& stats = server.stats();
         http::client_session session;
         {
-            const std::string got = co_await fetch_text(session, server.url("/"));
+            const std::string got = co_await fetch_text(session, server.url("/once"));
             CHECK(got == "once");
         }
-        co_await corio::sleep(30ms);  // the server's FIN arrives; the client does not notice yet
+        co_await corio::sleep(30ms);  // the server's FIN arrives while the connection is idle
         CHECK(session.idle_connections() == 1);
         {
-            const std::string got = co_await fetch_text(session, server.url("/"));
-            CHECK(got == "once");
+            // Seen when the connection is taken from the pool: a fresh one.
+            const std::string got = co_await fetch_text(session, server.url("/warm"));
+            CHECK(got == "answered /warm");
         }
         CHECK(stats.accepted == 2);
+        {
+            // Closed only once the request was sent: retried on a fresh one.
+            const std::string got = co_await fetch_text(session, server.url("/retry"));
+            CHECK(got == "answered /retry");
+        }
+        CHECK(*retry_seen == 2);
+        CHECK(stats.accepted == 3);
         // POST is not idempotent: not retried, the failure is reported.
-        co_await corio::sleep(30ms);
         bool failed = false;
         std::string message;
         try {
-            auto r = co_await session.post(server.url("/"), "data", "text/plain");
+            auto r = co_await session.post(server.url("/post"), "data", "text/plain");
         } catch (const http::client_connection_error& e) {
             failed = true;
             message = e.what();
         }
         CHECK(failed);
         CHECK(message.find("POST http://127.0.0.1:") != std::string::npos);
+        CHECK(stats.accepted == 3);
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
+TEST_CASE("a pooled connection with unread bytes waiting is never reused", "[http_client][pool]") {
+    auto body = []() -> corio::task<void> {
+        // "/first" is answered, then 20 ms later the server sends a response
+        // nobody asked for on the idle keep-alive connection.
+        reply_table table;
+        table["/first"] = reply(ok_response("first")).then(20ms, ok_response("unsolicited"));
+        table["/second"] = ok_response("second");
+        scripted_server server = co_await scripted_server::start(std::move(table));
+        const corio_test::server_stats& stats = server.stats();
+        http::client_session session;
+        {
+            const std::string got = co_await fetch_text(session, server.url("/first"));
+            CHECK(got == "first");
+        }
+        CHECK(session.idle_connections() == 1);
+        co_await corio::sleep(60ms);
+        {
+            const std::string got = co_await fetch_text(session, server.url("/second"));
+            CHECK(got == "second");
+        }
+        CHECK(stats.accepted == 2);
+        CHECK(session.connections_opened() == 2);
+        {
+            // The fresh connection is clean: reused.
+            const std::string got = co_await fetch_text(session, server.url("/second"));
+            CHECK(got == "second");
+        }
+        CHECK(stats.accepted == 2);
+        co_await session.close();
         co_await server.shutdown(50ms);
     };
     corio_test::run_with_watchdog(body(), 10s);

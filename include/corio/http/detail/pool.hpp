@@ -195,7 +195,10 @@ public:
                 std::unique_ptr<http_connection> c = std::move(h.idle.back());
                 h.idle.pop_back();
                 --m_idle_total;
-                if (now - c->idle_since >= m_keep_alive || !c->stream.is_open()) {
+                // Bytes that arrived while it was idle (or the server's FIN)
+                // would be read as the next request's response: close it.
+                if (now - c->idle_since >= m_keep_alive || !c->stream.is_open() ||
+                    c->stream.has_unread_input()) {
                     discard(std::move(c));
                     continue;
                 }
