@@ -42,9 +42,10 @@ namespace corio::http {
 /// zlib. https needs corio::tls.
 ///
 /// Errors: client_connection_error (refused, reset, DNS, TLS, closed early),
-/// protocol_error (malformed response), corio::timeout_error (see
-/// client_timeouts), too_many_redirects, url_error (bad URL or Location),
-/// std::invalid_argument (a header or method that cannot be sent).
+/// protocol_error (malformed response; body_too_large past max_body_size),
+/// corio::timeout_error (see client_timeouts), too_many_redirects, url_error
+/// (bad URL or Location), std::invalid_argument (a header or method that
+/// cannot be sent).
 /// Cancelling a request closes the connection it was using and throws
 /// cancelled_error; a cancelled wait for a pooled connection takes nothing.
 ///

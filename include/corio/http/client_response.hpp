@@ -51,8 +51,11 @@ class client_session;
 /// Destroy responses and sessions before their event loop, on its thread.
 ///
 /// Body reads honour the request's total and sock_read timeouts
-/// (corio::timeout_error). A connection that ends before the body does throws
-/// client_connection_error; malformed framing or a corrupt gzip/deflate body
+/// (corio::timeout_error). A connection that ends before the body does, or
+/// fails (a reset, a TLS record cut short), throws client_connection_error
+/// (cause() holds the std::system_error or tls::tls_error); so does an https
+/// body delimited by the connection's close that ends without TLS
+/// close_notify (RFC 9112 §9.8: it may be truncated); malformed framing or a corrupt gzip/deflate body
 /// throws protocol_error; a body past max_body_size (counted after decoding)
 /// throws body_too_large. After any error the connection is closed.
 /// Decoding runs in 64 KiB slices and reading yields to the loop every
@@ -193,6 +196,17 @@ private:
                                 ": connection closed before the end of the body (" +
                                 std::to_string(c.parser.body_size()) + " bytes received)");
                     }
+                    if (!c.stream.ended_cleanly()) {
+                        // RFC 9112 §9.8: without close_notify the end of a
+                        // body framed by the close cannot be told from a cut.
+                        throw client_connection_error(
+                            m_url.to_string(),
+                            corio::detail::http_describe(m_method, m_url) +
+                                ": TLS connection closed without close_notify before a body "
+                                "delimited by the close was known complete (" +
+                                std::to_string(c.parser.body_size()) +
+                                " bytes received): possibly truncated");
+                    }
                     static_cast<void>(c.parser.finish());
                     finish_body(false);
                     co_return;
@@ -204,7 +218,18 @@ private:
             throw client_connection_error(
                 m_url.to_string(), corio::detail::http_describe(m_method, m_url) + ": " + e.what(),
                 std::current_exception());
-        } catch (...) {
+        }
+#if defined(CORIO_HTTP_HAS_TLS)
+        catch (const tls::tls_error& e) {
+            // A connection cut inside a TLS record, a corrupt record: the
+            // connection failed, as a reset would (the cause keeps the detail).
+            fail();
+            throw client_connection_error(
+                m_url.to_string(), corio::detail::http_describe(m_method, m_url) + ": " + e.what(),
+                std::current_exception());
+        }
+#endif
+        catch (...) {
             fail();
             throw;
         }

@@ -84,8 +84,11 @@ private:
 
 /// The request could not be carried out at the connection level: connection
 /// refused or reset, a name that does not resolve, a TLS handshake or
-/// certificate failure, or the server closing the connection before the
-/// response ended (never a truncated success). what() reads
+/// certificate failure, a connection cut inside a TLS record (while reading
+/// the head or the body, text() and read_chunk() alike), or the server
+/// closing the connection before the response ended (never a truncated
+/// success; over https a body delimited by the close must end with TLS
+/// close_notify, RFC 9112 §9.8). what() reads
 /// "GET http://host/path: <cause>"; cause() holds the original exception
 /// (std::system_error, corio::resolve_error, corio::tls::tls_error,
 /// corio::http::protocol_error) when there was one.

@@ -91,6 +91,20 @@ public:
     [[nodiscard]] bool is_open() const noexcept {
         return std::visit([](const auto& s) noexcept { return s.is_open(); }, m_stream);
     }
+    /// Whether the last read's end of stream was a clean one: always for TCP;
+    /// for TLS only after the peer's close_notify (without it, a body that
+    /// runs until the connection closes may have been cut short, RFC 9112 §9.8).
+    [[nodiscard]] bool ended_cleanly() const noexcept {
+        return std::visit(
+            [](const auto& s) noexcept {
+                if constexpr (std::is_same_v<std::remove_cvref_t<decltype(s)>, tcp_stream>) {
+                    return true;
+                } else {
+                    return s.received_close_notify();
+                }
+            },
+            m_stream);
+    }
     /// Whether the peer sent anything not read yet (buffered here, or waiting
     /// in the socket), or closed it: an idle keep-alive connection in that
     /// state must not carry the next request, whose response those bytes
