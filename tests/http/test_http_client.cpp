@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,11 @@ using corio_test::ok_response;
 using corio_test::reply;
 using corio_test::reply_table;
 using corio_test::scripted_server;
+
+// CPU time this process used so far.
+inline std::chrono::microseconds process_cpu_time() {
+    return std::chrono::microseconds(static_cast<long long>(1e6 * static_cast<double>(std::clock()) / CLOCKS_PER_SEC));
+}
 
 corio::task<std::string> fetch_text(http::client_session& session, std::string url) {
     http::client_response r = co_await session.get(std::move(url));
@@ -241,36 +247,90 @@ TEST_CASE("keep_alive_timeout closes idle connections; Connection: close is not 
 
 TEST_CASE("a pooled connection the server closed is retried once on a fresh one", "[http_client][pool]") {
     auto body = []() -> corio::task<void> {
-        // Answers one request per connection, keep-alive promised, then closes.
-        const scripted_server::responder respond = [](const http::request&) -> reply {
-            return reply(ok_response("once")).and_close();
+        // "/once": answered, then the connection closes (keep-alive promised).
+        // "/retry": the first time the connection closes without an answer.
+        // "/post": the connection closes without an answer.
+        auto retry_seen = std::make_shared<int>(0);
+        const scripted_server::responder respond = [retry_seen](const http::request& r) -> reply {
+            if (r.target == "/once") {
+                return reply(ok_response("once")).and_close();
+            }
+            if (r.target == "/retry" && ++*retry_seen == 1) {
+                return reply{}.and_close();
+            }
+            if (r.target == "/post") {
+                return reply{}.and_close();
+            }
+            return ok_response("answered " + r.target);
         };
         scripted_server server = co_await scripted_server::start(respond);
         const corio_test::server_stats& stats = server.stats();
         http::client_session session;
         {
-            const std::string got = co_await fetch_text(session, server.url("/"));
+            const std::string got = co_await fetch_text(session, server.url("/once"));
             CHECK(got == "once");
         }
-        co_await corio::sleep(30ms);  // the server's FIN arrives; the client does not notice yet
+        co_await corio::sleep(30ms);  // the server's FIN arrives while the connection is idle
         CHECK(session.idle_connections() == 1);
         {
-            const std::string got = co_await fetch_text(session, server.url("/"));
-            CHECK(got == "once");
+            // Seen when the connection is taken from the pool: a fresh one.
+            const std::string got = co_await fetch_text(session, server.url("/warm"));
+            CHECK(got == "answered /warm");
         }
         CHECK(stats.accepted == 2);
+        {
+            // Closed only once the request was sent: retried on a fresh one.
+            const std::string got = co_await fetch_text(session, server.url("/retry"));
+            CHECK(got == "answered /retry");
+        }
+        CHECK(*retry_seen == 2);
+        CHECK(stats.accepted == 3);
         // POST is not idempotent: not retried, the failure is reported.
-        co_await corio::sleep(30ms);
         bool failed = false;
         std::string message;
         try {
-            auto r = co_await session.post(server.url("/"), "data", "text/plain");
+            auto r = co_await session.post(server.url("/post"), "data", "text/plain");
         } catch (const http::client_connection_error& e) {
             failed = true;
             message = e.what();
         }
         CHECK(failed);
         CHECK(message.find("POST http://127.0.0.1:") != std::string::npos);
+        CHECK(stats.accepted == 3);
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
+TEST_CASE("a pooled connection with unread bytes waiting is never reused", "[http_client][pool]") {
+    auto body = []() -> corio::task<void> {
+        // "/first" is answered, then 20 ms later the server sends a response
+        // nobody asked for on the idle keep-alive connection.
+        reply_table table;
+        table["/first"] = reply(ok_response("first")).then(20ms, ok_response("unsolicited"));
+        table["/second"] = ok_response("second");
+        scripted_server server = co_await scripted_server::start(std::move(table));
+        const corio_test::server_stats& stats = server.stats();
+        http::client_session session;
+        {
+            const std::string got = co_await fetch_text(session, server.url("/first"));
+            CHECK(got == "first");
+        }
+        CHECK(session.idle_connections() == 1);
+        co_await corio::sleep(60ms);
+        {
+            const std::string got = co_await fetch_text(session, server.url("/second"));
+            CHECK(got == "second");
+        }
+        CHECK(stats.accepted == 2);
+        CHECK(session.connections_opened() == 2);
+        {
+            // The fresh connection is clean: reused.
+            const std::string got = co_await fetch_text(session, server.url("/second"));
+            CHECK(got == "second");
+        }
+        CHECK(stats.accepted == 2);
+        co_await session.close();
         co_await server.shutdown(50ms);
     };
     corio_test::run_with_watchdog(body(), 10s);
@@ -748,7 +808,212 @@ TEST_CASE("gzip and deflate bodies are decoded; a corrupt one is a protocol_erro
     };
     corio_test::run_with_watchdog(body(), 10s);
 }
+
+// Decoding and body limits (issue #12): a body never grows memory past
+// max_body_size, read_chunk pieces stay small, and inflating never holds the loop.
+TEST_CASE("read_chunk hands out at most max_chunk_size bytes, also after decoding", "[http_client][gzip]") {
+    const std::string plain = fx::pattern_bytes(1 << 20) + std::string(7 << 20, 'z');
+    const std::string gz = compress_bytes(plain, 15 + 16);
+    auto body = [&]() -> corio::task<void> {
+        scripted_server server = co_await scripted_server::start(reply_table{}, ok_response(gz, "Content-Encoding: gzip\r\n"));
+        http::client_session session;
+        http::client_response r = co_await session.get(server.url("/gz"));
+        std::size_t received = 0;
+        std::size_t largest = 0;
+        bool matches = true;
+        for (;;) {
+            const std::string piece = co_await r.read_chunk();
+            if (piece.empty()) {
+                break;
+            }
+            matches = matches && plain.compare(received, piece.size(), piece) == 0;
+            received += piece.size();
+            largest = std::max(largest, piece.size());
+        }
+        CHECK(received == plain.size());
+        CHECK(matches);
+        CHECK(largest <= http::client_response::max_chunk_size);
+        CHECK(r.body_complete());
+        CHECK(session.idle_connections() == 1);
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 20s);
+}
+
+TEST_CASE("inflating a body that expands a thousandfold never holds the loop", "[http_client][gzip]") {
+    // 128 gzip members of 1 MiB of zeros each (RFC 1952 allows members back
+    // to back): 128 MiB from about 130 kB, so one 64 KiB read holds ~64 MiB.
+    const std::string member = compress_bytes(std::string(1 << 20, '\0'), 15 + 16);
+    std::string gz;
+    for (int i = 0; i < 128; ++i) {
+        gz += member;
+    }
+    auto body = [&]() -> corio::task<void> {
+        scripted_server server = co_await scripted_server::start(reply_table{}, ok_response(gz, "Content-Encoding: gzip\r\n"));
+        http::client_session session;
+        http::client_response r = co_await session.get(server.url("/bomb"));
+        // The loop's longest stretch without running the ticker, from the
+        // first read to the last (a read that never yields is one long gap),
+        // in CPU time: on a loaded machine wall-clock gaps measure the OS.
+        bool reading = true;
+        std::chrono::microseconds longest_gap{};
+        auto last = process_cpu_time();
+        auto ticker = [&]() -> corio::task<void> {
+            while (reading) {
+                co_await corio::sleep(1ms);
+                const auto now = process_cpu_time();
+                longest_gap = std::max(longest_gap, now - last);
+                last = now;
+            }
+        };
+        auto ticking = corio::create_task(ticker());
+        std::size_t received = 0;
+        for (;;) {
+            const std::string piece = co_await r.read_chunk();
+            if (piece.empty()) {
+                break;
+            }
+            received += piece.size();
+        }
+        longest_gap = std::max(longest_gap, process_cpu_time() - last);
+        reading = false;
+        co_await ticking;
+        CHECK(received == std::size_t{128} << 20);
+        // Between two yields 256 KiB inflate in about a millisecond; the
+        // whole read takes ~250 ms.
+        CHECK(longest_gap < 50ms);
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 30s);
+}
+
 #endif
+
+namespace {
+
+// What a body read threw: body_too_large's limit and message, or -1.
+struct too_large_outcome {
+    long long limit = -1;
+    std::string what;
+    std::string url;
+};
+
+corio::task<too_large_outcome> read_expecting_too_large(http::client_response& r, bool streaming) {
+    too_large_outcome outcome;
+    try {
+        if (streaming) {
+            for (;;) {
+                const std::string piece = co_await r.read_chunk();
+                if (piece.empty()) {
+                    break;
+                }
+            }
+        } else {
+            const std::string all = co_await r.text();
+        }
+    } catch (const http::body_too_large& e) {
+        outcome.limit = static_cast<long long>(e.limit());
+        outcome.what = e.what();
+        outcome.url = e.url();
+    }
+    co_return outcome;
+}
+
+// Sends a chunked body that never ends, until the client goes away.
+corio::task<void> serve_endless_chunks(corio::tcp_stream stream) {
+    std::string request;
+    while (request.find("\r\n\r\n") == std::string::npos) {
+        const std::string more = co_await stream.read();
+        if (more.empty()) {
+            co_return;
+        }
+        request += more;
+    }
+    std::string chunk;
+    http::append_chunk(chunk, std::string(64 * 1024, 'e'));
+    try {
+        co_await stream.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        for (;;) {
+            co_await stream.write(chunk);
+        }
+    } catch (const std::system_error&) {
+    }
+}
+
+}  // namespace
+
+#if defined(CORIO_WITH_ZLIB)
+TEST_CASE("a body past max_body_size is body_too_large, counted after decoding, and its connection closed",
+          "[http_client][limits]") {
+    const std::string bomb = compress_bytes(std::string(16 << 20, '\0'), 15 + 16);  // 16 MiB from ~16 kB
+    auto body = [&]() -> corio::task<void> {
+        reply_table table;
+        table["/bomb"] = ok_response(bomb, "Content-Encoding: gzip\r\n");
+        table["/declared"] = ok_response(std::string((1 << 20) + 1, 'd'));
+        table["/exact"] = ok_response(std::string(1 << 20, 'x'));
+        std::string chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for (int i = 0; i < 40; ++i) {
+            http::append_chunk(chunked, std::string(32 * 1024, 'c'));
+        }
+        http::append_chunk(chunked, "");
+        table["/chunked"] = chunked;
+        table["/until-close"] =
+            reply("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + std::string(3 << 20, 'u')).and_close();
+        scripted_server server = co_await scripted_server::start(std::move(table));
+        http::session_options options;
+        options.max_body_size = 1 << 20;
+        http::client_session session(options);
+        for (const char* path : {"/bomb", "/declared", "/chunked", "/until-close"}) {
+            for (const bool streaming : {false, true}) {
+                http::client_response r = co_await session.get(server.url(path));
+                const too_large_outcome outcome = co_await read_expecting_too_large(r, streaming);
+                INFO(path << (streaming ? " read_chunk" : " text"));
+                CHECK(outcome.limit == 1 << 20);
+                CHECK(outcome.url == server.url(path));
+                CHECK(outcome.what.find(server.url(path)) != std::string::npos);
+                CHECK(outcome.what.find("1048576") != std::string::npos);
+                CHECK(r.body_complete());
+                CHECK(session.open_connections() == 0);  // closed, not pooled
+            }
+        }
+        {
+            const std::string exact = co_await fetch_text(session, server.url("/exact"));
+            CHECK(exact.size() == std::size_t{1} << 20);
+        }
+        // A request may raise (or drop) the limit.
+        http::request_options unlimited;
+        unlimited.max_body_size = http::no_body_limit;
+        http::client_response big = co_await session.send("GET", server.url("/bomb"), unlimited);
+        const std::string all = co_await big.text();
+        CHECK(all.size() == std::size_t{16} << 20);
+        http::request_options tight;
+        tight.max_body_size = 1000;
+        http::client_response small = co_await session.send("GET", server.url("/exact"), tight);
+        const too_large_outcome outcome = co_await read_expecting_too_large(small, true);
+        CHECK(outcome.limit == 1000);
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 30s);
+}
+#endif
+
+TEST_CASE("an endless chunked body stops at max_body_size", "[http_client][limits]") {
+    auto body = []() -> corio::task<void> {
+        corio::tcp_server server = co_await corio::start_server(serve_endless_chunks, "127.0.0.1", 0);
+        http::session_options options;
+        options.max_body_size = 4 << 20;
+        http::client_session session(options);
+        const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/endless";
+        for (const bool streaming : {false, true}) {
+            http::client_response r = co_await session.get(url);
+            const too_large_outcome outcome = co_await read_expecting_too_large(r, streaming);
+            CHECK(outcome.limit == 4 << 20);
+        }
+        CHECK(session.open_connections() == 0);
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 20s);
+}
 
 TEST_CASE("a response outlives its session; requests after close fail", "[http_client]") {
     auto body = []() -> corio::task<void> {

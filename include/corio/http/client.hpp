@@ -42,9 +42,10 @@ namespace corio::http {
 /// zlib. https needs corio::tls.
 ///
 /// Errors: client_connection_error (refused, reset, DNS, TLS, closed early),
-/// protocol_error (malformed response), corio::timeout_error (see
-/// client_timeouts), too_many_redirects, url_error (bad URL or Location),
-/// std::invalid_argument (a header or method that cannot be sent).
+/// protocol_error (malformed response; body_too_large past max_body_size),
+/// corio::timeout_error (see client_timeouts), too_many_redirects, url_error
+/// (bad URL or Location), std::invalid_argument (a header or method that
+/// cannot be sent).
 /// Cancelling a request closes the connection it was using and throws
 /// cancelled_error; a cancelled wait for a pooled connection takes nothing.
 ///
@@ -106,10 +107,11 @@ public:
         const session_options& o = state().options;
         return corio::detail::http_session_state::perform(
             m_state, std::move(method), std::move(url), std::move(extra), std::move(body),
-            o.timeouts, o.max_redirects);
+            o.timeouts, o.max_redirects, o.max_body_size);
     }
 
-    /// Any method with per-request options (timeouts, max_redirects), as
+    /// Any method with per-request options (timeouts, max_redirects,
+    /// max_body_size), as
     /// aiohttp's session.request(..., timeout=...).
     [[nodiscard]] task<client_response> send(std::string method, std::string url,
                                              request_options options) {
@@ -117,7 +119,8 @@ public:
         return corio::detail::http_session_state::perform(
             m_state, std::move(method), std::move(url), std::move(options.headers),
             std::move(options.body), options.timeouts.value_or(o.timeouts),
-            options.max_redirects.value_or(o.max_redirects));
+            options.max_redirects.value_or(o.max_redirects),
+            options.max_body_size.value_or(o.max_body_size));
     }
 
     /// Closes the session: idle connections now, connections in use when their

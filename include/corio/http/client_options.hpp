@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -25,6 +27,15 @@ struct client_timeouts {
     std::optional<std::chrono::milliseconds> sock_read{};
 };
 
+/// The default of session_options::max_body_size: 1 GiB. aiohttp has no
+/// limit, but then a 1 MB gzip bomb is 1 GB of memory per request; a JSON or
+/// text body anywhere near 1 GiB is already a mistake, and a larger download
+/// can raise the limit for its request (request_options::max_body_size).
+inline constexpr std::uint64_t default_max_body_size = std::uint64_t{1} << 30;
+
+/// A max_body_size that never stops a body (streaming a download of any size).
+inline constexpr std::uint64_t no_body_limit = std::numeric_limits<std::uint64_t>::max();
+
 /// Options of a client_session (aiohttp's ClientSession + TCPConnector arguments).
 struct session_options {
     /// Most connections open at once, over all hosts (0 = unlimited).
@@ -39,6 +50,13 @@ struct session_options {
     http::headers default_headers{};
     /// Decode Content-Encoding gzip / deflate (needs zlib: CORIO_WITH_ZLIB).
     bool auto_decompress = true;
+    /// Most body bytes a response may deliver, counted after gzip/deflate
+    /// decoding, through text() / bytes() and read_chunk() alike, whatever
+    /// the framing (Content-Length, chunked, until close). Past it the read
+    /// throws http::body_too_large and the connection is closed (a
+    /// Content-Length already over it fails at the first read).
+    /// no_body_limit turns it off.
+    std::uint64_t max_body_size = default_max_body_size;
     /// How long an idle keep-alive connection stays in the pool (0 = never kept).
     std::chrono::milliseconds keep_alive_timeout{15'000};
     /// https only: CA file to trust instead of the system store ("" = system).
@@ -55,5 +73,8 @@ struct request_options {
     std::optional<client_timeouts> timeouts{};
     /// Replaces the session's max_redirects for this request.
     std::optional<int> max_redirects{};
+    /// Replaces the session's max_body_size for this request (no_body_limit
+    /// for a large download read with read_chunk()).
+    std::optional<std::uint64_t> max_body_size{};
 };
 }  // namespace corio::http

@@ -3,7 +3,7 @@
 // The errors corio::http throws, in one place so that code catching them
 // needs only this header: protocol_error (a malformed or oversized message),
 // url_error (a malformed URL or Location), and the client's
-// client_connection_error and too_many_redirects. Timeouts are
+// client_connection_error, too_many_redirects and body_too_large. Timeouts are
 // corio::timeout_error and cancellation corio::cancelled_error, as everywhere.
 
 #include <cstddef>
@@ -46,6 +46,28 @@ private:
     std::uint64_t m_offset;
 };
 
+/// A client response's body went past max_body_size (http::session_options,
+/// http::request_options), counted after gzip/deflate decoding. A
+/// protocol_error of kind body_too_large; what() names the request and the
+/// limit. The response's connection has been closed.
+class body_too_large : public protocol_error {
+public:
+    body_too_large(std::string url, const std::string& problem, std::uint64_t limit,
+                   std::uint64_t offset)
+        : protocol_error(kind::body_too_large, problem, offset),
+          m_url(std::move(url)),
+          m_limit(limit) {}
+
+    /// The URL whose response was too large.
+    [[nodiscard]] const std::string& url() const noexcept { return m_url; }
+    /// The limit that was passed, in bytes.
+    [[nodiscard]] std::uint64_t limit() const noexcept { return m_limit; }
+
+private:
+    std::string m_url;
+    std::uint64_t m_limit;
+};
+
 /// A URL (or URL reference) was malformed: the message names what was wrong
 /// and the offset of the offending character in the input.
 class url_error : public std::invalid_argument {
@@ -63,8 +85,11 @@ private:
 
 /// The request could not be carried out at the connection level: connection
 /// refused or reset, a name that does not resolve, a TLS handshake or
-/// certificate failure, or the server closing the connection before the
-/// response ended (never a truncated success). what() reads
+/// certificate failure, a connection cut inside a TLS record (while reading
+/// the head or the body, text() and read_chunk() alike), or the server
+/// closing the connection before the response ended (never a truncated
+/// success; over https a body delimited by the close must end with TLS
+/// close_notify, RFC 9112 §9.8). what() reads
 /// "GET http://host/path: <cause>"; cause() holds the original exception
 /// (std::system_error, corio::resolve_error, corio::tls::tls_error,
 /// corio::http::protocol_error) when there was one.

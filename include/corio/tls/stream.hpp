@@ -158,6 +158,14 @@ public:
     /// write through it.
     [[nodiscard]] SSL* native_handle() const noexcept { return m_channel ? m_channel->engine().ssl() : nullptr; }
 
+    /// Whether bytes the peer sent are waiting here, unread: plaintext read
+    /// ahead by read_until, or a record (or part of one) already taken from
+    /// the next layer. Bytes still in the next layer (the socket) are not
+    /// counted.
+    [[nodiscard]] bool input_pending() const noexcept {
+        return m_channel && (!m_channel->buffer().empty() || m_channel->engine().input_pending());
+    }
+
     /// Decrypted bytes read ahead by read_until and not returned yet.
     [[nodiscard]] std::size_t buffered() const noexcept { return m_channel ? m_channel->buffer().size() : 0; }
 

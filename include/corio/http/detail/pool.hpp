@@ -32,6 +32,12 @@ namespace corio::detail {
 /// costs few syscalls, allocated once per connection and reused.
 inline constexpr std::size_t http_read_buffer_size = 64 * 1024;
 
+/// Body bytes a client_response hands out between two yields to the loop
+/// (256 KiB: about 1 ms of inflating, far less of copying; a yield costs a
+/// microsecond or two), so a fast sender or a body that decompresses a lot
+/// cannot hold the loop for long.
+inline constexpr std::size_t http_yield_every = 256 * 1024;
+
 struct http_host;
 class http_acquire_operation;
 
@@ -189,7 +195,10 @@ public:
                 std::unique_ptr<http_connection> c = std::move(h.idle.back());
                 h.idle.pop_back();
                 --m_idle_total;
-                if (now - c->idle_since >= m_keep_alive || !c->stream.is_open()) {
+                // Bytes that arrived while it was idle (or the server's FIN)
+                // would be read as the next request's response: close it.
+                if (now - c->idle_since >= m_keep_alive || !c->stream.is_open() ||
+                    c->stream.has_unread_input()) {
                     discard(std::move(c));
                     continue;
                 }

@@ -27,6 +27,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -111,7 +112,8 @@ public:
     /// One request with its redirects (the body of every client_session request).
     CORIO_HEADER_COROUTINE static task<http::client_response> perform(
         std::shared_ptr<http_session_state> self, std::string method, std::string url_text,
-        http::headers extra, std::string body, http::client_timeouts timeouts, int max_redirects) {
+        http::headers extra, std::string body, http::client_timeouts timeouts, int max_redirects,
+        std::uint64_t max_body_size) {
         const http_budget budget = http_budget::from(timeouts);
         http::url current = http::url::parse(url_text);
         std::vector<std::string> history;
@@ -121,7 +123,8 @@ public:
             std::exception_ptr failure;
             std::string failure_text;
             try {
-                response.emplace(co_await self->exchange(method, current, extra, body, budget));
+                response.emplace(co_await self->exchange(method, current, extra, body, budget,
+                                                         max_body_size));
             } catch (const std::system_error& e) {
                 failure = std::current_exception();
                 failure_text = e.what();
@@ -191,7 +194,7 @@ private:
         try {
             while (!r.m_done && drained < (1u << 20)) {
                 sink.clear();
-                co_await r.read_more(sink);
+                co_await r.read_more(sink, http::client_response::max_chunk_size);
                 drained += sink.size();
             }
         } catch (const http::client_connection_error&) {
@@ -318,7 +321,8 @@ private:
                                                                 const http::url& u,
                                                                 const http::headers& extra,
                                                                 const std::string& body,
-                                                                const http_budget& budget) {
+                                                                const http_budget& budget,
+                                                                std::uint64_t max_body_size) {
         http_host& host = pool->host_for(u);
         for (int attempt = 0;; ++attempt) {
             http_lease lease = co_await obtain(u, host, budget, method, attempt > 0);
@@ -343,7 +347,7 @@ private:
                 status = co_await read_head(c, budget, method, u, error);
             }
             if (status == head_status::complete) {
-                co_return make_response(std::move(lease), method, u, budget);
+                co_return make_response(std::move(lease), method, u, budget, max_body_size);
             }
             lease.release(false);
             if (reused && attempt == 0 && is_idempotent(method)) {
@@ -359,7 +363,8 @@ private:
     }
 
     http::client_response make_response(http_lease lease, const std::string& method,
-                                        const http::url& u, const http_budget& budget) {
+                                        const http::url& u, const http_budget& budget,
+                                        std::uint64_t max_body_size) {
         http_connection& c = *lease;
         http::response& m = c.parser.message();
         http::client_response r(m.status, std::move(m.reason), m.version, std::move(m.headers), u,
@@ -368,6 +373,7 @@ private:
             r.m_content_length = c.parser.content_length();
         }
         r.m_budget = budget;
+        r.m_max_body_size = max_body_size;
 #if defined(CORIO_WITH_ZLIB)
         if (options.auto_decompress) {
             if (const auto coding = r.m_headers.get("Content-Encoding")) {
@@ -390,8 +396,7 @@ private:
             const http::parse_result done = conn.parser.feed(
                 std::span<const char>(conn.buffer.get() + conn.pos, conn.end - conn.pos));
             conn.pos += done.consumed;
-            std::string none;
-            r.finish_body(none, done.status == http::parse_status::message_complete);
+            r.finish_body(done.status == http::parse_status::message_complete);
         }
         return r;
     }

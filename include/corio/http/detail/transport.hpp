@@ -16,6 +16,9 @@
 #define CORIO_HTTP_HAS_TLS 1
 #endif
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstddef>
 #include <span>
 #include <string_view>
@@ -24,6 +27,27 @@
 #include <variant>
 
 namespace corio::detail {
+
+/// Whether socket `fd` has something to read right now without waiting:
+/// bytes, the peer's FIN, or a pending error (a non-blocking MSG_PEEK of one
+/// byte, which leaves the bytes where they are). A closed fd counts as
+/// readable: either way the connection cannot carry a new request.
+// (A socket call outside net/detail/: the pool's one-off question has no
+// counterpart in the stream API yet.)
+inline bool http_socket_readable(int fd) noexcept {
+    if (fd < 0) {
+        return true;
+    }
+    char byte = 0;
+    for (;;) {
+        if (::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0) {
+            return true;
+        }
+        if (errno != EINTR) {
+            return errno != EAGAIN && errno != EWOULDBLOCK;
+        }
+    }
+}
 
 #if defined(CORIO_HTTP_HAS_TLS)
 /// The TLS stream type of https connections: the only place the HTTP client
@@ -66,6 +90,37 @@ public:
     }
     [[nodiscard]] bool is_open() const noexcept {
         return std::visit([](const auto& s) noexcept { return s.is_open(); }, m_stream);
+    }
+    /// Whether the last read's end of stream was a clean one: always for TCP;
+    /// for TLS only after the peer's close_notify (without it, a body that
+    /// runs until the connection closes may have been cut short, RFC 9112 §9.8).
+    [[nodiscard]] bool ended_cleanly() const noexcept {
+        return std::visit(
+            [](const auto& s) noexcept {
+                if constexpr (std::is_same_v<std::remove_cvref_t<decltype(s)>, tcp_stream>) {
+                    return true;
+                } else {
+                    return s.received_close_notify();
+                }
+            },
+            m_stream);
+    }
+    /// Whether the peer sent anything not read yet (buffered here, or waiting
+    /// in the socket), or closed it: an idle keep-alive connection in that
+    /// state must not carry the next request, whose response those bytes
+    /// would otherwise become.
+    [[nodiscard]] bool has_unread_input() noexcept {
+        return std::visit(
+            [](auto& s) noexcept {
+                if constexpr (std::is_same_v<std::remove_cvref_t<decltype(s)>, tcp_stream>) {
+                    return s.buffered() > 0 || http_socket_readable(s.native_handle());
+                } else {
+                    return !s.is_open() || s.input_pending() ||
+                           s.next_layer().buffered() > 0 ||
+                           http_socket_readable(s.next_layer().native_handle());
+                }
+            },
+            m_stream);
     }
 
 private:

@@ -124,6 +124,12 @@ public:
         }
     }
 
+    /// Whether the peer sent something not read yet: a record (or part of
+    /// one) OpenSSL holds, or ciphertext it has not looked at.
+    [[nodiscard]] bool input_pending() const noexcept {
+        return SSL_has_pending(m_ssl.get()) == 1 || BIO_ctrl_pending(m_rbio) > 0;
+    }
+
     /// Ciphertext bytes waiting to be sent to the peer.
     [[nodiscard]] std::size_t output_pending() const noexcept { return BIO_ctrl_pending(m_wbio); }
 
@@ -206,7 +212,7 @@ public:
         if (!m_handshake_done) {
             throw tls::tls_error(handshake_label() + ": connection closed by the peer during the handshake");
         }
-        if (SSL_has_pending(m_ssl.get()) == 1 || BIO_ctrl_pending(m_rbio) > 0) {
+        if (input_pending()) {
             fail_reading("connection closed in the middle of a TLS record");
         }
         m_read_eof = true;
