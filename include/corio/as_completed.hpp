@@ -151,13 +151,13 @@ CORIO_HEADER_COROUTINE auto as_completed(std::vector<task<T>> tasks)
     tasks.clear();
     const detail::cancel_unfinished cancel_on_exit{&children};
 
-    bool cancelled = false;
+    std::exception_ptr cancelled;  // the consumer's cancellation (or timeout scope expiry), as thrown
     std::exception_ptr failure;
     for (std::size_t yielded = 0; yielded < children.size(); ++yielded) {
         try {
             co_await detail::next_completion_operation<T>(*queue);
         } catch (const cancelled_error&) {
-            cancelled = true;
+            cancelled = std::current_exception();
         }
         if (cancelled) {
             break;
@@ -195,10 +195,7 @@ CORIO_HEADER_COROUTINE auto as_completed(std::vector<task<T>> tasks)
                 // expected: it was cancelled
             }
         }
-        if (cancelled) {
-            throw cancelled_error{};
-        }
-        std::rethrow_exception(failure);
+        std::rethrow_exception(cancelled ? cancelled : failure);
     }
 }
 

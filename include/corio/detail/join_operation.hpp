@@ -60,14 +60,25 @@ private:
         return true;
     }
 
-    // Forwarded while the task runs: this awaiter stays linked and resumes
-    // with the task's outcome. Once the task is done, only this awaiter's
-    // resumption is pending, and it now throws.
-    bool cancel() noexcept { return !m_target->cancel(); }
+    // Forwarded while the task runs (with the request's message, not its
+    // timeout): this awaiter stays linked and resumes with the task's outcome.
+    // Once the task is done, only this awaiter's resumption is pending, and
+    // it now throws.
+    bool cancel() noexcept {
+        m_forwarded = m_target->cancel(this->strand()->cause().forwarded());
+        return !m_forwarded;
+    }
 
     const task_context* awaited_strand() const noexcept { return &*m_target; }
 
     decltype(auto) result() {
+        if (m_forwarded && m_target->cancelled()) {
+            // The task ended by the cancellation this awaiter passed on: the
+            // awaiter throws its own (timeout_expired when a timeout scope's
+            // expiry sent it), as asyncio's timeout converts the awaited
+            // task's CancelledError.
+            throw_cancellation(this->strand());
+        }
         if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
             return m_target->value();
         } else if constexpr (Move) {
@@ -81,6 +92,7 @@ private:
     }
 
     Target m_target;
+    bool m_forwarded = false;  // this awaiter's cancellation was passed on to the task
 };
 
 }  // namespace corio::detail
