@@ -860,10 +860,11 @@ TEST_CASE("a timeout scope interrupts wait_for, wait_any, task_group and as_comp
         }
         try {
             auto scope = co_await corio::timeout(5ms);
-            co_await corio::with_task_group([](corio::task_group& tg) -> corio::task<void> {
+            auto group_body = [](corio::task_group& tg) -> corio::task<void> {
                 tg.spawn(slow_value(10s, 1));
                 co_await corio::sleep(10s);
-            });
+            };
+            co_await corio::with_task_group(group_body);
         } catch (const corio::timeout_error&) {
             ++caught;
         }
