@@ -135,6 +135,10 @@ private:
         // makes their co_await throw (the result stays in the handle).
         while (!m_waiters.empty()) {
             completion_waiter& node = m_waiters.pop_front();
+            if (node.on_done != nullptr) {
+                node.on_done(node);  // corio::wait's watch
+                continue;
+            }
             // Cannot fail in practice: the ready queue only grows on memory exhaustion.
             m_loop->resume_soon(node.coroutine);
         }
@@ -200,6 +204,14 @@ private:
     std::coroutine_handle<> frame() const noexcept override { return task_access::handle(m_body); }
 
     task<T> m_body;
+};
+
+/// Lets corio's combinators reach the shared state behind a task_handle.
+struct handle_access {
+    template <class T>
+    static spawned_task<T>* state(const task_handle<T>& handle) noexcept {
+        return handle.m_state.get();
+    }
 };
 
 }  // namespace detail
@@ -275,6 +287,7 @@ public:
 private:
     friend class event_loop;
     friend class task_ref;
+    friend struct detail::handle_access;
 
     explicit task_handle(detail::spawned_task<T>* state) noexcept : m_state(state) {}
 

@@ -123,7 +123,8 @@ TEST_CASE("a task cancelling itself through current_task throws at its next susp
             ++reached;
         };
         auto handle = corio::create_task(body());
-        CHECK(co_await corio_test::ended_cancelled(handle));
+        const bool ended_cancelled = co_await corio_test::ended_cancelled(handle);
+        CHECK(ended_cancelled);
         CHECK(reached == 1);
         corio::task_ref ref(handle);
         CHECK(ref.done());
@@ -259,7 +260,8 @@ TEST_CASE("a gather child sees the message of its parent's cancellation", "[canc
         auto handle = corio::create_task(parent());
         co_await corio::sleep(0ms);
         handle.cancel("parent said so");
-        CHECK(co_await corio_test::ended_cancelled(handle));
+        const bool ended_cancelled = co_await corio_test::ended_cancelled(handle);
+        CHECK(ended_cancelled);
         CHECK(child_seen.rfind("parent said so|", 0) == 0);
     }(), watchdog);
 }

@@ -435,7 +435,8 @@ TEST_CASE("test_reschedule: when() follows reschedule(); a cancel is not a timeo
         CHECK(scope_seen->when() == deadline2);
         scope_seen->reschedule(std::nullopt);
         CHECK_FALSE(scope_seen->when().has_value());
-        CHECK(co_await corio_test::cancel_and_wait(handle));
+        const bool ended_cancelled = co_await corio_test::cancel_and_wait(handle);
+        CHECK(ended_cancelled);
         CHECK_FALSE(expired);
     }(), watchdog);
 }
@@ -579,7 +580,8 @@ TEST_CASE("an outside cancel arriving while the expiry is delivered stays cancel
         };
         auto handle = corio::create_task(body());
         co_await corio::sleep(30ms);  // the scope expired, the inner task is unwinding
-        CHECK(co_await corio_test::cancel_and_wait(handle));
+        const bool ended_cancelled = co_await corio_test::cancel_and_wait(handle);
+        CHECK(ended_cancelled);
         CHECK(expired);
     }(), watchdog);
 }
@@ -598,7 +600,8 @@ TEST_CASE("an outside cancel and the expiry in one iteration: cancelled_error wi
         };
         auto handle = corio::create_task(body());
         co_await corio::sleep(0ms);  // the body ran to its sleep
-        CHECK(co_await corio_test::cancel_and_wait(handle));  // cancel first, expiry in the same round
+        const bool ended_cancelled = co_await corio_test::cancel_and_wait(handle);  // cancel first, expiry in the same round
+        CHECK(ended_cancelled);
         CHECK(expired);
     }(), watchdog);
 }
@@ -671,7 +674,8 @@ TEST_CASE("an outside cancel pending when a scope ends is kept", "[timeout]") {
         };
         auto handle = corio::create_task(body());
         co_await corio::sleep(10ms);
-        CHECK(co_await corio_test::cancel_and_wait(handle));
+        const bool ended_cancelled = co_await corio_test::cancel_and_wait(handle);
+        CHECK(ended_cancelled);
     }(), watchdog);
 }
 

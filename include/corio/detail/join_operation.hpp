@@ -13,8 +13,12 @@
 namespace corio::detail {
 
 /// A coroutine waiting for a task to finish, in the task's list of awaiters.
+/// The task resumes `coroutine` soon when it finishes, or, when `on_done` is
+/// set, calls it instead (from inside the finishing task: it must not resume
+/// anything inline). The node is already out of the list then.
 struct completion_waiter : list_hook {
     std::coroutine_handle<> coroutine;
+    void (*on_done)(completion_waiter& self) noexcept = nullptr;
 };
 
 /// Awaiter of a running task's outcome, shared by task_handle (Target is a
