@@ -4,6 +4,7 @@
 #include <corio/detail/cancellable_awaiter.hpp>
 #include <corio/detail/join_operation.hpp>
 #include <corio/detail/timer_heap.hpp>
+#include <corio/errors.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/spawn.hpp>
 #include <corio/task.hpp>
@@ -78,6 +79,13 @@ private:
     bool start(std::coroutine_handle<Promise> awaiting) {
         event_loop& loop = get_running_loop();
         m_watches.reserve(m_tasks.size());  // before linking anything: no reallocation afterwards
+        const detail::task_context* strand = detail::context_of(awaiting);
+        const detail::task_context* own_task = strand != nullptr ? strand->enclosing_task() : nullptr;
+        for (const task_handle<T>& handle : m_tasks) {
+            if (!handle.done() && detail::handle_access::state(handle) == own_task) {
+                throw invalid_state_error("corio::wait: a task cannot wait for itself");
+            }
+        }
         m_loop = &loop;
         m_awaiting = awaiting;
         for (const task_handle<T>& handle : m_tasks) {
@@ -182,7 +190,9 @@ private:
 /// exception other than a cancellation (as asyncio does) and returns when all
 /// are done otherwise. If the condition already holds, it returns without
 /// suspending. Cancelling the waiter removes its watches and throws
-/// cancelled_error; the tasks are not touched. Throws std::invalid_argument for
+/// cancelled_error; the tasks are not touched. A task waiting for its own
+/// handle (still running) gets invalid_state_error instead of a wait that
+/// could only end by timeout. Throws std::invalid_argument for
 /// an empty vector (asyncio's ValueError) or an empty handle. Loop thread only.
 template <class T>
 [[nodiscard]] wait_operation<T> wait(std::vector<task_handle<T>> tasks,

@@ -4,6 +4,8 @@
 #include "test_support.hpp"
 
 #include <corio/cancel.hpp>
+#include <corio/combinators.hpp>
+#include <corio/errors.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/run.hpp>
 #include <corio/sleep.hpp>
@@ -172,5 +174,25 @@ TEST_CASE("wait consumes no result: a move-only value can still be moved out", "
         std::unique_ptr<int> value = co_await std::move(tasks[0]);
         REQUIRE(value != nullptr);
         CHECK(*value == 42);
+    }(), watchdog);
+}
+
+TEST_CASE("a task waiting for its own handle throws invalid_state_error", "[wait]") {
+    run_with_watchdog([]() -> corio::task<void> {
+        corio::task_handle<int> self;
+        auto body = [](corio::task_handle<int>* me) -> corio::task<int> {
+            co_await corio::sleep(0ms);  // `me` is set once the task runs
+            std::vector<corio::task_handle<int>> tasks{*me};
+            (void)co_await corio::wait(std::move(tasks));
+            co_return 0;
+        };
+        self = corio::create_task(body(&self));
+        bool invalid = false;
+        try {
+            (void)co_await corio::wait_for(self, 2s);
+        } catch (const corio::invalid_state_error&) {
+            invalid = true;
+        }
+        CHECK(invalid);
     }(), watchdog);
 }

@@ -36,7 +36,8 @@ struct completion_waiter : list_hook {
 /// before the awaiter ran, makes the co_await throw; the outcome stays in the
 /// task. A task awaiting itself gets invalid_state_error from the co_await
 /// (asyncio's "Task cannot await on itself") instead of a wait that could
-/// never end.
+/// never end; also when the await comes from a combinator child running
+/// inside the awaited task (`wait_for(h, d)` / `gather(h)` in h's own task).
 template <class T, class Target, bool Move>
 class join_operation : public completion_waiter, public cancellable_awaiter<join_operation<T, Target, Move>> {
 public:
@@ -54,7 +55,10 @@ private:
     // nothing on the path of an awaited task that has already finished.
     template <class Promise>
     bool start(std::coroutine_handle<Promise> awaiting) {
-        if (context_of(awaiting) == awaited_strand()) {
+        // Directly, or from a combinator's child strand inside it (wait_for(h),
+        // gather(h), a task_group body): that strand's enclosing task is h's.
+        const task_context* strand = context_of(awaiting);
+        if (strand != nullptr && (strand == awaited_strand() || strand->enclosing_task() == awaited_strand())) {
             // The task would wait for its own end, and cancel() would only be
             // forwarded back to itself: asyncio raises RuntimeError here.
             throw invalid_state_error("corio: a task cannot await on itself (its own handle)");
