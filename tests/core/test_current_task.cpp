@@ -142,7 +142,7 @@ TEST_CASE("cancelled_error without a message: empty message, plain what()", "[ca
     STATIC_REQUIRE(sizeof(corio::cancelled_error) == sizeof(void*));
     const corio::cancelled_error with("shutting down");
     const corio::cancelled_error copy = with;  // copies share the text
-    CHECK(copy.message() == "shutting down");
+    CHECK(std::string(copy.message()) == "shutting down");
     CHECK(std::string(copy.what()) == "corio: operation cancelled: shutting down");
     CHECK(copy.message().data() == with.message().data());
 }
