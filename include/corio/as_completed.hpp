@@ -11,6 +11,7 @@
 #include <corio/spawn.hpp>
 #include <corio/task.hpp>
 
+#include <chrono>
 #include <coroutine>
 #include <cstddef>
 #include <deque>
@@ -101,6 +102,13 @@ private:
     std::coroutine_handle<> m_awaiting;
 };
 
+/// One next() of as_completed with a deadline: the wait for a completion,
+/// as a task that wait_for can time out.
+template <class T>
+CORIO_HEADER_COROUTINE task<void> next_completion(completion_queue<T>& queue) {
+    co_await next_completion_operation<T>(queue);
+}
+
 /// Cancels the children still running when the generator's frame goes away
 /// before it was exhausted (the consumer stopped early).
 struct cancel_unfinished {
@@ -112,54 +120,45 @@ struct cancel_unfinished {
     }
 };
 
-}  // namespace detail
 
-/// Runs the tasks concurrently and yields their results in the order they
-/// finish (asyncio.as_completed), as an async_generator:
-///
-///     auto results = corio::as_completed(std::move(tasks));
-///     while (auto r = co_await results.next()) {   // async for r in ...
-///         use(*r);
-///     }
-///
-/// Each task is spawned on the running loop at once (as by create_task), so
-/// they start on the loop's next iteration. A `void` task yields
-/// std::monostate, a reference one a std::reference_wrapper.
-///
-/// If a task fails, the next() that would have yielded its result cancels the
-/// tasks still running, waits for them to unwind, then rethrows that
-/// exception; the generator is finished. Cancelling the consumer while it
-/// waits in next() does the same and throws cancelled_error.
-///
-/// Stopping early (destroying the generator before it is exhausted) cancels
-/// the tasks still running, but cannot wait for them: they unwind on the loop
-/// after the generator is gone (corio::run still waits for them before it
-/// returns). Like create_task'ed work they must therefore own their data; to
-/// stop early AND wait, cancel the consuming task instead. Loop thread only;
-/// throws event_loop_error when no loop runs on this thread and
-/// std::invalid_argument for an empty (moved-from) task.
 template <class T>
-CORIO_HEADER_COROUTINE auto as_completed(std::vector<task<T>> tasks)
-    -> async_generator<detail::gather_vector_element_t<T>> {
-    detail::require_valid_tasks(tasks, "corio::as_completed");
-    auto queue = std::make_shared<detail::completion_queue<T>>();
+CORIO_HEADER_COROUTINE auto as_completed_until(std::vector<task<T>> tasks,
+                                               std::optional<event_loop::time_point> deadline)
+    -> async_generator<gather_vector_element_t<T>> {
+    require_valid_tasks(tasks, "corio::as_completed");
+    auto queue = std::make_shared<completion_queue<T>>();
     std::vector<task_handle<void>> children;
     children.reserve(tasks.size());
     for (task<T>& t : tasks) {
-        children.push_back(create_task(detail::as_completed_child<T>(queue, std::move(t))));
+        children.push_back(create_task(as_completed_child<T>(queue, std::move(t))));
     }
     tasks.clear();
-    const detail::cancel_unfinished cancel_on_exit{&children};
+    const cancel_unfinished cancel_on_exit{&children};
 
-    bool cancelled = false;
+    // What ends the generator early: the consumer's cancellation (or its
+    // timeout scope's expiry) as thrown, the deadline passing, or a failure.
+    std::exception_ptr stopped;
     std::exception_ptr failure;
     for (std::size_t yielded = 0; yielded < children.size(); ++yielded) {
-        try {
-            co_await detail::next_completion_operation<T>(*queue);
-        } catch (const cancelled_error&) {
-            cancelled = true;
+        // Results already in are yielded even once the deadline has passed.
+        if (queue->finished.empty() && deadline && *deadline <= get_running_loop().time()) {
+            stopped = std::make_exception_ptr(timeout_error("corio::as_completed: timed out"));
+            break;
         }
-        if (cancelled) {
+        try {
+            if (!deadline) {
+                co_await next_completion_operation<T>(*queue);
+            } else if (queue->finished.empty()) {
+                const event_loop::duration left = *deadline - get_running_loop().time();
+                co_await wait_for(next_completion<T>(*queue), left);
+            }
+        } catch (const timeout_error&) {
+            // wait_for's timeout, or a timeout scope's expiry (also a cancelled_error): both stop.
+            stopped = std::current_exception();
+        } catch (const cancelled_error&) {
+            stopped = std::current_exception();
+        }
+        if (stopped) {
             break;
         }
         outcome<T> result = std::move(queue->finished.front());
@@ -182,7 +181,7 @@ CORIO_HEADER_COROUTINE auto as_completed(std::vector<task<T>> tasks)
             co_yield std::move(value);
         }
     }
-    if (cancelled || failure) {
+    if (stopped || failure) {
         // No co_await inside a catch handler (GCC 12 miscompiles it): the
         // children are cancelled and awaited out here.
         for (task_handle<void>& child : children) {
@@ -195,11 +194,51 @@ CORIO_HEADER_COROUTINE auto as_completed(std::vector<task<T>> tasks)
                 // expected: it was cancelled
             }
         }
-        if (cancelled) {
-            throw cancelled_error{};
-        }
-        std::rethrow_exception(failure);
+        std::rethrow_exception(stopped ? stopped : failure);
     }
+}
+
+}  // namespace detail
+
+/// Runs the tasks concurrently and yields their results in the order they
+/// finish (asyncio.as_completed), as an async_generator:
+///
+///     auto results = corio::as_completed(std::move(tasks));
+///     while (auto r = co_await results.next()) {   // async for r in ...
+///         use(*r);
+///     }
+///
+/// Each task is spawned on the running loop at once (as by create_task), so
+/// they start on the loop's next iteration. A `void` task yields
+/// std::monostate, a reference one a std::reference_wrapper.
+///
+/// If a task fails, the next() that would have yielded its result cancels the
+/// tasks still running, waits for them to unwind, then rethrows that
+/// exception; the generator is finished. Cancelling the consumer while it
+/// waits in next() does the same and throws cancelled_error.
+///
+/// as_completed(tasks, timeout): after `timeout` (counted from the call) a next() that
+/// would wait throws timeout_error instead, once the tasks still running are
+/// cancelled and have unwound (results that came in before are still
+/// yielded first), as asyncio.as_completed(timeout=) raises TimeoutError.
+///
+/// Stopping early (destroying the generator before it is exhausted) cancels
+/// the tasks still running, but cannot wait for them: they unwind on the loop
+/// after the generator is gone (corio::run still waits for them before it
+/// returns). Like create_task'ed work they must therefore own their data; to
+/// stop early AND wait, cancel the consuming task instead. Loop thread only;
+/// throws event_loop_error when no loop runs on this thread and
+/// std::invalid_argument for an empty (moved-from) task.
+template <class T>
+[[nodiscard]] auto as_completed(std::vector<task<T>> tasks) {
+    return detail::as_completed_until(std::move(tasks), std::nullopt);
+}
+
+/// as_completed with an overall deadline; see above.
+template <class T, class Rep, class Period>
+[[nodiscard]] auto as_completed(std::vector<task<T>> tasks, std::chrono::duration<Rep, Period> timeout) {
+    const event_loop::time_point deadline = event_loop::clock::now() + detail::to_timer_duration(timeout);
+    return detail::as_completed_until(std::move(tasks), std::optional<event_loop::time_point>(deadline));
 }
 
 }  // namespace corio

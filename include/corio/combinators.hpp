@@ -250,16 +250,18 @@ private:
         loop.add_timer(*this, loop.time() + m_timeout);
         m_loop = &loop;
         m_awaiting = awaiting;
+        m_inner_context.inherit_task_from(detail::context_of(awaiting));
         auto& promise = detail::task_access::handle(m_inner).promise();
         promise.set_context(&m_inner_context);
         promise.set_completion(this);
         return detail::task_access::handle(m_inner);
     }
 
-    // Cancelled from outside: cancel the inner task, resume once it has unwound.
+    // Cancelled from outside: cancel the inner task (with the request's
+    // message), resume once it has unwound.
     bool cancel() noexcept {
         m_loop->remove_timer(*this);
-        m_inner_context.request_cancel();
+        m_inner_context.request_cancel(this->strand()->cause().forwarded());
         return true;
     }
 

@@ -1,12 +1,13 @@
 #pragma once
 
 // Everything corio has apart from networking (<corio/net.hpp>): tasks, the
-// event loop, spawning, combinators, structured concurrency, async
-// generators, synchronization, thread off-loading and sleeping.
+// event loop, spawning, combinators, timeout scopes, structured concurrency,
+// async generators, synchronization, thread off-loading and sleeping.
 
 #include <corio/as_completed.hpp>
 #include <corio/cancel.hpp>
 #include <corio/combinators.hpp>
+#include <corio/current_task.hpp>
 #include <corio/errors.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/generator.hpp>
@@ -20,4 +21,6 @@
 #include <corio/task.hpp>
 #include <corio/task_group.hpp>
 #include <corio/thread_pool.hpp>
+#include <corio/timeout.hpp>
+#include <corio/wait.hpp>
 #include <corio/wait_any.hpp>

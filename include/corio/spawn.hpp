@@ -16,18 +16,27 @@
 
 #include <coroutine>
 #include <exception>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
 namespace corio {
+
+class task_ref;
+
 namespace detail {
 
+/// True if `error` is a cancellation. A timeout scope's timeout_expired that
+/// left a task is not: the task failed with a timeout (asyncio's TimeoutError
+/// leaving the `async with timeout()` block).
 inline bool is_cancellation(const std::exception_ptr& error) noexcept {
     if (!error) {
         return false;
     }
     try {
         std::rethrow_exception(error);
+    } catch (const timeout_error&) {
+        return false;
     } catch (const cancelled_error&) {
         return true;
     } catch (...) {
@@ -56,12 +65,12 @@ public:
     [[nodiscard]] bool cancelled() const noexcept { return m_outcome == outcome::cancelled; }
     [[nodiscard]] outcome state() const noexcept { return m_outcome; }
 
-    /// Requests cancellation; false if the task already finished.
-    bool cancel() noexcept {
+    /// Requests cancellation (for `cause`); false if the task already finished.
+    bool cancel(cancel_cause cause = {}) noexcept {
         if (done()) {
             return false;
         }
-        request_cancel();
+        request_cancel(std::move(cause));
         return true;
     }
 
@@ -90,7 +99,7 @@ public:
     }
 
 protected:
-    explicit spawned_task_base(event_loop& loop) noexcept : m_loop(&loop) {}
+    explicit spawned_task_base(event_loop& loop) noexcept : m_loop(&loop) { set_enclosing_task(this); }
     virtual ~spawned_task_base() = default;
 
     [[nodiscard]] virtual std::exception_ptr frame_exception() const noexcept = 0;
@@ -105,7 +114,7 @@ private:
     static void start_job(void* self) {
         auto* spawned = static_cast<spawned_task_base*>(self);
         if (spawned->take_pending_cancel()) {
-            spawned->m_early_cancel = std::make_exception_ptr(cancelled_error{});
+            spawned->m_early_cancel = cancellation_exception(spawned);
             spawned->m_outcome = outcome::cancelled;
             spawned->finish_run();
             return;
@@ -126,6 +135,10 @@ private:
         // makes their co_await throw (the result stays in the handle).
         while (!m_waiters.empty()) {
             completion_waiter& node = m_waiters.pop_front();
+            if (node.on_done != nullptr) {
+                node.on_done(node);  // corio::wait's watch
+                continue;
+            }
             // Cannot fail in practice: the ready queue only grows on memory exhaustion.
             m_loop->resume_soon(node.coroutine);
         }
@@ -156,6 +169,16 @@ private:
     bool m_shutdown_cancelled = false;  // cancel_all_tasks already asked this task
 };
 
+/// Cancels `target` (a spawned task or group child) carrying `message`;
+/// allocates the message only when the target is still running.
+template <class Target>
+bool cancel_with_message(Target& target, std::string_view message) {
+    if (target.done()) {
+        return false;
+    }
+    return target.cancel(cancel_cause::adopt_message(cancel_message::make(message)));
+}
+
 template <class T>
 class spawned_task final : public spawned_task_base {
 public:
@@ -181,6 +204,14 @@ private:
     std::coroutine_handle<> frame() const noexcept override { return task_access::handle(m_body); }
 
     task<T> m_body;
+};
+
+/// Lets corio's combinators reach the shared state behind a task_handle.
+struct handle_access {
+    template <class T>
+    static spawned_task<T>* state(const task_handle<T>& handle) noexcept {
+        return handle.m_state.get();
+    }
 };
 
 }  // namespace detail
@@ -211,6 +242,10 @@ public:
     /// Asks the task to stop: its current (or next) suspension point throws
     /// cancelled_error. Returns false if it had already finished.
     bool cancel() noexcept { return state().cancel(); }
+    /// The same, and the cancelled_error the task sees carries `message`
+    /// (asyncio's `Task.cancel(msg)`). A request arriving while an earlier one
+    /// is still on its way joins it and keeps the earlier message.
+    bool cancel(std::string_view message) { return detail::cancel_with_message(state(), message); }
 
     /// The value of a finished task, or its exception rethrown;
     /// invalid_state_error if it has not finished.
@@ -251,6 +286,8 @@ public:
 
 private:
     friend class event_loop;
+    friend class task_ref;
+    friend struct detail::handle_access;
 
     explicit task_handle(detail::spawned_task<T>* state) noexcept : m_state(state) {}
 

@@ -18,6 +18,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -89,11 +90,11 @@ public:
     [[nodiscard]] bool done() const noexcept { return m_done; }
     [[nodiscard]] bool cancelled() const noexcept { return m_done && is_cancellation(exception()); }
 
-    bool cancel() noexcept {
+    bool cancel(cancel_cause cause = {}) noexcept {
         if (m_done) {
             return false;
         }
-        request_cancel();
+        request_cancel(std::move(cause));
         return true;
     }
 
@@ -188,6 +189,8 @@ public:
     [[nodiscard]] bool cancelled() const noexcept { return m_state->cancelled(); }
     /// Asks the child to stop; false if it had already finished.
     bool cancel() noexcept { return m_state->cancel(); }
+    /// The same, the child's cancelled_error carrying `message`.
+    bool cancel(std::string_view message) { return detail::cancel_with_message(*m_state, message); }
 
     /// The value of a finished child, or its exception rethrown;
     /// invalid_state_error if it has not finished.
@@ -289,6 +292,7 @@ public:
         }
         event_loop& loop = get_running_loop();
         auto child = std::make_shared<detail::group_child<T>>(std::move(body));
+        child->inherit_task_from(&m_body_context);
         m_children.push_back(child);
         child->m_group = this;
         ++m_running;
@@ -315,8 +319,10 @@ private:
     // ---- driven by task_group_operation ----
 
     template <class R>
-    std::coroutine_handle<> start(std::coroutine_handle<> awaiting, task<R>& body) {
+    std::coroutine_handle<> start(std::coroutine_handle<> awaiting, const detail::task_context* awaiting_strand,
+                                  task<R>& body) {
         m_awaiting = awaiting;
+        m_body_context.inherit_task_from(awaiting_strand);
         m_body_frame = detail::task_access::handle(body);
         m_body_exception = [](std::coroutine_handle<> frame) noexcept {
             return std::coroutine_handle<detail::task_promise<R>>::from_address(frame.address())
@@ -329,8 +335,9 @@ private:
         return m_body_frame;
     }
 
-    // `cancelled`: the awaiting task was cancelled (failures still win).
-    void rethrow_if_failed(bool cancelled) {
+    // `cancelled`: the awaiting task (strand `awaiting_strand`) was cancelled
+    // (failures still win).
+    void rethrow_if_failed(bool cancelled, const detail::task_context* awaiting_strand) {
         m_finished = true;
         if (m_failures.size() == 1) {
             std::rethrow_exception(m_failures.front());
@@ -338,8 +345,11 @@ private:
         if (m_failures.size() > 1) {
             throw task_group_error(std::move(m_failures));
         }
-        if (cancelled || m_body_cancelled) {
-            throw cancelled_error{};
+        if (cancelled) {
+            detail::throw_cancellation(awaiting_strand);
+        }
+        if (m_body_cancelled) {
+            throw cancelled_error{};  // the body's own, sent by nobody
         }
     }
 
@@ -425,11 +435,7 @@ inline void group_child_base::start() noexcept {
         return;
     }
     if (take_pending_cancel()) {
-        try {
-            m_early_cancel = std::make_exception_ptr(cancelled_error{});
-        } catch (...) {
-            m_early_cancel = std::current_exception();  // bad_alloc: still an ending
-        }
+        m_early_cancel = cancellation_exception(this);  // bad_alloc there: still an ending
         finish();
         if (m_group != nullptr) {
             m_group->child_done(*this).resume();
@@ -453,7 +459,7 @@ public:
 
     // Cancelled or not, the outcome is the group's to decide: failures win.
     decltype(auto) await_resume() {
-        m_group.rethrow_if_failed(this->finish_wait());
+        m_group.rethrow_if_failed(this->finish_wait(), this->strand());
         auto& promise = detail::task_access::handle(m_body).promise();
         if constexpr (std::is_void_v<R> || std::is_reference_v<R>) {
             return promise.value();
@@ -471,7 +477,7 @@ private:
         if (!m_body.valid()) {
             throw std::invalid_argument("corio::with_task_group: the body returned an empty task");
         }
-        return m_group.start(awaiting, m_body);
+        return m_group.start(awaiting, detail::context_of(awaiting), m_body);
     }
 
     // The awaiting task was cancelled: so are the body and every child; the

@@ -141,3 +141,65 @@ TEST_CASE("Cancelling the consumer cancels and awaits every child, then next() t
     CHECK(run_with_watchdog(corio_test::spawn_and_cancel(consumer(&log), 10ms)));
     CHECK(log == log_t{"cancelled 1", "cancelled 2", "consumer cancelled"});
 }
+
+TEST_CASE("as_completed with a timeout: results in time are yielded, then next() throws timeout_error "
+          "once the rest are cancelled and awaited",
+          "[as_completed][timeout]") {
+    log_t log;
+    auto consumer = [](log_t* log) -> corio::task<std::size_t> {
+        std::vector<corio::task<int>> tasks;
+        tasks.push_back(value_after(5ms, 1, log));
+        tasks.push_back(value_after(10s, 2, log));
+        tasks.push_back(value_after(10s, 3, log));
+        auto results = corio::as_completed(std::move(tasks), 50ms);
+        const corio_test::stopwatch watch;
+        try {
+            while (auto r = co_await results.next()) {
+                log->push_back("got " + std::to_string(*r));
+            }
+        } catch (const corio::timeout_error&) {
+            log->push_back("timed out");
+        }
+        CHECK(watch.elapsed() >= 40ms);
+        CHECK(watch.elapsed() < 5s);
+        co_return corio::get_running_loop().pending_tasks();
+    };
+    CHECK(run_with_watchdog(consumer(&log)) == 1);  // only the root: no child outlives the generator
+    CHECK(log == log_t{"got 1", "cancelled 2", "cancelled 3", "timed out"});
+}
+
+TEST_CASE("as_completed with a timeout: results already in are yielded even after the deadline",
+          "[as_completed][timeout]") {
+    log_t log;
+    auto consumer = [](log_t* log) -> corio::task<void> {
+        std::vector<corio::task<int>> tasks;
+        tasks.push_back(value_after(1ms, 1, log));
+        tasks.push_back(value_after(2ms, 2, log));
+        auto results = corio::as_completed(std::move(tasks), 20ms);
+        auto first = co_await results.next();
+        log->push_back("got " + std::to_string(*first));
+        co_await corio::sleep(40ms);  // the deadline passes; the second result is already in
+        auto second = co_await results.next();
+        log->push_back("got " + std::to_string(*second));
+        auto end = co_await results.next();
+        log->push_back(end ? "more" : "end");
+    };
+    run_with_watchdog(consumer(&log));
+    CHECK(log == log_t{"got 1", "got 2", "end"});
+}
+
+TEST_CASE("as_completed with a timeout that does not pass behaves as without one", "[as_completed][timeout]") {
+    log_t log;
+    auto consumer = [](log_t* log) -> corio::task<void> {
+        std::vector<corio::task<int>> tasks;
+        tasks.push_back(value_after(20ms, 1, log));
+        tasks.push_back(value_after(5ms, 2, log));
+        auto results = corio::as_completed(std::move(tasks), 10s);
+        while (auto r = co_await results.next()) {
+            log->push_back("got " + std::to_string(*r));
+        }
+        CHECK(corio::get_running_loop().pending_timers() == 1);  // the watchdog's: no deadline timer left
+    };
+    run_with_watchdog(consumer(&log));
+    CHECK(log == log_t{"got 2", "got 1"});
+}

@@ -636,3 +636,50 @@ TEST_CASE("A million spawned tasks all run to completion", "[spawn]") {
     INFO("elapsed: " << std::chrono::duration_cast<std::chrono::milliseconds>(clock.elapsed()).count() << " ms");
     CHECK(clock.elapsed() < 10s);
 }
+
+namespace {
+
+// Awaits its own handle through a combinator: wait_for (how == 0) or gather.
+corio::task<int> await_own_handle_through(corio::task_handle<int>* self, int how) {
+    co_await corio::sleep(0ms);  // `self` is set once the task runs
+    if (how == 0) {
+        co_return co_await corio::wait_for(*self, 10s);
+    }
+    auto [value] = co_await corio::gather(*self);
+    co_return value;
+}
+
+corio::task<std::string> outcome_of_indirect_self_await(int how, corio::event_loop::duration patience) {
+    corio::task_handle<int> self;
+    self = corio::create_task(await_own_handle_through(&self, how));
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    while (!self.done() && std::chrono::steady_clock::now() < deadline) {
+        co_await corio::sleep(1ms);
+    }
+    if (!self.done()) {
+        co_return "still waiting for itself";
+    }
+    std::string outcome = "returned";
+    try {
+        (void)co_await self;
+    } catch (const corio::invalid_state_error& error) {
+        outcome = error.what();
+    }
+    co_return outcome;
+}
+
+}  // namespace
+
+// The same through a combinator's child strand, which runs inside the task.
+TEST_CASE("A task awaiting its own handle through wait_for or gather throws invalid_state_error", "[spawn]") {
+    for (int how : {0, 1}) {
+        std::string outcome;
+        {
+            corio::event_loop loop;
+            outcome = loop.run_until_complete(
+                corio_test::detail::with_timeout(outcome_of_indirect_self_await(how, 500ms), watchdog));
+        }
+        INFO("how: " << how << ", outcome: " << outcome);
+        CHECK(outcome.find("cannot await on itself") != std::string::npos);
+    }
+}

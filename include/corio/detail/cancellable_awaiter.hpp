@@ -91,7 +91,7 @@ protected:
     /// Hands the pending cancellation to the armed operation's cancel hook.
     void deliver_pending_cancel() noexcept {
         if (m_context->take_pending_cancel()) {
-            m_context->request_cancel();
+            m_context->redeliver();
         }
     }
 
@@ -116,6 +116,10 @@ protected:
     /// cancellation arrived meanwhile; the caller throws when it is done.
     bool take_pending_cancel() noexcept { return m_context != nullptr && m_context->take_pending_cancel(); }
 
+    /// The strand of the suspended coroutine (null if not a corio task, or
+    /// before the wait began): the cause of a request, and what to throw for it.
+    [[nodiscard]] task_context* strand() const noexcept { return m_context; }
+
     /// Makes the strand's requests call `hook` while armed.
     void set_cancel_hook(void (*hook)(corio::detail::cancel_callback*) noexcept) noexcept { on_cancel = hook; }
 
@@ -137,7 +141,7 @@ private:
 ///             transfer to (symmetric transfer into a child it starts).
 ///   cancel()  a cancellation arrived while armed: removes the registration
 ///             and has the coroutine resumed soon (never inline), or forwards
-///             the request to what it waits for. Returns true when the co_await
+///             the request (strand()->cause().forwarded()) to what it waits for. Returns true when the co_await
 ///             must now throw cancelled_error, false when the request was
 ///             forwarded and the awaited thing's outcome will tell.
 ///   result()  what the co_await returns (may throw); default: nothing.
@@ -188,7 +192,7 @@ public:
     decltype(auto) await_resume() {
         if (this->finish_wait()) {
             derived().undo();
-            throw cancelled_error{};
+            throw_cancellation(this->strand());
         }
         return derived().result();
     }
@@ -216,5 +220,26 @@ private:
         }
     }
 };
+
+/// Awaiter of rethrow_cancellation(): never suspends, throws.
+class rethrow_cancellation_operation {
+public:
+    bool await_ready() const noexcept { return false; }
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> caller) noexcept {
+        m_strand = context_of(caller);
+        return false;
+    }
+    [[noreturn]] void await_resume() const { throw_cancellation(m_strand); }
+
+private:
+    const task_context* m_strand = nullptr;
+};
+
+/// `co_await rethrow_cancellation()` throws what the calling strand's last
+/// cancellation request means (throw_cancellation: timeout_expired or
+/// cancelled_error with its message), for a coroutine that took the request
+/// through a wait that could not be interrupted and throws it once done.
+[[nodiscard]] inline rethrow_cancellation_operation rethrow_cancellation() noexcept { return {}; }
 
 }  // namespace corio::detail

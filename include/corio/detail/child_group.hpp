@@ -63,6 +63,9 @@ public:
             return false;
         }
         m_awaiting = awaiting;
+        for (child_slot& slot : slots) {
+            slot.inherit_task_from(strand());
+        }
         // One extra count for the start loop itself, so a child finishing
         // synchronously cannot resume the awaiting coroutine from inside it.
         m_remaining = slots.size() + 1;
@@ -87,7 +90,7 @@ public:
         // stop it again.
         if (m_stopped_by == no_child && !cancelled() && stops(slot)) {
             m_stopped_by = static_cast<std::size_t>(&slot - m_slots.data());
-            cancel_children();
+            cancel_children({});
         }
         if (--m_remaining != 0) {
             return std::noop_coroutine();
@@ -96,14 +99,14 @@ public:
         return m_awaiting;
     }
 
-    /// First thing after resuming: throws cancelled_error if the awaiting task
-    /// was cancelled (even when a child had already stopped the group: the
+    /// First thing after resuming: throws the awaiting task's cancellation
+    /// (detail::throw_cancellation) if it was cancelled (even when a child had already stopped the group: the
     /// others were still unwinding, and a cancelled awaiter must see its
     /// cancellation). Returns the index of the child that stopped the group,
     /// or no_child.
     std::size_t finish() {
         if (finish_wait()) {
-            throw cancelled_error{};
+            throw_cancellation(strand());
         }
         return m_stopped_by;
     }
@@ -117,10 +120,10 @@ public:
 private:
     friend cancellable_awaiter<child_group>;
 
-    // The awaiting task was cancelled: so are the children; the group resumes
-    // it once they have all unwound.
+    // The awaiting task was cancelled: so are the children (with its message,
+    // if any); the group resumes it once they have all unwound.
     bool cancel() noexcept {
-        cancel_children();
+        cancel_children(strand()->cause().forwarded());
         return true;
     }
 
@@ -136,10 +139,10 @@ private:
         return false;
     }
 
-    void cancel_children() noexcept {
+    void cancel_children(const cancel_cause& cause) noexcept {
         for (child_slot& slot : m_slots) {
             if (slot.started && !slot.finished) {
-                slot.request_cancel();
+                slot.request_cancel(cause);
             }
         }
     }

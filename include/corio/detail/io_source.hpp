@@ -101,7 +101,9 @@ public:
             return true;
         }
 
-        // The source was detached (closed) while or before waiting.
+        // The source was detached (closed) while or before waiting. Not a
+        // request on the strand, so not detail::throw_cancellation: there is
+        // no cause to read (sockets turn this into stream_closed).
         void result() const {
             if (m_aborted) {
                 throw cancelled_error{};

@@ -13,8 +13,12 @@
 namespace corio::detail {
 
 /// A coroutine waiting for a task to finish, in the task's list of awaiters.
+/// The task resumes `coroutine` soon when it finishes, or, when `on_done` is
+/// set, calls it instead (from inside the finishing task: it must not resume
+/// anything inline). The node is already out of the list then.
 struct completion_waiter : list_hook {
     std::coroutine_handle<> coroutine;
+    void (*on_done)(completion_waiter& self) noexcept = nullptr;
 };
 
 /// Awaiter of a running task's outcome, shared by task_handle (Target is a
@@ -32,7 +36,8 @@ struct completion_waiter : list_hook {
 /// before the awaiter ran, makes the co_await throw; the outcome stays in the
 /// task. A task awaiting itself gets invalid_state_error from the co_await
 /// (asyncio's "Task cannot await on itself") instead of a wait that could
-/// never end.
+/// never end; also when the await comes from a combinator child running
+/// inside the awaited task (`wait_for(h, d)` / `gather(h)` in h's own task).
 template <class T, class Target, bool Move>
 class join_operation : public completion_waiter, public cancellable_awaiter<join_operation<T, Target, Move>> {
 public:
@@ -50,7 +55,10 @@ private:
     // nothing on the path of an awaited task that has already finished.
     template <class Promise>
     bool start(std::coroutine_handle<Promise> awaiting) {
-        if (context_of(awaiting) == awaited_strand()) {
+        // Directly, or from a combinator's child strand inside it (wait_for(h),
+        // gather(h), a task_group body): that strand's enclosing task is h's.
+        const task_context* strand = context_of(awaiting);
+        if (strand != nullptr && (strand == awaited_strand() || strand->enclosing_task() == awaited_strand())) {
             // The task would wait for its own end, and cancel() would only be
             // forwarded back to itself: asyncio raises RuntimeError here.
             throw invalid_state_error("corio: a task cannot await on itself (its own handle)");
@@ -60,14 +68,25 @@ private:
         return true;
     }
 
-    // Forwarded while the task runs: this awaiter stays linked and resumes
-    // with the task's outcome. Once the task is done, only this awaiter's
-    // resumption is pending, and it now throws.
-    bool cancel() noexcept { return !m_target->cancel(); }
+    // Forwarded while the task runs (with the request's message, not its
+    // timeout): this awaiter stays linked and resumes with the task's outcome.
+    // Once the task is done, only this awaiter's resumption is pending, and
+    // it now throws.
+    bool cancel() noexcept {
+        m_forwarded = m_target->cancel(this->strand()->cause().forwarded());
+        return !m_forwarded;
+    }
 
     const task_context* awaited_strand() const noexcept { return &*m_target; }
 
     decltype(auto) result() {
+        if (m_forwarded && m_target->cancelled()) {
+            // The task ended by the cancellation this awaiter passed on: the
+            // awaiter throws its own (timeout_expired when a timeout scope's
+            // expiry sent it), as asyncio's timeout converts the awaited
+            // task's CancelledError.
+            throw_cancellation(this->strand());
+        }
         if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
             return m_target->value();
         } else if constexpr (Move) {
@@ -81,6 +100,7 @@ private:
     }
 
     Target m_target;
+    bool m_forwarded = false;  // this awaiter's cancellation was passed on to the task
 };
 
 }  // namespace corio::detail

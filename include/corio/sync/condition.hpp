@@ -87,7 +87,7 @@ public:
             wake(1);
         }
         if (cancelled || cancelled_while_relocking) {
-            throw cancelled_error{};
+            co_await detail::rethrow_cancellation();
         }
     }
 
