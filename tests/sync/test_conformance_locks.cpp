@@ -428,6 +428,26 @@ TEST_CASE("EventTests (many waiters): a hundred waiters all wake on one set(), F
     run_with_watchdog(main_task());
 }
 
+TEST_CASE("EventTests (Task.__step _must_cancel): a waiter woken by set() and cancelled before it resumes ends "
+          "cancelled; the event stays set and the other waiters still wake",
+          "[conformance][locks][event]") {
+    auto main_task = []() -> corio::task<void> {
+        corio::event ev;
+        std::vector<int> result;
+        auto t1 = corio::create_task(wait_and_log(&ev, &result, 1));
+        auto t2 = corio::create_task(wait_and_log(&ev, &result, 2));
+        co_await corio::sleep(0ms);
+        ev.set();
+        t1.cancel();
+        const bool cancelled = co_await ended_cancelled(t1);
+        co_await t2;
+        CHECK(cancelled);
+        CHECK(result == std::vector<int>{2});
+        CHECK(ev.is_set());
+    };
+    run_with_watchdog(main_task());
+}
+
 // ==== ConditionTests ================================================================
 
 namespace {

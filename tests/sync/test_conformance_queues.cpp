@@ -284,6 +284,27 @@ TEST_CASE("QueueGetTests (reserved item): a getter arriving while an item is pro
     run_with_watchdog(main_task());
 }
 
+TEST_CASE("QueueGetTests.test_get_cancelled_race (through wait_for): a get() under wait_for cancelled right after "
+          "an item was promised to it leaves the item in the queue",
+          "[conformance][queues]") {
+    auto main_task = []() -> corio::task<void> {
+        corio::queue<int> q;
+        auto getter_body = [](corio::queue<int>* q) -> corio::task<int> {
+            auto get = q->get();
+            co_return co_await corio::wait_for(std::move(get), 10s);
+        };
+        auto getter = corio::create_task(getter_body(&q));
+        co_await settle();
+        CHECK(q.waiting_getters() == 1);
+        CHECK(q.try_put(7));  // promised to the getter inside wait_for ...
+        getter.cancel();      // ... which is cancelled before it resumes
+        const bool cancelled = co_await ended_cancelled(getter);
+        CHECK(cancelled);
+        CHECK(q.try_get() == std::optional<int>(7));
+    };
+    run_with_watchdog(main_task());
+}
+
 // ==== QueuePutTests =================================================================
 
 TEST_CASE("QueuePutTests.test_nonblocking_put: try_put appends at once", "[conformance][queues]") {
