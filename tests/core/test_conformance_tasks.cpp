@@ -324,7 +324,7 @@ TEST_CASE("Task.__step _must_cancel: a cancel arriving after the awaited result 
 
 // ---- gather ------------------------------------------------------------------------
 
-TEST_CASE("test_gather (test_result_exception_success): gather returns results in argument order, not finish order",
+TEST_CASE("test_result_exception_success: gather returns results in argument order, not finish order",
           "[conformance][tasks][gather]") {
     auto main_task = []() -> corio::task<void> {
         auto [a, b, c] = co_await corio::gather(value_after(30ms, 1), value_after(10ms, 2), return_at_once(3));
@@ -370,7 +370,8 @@ TEST_CASE("test_return_exceptions: gather_settled collects exceptions as results
     run_with_watchdog(main_task());
 }
 
-TEST_CASE("test_cancel_gather_1: cancelling the task awaiting gather cancels every child and ends it cancelled",
+TEST_CASE("test_cancellation_broadcast: cancelling the task awaiting gather cancels every child and ends it "
+          "cancelled",
           "[conformance][tasks][gather]") {
     auto main_task = []() -> corio::task<void> {
         log_t log;
@@ -892,6 +893,21 @@ TEST_CASE("asyncio.wait cancelled: cancelling the awaiter of wait_any cancels ev
         const bool cancelled = co_await ended_cancelled(handle);
         CHECK(cancelled);
         CHECK(log == log_t{"a cancelled", "b cancelled"});
+    };
+    run_with_watchdog(main_task());
+}
+
+TEST_CASE("test_wait_errors: waiting for the first of no tasks at all is an error (asyncio: ValueError)",
+          "[conformance][tasks][wait_any]") {
+    auto main_task = []() -> corio::task<void> {
+        std::vector<corio::task<int>> none;
+        bool threw = false;
+        try {
+            (void)co_await corio::wait_any(std::move(none));
+        } catch (const std::invalid_argument&) {
+            threw = true;
+        }
+        CHECK(threw);
     };
     run_with_watchdog(main_task());
 }
