@@ -129,7 +129,7 @@ TEST_CASE("test_taskgroup_02: a child spawned after the body slept is waited for
     run_with_watchdog(main_task());
 }
 
-TEST_CASE("test_taskgroup_03: a child cancelled explicitly is not a failure; the group goes on",
+TEST_CASE("test_taskgroup_03: a child cancelled explicitly is not a failure, the group goes on",
           "[conformance][taskgroups]") {
     auto main_task = []() -> corio::task<void> {
         corio::child_handle<int> t1;
@@ -791,7 +791,7 @@ TEST_CASE("test_taskgroup_01 (body value): with_task_group returns the body's va
     run_with_watchdog(main_task());
 }
 
-TEST_CASE("child_handle awaited in the body (asyncio: awaiting a group task): gives its value; a failed "
+TEST_CASE("child_handle awaited in the body (asyncio: awaiting a group task): gives its value, and a failed "
           "child awaited fails the group with its error",
           "[conformance][taskgroups]") {
     auto main_task = []() -> corio::task<void> {

@@ -317,7 +317,7 @@ corio::task<void> wait_and_log(corio::event* ev, std::vector<int>* result, int t
 
 }  // namespace
 
-TEST_CASE("EventTests.test_wait: set() wakes every waiter in FIFO order; a new waiter of a set event passes",
+TEST_CASE("EventTests.test_wait: set() wakes every waiter in FIFO order, and a new waiter of a set event passes",
           "[conformance][locks][event]") {
     auto main_task = []() -> corio::task<void> {
         corio::event ev;
@@ -429,7 +429,7 @@ TEST_CASE("EventTests (many waiters): a hundred waiters all wake on one set(), F
 }
 
 TEST_CASE("EventTests (Task.__step _must_cancel): a waiter woken by set() and cancelled before it resumes ends "
-          "cancelled; the event stays set and the other waiters still wake",
+          "cancelled, the event stays set and the other waiters still wake",
           "[conformance][locks][event]") {
     auto main_task = []() -> corio::task<void> {
         corio::event ev;

@@ -81,7 +81,7 @@ TEST_CASE("QueueBasicTests.test_empty: empty() follows puts and gets", "[conform
     CHECK(q.empty());
 }
 
-TEST_CASE("QueueBasicTests.test_full: an unbounded queue is never full; a bounded one is at maxsize",
+TEST_CASE("QueueBasicTests.test_full: an unbounded queue is never full, a bounded one is full at maxsize",
           "[conformance][queues]") {
     corio::queue<int> unbounded;
     CHECK(unbounded.maxsize() == 0);
@@ -379,7 +379,7 @@ TEST_CASE("QueuePutTests.test_get_cancel_drop_one_pending_reader: a getter cance
 }
 
 TEST_CASE("QueuePutTests.test_get_cancel_drop_many_pending_readers: the item of a cancelled reader goes to the "
-          "next reader; nothing is lost or duplicated",
+          "next reader, nothing is lost or duplicated",
           "[conformance][queues]") {
     auto main_task = []() -> corio::task<void> {
         corio::queue<int> q;
@@ -695,7 +695,7 @@ TEST_CASE("_QueueShutdownTests.test_shutdown_immediate: close(true) drops the it
 }
 
 TEST_CASE("_QueueShutdownTests.test_shutdown_immediate_with_unfinished: close(true) counts only the dropped items "
-          "as done; join() still waits for the taken one",
+          "as done, join() still waits for the taken one",
           "[conformance][queues]") {
     auto main_task = []() -> corio::task<void> {
         corio::queue<int> q;
