@@ -469,6 +469,34 @@ TEST_CASE("test_one_cancellation: a child of gather ending cancelled makes gathe
     run_with_watchdog(main_task());
 }
 
+TEST_CASE("test_one_exception (before any suspension): corio differs (documented) - children start inline in "
+          "argument order, so a child failing at once keeps the later ones from starting",
+          "[conformance][tasks][gather]") {
+    // asyncio.gather wraps every coroutine in a task first, so all of them
+    // start; design.md, "gather children start inline".
+    auto main_task = []() -> corio::task<void> {
+        bool second_started = false;
+        auto fail_at_once = []() -> corio::task<int> {
+            throw foo_error{};
+            co_return 0;
+        };
+        auto record_start = [](bool* started) -> corio::task<int> {
+            *started = true;
+            co_await corio::sleep(1ms);
+            co_return 2;
+        };
+        bool caught = false;
+        try {
+            (void)co_await corio::gather(fail_at_once(), record_start(&second_started));
+        } catch (const foo_error&) {
+            caught = true;
+        }
+        CHECK(caught);
+        CHECK_FALSE(second_started);
+    };
+    run_with_watchdog(main_task());
+}
+
 // ---- shield --------------------------------------------------------------------------
 
 TEST_CASE("test_shield_result: shield returns the inner result", "[conformance][tasks][shield]") {
@@ -543,6 +571,31 @@ TEST_CASE("test_shield_cancel_outer: the awaiter of shield ends cancelled while 
         CHECK(value == 9);
         CHECK(inner.result() == 9);
         CHECK(log == log_t{"inner done"});
+    };
+    run_with_watchdog(main_task());
+}
+
+TEST_CASE("test_shield_effect: an awaiter cancelled before it awaits shield throws at once, and the shielded "
+          "work, already started, runs to its end",
+          "[conformance][tasks][shield]") {
+    auto main_task = []() -> corio::task<void> {
+        log_t log;
+        corio::task_handle<void> outer;
+        auto outer_body = [](corio::task_handle<void>* self, log_t* log) -> corio::task<void> {
+            auto shielded = corio::shield(logged_sleep(20ms, 1, log, "inner"));
+            self->cancel();  // pending: this task is running
+            try {
+                (void)co_await std::move(shielded);
+            } catch (const corio::cancelled_error&) {
+                log->push_back("outer cancelled");
+                throw;
+            }
+        };
+        outer = corio::create_task(outer_body(&outer, &log));
+        const bool cancelled = co_await ended_cancelled(outer);
+        CHECK(cancelled);
+        co_await corio::sleep(50ms);
+        CHECK(log == log_t{"outer cancelled", "inner done"});
     };
     run_with_watchdog(main_task());
 }
@@ -893,6 +946,19 @@ TEST_CASE("asyncio.wait cancelled: cancelling the awaiter of wait_any cancels ev
         const bool cancelled = co_await ended_cancelled(handle);
         CHECK(cancelled);
         CHECK(log == log_t{"a cancelled", "b cancelled"});
+    };
+    run_with_watchdog(main_task());
+}
+
+TEST_CASE("test_wait_first_completed (loser finishing anyway): corio differs (documented) - a loser that swallows "
+          "its cancellation and returns a value is discarded",
+          "[conformance][tasks][wait_any]") {
+    auto main_task = []() -> corio::task<void> {
+        log_t log;
+        auto first = co_await corio::wait_any(value_after(5ms, 1), swallow_cancel(5s, 10ms, 2, &log));
+        CHECK(first.index == 0);
+        CHECK(std::get<0>(first.value) == 1);
+        CHECK(log == log_t{"swallowed"});  // it ran to its end before wait_any returned
     };
     run_with_watchdog(main_task());
 }

@@ -1098,3 +1098,69 @@ TEST_CASE("SemaphoreTests.test_acquire_fifo_order_4: a waiter woken and cancelle
     };
     run_with_watchdog(main_task());
 }
+
+// ==== Fast paths with a cancellation pending ===========================================
+// asyncio's Lock.acquire / Semaphore.acquire / Event.wait return without
+// yielding when they need not wait, so a cancellation pending for the task is
+// raised at its next real suspension instead. corio's ready-at-once waits
+// behave the same way, and the unwinding gives back what they took.
+
+TEST_CASE("Lock.acquire / Semaphore.acquire / Event.wait fast paths: with a cancellation pending they still "
+          "succeed without waiting, and the next suspension point throws",
+          "[conformance][locks]") {
+    auto main_task = []() -> corio::task<void> {
+        corio::mutex m;
+        corio::semaphore sem(1);
+        corio::event ev(true);
+        log_t log;
+        corio::task_handle<void> handle;
+        auto body = [](corio::task_handle<void>* self, corio::mutex* m, corio::semaphore* sem, corio::event* ev,
+                       log_t* log) -> corio::task<void> {
+            self->cancel();  // pending: this task is running
+            corio::mutex_lock lock = co_await m->lock();
+            corio::semaphore_permit permit = co_await sem->acquire();
+            co_await ev->wait();
+            log->push_back(std::string("took all") + (lock.owns_lock() && permit.owns_permit() ? "" : " NOT"));
+            try {
+                co_await corio::sleep(5s);
+            } catch (const corio::cancelled_error&) {
+                log->push_back("cancelled at the sleep");
+                throw;
+            }
+        };
+        handle = corio::create_task(body(&handle, &m, &sem, &ev, &log));
+        const bool cancelled = co_await ended_cancelled(handle);
+        CHECK(cancelled);
+        CHECK(log == log_t{"took all", "cancelled at the sleep"});
+        CHECK_FALSE(m.locked());  // given back while unwinding
+        CHECK(sem.available() == 1);
+    };
+    run_with_watchdog(main_task());
+}
+
+TEST_CASE("Lock.acquire slow path with a cancellation pending: a lock() that would have to wait throws at once "
+          "and never queues",
+          "[conformance][locks]") {
+    auto main_task = []() -> corio::task<void> {
+        corio::mutex m;
+        corio::mutex_lock mine = co_await m.lock();
+        corio::task_handle<void> handle;
+        std::size_t waiters_seen = 99;
+        auto body = [](corio::task_handle<void>* self, corio::mutex* m, std::size_t* seen) -> corio::task<void> {
+            self->cancel();
+            try {
+                corio::mutex_lock lock = co_await m->lock();
+            } catch (const corio::cancelled_error&) {
+                *seen = m->waiters();
+                throw;
+            }
+        };
+        handle = corio::create_task(body(&handle, &m, &waiters_seen));
+        const bool cancelled = co_await ended_cancelled(handle);
+        CHECK(cancelled);
+        CHECK(waiters_seen == 0);
+        CHECK(m.locked());
+        CHECK(mine.owns_lock());
+    };
+    run_with_watchdog(main_task());
+}
