@@ -216,8 +216,11 @@ class wait_for_operation : private detail::task_completion,
                            private detail::timer_entry,
                            public detail::cancellable_awaiter<wait_for_operation<T>> {
 public:
-    wait_for_operation(task<T> inner, event_loop::duration timeout)
-        : m_inner(std::move(inner)), m_timeout(timeout) {
+    /// `unstarted_coroutine`: `inner` is the caller's own coroutine (not a
+    /// wrapper around a handle or another awaitable), so a timeout <= 0 never
+    /// starts it, as asyncio.wait_for never starts a coroutine then.
+    wait_for_operation(task<T> inner, event_loop::duration timeout, bool unstarted_coroutine = false)
+        : m_unstarted_coroutine(unstarted_coroutine), m_inner(std::move(inner)), m_timeout(timeout) {
         if (!m_inner.valid()) {
             throw std::invalid_argument("corio::wait_for: the task is empty (moved from)");
         }
@@ -226,7 +229,7 @@ public:
     // Movable only before it is awaited: the inner task is bound to this
     // object when the wait starts.
     wait_for_operation(wait_for_operation&& other) noexcept
-        : wait_for_operation(std::move(other.m_inner), other.m_timeout, adopt{}) {}
+        : wait_for_operation(std::move(other.m_inner), other.m_timeout, other.m_unstarted_coroutine, adopt{}) {}
     wait_for_operation& operator=(const wait_for_operation&) = delete;
 
     ~wait_for_operation() {
@@ -239,17 +242,31 @@ private:
     friend detail::cancellable_awaiter<wait_for_operation>;
 
     struct adopt {};
-    wait_for_operation(task<T>&& inner, event_loop::duration timeout, adopt) noexcept
-        : m_inner(std::move(inner)), m_timeout(timeout) {
+    wait_for_operation(task<T>&& inner, event_loop::duration timeout, bool unstarted_coroutine, adopt) noexcept
+        : m_unstarted_coroutine(unstarted_coroutine), m_inner(std::move(inner)), m_timeout(timeout) {
         on_fire = &time_out;
     }
 
     template <class Promise>
     std::coroutine_handle<> start(std::coroutine_handle<Promise> awaiting) {
         event_loop& loop = get_running_loop();
-        loop.add_timer(*this, loop.time() + m_timeout);
         m_loop = &loop;
         m_awaiting = awaiting;
+        if (m_timeout > event_loop::duration::zero()) {
+            loop.add_timer(*this, loop.time() + m_timeout);
+        } else {
+            // Already expired (asyncio's timeout <= 0): a coroutine of the
+            // caller's is not started at all; anything else (a task handle, a
+            // sleep) starts with the cancellation pending, so a finished
+            // task's result is still returned and a running one is cancelled.
+            m_timed_out = true;
+            if (m_unstarted_coroutine) {
+                m_never_started = true;
+                this->disarm();
+                return awaiting;
+            }
+            m_inner_context.request_cancel();
+        }
         m_inner_context.inherit_task_from(detail::context_of(awaiting));
         auto& promise = detail::task_access::handle(m_inner).promise();
         promise.set_context(&m_inner_context);
@@ -266,6 +283,9 @@ private:
     }
 
     decltype(auto) result() {
+        if (m_never_started) {
+            throw timeout_error("corio::wait_for: timed out (timeout <= 0) before the coroutine started");
+        }
         auto& promise = detail::task_access::handle(m_inner).promise();
         if (m_timed_out && detail::is_cancellation(promise.exception())) {
             const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(m_timeout).count();
@@ -293,6 +313,8 @@ private:
     }
 
     bool m_timed_out = false;
+    bool m_unstarted_coroutine = false;  // m_inner is the caller's own coroutine, not a wrapper
+    bool m_never_started = false;
     detail::task_context m_inner_context;  // declared before m_inner: outlives the frame
     task<T> m_inner;
     event_loop::duration m_timeout;
@@ -307,14 +329,17 @@ private:
 /// unwind before throwing timeout_error, so nothing it references is left
 /// running. (If the inner operation swallows the cancellation and returns a
 /// value anyway, that value is returned.) Cancelling the awaiting task cancels
-/// the inner operation the same way and throws cancelled_error.
+/// the inner operation the same way and throws cancelled_error. A timeout of
+/// zero or less never starts a coroutine passed directly (timeout_error at
+/// once), and gives a finished task handle's result, as asyncio.wait_for does.
 template <class Awaitable, class Rep, class Period>
     requires detail::awaitable<Awaitable>
 [[nodiscard]] auto wait_for(Awaitable&& awaitable, std::chrono::duration<Rep, Period> timeout) {
     using inner_task = detail::as_task_t<Awaitable>;
     return wait_for_operation<typename inner_task::value_type>(
         detail::as_task(std::forward<Awaitable>(awaitable)),
-        detail::to_timer_duration(timeout));
+        detail::to_timer_duration(timeout),
+        std::is_same_v<std::remove_cvref_t<Awaitable>, inner_task>);
 }
 
 }  // namespace corio

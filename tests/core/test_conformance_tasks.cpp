@@ -699,12 +699,6 @@ TEST_CASE("test_wait_for_timeout_less_then_0_or_0_future_done: a finished task's
 TEST_CASE("test_wait_for_timeout_less_then_0_or_0_coroutine_do_not_started: a zero timeout does not start the "
           "coroutine",
           "[conformance][tasks][wait_for]") {
-    // BUG (undocumented divergence, core: combinators.hpp wait_for_operation::start):
-    // corio starts the inner coroutine inline before the zero-delay timer can
-    // fire, so a coroutine that finishes without suspending runs and its
-    // value is returned; asyncio never starts it and raises TimeoutError.
-    WARN("BUG: wait_for(coro, 0ms) runs the coroutine and returns its value instead of timing out unstarted");
-    return;
     auto main_task = []() -> corio::task<void> {
         bool started = false;
         auto foo = [](bool* started) -> corio::task<int> {
