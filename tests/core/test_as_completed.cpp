@@ -61,7 +61,7 @@ TEST_CASE("as_completed yields results in completion order, not argument order",
     CHECK(log.empty());
 }
 
-TEST_CASE("as_completed of void tasks yields std::monostate; of none yields nothing", "[as_completed]") {
+TEST_CASE("as_completed of void tasks yields std::monostate, of none yields nothing", "[as_completed]") {
     auto main_task = []() -> corio::task<int> {
         std::vector<corio::task<void>> tasks;
         tasks.push_back([]() -> corio::task<void> { co_await corio::sleep(1ms); }());

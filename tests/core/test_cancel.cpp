@@ -54,7 +54,7 @@ corio::task<void> finish(corio::task_handle<void> handle) {
 
 }  // namespace
 
-TEST_CASE("cancelled_error is not a std::exception; timeout_error is", "[cancel]") {
+TEST_CASE("cancelled_error is not a std::exception, timeout_error is", "[cancel]") {
     STATIC_REQUIRE_FALSE(std::is_base_of_v<std::exception, corio::cancelled_error>);
     STATIC_REQUIRE(std::is_base_of_v<std::exception, corio::timeout_error>);
     STATIC_REQUIRE(std::is_base_of_v<std::runtime_error, corio::timeout_error>);

@@ -216,7 +216,7 @@ TEST_CASE("Cancelling the consumer cancels the producer's pending await and next
     CHECK(log == log_t{"got 1", "producer cancelled", "producer destroyed", "consumer cancelled"});
 }
 
-TEST_CASE("next() while another next() runs is a logic_error; next() on an empty generator too",
+TEST_CASE("next() while another next() runs is a logic_error, next() on an empty generator too",
           "[generator]") {
     auto consumer = []() -> corio::task<int> {
         log_t log;

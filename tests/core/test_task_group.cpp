@@ -193,7 +193,7 @@ TEST_CASE("Cancelling the parent cancels the body and every child, waits, and th
     CHECK(log == log_t{"a started", "b started", "a cancelled", "b cancelled", "parent cancelled"});
 }
 
-TEST_CASE("A child cancelled through its handle is not a failure; a cancelled-before-start child never runs",
+TEST_CASE("A child cancelled through its handle is not a failure, a cancelled-before-start child never runs",
           "[task_group][cancel]") {
     log_t log;
     auto main_task = [](log_t* log) -> corio::task<int> {
@@ -236,7 +236,7 @@ TEST_CASE("A child with a pending cancellation forwards it to the sibling it awa
     CHECK(log == log_t{"sibling started", "sibling cancelled", "awaiter cancelled", "sibling done"});
 }
 
-TEST_CASE("Children may spawn siblings; spawning during shutdown is invalid_state_error", "[task_group]") {
+TEST_CASE("Children may spawn siblings, spawning during shutdown is invalid_state_error", "[task_group]") {
     log_t log;
     auto main_task = [](log_t* log) -> corio::task<int> {
         int spawned_late = 0;

@@ -322,7 +322,7 @@ TEST_CASE("a timeout_expired leaving a task is a failure of that task, not a can
     }(), watchdog);
 }
 
-TEST_CASE("test_nested_timeouts: both scopes with one deadline expire; the block sees timeout_error",
+TEST_CASE("test_nested_timeouts: both scopes with one deadline expire, the block sees timeout_error",
           "[timeout]") {
     run_with_watchdog([]() -> corio::task<void> {
         const auto deadline = clock_type::now() + 10ms;
@@ -432,7 +432,7 @@ TEST_CASE("test_nested_timeouts_loop_busy: after the inner timeout is caught the
     }(), watchdog);
 }
 
-TEST_CASE("test_reschedule: when() follows reschedule(); a cancel is not a timeout", "[timeout]") {
+TEST_CASE("test_reschedule: when() follows reschedule(), a cancel is not a timeout", "[timeout]") {
     run_with_watchdog([]() -> corio::task<void> {
         const auto deadline1 = clock_type::now() + 10s;
         const auto deadline2 = deadline1 + 20s;

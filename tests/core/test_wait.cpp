@@ -89,7 +89,7 @@ TEST_CASE("wait first_completed returns at the first, leaves the rest running un
     }(), watchdog);
 }
 
-TEST_CASE("wait first_exception returns at the first failure; a cancellation is not one", "[wait]") {
+TEST_CASE("wait first_exception returns at the first failure, a cancellation is not one", "[wait]") {
     run_with_watchdog([]() -> corio::task<void> {
         auto cancelled = corio::create_task(value_after(10s, 0));
         std::vector<corio::task_handle<int>> tasks{corio::create_task(value_after(300ms, 1)), cancelled,

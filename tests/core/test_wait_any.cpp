@@ -170,7 +170,7 @@ TEST_CASE("wait_any over a vector returns the index and value of the first task"
     CHECK(log == log_t{"t2 done", "t0 cancelled", "t1 cancelled"});
 }
 
-TEST_CASE("wait_any over an empty vector is invalid_argument; it composes with wait_for", "[wait_any]") {
+TEST_CASE("wait_any over an empty vector is invalid_argument, it composes with wait_for", "[wait_any]") {
     CHECK_THROWS_AS(corio::wait_any(std::vector<corio::task<int>>{}), std::invalid_argument);
     log_t log;
     auto main_task = [](log_t* log) -> corio::task<bool> {

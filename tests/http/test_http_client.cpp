@@ -213,7 +213,7 @@ TEST_CASE("a cancelled wait for a pooled connection takes nothing", "[http_clien
     corio_test::run_with_watchdog(body(), 10s);
 }
 
-TEST_CASE("keep_alive_timeout closes idle connections; Connection: close is not pooled", "[http_client][pool]") {
+TEST_CASE("keep_alive_timeout closes idle connections, Connection: close is not pooled", "[http_client][pool]") {
     auto body = []() -> corio::task<void> {
         reply_table table;
         table["/close"] = reply(ok_response("bye", "Connection: close\r\n")).and_close();
@@ -402,7 +402,7 @@ TEST_CASE("requests carry Host, User-Agent, Accept-Encoding, Content-Length and 
     corio_test::run_with_watchdog(body(), 10s);
 }
 
-TEST_CASE("chunked responses are decoded and the connection reused; HEAD has no body", "[http_client]") {
+TEST_CASE("chunked responses are decoded and the connection reused, HEAD has no body", "[http_client]") {
     auto body = []() -> corio::task<void> {
         const scripted_server::responder respond = [](const http::request& r) -> reply {
             if (r.method == "HEAD") {
@@ -755,7 +755,7 @@ TEST_CASE("redirects follow the method rules and resolve relative Locations", "[
 }
 
 #if defined(CORIO_WITH_ZLIB)
-TEST_CASE("gzip and deflate bodies are decoded; a corrupt one is a protocol_error", "[http_client][gzip]") {
+TEST_CASE("gzip and deflate bodies are decoded, a corrupt one is a protocol_error", "[http_client][gzip]") {
     std::string text;
     for (int i = 0; i < 5000; ++i) {
         text += "compressible line " + std::to_string(i % 17) + "\n";
@@ -1015,7 +1015,7 @@ TEST_CASE("an endless chunked body stops at max_body_size", "[http_client][limit
     corio_test::run_with_watchdog(body(), 20s);
 }
 
-TEST_CASE("a response outlives its session; requests after close fail", "[http_client]") {
+TEST_CASE("a response outlives its session, requests after close fail", "[http_client]") {
     auto body = []() -> corio::task<void> {
         scripted_server server = co_await scripted_server::start(reply_table{}, ok_response("still here"));
         std::optional<http::client_response> kept;

@@ -52,7 +52,7 @@ TEST_CASE("an absolute-form target gives its path, query and authority, not the 
     CHECK(std::string(with_target("svn+ssh://[::1]:22/repo").authority()) == "[::1]:22");
 }
 
-TEST_CASE("asterisk-form is path \"*\"; authority-form has no path", "[http][message]") {
+TEST_CASE("asterisk-form is path \"*\", authority-form has no path", "[http][message]") {
     const http::request star = with_target("*", "h");
     CHECK(star.form() == http::target_form::asterisk);
     CHECK(std::string(star.path()) == "*");

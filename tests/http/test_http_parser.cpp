@@ -725,7 +725,7 @@ TEST_CASE("A parser that has seen only empty lines is idle and may end cleanly t
 }
 
 TEST_CASE(
-    "A request transfer coding other than chunked is not implemented; one not ending in chunked is "
+    "A request transfer coding other than chunked is not implemented, one not ending in chunked is "
     "bad",
     "[http][parser]") {
     // RFC 9112 §6.3: final coding not chunked → 400 (MUST); §6.1: a coding

@@ -115,7 +115,7 @@ TEST_CASE("routes match by method and literal path, parameters go to path_params
     CHECK(dispatch(r, make_request("PATCH", "/things/7")).body == "patch id=7");
 }
 
-TEST_CASE("parameters are percent-decoded; a bad escape is kept as it came", "[http_router]") {
+TEST_CASE("parameters are percent-decoded, a bad escape is kept as it came", "[http_router]") {
     const http::router r = sample();
     CHECK(dispatch(r, make_request("GET", "/users/ada%20lovelace")).body == "user name=ada lovelace");
     CHECK(dispatch(r, make_request("GET", "/users/a%2Fb")).body == "user name=a/b");
@@ -129,7 +129,7 @@ TEST_CASE("{*rest} takes the rest of the path, slashes included", "[http_router]
     CHECK(dispatch(r, make_request("GET", "/files")).status == 404);
 }
 
-TEST_CASE("no matching path is 404; a path matched only by other methods is 405 with Allow", "[http_router]") {
+TEST_CASE("no matching path is 404, a path matched only by other methods is 405 with Allow", "[http_router]") {
     const http::router r = sample();
     CHECK(dispatch(r, make_request("GET", "/nothing")).status == 404);
     CHECK(dispatch(r, make_request("GET", "/users/")).status == 404);  // {name} needs a non-empty segment
@@ -144,7 +144,7 @@ TEST_CASE("no matching path is 404; a path matched only by other methods is 405 
     CHECK(r.allowed_methods("/nothing").empty());
 }
 
-TEST_CASE("HEAD falls back to the GET route; an explicit HEAD route wins", "[http_router]") {
+TEST_CASE("HEAD falls back to the GET route, an explicit HEAD route wins", "[http_router]") {
     http::router r = sample();
     CHECK(dispatch(r, make_request("HEAD", "/users/ada")).body == "user name=ada");
     r.add("HEAD", "/users", labelled("head-list"));

@@ -175,7 +175,7 @@ std::string curl(std::uint16_t port, std::string_view args) {
 
 }  // namespace
 
-TEST_CASE("a GET gets status, Content-Length, Date and body; the connection stays open", "[http_server]") {
+TEST_CASE("a GET gets status, Content-Length, Date and body, the connection stays open", "[http_server]") {
     auto body = []() -> corio::task<void> {
         auto server = co_await http::start_server(test_routes(), "127.0.0.1", 0);
         auto stream = co_await corio::open_connection("127.0.0.1", server.port());
@@ -498,7 +498,7 @@ TEST_CASE("an absolute-form target is routed by its path, and its authority repl
     run_with_watchdog(body());
 }
 
-TEST_CASE("authority-form, misplaced asterisk-form and bad absolute-form targets get 400; CONNECT gets 501",
+TEST_CASE("authority-form, misplaced asterisk-form and bad absolute-form targets get 400, CONNECT gets 501",
           "[http_server]") {
     auto body = []() -> corio::task<void> {
         auto server = co_await http::start_server(inspecting_routes(), "127.0.0.1", 0);

@@ -297,7 +297,7 @@ TEST_CASE("wait_for on a read that never completes times out, unregisters, and t
     run_with_watchdog(body());
 }
 
-TEST_CASE("Cancelling a task blocked in a write unregisters it; the stream can still be closed cleanly",
+TEST_CASE("Cancelling a task blocked in a write unregisters it, the stream can still be closed cleanly",
           "[tcp]") {
     auto body = []() -> corio::task<void> {
         corio::tcp_stream peer;

@@ -61,7 +61,7 @@ TEST_CASE("A Unix socket server echoes data and removes its socket file on close
     CHECK(run_with_watchdog(body()) == "ok");
 }
 
-TEST_CASE("A stale socket file is replaced; a missing one refuses connections", "[unix]") {
+TEST_CASE("A stale socket file is replaced, a missing one refuses connections", "[unix]") {
     const std::string path = socket_path("stale");
     auto body = [&]() -> corio::task<void> {
         {

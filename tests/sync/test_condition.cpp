@@ -88,7 +88,7 @@ TEST_CASE("wait() releases the lock while waiting and holds it again when it ret
     CHECK(log == log_t{"w woke locked"});
 }
 
-TEST_CASE("notify_one() wakes waiters one at a time in FIFO order; notify_all() wakes the rest",
+TEST_CASE("notify_one() wakes waiters one at a time in FIFO order, notify_all() wakes the rest",
           "[condition]") {
     corio::condition cond;
     log_t log;

@@ -118,7 +118,7 @@ TEST_CASE("A cleared event makes new waiters wait for the next set()", "[event]"
     CHECK(log == log_t{"w woke"});
 }
 
-TEST_CASE("A cancelled waiter leaves the event; the others are still woken", "[event][cancel]") {
+TEST_CASE("A cancelled waiter leaves the event, the others are still woken", "[event][cancel]") {
     corio::event ev;
     log_t log;
     run_with_watchdog(

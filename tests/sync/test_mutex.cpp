@@ -161,7 +161,7 @@ TEST_CASE("Waiters get the mutex in FIFO order", "[mutex]") {
     CHECK_FALSE(m.locked());
 }
 
-TEST_CASE("An unlock hands the mutex to the first waiter; a newcomer cannot overtake", "[mutex]") {
+TEST_CASE("An unlock hands the mutex to the first waiter, a newcomer cannot overtake", "[mutex]") {
     corio::mutex m;
     log_t order;
     run_with_watchdog(

@@ -424,7 +424,7 @@ TEST_CASE("A cancelled join() leaves the queue and the other joiners are still r
     CHECK(log == log_t{"a cancelled", "b joined"});
 }
 
-TEST_CASE("close() wakes waiting getters and putters with queue_closed; get() drains what is left",
+TEST_CASE("close() wakes waiting getters and putters with queue_closed, get() drains what is left",
           "[queue][close]") {
     log_t log;
     SECTION("waiting getters") {
