@@ -65,7 +65,8 @@ outcome run(std::string_view data, const corio::http::parser_limits& limits,
                     break;
                 }
                 if (r.status == parse_status::headers_complete)
-                    out.transcript.push_back(p.keep_alive() ? "keep-alive" : "close");
+                    out.transcript.push_back(std::string(p.keep_alive() ? "keep-alive" : "close") +
+                                             (p.upgrade() ? " upgrade" : ""));
                 if (r.status == parse_status::body_chunk)
                     body.append(r.body.data(), r.body.size());
                 if (r.status == parse_status::message_complete)
