@@ -112,8 +112,8 @@ public:
     std::string m_unix_path;  // removed on close
     bool m_closed = false;
     intrusive_list<waiter> m_waiters;
-    corio::event m_connection_ended;  // set when a connection ends: wakes an accept task backing off
-    bool m_accept_failing = false;    // the last accept attempt failed for lack of resources
+    corio::event m_connection_ended;  // set when a connection ends: wakes an accept task that waits for one
+    bool m_accept_failing = false;    // the last accept attempt failed (not transiently)
     bool m_accept_reported = false;   // an accept failure was reported (at m_accept_report_time)
     event_loop::time_point m_accept_report_time{};
     std::uint64_t m_accept_failures_unreported = 0;
