@@ -213,3 +213,23 @@ TEST_CASE("framing the parser refuses gets its status, a close, and never reache
     };
     run_with_watchdog(body());
 }
+
+TEST_CASE("an Upgrade request is answered without switching and the connection closes: what follows is never "
+          "parsed as a request",
+          "[http][server_framing]") {
+    auto body = []() -> corio::task<void> {
+        calls seen;
+        auto server = co_await http::start_server(echo_routes(seen), "127.0.0.1", 0);
+        // The bytes after the head would be a second request if parsed as HTTP.
+        std::string request =
+            "GET /hello HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: example/1\r\n\r\n"
+            "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n";
+        const std::string all = co_await exchange(server.port(), std::move(request));
+        CHECK(all.starts_with("HTTP/1.1 200 OK\r\n"));
+        CHECK(count_of(all, "HTTP/1.1 ") == 1);
+        CHECK(all.find("Connection: close\r\n") != std::string::npos);
+        CHECK(seen.count == 1);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}

@@ -480,7 +480,10 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
             const bool keep_alive_1_0 = keep_alive && r.version.minor == 0;
             http::response response = co_await call_handler(*st, r);
             ++st->requests_served;
-            if (response.headers.has_token("Connection", "close") || st->shutting_down) {
+            // The server switches no protocol (no 101): the client of an
+            // Upgrade request may already be sending the other protocol's
+            // bytes, which must not be parsed as requests.
+            if (response.headers.has_token("Connection", "close") || st->shutting_down || parser.upgrade()) {
                 keep_alive = false;
             }
             bool bad_response = false;
