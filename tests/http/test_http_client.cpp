@@ -815,26 +815,39 @@ TEST_CASE("read_chunk hands out at most max_chunk_size bytes, also after decodin
     const std::string plain = fx::pattern_bytes(1 << 20) + std::string(7 << 20, 'z');
     const std::string gz = compress_bytes(plain, 15 + 16);
     auto body = [&]() -> corio::task<void> {
-        scripted_server server = co_await scripted_server::start(reply_table{}, ok_response(gz, "Content-Encoding: gzip\r\n"));
-        http::client_session session;
-        http::client_response r = co_await session.get(server.url("/gz"));
-        std::size_t received = 0;
-        std::size_t largest = 0;
-        bool matches = true;
-        for (;;) {
-            const std::string piece = co_await r.read_chunk();
-            if (piece.empty()) {
-                break;
-            }
-            matches = matches && plain.compare(received, piece.size(), piece) == 0;
-            received += piece.size();
-            largest = std::max(largest, piece.size());
+        reply_table table;
+        table["/gz"] = ok_response(gz, "Content-Encoding: gzip\r\n");
+        // Chunked in 1000-byte chunks: a piece can end in the middle of one.
+        std::string chunked = "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for (std::size_t at = 0; at < gz.size(); at += 1000) {
+            http::append_chunk(chunked, std::string_view(gz).substr(at, 1000));
         }
-        CHECK(received == plain.size());
-        CHECK(matches);
-        CHECK(largest <= http::client_response::max_chunk_size);
-        CHECK(r.body_complete());
-        CHECK(session.idle_connections() == 1);
+        http::append_chunk(chunked, "");
+        table["/gz-chunked"] = chunked;
+        scripted_server server = co_await scripted_server::start(std::move(table));
+        http::client_session session;
+        for (const char* path : {"/gz", "/gz-chunked"}) {
+            INFO(path);
+            http::client_response r = co_await session.get(server.url(path));
+            std::size_t received = 0;
+            std::size_t largest = 0;
+            bool matches = true;
+            for (;;) {
+                const std::string piece = co_await r.read_chunk();
+                if (piece.empty()) {
+                    break;
+                }
+                matches = matches && plain.compare(received, piece.size(), piece) == 0;
+                received += piece.size();
+                largest = std::max(largest, piece.size());
+            }
+            CHECK(received == plain.size());
+            CHECK(matches);
+            CHECK(largest <= http::client_response::max_chunk_size);
+            CHECK(r.body_complete());
+            CHECK(session.idle_connections() == 1);
+        }
+        CHECK(server.stats().accepted == 1);
         co_await server.shutdown(50ms);
     };
     corio_test::run_with_watchdog(body(), 20s);
