@@ -14,8 +14,9 @@ namespace corio {
 /// corio::run / run_until_complete) that does not know its result type:
 /// what current_task() returns. It can cancel the task and ask whether it is
 /// done; it compares equal to every task_handle (and task_ref) of the same
-/// task. Keeps the task's state alive like a handle; empty when
-/// default-constructed. Loop thread only.
+/// task. Keeps the task's state alive like a handle (so a task must not keep
+/// its own task_ref in its result or in anything it owns: the reference would
+/// keep it alive forever); empty when default-constructed. Loop thread only.
 class task_ref {
 public:
     task_ref() noexcept = default;
