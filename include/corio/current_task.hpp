@@ -22,7 +22,8 @@ public:
     task_ref() noexcept = default;
     /// The task of `handle` (empty for an empty handle).
     template <class T>
-    task_ref(const task_handle<T>& handle) noexcept  // NOLINT(google-explicit-constructor): a handle is a task
+    task_ref(const task_handle<T>&
+                 handle) noexcept  // NOLINT(google-explicit-constructor): a handle is a task
         : m_task(handle.m_state.get()) {}
 
     /// False for an empty reference (current_task() outside any task).
@@ -41,7 +42,9 @@ public:
     /// The same, carrying `message` in the task's cancelled_error.
     bool cancel(std::string_view message) { return detail::cancel_with_message(*m_task, message); }
 
-    friend bool operator==(const task_ref& a, const task_ref& b) noexcept { return a.m_task.get() == b.m_task.get(); }
+    friend bool operator==(const task_ref& a, const task_ref& b) noexcept {
+        return a.m_task.get() == b.m_task.get();
+    }
 
 private:
     friend class current_task_operation;
@@ -79,6 +82,8 @@ private:
 /// of the caller, reachable only through the combinator). A shield()ed or
 /// as_completed awaitable runs in a task of its own. Empty when the awaiting
 /// coroutine is not a corio task. Costs no suspension.
-[[nodiscard]] inline current_task_operation current_task() noexcept { return {}; }
+[[nodiscard]] inline current_task_operation current_task() noexcept {
+    return {};
+}
 
 }  // namespace corio
