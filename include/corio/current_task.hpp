@@ -14,14 +14,16 @@ namespace corio {
 /// corio::run / run_until_complete) that does not know its result type:
 /// what current_task() returns. It can cancel the task and ask whether it is
 /// done; it compares equal to every task_handle (and task_ref) of the same
-/// task. Keeps the task's state alive like a handle; empty when
-/// default-constructed. Loop thread only.
+/// task. Keeps the task's state alive like a handle (so a task must not keep
+/// its own task_ref in its result or in anything it owns: the reference would
+/// keep it alive forever); empty when default-constructed. Loop thread only.
 class task_ref {
 public:
     task_ref() noexcept = default;
     /// The task of `handle` (empty for an empty handle).
     template <class T>
-    task_ref(const task_handle<T>& handle) noexcept  // NOLINT(google-explicit-constructor): a handle is a task
+    task_ref(const task_handle<T>&
+                 handle) noexcept  // NOLINT(google-explicit-constructor): a handle is a task
         : m_task(handle.m_state.get()) {}
 
     /// False for an empty reference (current_task() outside any task).
@@ -40,7 +42,9 @@ public:
     /// The same, carrying `message` in the task's cancelled_error.
     bool cancel(std::string_view message) { return detail::cancel_with_message(*m_task, message); }
 
-    friend bool operator==(const task_ref& a, const task_ref& b) noexcept { return a.m_task.get() == b.m_task.get(); }
+    friend bool operator==(const task_ref& a, const task_ref& b) noexcept {
+        return a.m_task.get() == b.m_task.get();
+    }
 
 private:
     friend class current_task_operation;
@@ -78,6 +82,8 @@ private:
 /// of the caller, reachable only through the combinator). A shield()ed or
 /// as_completed awaitable runs in a task of its own. Empty when the awaiting
 /// coroutine is not a corio task. Costs no suspension.
-[[nodiscard]] inline current_task_operation current_task() noexcept { return {}; }
+[[nodiscard]] inline current_task_operation current_task() noexcept {
+    return {};
+}
 
 }  // namespace corio

@@ -121,7 +121,8 @@ private:
 /// strand and returns the armed scope.
 class [[nodiscard]] timeout_operation {
 public:
-    explicit timeout_operation(std::optional<event_loop::time_point> when) noexcept : m_when(when) {}
+    explicit timeout_operation(std::optional<event_loop::time_point> when) noexcept
+        : m_when(when) {}
 
     bool await_ready() const noexcept { return false; }
     template <class Promise>
@@ -150,11 +151,14 @@ template <class Rep, class Period>
 }
 
 /// A timeout scope without a deadline (asyncio.timeout(None)); reschedule() may set one.
-[[nodiscard]] inline timeout_operation timeout(std::nullopt_t) noexcept { return timeout_operation(std::nullopt); }
+[[nodiscard]] inline timeout_operation timeout(std::nullopt_t) noexcept {
+    return timeout_operation(std::nullopt);
+}
 
 /// A timeout scope expiring at `deadline` on the loop's clock
 /// (asyncio.timeout_at(when)); std::nullopt for none.
-[[nodiscard]] inline timeout_operation timeout_at(std::optional<event_loop::time_point> deadline) noexcept {
+[[nodiscard]] inline timeout_operation timeout_at(
+    std::optional<event_loop::time_point> deadline) noexcept {
     return timeout_operation(deadline);
 }
 

@@ -24,7 +24,8 @@ namespace corio {
 /// ALL_COMPLETED).
 enum class return_when {
     first_completed,  ///< as soon as any task is done (value, exception or cancelled)
-    first_exception,  ///< as soon as any task ends with an exception (not a cancellation), or all are done
+    first_exception,  ///< as soon as any task ends with an exception (not a cancellation), or all
+                      ///< are done
     all_completed,    ///< when every task is done
 };
 
@@ -40,7 +41,8 @@ struct wait_result {
 /// node in each task's list of awaiters, and a timer for the timeout) and
 /// resumes the waiter once the return_when condition holds.
 template <class T>
-class wait_operation : private detail::timer_entry, public detail::cancellable_awaiter<wait_operation<T>> {
+class wait_operation : private detail::timer_entry,
+                       public detail::cancellable_awaiter<wait_operation<T>> {
 public:
     wait_operation(std::vector<task_handle<T>> tasks, return_when when,
                    std::optional<event_loop::duration> timeout)
@@ -50,7 +52,8 @@ public:
         }
         for (std::size_t i = 0; i < m_tasks.size(); ++i) {
             if (!m_tasks[i].valid()) {
-                throw std::invalid_argument("corio::wait: task handle #" + std::to_string(i) + " is empty");
+                throw std::invalid_argument("corio::wait: task handle #" + std::to_string(i) +
+                                            " is empty");
             }
         }
         on_fire = &time_out;
@@ -80,7 +83,8 @@ private:
         event_loop& loop = get_running_loop();
         m_watches.reserve(m_tasks.size());  // before linking anything: no reallocation afterwards
         const detail::task_context* strand = detail::context_of(awaiting);
-        const detail::task_context* own_task = strand != nullptr ? strand->enclosing_task() : nullptr;
+        const detail::task_context* own_task =
+            strand != nullptr ? strand->enclosing_task() : nullptr;
         for (const task_handle<T>& handle : m_tasks) {
             if (!handle.done() && detail::handle_access::state(handle) == own_task) {
                 throw invalid_state_error("corio::wait: a task cannot wait for itself");

@@ -141,9 +141,10 @@ private:
 ///             transfer to (symmetric transfer into a child it starts).
 ///   cancel()  a cancellation arrived while armed: removes the registration
 ///             and has the coroutine resumed soon (never inline), or forwards
-///             the request (strand()->cause().forwarded()) to what it waits for. Returns true when the co_await
-///             must now throw cancelled_error, false when the request was
-///             forwarded and the awaited thing's outcome will tell.
+///             the request (strand()->cause().forwarded()) to what it waits
+///             for. Returns true when the co_await must now throw the
+///             cancellation, false when the request was forwarded and the
+///             awaited thing's outcome will tell.
 ///   result()  what the co_await returns (may throw); default: nothing.
 ///   undo()    optional: cancelled after the operation completed but before
 ///             the coroutine resumed; passes on what it was given (a permit,

@@ -16,7 +16,9 @@ public:
     static constexpr std::string_view prefix = "corio: operation cancelled: ";
 
     /// A new message with one reference, which the caller owns.
-    [[nodiscard]] static cancel_message* make(std::string_view message) { return new cancel_message(message); }
+    [[nodiscard]] static cancel_message* make(std::string_view message) {
+        return new cancel_message(message);
+    }
 
     void add_ref() const noexcept { m_refs.fetch_add(1, std::memory_order_relaxed); }
     void release() const noexcept {

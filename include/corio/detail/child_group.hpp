@@ -100,10 +100,10 @@ public:
     }
 
     /// First thing after resuming: throws the awaiting task's cancellation
-    /// (detail::throw_cancellation) if it was cancelled (even when a child had already stopped the group: the
-    /// others were still unwinding, and a cancelled awaiter must see its
-    /// cancellation). Returns the index of the child that stopped the group,
-    /// or no_child.
+    /// (detail::throw_cancellation) if it was cancelled, even when a child had
+    /// already stopped the group (the others were still unwinding, and a
+    /// cancelled awaiter must see its cancellation). Returns the index of the
+    /// child that stopped the group, or no_child.
     std::size_t finish() {
         if (finish_wait()) {
             throw_cancellation(strand());

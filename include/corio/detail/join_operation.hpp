@@ -58,7 +58,8 @@ private:
         // Directly, or from a combinator's child strand inside it (wait_for(h),
         // gather(h), a task_group body): that strand's enclosing task is h's.
         const task_context* strand = context_of(awaiting);
-        if (strand != nullptr && (strand == awaited_strand() || strand->enclosing_task() == awaited_strand())) {
+        const task_context* awaited = awaited_strand();
+        if (strand != nullptr && (strand == awaited || strand->enclosing_task() == awaited)) {
             // The task would wait for its own end, and cancel() would only be
             // forwarded back to itself: asyncio raises RuntimeError here.
             throw invalid_state_error("corio: a task cannot await on itself (its own handle)");
