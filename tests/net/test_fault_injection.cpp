@@ -27,6 +27,7 @@
 #include <string>
 #include <sys/socket.h>
 #include <system_error>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -42,7 +43,7 @@ std::uint64_t fault_seed(std::uint64_t fallback) {
     return text != nullptr && *text != '\0' ? std::strtoull(text, nullptr, 10) : fallback;
 }
 
-const std::size_t clients = corio_test::under_sanitizer ? 60 : 200;
+const std::size_t clients = corio_test::under_sanitizer ? 150 : 200;
 
 corio::task<void> echo(corio::tcp_stream stream) {
     std::array<std::byte, 4096> buffer{};
@@ -411,4 +412,55 @@ TEST_CASE("an HTTP server under injected socket faults keeps serving; each faile
     CHECK(fault::watched_sockets() == 0);
 #endif
     CHECK(fault::open_fds() == fds_before);
+}
+
+TEST_CASE("loops on two threads serve echo under injected EINTR and EAGAIN at once", "[fault_injection][threads]") {
+    const std::uint64_t seed = fault_seed(78);
+    INFO("seed " << seed << " (replay: CORIO_FAULT_SEED=" << seed << ")");
+    const std::size_t per_thread = clients / 2;
+    fault::plan plan;
+    plan.seed = seed;
+    plan.rules.push_back({fault::op::recv, {EINTR, EAGAIN}, 300000});
+    plan.rules.push_back({fault::op::send, {EINTR, EAGAIN}, 300000});
+    plan.rules.push_back({fault::op::accept, {EINTR, EAGAIN}, 300000});
+    plan.rules.push_back({fault::op::connect, {EINTR}, 300000});
+    std::array<tally, 2> results;
+    std::array<std::exception_ptr, 2> errors;
+    fault::stats seen;
+    {
+        fault::scope faults(plan);
+        auto serve = [&](std::size_t which) {
+            try {
+                results[which] = run_with_watchdog(
+                    [](std::size_t count, std::size_t first) -> corio::task<tally> {
+                        auto server = co_await corio::start_server(echo, "127.0.0.1", 0);
+                        const std::uint16_t port = server.port();
+                        auto attempt = [port, first](std::size_t i) { return round_trip(port, first + i); };
+                        tally t = co_await run_clients(count, attempt);
+                        co_await server.shutdown(5s);
+                        co_return t;
+                    }(per_thread, which * 1000),
+                    60s);
+            } catch (...) {
+                errors[which] = std::current_exception();
+            }
+        };
+        std::thread first(serve, 0);
+        std::thread second(serve, 1);
+        first.join();
+        second.join();
+        seen = faults.snapshot();
+    }
+    INFO("injected: " << seen.to_string());
+    for (std::size_t which = 0; which < 2; ++which) {
+        INFO("thread " << which << ": " << summary(results[which])
+                       << (errors[which] ? " error: " + describe(errors[which]) : std::string()));
+        CHECK(!errors[which]);
+        CHECK(results[which].count("ok") == per_thread);
+    }
+    CHECK(seen.by_errno[EINTR] > 0);
+    CHECK(seen.by_errno[EAGAIN] > 0);
+#if defined(CORIO_REACTOR_EPOLL)
+    CHECK(fault::watched_sockets() == 0);
+#endif
 }

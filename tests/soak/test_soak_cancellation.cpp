@@ -376,8 +376,8 @@ corio::task<round_report> storm_round(std::uint64_t seed, std::size_t workers, s
 
 TEST_CASE("seeded cancellation storms keep every invariant", "[soak]") {
     const std::uint64_t seed = corio_soak::seed(20261201);
-    const std::size_t rounds = corio_soak::scaled(12, 4, 200);
-    const std::size_t workers = corio_soak::scaled(1500, 400, 4000);
+    const std::size_t rounds = corio_soak::scaled(12, 8, 200);
+    const std::size_t workers = corio_soak::scaled(1500, 800, 4000);
     const auto storm = std::chrono::milliseconds(corio_soak::scaled(150, 150, 400));
     const std::size_t fds_before = corio_test::fault::open_fds();
 

@@ -83,7 +83,7 @@ corio::task<bool> client(std::uint16_t port, std::size_t index, barrier_state& b
 }  // namespace
 
 TEST_CASE("10,000 concurrent loopback connections through one echo server get every byte back", "[soak]") {
-    std::size_t connections = corio_soak::scaled(10000, 2000, 10000);
+    std::size_t connections = corio_soak::scaled(10000, 5000, 10000);
     // Two fds per connection (client and server side) plus the loop's own.
     const std::size_t limit = corio_soak::raise_fd_limit(2 * connections + 256);
     if (limit < 2 * connections + 64) {

@@ -48,7 +48,7 @@ std::uint64_t expected_sum(std::size_t n) { return static_cast<std::uint64_t>(n)
 }  // namespace
 
 TEST_CASE("a million tasks in one task_group all complete, each exactly once", "[soak]") {
-    const std::size_t n = corio_soak::scaled(1000000, 100000, 5000000);
+    const std::size_t n = corio_soak::scaled(1000000, 250000, 5000000);
     counted::reset();
     tally t;
     auto body = [&]() -> corio::task<std::size_t> {
@@ -71,7 +71,7 @@ TEST_CASE("a million tasks in one task_group all complete, each exactly once", "
 }
 
 TEST_CASE("a million create_task handles all complete with their own value and free their frames", "[soak]") {
-    const std::size_t n = corio_soak::scaled(1000000, 100000, 5000000);
+    const std::size_t n = corio_soak::scaled(1000000, 250000, 5000000);
     counted::reset();
     tally t;
     bool all_pending = false;
@@ -100,7 +100,7 @@ TEST_CASE("a million create_task handles all complete with their own value and f
 }
 
 TEST_CASE("gather of a million tasks returns every value in order", "[soak]") {
-    const std::size_t n = corio_soak::scaled(1000000, 100000, 5000000);
+    const std::size_t n = corio_soak::scaled(1000000, 250000, 5000000);
     counted::reset();
     tally t;
     auto body = [&]() -> corio::task<bool> {
