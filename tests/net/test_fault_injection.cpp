@@ -194,7 +194,8 @@ TEST_CASE("the shim fails the call the test asks for and otherwise makes the rea
     CHECK(fault::shim_active());
 }
 
-TEST_CASE("injected EINTR and EAGAIN on every socket call are retried transparently", "[fault_injection]") {
+TEST_CASE("injected EINTR, EAGAIN and short writes on every socket call are retried transparently",
+          "[fault_injection]") {
     const std::uint64_t seed = fault_seed(12);
     INFO("seed " << seed << " (replay: CORIO_FAULT_SEED=" << seed << ")");
     const std::size_t fds_before = fault::open_fds();
@@ -211,7 +212,7 @@ TEST_CASE("injected EINTR and EAGAIN on every socket call are retried transparen
         fault::plan plan;
         plan.seed = seed;
         plan.rules.push_back({fault::op::recv, {EINTR, EAGAIN}, 300000});
-        plan.rules.push_back({fault::op::send, {EINTR, EAGAIN}, 300000});
+        plan.rules.push_back({fault::op::send, {EINTR, EAGAIN, fault::short_transfer}, 300000});
         plan.rules.push_back({fault::op::accept, {EINTR, EAGAIN}, 300000});
         plan.rules.push_back({fault::op::connect, {EINTR}, 300000});
         tally t;
@@ -233,6 +234,7 @@ TEST_CASE("injected EINTR and EAGAIN on every socket call are retried transparen
     CHECK(seen.by_errno[EINTR] > 0);
     CHECK(seen.by_errno[EAGAIN] > 0);
     CHECK(seen.rearmed == seen.by_errno[EAGAIN]);
+    CHECK(seen.shortened > 0);
     CHECK(seen.injected[static_cast<std::size_t>(fault::op::accept)] > 0);
     CHECK(seen.injected[static_cast<std::size_t>(fault::op::connect)] > 0);
     CHECK(left.timers == 0);
@@ -269,7 +271,7 @@ TEST_CASE("hard socket errors fail only the connection they hit, with a named er
         plan.rules.push_back({fault::op::connect, {ECONNREFUSED}, 50000});
         // The transient ones too, so they interleave with the hard ones.
         plan.rules.push_back({fault::op::recv, {EINTR, EAGAIN}, 100000});
-        plan.rules.push_back({fault::op::send, {EINTR, EAGAIN}, 100000});
+        plan.rules.push_back({fault::op::send, {EINTR, EAGAIN, fault::short_transfer}, 100000});
         tally t;
         {
             fault::scope faults(plan);
@@ -372,7 +374,7 @@ TEST_CASE("an HTTP server under injected socket faults keeps serving; each faile
         plan.rules.push_back({fault::op::accept, {EMFILE}, 30000});
         plan.rules.push_back({fault::op::connect, {ECONNREFUSED}, 30000});
         plan.rules.push_back({fault::op::recv, {EINTR, EAGAIN}, 100000});
-        plan.rules.push_back({fault::op::send, {EINTR, EAGAIN}, 100000});
+        plan.rules.push_back({fault::op::send, {EINTR, EAGAIN, fault::short_transfer}, 100000});
         tally t;
         {
             fault::scope faults(plan);

@@ -99,8 +99,9 @@ bool is_socket(int fd) noexcept {
     return ::fstat(fd, &info) == 0 && S_ISSOCK(info.st_mode);
 }
 
-// What to inject into this call on `fd`: 0 for nothing (do the real call).
-int draw_fault(op call, int fd) {
+// What to inject into this call on `fd`: 0 for nothing (do the real call),
+// an errno, or short_transfer with the length to use in *shorter.
+int draw_fault(op call, int fd, std::size_t* shorter = nullptr, std::size_t size = 0) {
     g_called.store(true, std::memory_order_relaxed);
     if (!g_enabled.load(std::memory_order_acquire) || !is_socket(fd)) {
         return 0;
@@ -123,6 +124,13 @@ int draw_fault(op call, int fd) {
                 continue;
             }
             int candidate = r.errors[s.random.next() % r.errors.size()];
+            if (candidate == short_transfer) {
+                if (shorter == nullptr || size < 2) {
+                    continue;
+                }
+                *shorter = 1 + static_cast<std::size_t>(s.random.next() % (size - 1));
+                ++s.counters.shortened;
+            }
             if (candidate == EAGAIN) {
                 const auto it = s.watched.find(fd);
                 if (call == op::connect || it == s.watched.end()) {
@@ -133,7 +141,9 @@ int draw_fault(op call, int fd) {
             }
             error = candidate;
             ++s.counters.injected[index];
-            ++s.counters.by_errno[error];
+            if (error != short_transfer) {
+                ++s.counters.by_errno[error];
+            }
             break;
         }
     }
@@ -180,7 +190,7 @@ std::string stats::to_string() const {
     for (const auto& [error, n] : by_errno) {
         text += "errno " + std::to_string(error) + " x" + std::to_string(n) + "; ";
     }
-    text += std::to_string(rearmed) + " EAGAIN re-arms";
+    text += std::to_string(rearmed) + " EAGAIN re-arms; " + std::to_string(shortened) + " short writes";
     return text;
 }
 
@@ -251,10 +261,11 @@ ssize_t recv(int fd, void* buffer, size_t size, int flags) {
 }
 
 ssize_t send(int fd, const void* buffer, size_t size, int flags) {
-    if (const int error = draw_fault(op::send, fd)) {
+    std::size_t shorter = size;
+    if (const int error = draw_fault(op::send, fd, &shorter, size); error > 0) {
         return fail_with<ssize_t>(error);
     }
-    return CORIO_FAULT_REAL(send)(fd, buffer, size, flags);
+    return CORIO_FAULT_REAL(send)(fd, buffer, shorter, flags);
 }
 
 ssize_t read(int fd, void* buffer, size_t size) {
@@ -265,10 +276,11 @@ ssize_t read(int fd, void* buffer, size_t size) {
 }
 
 ssize_t write(int fd, const void* buffer, size_t size) {
-    if (const int error = draw_fault(op::write, fd)) {
+    std::size_t shorter = size;
+    if (const int error = draw_fault(op::write, fd, &shorter, size); error > 0) {
         return fail_with<ssize_t>(error);
     }
-    return CORIO_FAULT_REAL(write)(fd, buffer, size);
+    return CORIO_FAULT_REAL(write)(fd, buffer, shorter);
 }
 
 ssize_t readv(int fd, const iovec* vectors, int count) {

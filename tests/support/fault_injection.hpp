@@ -43,6 +43,14 @@ inline constexpr std::size_t op_count = static_cast<std::size_t>(op::count);
 /// "recv", "send", ...
 const char* op_name(op call) noexcept;
 
+/// Not an errno: in a rule's errors for send or write, "do the real call
+/// with a random shorter length" (a short write, which the kernel may do
+/// whenever the socket buffer is nearly full). Reads get no short transfers:
+/// Linux's TCP and unix stream sockets return everything queued, and corio
+/// relies on that (a short read means the buffer was drained; see
+/// stream_socket::receive).
+inline constexpr int short_transfer = -1;
+
 /// Fail `call` with one of `errors` (picked at random) with probability
 /// `per_million` / 1,000,000 per call on a socket.
 struct rule {
@@ -61,6 +69,7 @@ struct stats {
     std::array<std::uint64_t, op_count> injected{};  // of which failed on purpose
     std::map<int, std::uint64_t> by_errno;           // injected, per errno
     std::uint64_t rearmed = 0;                       // EAGAINs that re-armed an epoll registration
+    std::uint64_t shortened = 0;                     // short transfers (short_transfer)
 
     [[nodiscard]] std::uint64_t total_injected() const noexcept;
     [[nodiscard]] std::string to_string() const;
