@@ -5,7 +5,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
-#include <optional>
 #include <cstdio>
 #include <dirent.h>
 #include <dlfcn.h>
@@ -17,6 +16,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unordered_map>
+#include <vector>
 #include <unistd.h>
 
 // The sanitizer runtimes' interceptors (weak here: absent without a sanitizer).
@@ -83,7 +83,9 @@ struct shim_state {
     plan active;
     random_source random{0};
     stats counters;
-    std::unordered_map<int, registration> watched;  // socket fd -> its epoll registration
+    // socket fd -> its epoll registrations (one per epoll instance: the kqueue
+    // emulation registers a socket in a read set and a write set)
+    std::unordered_map<int, std::vector<registration>> watched;
 };
 
 shim_state& state() {
@@ -107,7 +109,7 @@ int draw_fault(op call, int fd, std::size_t* shorter = nullptr, std::size_t size
         return 0;
     }
     shim_state& s = state();
-    std::optional<registration> rearm;
+    std::vector<registration> rearm;
     int error = 0;
     {
         std::lock_guard guard(s.lock);
@@ -147,10 +149,9 @@ int draw_fault(op call, int fd, std::size_t* shorter = nullptr, std::size_t size
             break;
         }
     }
-    if (rearm) {
+    for (registration& r : rearm) {
         // Re-reports the socket's current readiness as a fresh edge.
-        epoll_event event = rearm->event;
-        (void)CORIO_FAULT_REAL(epoll_ctl)(rearm->epoll_fd, EPOLL_CTL_MOD, fd, &event);
+        (void)CORIO_FAULT_REAL(epoll_ctl)(r.epoll_fd, EPOLL_CTL_MOD, fd, &r.event);
     }
     return error;
 }
@@ -340,10 +341,13 @@ int epoll_ctl(int epoll_fd, int operation, int fd, epoll_event* event) noexcept 
     if (result == 0 && corio_test::fault::is_socket(fd)) {
         auto& s = corio_test::fault::state();
         std::lock_guard guard(s.lock);
-        if (operation == EPOLL_CTL_DEL) {
+        std::vector<corio_test::fault::registration>& list = s.watched[fd];
+        std::erase_if(list, [epoll_fd](const auto& r) { return r.epoll_fd == epoll_fd; });
+        if (operation != EPOLL_CTL_DEL && event != nullptr) {
+            list.push_back(corio_test::fault::registration{epoll_fd, *event});
+        }
+        if (list.empty()) {
             s.watched.erase(fd);
-        } else if (event != nullptr) {
-            s.watched[fd] = corio_test::fault::registration{epoll_fd, *event};
         }
     }
     return result;

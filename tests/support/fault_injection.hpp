@@ -18,7 +18,7 @@
 // Injected EAGAIN keeps the edge-triggered contract: the kernel reports
 // EAGAIN only when nothing is ready, and any later readiness raises a new
 // edge. A fake EAGAIN on a ready socket would lose the edge for good, so the
-// shim re-arms the socket's epoll registration (EPOLL_CTL_MOD, which
+// shim re-arms the socket's epoll registrations (EPOLL_CTL_MOD, which
 // re-reports current readiness) as if data had just arrived. Sockets it has
 // not seen registered get no EAGAIN. connect() gets no EAGAIN either (for a
 // TCP connect it means "no local ports", a real error).
@@ -88,8 +88,9 @@ public:
     [[nodiscard]] stats snapshot() const;
 };
 
-/// Sockets currently registered with epoll_ctl (ADD not yet followed by DEL
-/// or a close that dropped them), over all epoll instances.
+/// Sockets with at least one epoll registration (an ADD not yet followed by
+/// its DEL), over all epoll instances. A socket closed while still
+/// registered stays counted: that is the leak this is meant to show.
 std::size_t watched_sockets();
 
 /// Open file descriptors of the process (entries of /proc/self/fd).
