@@ -198,7 +198,7 @@ TEST_CASE("injected EINTR, EAGAIN and short writes on every socket call are retr
           "[fault_injection]") {
     const std::uint64_t seed = fault_seed(12);
     INFO("seed " << seed << " (replay: CORIO_FAULT_SEED=" << seed << ")");
-    const std::size_t fds_before = fault::open_fds();
+    const std::size_t fds_before = fault::open_fds_after_a_loop();
     fault::stats seen;
     handler_log log;
     leftovers left;
@@ -249,7 +249,7 @@ TEST_CASE("hard socket errors fail only the connection they hit, with a named er
           "[fault_injection]") {
     const std::uint64_t seed = fault_seed(34);
     INFO("seed " << seed << " (replay: CORIO_FAULT_SEED=" << seed << ")");
-    const std::size_t fds_before = fault::open_fds();
+    const std::size_t fds_before = fault::open_fds_after_a_loop();
     fault::stats seen;
     handler_log log;
     leftovers left;
@@ -355,7 +355,7 @@ TEST_CASE("an HTTP server under injected socket faults keeps serving; each faile
           "[fault_injection]") {
     const std::uint64_t seed = fault_seed(56);
     INFO("seed " << seed << " (replay: CORIO_FAULT_SEED=" << seed << ")");
-    const std::size_t fds_before = fault::open_fds();
+    const std::size_t fds_before = fault::open_fds_after_a_loop();
     fault::stats seen;
     handler_log log;
     leftovers left;

@@ -92,7 +92,7 @@ TEST_CASE("10,000 concurrent loopback connections through one echo server get ev
                                  << " connections need ~" << 2 * connections + 64 << " fds; running " << fit);
         connections = fit;
     }
-    const std::size_t fds_before = corio_test::fault::open_fds();
+    const std::size_t fds_before = corio_test::fault::open_fds_after_a_loop();
 
     auto body = [connections]() -> corio::task<std::size_t> {
         const std::size_t timers_before = corio::get_running_loop().pending_timers();  // the watchdog's

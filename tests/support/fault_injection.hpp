@@ -27,6 +27,10 @@
 // watched_sockets() is how tests prove no reactor registration is left.
 #pragma once
 
+#include <corio/detail/config.hpp>
+#include <corio/run.hpp>
+#include <corio/task.hpp>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -95,6 +99,19 @@ std::size_t watched_sockets();
 
 /// Open file descriptors of the process (entries of /proc/self/fd).
 std::size_t open_fds();
+
+namespace detail {
+CORIO_HEADER_COROUTINE inline corio::task<void> nothing() { co_return; }
+}  // namespace detail
+
+/// open_fds() after a loop has come and gone: the baseline to compare with
+/// after a test's loop. (The kqueue emulation, tests/kqueue_emulation, frees
+/// a closed queue's inner fds only when the next queue is made, so a count
+/// taken before any loop ran would be short by those.)
+inline std::size_t open_fds_after_a_loop() {
+    corio::run(detail::nothing());
+    return open_fds();
+}
 
 /// True once the interposed functions have been called at least once, i.e.
 /// the dynamic linker bound the library's calls to the shim.
