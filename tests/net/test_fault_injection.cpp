@@ -245,7 +245,7 @@ TEST_CASE("injected EINTR, EAGAIN and short writes on every socket call are retr
     CHECK(fault::open_fds() == fds_before);
 }
 
-TEST_CASE("hard socket errors fail only the connection they hit, with a named error; the server keeps serving",
+TEST_CASE("hard socket errors fail only the connection they hit, with a named error, and the server keeps serving",
           "[fault_injection]") {
     const std::uint64_t seed = fault_seed(34);
     INFO("seed " << seed << " (replay: CORIO_FAULT_SEED=" << seed << ")");
@@ -351,7 +351,7 @@ corio::task<bool> post_echo(std::string url, std::size_t index) {
 
 }  // namespace
 
-TEST_CASE("an HTTP server under injected socket faults keeps serving; each failed request gets a named error",
+TEST_CASE("an HTTP server under injected socket faults keeps serving and each failed request gets a named error",
           "[fault_injection]") {
     const std::uint64_t seed = fault_seed(56);
     INFO("seed " << seed << " (replay: CORIO_FAULT_SEED=" << seed << ")");
