@@ -32,6 +32,7 @@ ssize_t __interceptor_sendmsg(int, const msghdr*, int) __attribute__((weak));
 int __interceptor_accept(int, sockaddr*, socklen_t*) __attribute__((weak));
 int __interceptor_accept4(int, sockaddr*, socklen_t*, int) __attribute__((weak));
 int __interceptor_connect(int, const sockaddr*, socklen_t) __attribute__((weak));
+int __interceptor_socket(int, int, int) __attribute__((weak));
 int __interceptor_epoll_ctl(int, int, int, epoll_event*) __attribute__((weak));
 }
 
@@ -105,7 +106,7 @@ bool is_socket(int fd) noexcept {
 // an errno, or short_transfer with the length to use in *shorter.
 int draw_fault(op call, int fd, std::size_t* shorter = nullptr, std::size_t size = 0) {
     g_called.store(true, std::memory_order_relaxed);
-    if (!g_enabled.load(std::memory_order_acquire) || !is_socket(fd)) {
+    if (!g_enabled.load(std::memory_order_acquire) || (call != op::socket && !is_socket(fd))) {
         return 0;
     }
     shim_state& s = state();
@@ -166,7 +167,7 @@ Result fail_with(int error) noexcept {
 
 const char* op_name(op call) noexcept {
     static constexpr std::array<const char*, op_count> names = {
-        "recv", "send", "read", "write", "readv", "writev", "recvmsg", "sendmsg", "accept", "connect"};
+        "recv", "send", "read", "write", "readv", "writev", "recvmsg", "sendmsg", "accept", "connect", "socket"};
     const auto index = static_cast<std::size_t>(call);
     return index < names.size() ? names[index] : "?";
 }
@@ -331,6 +332,13 @@ int connect(int fd, const sockaddr* address, socklen_t length) {
         return fail_with<int>(error);
     }
     return CORIO_FAULT_REAL(connect)(fd, address, length);
+}
+
+int socket(int domain, int type, int protocol) noexcept {
+    if (const int error = draw_fault(op::socket, -1)) {
+        return fail_with<int>(error);
+    }
+    return CORIO_FAULT_REAL(socket)(domain, type, protocol);
 }
 
 // Never fails; records which sockets are registered (for watched_sockets()

@@ -4,7 +4,7 @@
 // recv, send, read, write, readv, writev, recvmsg, sendmsg, accept, accept4,
 // connect and epoll_ctl in the TEST executable, which the dynamic linker then
 // binds every call to (the executable comes first in symbol lookup), and
-// forwards to the real function. Link fault_injection.cpp into a test to get
+// forwards to the real function (socket() too, to fail it with EMFILE). Link fault_injection.cpp into a test to get
 // the shim (tests/CMakeLists.txt does so for soak/ and test_fault_injection).
 //
 // Under ASan/TSan the runtime's own interceptors are weak aliases of
@@ -41,7 +41,8 @@
 namespace corio_test::fault {
 
 /// The calls the shim can fail.
-enum class op : unsigned { recv, send, read, write, readv, writev, recvmsg, sendmsg, accept, connect, count };
+/// (`socket` is socket(2) itself: no fd yet, so it is not filtered by fd type.)
+enum class op : unsigned { recv, send, read, write, readv, writev, recvmsg, sendmsg, accept, connect, socket, count };
 inline constexpr std::size_t op_count = static_cast<std::size_t>(op::count);
 
 /// "recv", "send", ...
