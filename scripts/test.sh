@@ -7,6 +7,9 @@
 #      coroutine bugs clang does not), clang-tsan (TSan, `threads` tests only),
 #   3. `fuzz` (not a CMake preset): the libFuzzer targets of the HTTP and URL
 #      parsers, each for CORIO_FUZZ_SECONDS (default 60) — scripts/fuzz.sh.
+#   Every preset runs the soak suites (tests/soak: short form, smaller counts
+#   under sanitizers) and the fault-injection tests; TSan only the `threads`
+#   ones among them. The long soak is scripts/soak.sh, by hand.
 #   To stay within CI's time, only `release` compiles every public header on
 #   its own, gcc-asan and clang-tsan skip the examples (clang-asan runs them
 #   under ASan; TSan runs only `threads` tests), and the non-release presets
