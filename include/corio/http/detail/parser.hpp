@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <span>
@@ -131,6 +132,22 @@ public:
                     // Line-oriented states: collect one line, then act on it.
                     if (i == input.size())
                         return {i, http::parse_status::need_more, {}};
+                    if (!m_saw_cr && !m_byte_by_byte) {
+                        // Fast path: a line (or the start of one) that cannot
+                        // hit a limit or an error is taken in one step, as a
+                        // view of the input when it is whole there. Anything
+                        // else goes byte by byte below, up to the end of that
+                        // line: the slow path decides every error and its offset.
+                        std::optional<http::parse_status> event;
+                        if (take_line(input, i, event)) {
+                            if (event)
+                                return {i, *event, {}};
+                            break;
+                        }
+                        if (i == input.size())
+                            return {i, http::parse_status::need_more, {}};
+                        m_byte_by_byte = true;
+                    }
                     const char c = input[i];
                     if (in_header_section()) {
                         if (m_section_bytes >= m_limits.max_header_bytes)
@@ -144,7 +161,8 @@ public:
                         ++i;
                         ++m_offset;
                         m_saw_cr = false;
-                        const auto event = on_line();
+                        m_byte_by_byte = false;
+                        const auto event = on_line(m_line);
                         m_line.clear();
                         if (event)
                             return {i, *event, {}};
@@ -270,11 +288,12 @@ private:
     }
 
     void begin_message() {
-        m_message = Message{};
+        reset_message();
         m_trailers.clear();
         m_state = state::start_line;
         m_line.clear();
         m_saw_cr = false;
+        m_byte_by_byte = false;
         m_section_bytes = 0;
         m_field_count = 0;
         m_holding_field = false;
@@ -288,6 +307,27 @@ private:
         m_content_length.reset();
     }
 
+    /// m_message = Message{}, but keeping the storage of the header list and
+    /// of a small body, so a keep-alive connection parses each request
+    /// without allocating for it again.
+    void reset_message() {
+        static constexpr std::size_t kept_body_capacity = 16 * 1024;
+        if constexpr (is_request) {
+            m_message.method.assign("GET");
+            m_message.target.assign("/");
+            m_message.path_params.clear();
+        } else {
+            m_message.status = 200;
+            m_message.reason.clear();
+        }
+        m_message.version = http::http_version{};
+        m_message.headers.clear();
+        if (m_message.body.capacity() > kept_body_capacity)
+            std::string().swap(m_message.body);
+        else
+            m_message.body.clear();
+    }
+
     /// Parses "HTTP/d.d" at the start of `s`.
     http::http_version parse_version(std::string_view s) {
         if (s.size() != 8 || s.substr(0, 5) != "HTTP/" || s[6] != '.' || s[5] < '0' || s[5] > '9' ||
@@ -298,45 +338,87 @@ private:
         return {s[5] - '0', s[7] - '0'};
     }
 
-    /// Called with a complete line in m_line; returns an event to report, if any.
-    std::optional<http::parse_status> on_line() {
+    /// Fast path of feed() for a line-oriented state, at input[i] with no CR
+    /// pending. When the bytes up to the next CRLF (or all of the input, when
+    /// no CR comes) are ordinary line bytes within max_line_length and
+    /// max_header_bytes, consumes them: a whole line goes to on_line as a view
+    /// of `input` (or of m_line plus the piece, when the line began in an
+    /// earlier feed) and true is returned with on_line's event; a partial line
+    /// is appended to m_line. Leaves `i` alone when the bytes need the
+    /// byte-by-byte path: a bare LF or CR, a limit reached, or a CR ending the input.
+    bool take_line(std::span<const char> input, std::size_t& i, std::optional<http::parse_status>& event) {
+        const char* const start = input.data() + i;
+        const std::size_t available = input.size() - i;
+        const void* const cr = std::memchr(start, '\r', available);
+        const std::size_t length =
+            cr == nullptr ? available : static_cast<std::size_t>(static_cast<const char*>(cr) - start);
+        if (length != 0 && std::memchr(start, '\n', length) != nullptr)
+            return false;
+        if (m_line.size() + length > m_limits.max_line_length)
+            return false;
+        const bool whole = cr != nullptr && length + 1 < available && start[length + 1] == '\n';
+        if (cr != nullptr && !whole)
+            return false;
+        const std::size_t taken = whole ? length + 2 : length;
+        if (in_header_section()) {
+            if (m_section_bytes + taken > m_limits.max_header_bytes)
+                return false;
+            m_section_bytes += taken;
+        }
+        i += taken;
+        m_offset += taken;
+        if (!whole) {
+            m_line.append(start, length);
+            return false;
+        }
+        if (m_line.empty()) {
+            event = on_line(std::string_view(start, length));
+        } else {
+            m_line.append(start, length);
+            event = on_line(m_line);
+            m_line.clear();
+        }
+        return true;
+    }
+
+    /// Called with a complete line (without CRLF); returns an event to report, if any.
+    std::optional<http::parse_status> on_line(std::string_view line) {
         switch (m_state) {
             case state::start_line:
-                if (m_line.empty()) {
+                if (line.empty()) {
                     if (m_empty_lines < max_empty_lines) {
                         ++m_empty_lines;
                         return std::nullopt;
                     }
                     fail(error_kind::bad_message, "empty start line");
                 }
-                parse_start_line();
+                parse_start_line(line);
                 m_state = state::header_line;
                 return std::nullopt;
             case state::header_line:
-                if (m_line.empty()) {
+                if (line.empty()) {
                     commit_held_field(m_message.headers);
                     return headers_done();
                 }
-                parse_field(m_message.headers);
+                parse_field(line, m_message.headers);
                 return std::nullopt;
             case state::trailer_line:
-                if (m_line.empty()) {
+                if (line.empty()) {
                     commit_held_field(m_trailers);
                     m_state = state::done;
                     return http::parse_status::message_complete;
                 }
-                parse_field(m_trailers);
+                parse_field(line, m_trailers);
                 return std::nullopt;
             case state::chunk_size:
-                parse_chunk_size();
+                parse_chunk_size(line);
                 return std::nullopt;
             default:
                 fail(error_kind::bad_message, "internal parser state error");
         }
     }
 
-    void parse_start_line() {
-        const std::string_view line = m_line;
+    void parse_start_line(std::string_view line) {
         const std::size_t sp1 = line.find(' ');
         if (sp1 == std::string_view::npos)
             fail(error_kind::bad_message, "malformed start line");
@@ -380,8 +462,7 @@ private:
         }
     }
 
-    void parse_field(http::headers& into) {
-        const std::string_view line = m_line;
+    void parse_field(std::string_view line, http::headers& into) {
         if (line[0] == ' ' || line[0] == '\t') {
             if constexpr (is_request) {
                 fail(error_kind::bad_message, "obsolete line folding (obs-fold) in a request");
@@ -608,8 +689,7 @@ private:
         return out;
     }
 
-    void parse_chunk_size() {
-        const std::string_view line = m_line;
+    void parse_chunk_size(std::string_view line) {
         std::uint64_t size = 0;
         std::size_t k = 0;
         for (; k < line.size(); ++k) {
@@ -645,7 +725,8 @@ private:
     std::optional<http::protocol_error>
         m_error;                      // set by the first error; later calls throw it again
     bool m_saw_cr = false;            // the last byte of the current line was CR
-    std::string m_line;               // the line being collected (without CRLF)
+    std::string m_line;               // a line begun in an earlier feed (without CRLF)
+    bool m_byte_by_byte = false;      // the current line needs the byte-by-byte path
     std::uint64_t m_offset = 0;       // bytes consumed since construction
     std::size_t m_section_bytes = 0;  // bytes of the current header / trailer section
     std::size_t m_field_count = 0;    // fields in the current header / trailer section
