@@ -313,8 +313,8 @@ private:
     void reset_message() {
         static constexpr std::size_t kept_body_capacity = 16 * 1024;
         if constexpr (is_request) {
-            m_message.method.assign("GET");
-            m_message.target.assign("/");
+            m_message.method.clear();  // both set by the request line, before any event
+            m_message.target.clear();
             m_message.path_params.clear();
         } else {
             m_message.status = 200;
@@ -438,8 +438,8 @@ private:
                     fail(error_kind::bad_message, "invalid character in request-target");
             }
             m_message.version = parse_version(line.substr(sp2 + 1));
-            m_message.method = std::string(method);
-            m_message.target = std::string(target);
+            m_message.method.assign(method.data(), method.size());
+            m_message.target.assign(target.data(), target.size());
         } else {
             m_message.version = parse_version(line.substr(0, sp1));
             const std::string_view rest = line.substr(sp1 + 1);
@@ -488,7 +488,7 @@ private:
         if (++m_field_count > m_limits.max_header_count)
             fail(error_kind::headers_too_large, "more header fields than max_header_count");
         if constexpr (is_request) {
-            into.add(std::string(name), std::string(value));
+            header_list_access::append(into, name, value);
         } else {
             // Held back until the next line shows whether an obs-fold continues it.
             commit_held_field(into);
@@ -553,41 +553,81 @@ private:
     std::optional<http::parse_status> headers_done() {
         const http::headers& h = m_message.headers;
         const http::http_version v = m_message.version;
+        // One pass over the fields for what framing needs; the field lists
+        // are gathered below only when a message has them.
+        std::size_t hosts = 0;
+        bool connection_close = false;
+        bool connection_keep_alive = false;
+        bool connection_upgrade = false;
+        bool has_upgrade = false;
+        bool has_transfer_encoding = false;
+        bool has_content_length = false;
+        for (const auto& field : h) {
+            const std::string_view name = field.name;
+            switch (name.size()) {
+                case 4:
+                    hosts += http_grammar::iequals(name, "Host") ? 1 : 0;
+                    break;
+                case 7:
+                    has_upgrade = has_upgrade || http_grammar::iequals(name, "Upgrade");
+                    break;
+                case 10:
+                    if (http_grammar::iequals(name, "Connection")) {
+                        connection_close = connection_close || http_grammar::list_has_token(field.value, "close");
+                        connection_keep_alive =
+                            connection_keep_alive || http_grammar::list_has_token(field.value, "keep-alive");
+                        connection_upgrade =
+                            connection_upgrade || http_grammar::list_has_token(field.value, "upgrade");
+                    }
+                    break;
+                case 14:
+                    has_content_length = has_content_length || http_grammar::iequals(name, "Content-Length");
+                    break;
+                case 17:
+                    has_transfer_encoding =
+                        has_transfer_encoding || http_grammar::iequals(name, "Transfer-Encoding");
+                    break;
+                default:
+                    break;
+            }
+        }
         // Keep-alive per version and the Connection tokens (RFC 9112 §9.3).
         if (v.minor >= 1)
-            m_keep_alive = !h.has_token("Connection", "close");
+            m_keep_alive = !connection_close;
         else
-            m_keep_alive =
-                h.has_token("Connection", "keep-alive") && !h.has_token("Connection", "close");
+            m_keep_alive = connection_keep_alive && !connection_close;
 
         bool no_body = false;
         if constexpr (is_request) {
             // RFC 9112 §3.2: a server MUST answer 400 to more than one Host
             // field line (two hosts let a proxy and a server route apart).
-            std::size_t hosts = 0;
-            for (const auto& field : h)
-                hosts += http_grammar::iequals(field.name, "Host") ? 1 : 0;
             if (hosts > 1)
                 fail(error_kind::bad_message, "more than one Host field");
             // A CONNECT request has no content (RFC 9110 §9.3.6): what follows
             // its head is tunnel data, whatever a Content-Length says.
             no_body = m_message.method == "CONNECT";
-            m_upgrade = no_body || (h.has_token("Connection", "upgrade") && h.contains("Upgrade"));
+            m_upgrade = no_body || (connection_upgrade && has_upgrade);
         } else {
+            (void)hosts;
+            (void)connection_upgrade;
+            (void)has_upgrade;
             no_body = http_grammar::response_has_no_body(m_request_method, m_message.status);
             m_upgrade =
                 m_message.status == 101 || (m_request_method == "CONNECT" &&
                                             m_message.status >= 200 && m_message.status < 300);
         }
 
-        const auto te_values = h.get_all("Transfer-Encoding");
-        const auto cl_values = h.get_all("Content-Length");
+        std::vector<std::string_view> te_values;
+        if (has_transfer_encoding)
+            te_values = h.get_all("Transfer-Encoding");
         std::optional<std::uint64_t> length;
-        for (const auto value : cl_values) {
-            const std::uint64_t n = parse_content_length(value);
-            if (length && *length != n)
-                fail(error_kind::bad_message, "conflicting Content-Length values");
-            length = n;
+        if (has_content_length) {
+            for (const auto value : h.get_all("Content-Length")) {
+                const std::uint64_t n = parse_content_length(value);
+                if (length && *length != n)
+                    fail(error_kind::bad_message, "conflicting Content-Length values");
+                length = n;
+            }
         }
 
         if (no_body) {

@@ -307,21 +307,6 @@ inline int check_head(http::request& r) {
     return 0;
 }
 
-/// True when the comma-separated list `value` holds `token` (case-insensitive).
-inline bool lists_token(std::string_view value, std::string_view token) noexcept {
-    while (!value.empty()) {
-        const std::size_t comma = value.find(',');
-        if (http_grammar::iequals(http_grammar::trim_ows(value.substr(0, comma)), token)) {
-            return true;
-        }
-        if (comma == std::string_view::npos) {
-            break;
-        }
-        value.remove_prefix(comma + 1);
-    }
-    return false;
-}
-
 /// Appends `r` to `out` as one wire message, in one pass over its fields:
 /// the status line and the handler's fields as http::append_response_head
 /// writes them (the same checks), except Connection, which the server owns;
@@ -349,7 +334,7 @@ inline bool append_response(state& st, std::string& out, const http::response& r
     status_line[12] = ' ';
     out.append(status_line, sizeof status_line);
     out += r.reason.empty() ? http::reason_phrase(r.status) : std::string_view(r.reason);
-    out += "\r\n";
+    out.append("\r\n", 2);
     bool framing = false;
     bool has_server = false;
     try {
@@ -358,7 +343,7 @@ inline bool append_response(state& st, std::string& out, const http::response& r
             switch (name.size()) {
                 case 10:
                     if (http_grammar::iequals(name, "Connection")) {
-                        if (lists_token(field.value, "close")) {
+                        if (http_grammar::list_has_token(field.value, "close")) {
                             keep_alive = false;
                         }
                         continue;  // the server decides about the connection
@@ -387,9 +372,9 @@ inline bool append_response(state& st, std::string& out, const http::response& r
         wire::append_content_length(out, r.body.size());
     }
     if (!keep_alive) {
-        out += "Connection: close\r\n";
+        out += std::string_view("Connection: close\r\n");
     } else if (keep_alive_1_0) {
-        out += "Connection: keep-alive\r\n";
+        out += std::string_view("Connection: keep-alive\r\n");
     }
     if (st.options.date_header) {
         out += st.date();
@@ -399,7 +384,7 @@ inline bool append_response(state& st, std::string& out, const http::response& r
         out += st.options.server_name;
         out += "\r\n";
     }
-    out += "\r\n";
+    out.append("\r\n", 2);
     if (!head_only && !no_body) {
         out += r.body;
     }
@@ -551,40 +536,37 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
             const bool head_only = http_grammar::is_head(r.method);
             bool keep_alive = parser.keep_alive();
             const bool keep_alive_1_0 = keep_alive && r.version.minor == 0;
-            http::response response;
-            std::exception_ptr handler_error;
+            // The answer is built where it is written (no response moved
+            // out to a variable first); a handler exception, or a response
+            // append_response refuses, becomes a 500.
+            std::exception_ptr failure;
+            bool malformed = false;
             try {
-                response = co_await st->handler(r);
+                const http::response answer = co_await st->handler(r);
+                keep_alive = keep_alive && !st->shutting_down;
+                try {
+                    keep_alive = append_response(*st, out, answer, head_only, keep_alive, keep_alive_1_0);
+                } catch (const std::invalid_argument&) {
+                    malformed = true;
+                    failure = std::current_exception();
+                    if (answer.headers.has_token("Connection", "close")) {
+                        keep_alive = false;
+                    }
+                }
             } catch (const cancelled_error&) {
                 throw;
             } catch (...) {
-                handler_error = std::current_exception();
-            }
-            if (handler_error) {
-                st->loop->call_exception_handler({"corio http server: handler for " + r.method + " " + r.target +
-                                                     " failed; answered 500",
-                                                 handler_error});
-                response = http::text_response(500, "Internal Server Error\n");
+                failure = std::current_exception();
             }
             ++st->requests_served;
-            if (st->shutting_down) {
-                keep_alive = false;
-            }
-            bool bad_response = false;
-            try {
-                keep_alive = append_response(*st, out, response, head_only, keep_alive, keep_alive_1_0);
-            } catch (const std::invalid_argument& error) {
-                bad_response = true;
-                st->loop->call_exception_handler({"corio http server: handler for " + r.method + " " + r.target +
-                                                     " returned a malformed response; answered 500",
-                                                 std::make_exception_ptr(error)});
-            }
-            if (bad_response) {
-                if (response.headers.has_token("Connection", "close")) {
-                    keep_alive = false;
-                }
-                const http::response failure = http::text_response(500, "Internal Server Error\n");
-                keep_alive = append_response(*st, out, failure, head_only, keep_alive, keep_alive_1_0);
+            if (failure) {
+                keep_alive = keep_alive && !st->shutting_down;
+                st->loop->call_exception_handler(
+                    {"corio http server: handler for " + r.method + " " + r.target +
+                         (malformed ? " returned a malformed response; answered 500" : " failed; answered 500"),
+                     failure});
+                const http::response internal_error = http::text_response(500, "Internal Server Error\n");
+                keep_alive = append_response(*st, out, internal_error, head_only, keep_alive, keep_alive_1_0);
             }
             fresh = false;
             at = phase::idle;
