@@ -132,8 +132,8 @@ namespace corio::detail {
 struct header_list_access {
     static void append(http::headers& into, std::string_view name, std::string_view value) {
         http::header_field& field = into.m_fields.emplace_back();
-        field.name.assign(name.data(), name.size());
-        field.value.assign(value.data(), value.size());
+        field.name.append(name.data(), name.size());  // append to an empty string: assign, minus the overlap checks
+        field.value.append(value.data(), value.size());
     }
 };
 

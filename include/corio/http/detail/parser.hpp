@@ -438,8 +438,10 @@ private:
                     fail(error_kind::bad_message, "invalid character in request-target");
             }
             m_message.version = parse_version(line.substr(sp2 + 1));
-            m_message.method.assign(method.data(), method.size());
-            m_message.target.assign(target.data(), target.size());
+            m_message.method.clear();
+            m_message.method.append(method.data(), method.size());
+            m_message.target.clear();
+            m_message.target.append(target.data(), target.size());
         } else {
             m_message.version = parse_version(line.substr(0, sp1));
             const std::string_view rest = line.substr(sp1 + 1);
