@@ -455,6 +455,61 @@ TEST_CASE("A body over the limit fails at the same byte whether fed whole or in 
     }
 }
 
+TEST_CASE("Lines taken whole from the input fail at the same byte as lines fed byte by byte",
+          "[http][parser]") {
+    // The parser takes a line ending in the input as a view in one step and
+    // goes byte by byte only for the unusual: each outcome (the messages, or
+    // the error kind and offset) must not depend on how the input is split.
+    parser_limits limits;
+    limits.max_line_length = 24;
+    limits.max_header_bytes = 60;
+    const std::vector<std::string> inputs = {
+        "GET /456789012345678 HTTP/1.1\r\nHost: a\r\n\r\n",        // request line of exactly 29 > 24
+        "GET /4567890 HTTP/1.1\r\nHost: a\r\n\r\n",                // 21: fits
+        "GET / HTTP/1.1\r\nX: 345678901234567890123\r\n\r\n",      // field line of exactly 24
+        "GET / HTTP/1.1\r\nX: 3456789012345678901234\r\n\r\n",     // 25: one over
+        "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 345678901234567890\r\nD: 12\r\n\r\n",  // section of exactly 60
+        "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 345678901234567890\r\nD: 123\r\n\r\n",  // 61: one over
+        "GET / HTTP/1.1\r\nHost: a\nb\r\n\r\n",                   // bare LF inside a line
+        "GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n",                   // bare CR inside a line
+        "GET / HTTP/1.1\r\nHost: a\r",                              // CR ending the input
+        "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: b\r\n\r\n",
+    };
+    auto outcome = [&](const std::string& input, std::size_t step) {
+        try {
+            const auto messages = run<request_parser>(input, step, body_mode::accumulate, false, "GET", limits);
+            std::string text;
+            for (const auto& m : messages) {
+                text += m.start + "|";
+                for (const auto& f : m.fields)
+                    text += f + "|";
+            }
+            return text;
+        } catch (const protocol_error& e) {
+            return "error " + std::to_string(static_cast<int>(e.error_kind())) + " at " +
+                   std::to_string(e.offset());
+        }
+    };
+    for (const auto& input : inputs) {
+        INFO(input);
+        const std::string byte_by_byte = outcome(input, 1);
+        for (const std::size_t step : {std::size_t{0}, std::size_t{2}, std::size_t{3}, std::size_t{7}}) {
+            INFO(step);
+            CHECK(outcome(input, step) == byte_by_byte);
+        }
+    }
+    CHECK(outcome(inputs[0], 0) == "error " + std::to_string(static_cast<int>(protocol_error::kind::line_too_long)) +
+                                       " at 24");
+    CHECK(outcome(inputs[1], 0) == "GET /4567890 1.1|Host: a|");
+    CHECK(outcome(inputs[2], 0) == "GET / 1.1|X: 345678901234567890123|");
+    CHECK(outcome(inputs[4], 0).rfind("GET / 1.1|", 0) == 0);
+    CHECK(outcome(inputs[5], 0) == "error " +
+                                       std::to_string(static_cast<int>(protocol_error::kind::headers_too_large)) +
+                                       " at 60");
+    CHECK(outcome(inputs[6], 0).rfind("error ", 0) == 0);
+    CHECK(outcome(inputs[9], 0) == "GET / 1.1|Host: a|GET /b 1.1|Host: b|");
+}
+
 TEST_CASE("A protocol_error names the problem and the byte offset", "[http][parser]") {
     request_parser p;
     const std::string input = "GET / HTTP/1.1\r\nHost : a\r\n\r\n";

@@ -555,6 +555,37 @@ TEST_CASE("a slow client dribbling a head gets 408 and is closed", "[http_server
     run_with_watchdog(body());
 }
 
+TEST_CASE("the read deadlines do not run while the handler does: a handler slower than every timeout answers",
+          "[http_server]") {
+    // One timeout scope per connection is armed around each read only; the
+    // handler and the write of its answer are outside it.
+    auto body = []() -> corio::task<void> {
+        http::server_options options;
+        options.header_timeout = 100ms;
+        options.body_timeout = 100ms;
+        options.keep_alive_timeout = 100ms;
+        auto server = co_await http::start_server(test_routes(), "127.0.0.1", 0, options);
+        auto stream = co_await corio::open_connection("127.0.0.1", server.port());
+        for (int i = 0; i < 2; ++i) {
+            co_await stream.write(get_request("/sleep/300"));
+            reply r = co_await read_responses(stream, 1);
+            REQUIRE(r.responses.size() == 1);
+            CHECK(r.responses[0].status == 200);
+            CHECK(r.responses[0].body == "slept 300\n");
+        }
+        CHECK(server.connections_accepted() == 1);
+        CHECK(server.requests_served() == 2);
+        // Idle after that, the keep-alive deadline still closes it.
+        corio_test::stopwatch clock;
+        const std::string rest = co_await read_all(stream);
+        CHECK(rest.empty());
+        CHECK(clock.elapsed() >= 80ms);
+        CHECK(clock.elapsed() < 2s);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
 TEST_CASE("a body that stops arriving gets 408 after body_timeout", "[http_server]") {
     auto body = []() -> corio::task<void> {
         http::server_options options;

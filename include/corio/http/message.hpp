@@ -15,6 +15,10 @@
 #include <utility>
 #include <vector>
 
+namespace corio::detail {
+struct header_list_access;
+}  // namespace corio::detail
+
 namespace corio::http {
 
 /// One header field as received or to be sent.
@@ -63,20 +67,9 @@ public:
     /// True when a field named `name` holds `token` in its comma-separated list
     /// (case-insensitive), e.g. has_token("Connection", "close").
     [[nodiscard]] bool has_token(std::string_view name, std::string_view token) const {
-        for (const auto& f : m_fields) {
-            if (!detail::http_grammar::iequals(f.name, name))
-                continue;
-            std::string_view rest = f.value;
-            while (!rest.empty()) {
-                const std::size_t comma = rest.find(',');
-                const std::string_view item = detail::http_grammar::trim_ows(rest.substr(0, comma));
-                if (detail::http_grammar::iequals(item, token))
-                    return true;
-                if (comma == std::string_view::npos)
-                    break;
-                rest.remove_prefix(comma + 1);
-            }
-        }
+        for (const auto& f : m_fields)
+            if (detail::http_grammar::iequals(f.name, name) && detail::http_grammar::list_has_token(f.value, token))
+                return true;
         return false;
     }
 
@@ -126,8 +119,27 @@ public:
     friend bool operator==(const headers&, const headers&) = default;
 
 private:
+    friend struct corio::detail::header_list_access;
     std::vector<header_field> m_fields;
 };
+
+}  // namespace corio::http
+
+namespace corio::detail {
+
+/// The parser's way to append a received field: copied straight into the
+/// field's strings (no temporaries moved in), one copy per byte received.
+struct header_list_access {
+    static void append(http::headers& into, std::string_view name, std::string_view value) {
+        http::header_field& field = into.m_fields.emplace_back();
+        field.name.append(name.data(), name.size());  // append to an empty string: assign, minus the overlap checks
+        field.value.append(value.data(), value.size());
+    }
+};
+
+}  // namespace corio::detail
+
+namespace corio::http {
 
 /// HTTP-version of a message: 1.0 or 1.1 in practice.
 struct http_version {

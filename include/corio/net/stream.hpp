@@ -71,14 +71,10 @@ public:
 
     /// Reads what is available, up to buffer.size() bytes, waiting until at
     /// least one byte arrives. Returns 0 at end of stream (not an error).
-    [[nodiscard]] CORIO_HEADER_COROUTINE task<std::size_t> read_some(std::span<std::byte> buffer) {
-        if (buffer.empty()) {
-            co_return 0;
-        }
-        if (!m_buffer.empty()) {
-            co_return m_buffer.take_into(buffer);
-        }
-        co_return co_await receive(buffer.data(), buffer.size());
+    [[nodiscard]] task<std::size_t> read_some(std::span<std::byte> buffer) {
+        // One coroutine (receive) rather than one awaiting another: a read
+        // per request on a server connection.
+        return receive(buffer.data(), buffer.size(), true);
     }
 
     /// Reads up to n bytes (at least one unless at end of stream): "" at end
@@ -171,7 +167,7 @@ private:
     struct unbuffered_reader {
         stream_socket* socket;
         [[nodiscard]] task<std::size_t> read_some(std::span<std::byte> into) const {
-            return socket->receive(into.data(), into.size());
+            return socket->receive(into.data(), into.size(), false);
         }
     };
 
@@ -181,7 +177,17 @@ private:
     // so waiting first saves the recv that would return EAGAIN — one syscall
     // per request on a request/response connection (bench/benchmarks_notes.md).
     // A hang-up already reported raises no new edge: then recv goes first.
-    CORIO_HEADER_COROUTINE task<std::size_t> receive(void* out, std::size_t size) {
+    // `from_buffer` (read_some): an empty request reads nothing, and bytes in
+    // m_buffer are served before the socket's.
+    CORIO_HEADER_COROUTINE task<std::size_t> receive(void* out, std::size_t size, bool from_buffer) {
+        if (from_buffer) {
+            if (size == 0) {
+                co_return 0;
+            }
+            if (!m_buffer.empty()) {
+                co_return m_buffer.take_into(std::span<std::byte>(static_cast<std::byte*>(out), size));
+            }
+        }
         if (m_drained && !m_socket.peer_closed()) {
             m_drained = false;
             ensure_open("recv");

@@ -66,6 +66,22 @@ constexpr std::string_view trim_ows(std::string_view s) noexcept {
     return s;
 }
 
+/// True when the comma-separated list `value` (RFC 9110 §5.6.1) holds
+/// `token`, compared case-insensitively: Connection: keep-alive, close.
+constexpr bool list_has_token(std::string_view value, std::string_view token) noexcept {
+    while (!value.empty()) {
+        const std::size_t comma = value.find(',');
+        if (iequals(trim_ows(value.substr(0, comma)), token)) {
+            return true;
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        value.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
 // RFC 9110 §5.6.2 tchar, as a table: the parser tests every byte of every
 // method and header name against it, so one load beats a chain of compares.
 inline constexpr std::array<bool, 256> token_table = [] {

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <span>
@@ -131,6 +132,22 @@ public:
                     // Line-oriented states: collect one line, then act on it.
                     if (i == input.size())
                         return {i, http::parse_status::need_more, {}};
+                    if (!m_saw_cr && !m_byte_by_byte) {
+                        // Fast path: a line (or the start of one) that cannot
+                        // hit a limit or an error is taken in one step, as a
+                        // view of the input when it is whole there. Anything
+                        // else goes byte by byte below, up to the end of that
+                        // line: the slow path decides every error and its offset.
+                        std::optional<http::parse_status> event;
+                        if (take_line(input, i, event)) {
+                            if (event)
+                                return {i, *event, {}};
+                            break;
+                        }
+                        if (i == input.size())
+                            return {i, http::parse_status::need_more, {}};
+                        m_byte_by_byte = true;
+                    }
                     const char c = input[i];
                     if (in_header_section()) {
                         if (m_section_bytes >= m_limits.max_header_bytes)
@@ -144,7 +161,8 @@ public:
                         ++i;
                         ++m_offset;
                         m_saw_cr = false;
-                        const auto event = on_line();
+                        m_byte_by_byte = false;
+                        const auto event = on_line(m_line);
                         m_line.clear();
                         if (event)
                             return {i, *event, {}};
@@ -270,11 +288,12 @@ private:
     }
 
     void begin_message() {
-        m_message = Message{};
+        reset_message();
         m_trailers.clear();
         m_state = state::start_line;
         m_line.clear();
         m_saw_cr = false;
+        m_byte_by_byte = false;
         m_section_bytes = 0;
         m_field_count = 0;
         m_holding_field = false;
@@ -288,6 +307,27 @@ private:
         m_content_length.reset();
     }
 
+    /// m_message = Message{}, but keeping the storage of the header list and
+    /// of a small body, so a keep-alive connection parses each request
+    /// without allocating for it again.
+    void reset_message() {
+        static constexpr std::size_t kept_body_capacity = 16 * 1024;
+        if constexpr (is_request) {
+            m_message.method.clear();  // both set by the request line, before any event
+            m_message.target.clear();
+            m_message.path_params.clear();
+        } else {
+            m_message.status = 200;
+            m_message.reason.clear();
+        }
+        m_message.version = http::http_version{};
+        m_message.headers.clear();
+        if (m_message.body.capacity() > kept_body_capacity)
+            std::string().swap(m_message.body);
+        else
+            m_message.body.clear();
+    }
+
     /// Parses "HTTP/d.d" at the start of `s`.
     http::http_version parse_version(std::string_view s) {
         if (s.size() != 8 || s.substr(0, 5) != "HTTP/" || s[6] != '.' || s[5] < '0' || s[5] > '9' ||
@@ -298,45 +338,87 @@ private:
         return {s[5] - '0', s[7] - '0'};
     }
 
-    /// Called with a complete line in m_line; returns an event to report, if any.
-    std::optional<http::parse_status> on_line() {
+    /// Fast path of feed() for a line-oriented state, at input[i] with no CR
+    /// pending. When the bytes up to the next CRLF (or all of the input, when
+    /// no CR comes) are ordinary line bytes within max_line_length and
+    /// max_header_bytes, consumes them: a whole line goes to on_line as a view
+    /// of `input` (or of m_line plus the piece, when the line began in an
+    /// earlier feed) and true is returned with on_line's event; a partial line
+    /// is appended to m_line. Leaves `i` alone when the bytes need the
+    /// byte-by-byte path: a bare LF or CR, a limit reached, or a CR ending the input.
+    bool take_line(std::span<const char> input, std::size_t& i, std::optional<http::parse_status>& event) {
+        const char* const start = input.data() + i;
+        const std::size_t available = input.size() - i;
+        const void* const cr = std::memchr(start, '\r', available);
+        const std::size_t length =
+            cr == nullptr ? available : static_cast<std::size_t>(static_cast<const char*>(cr) - start);
+        if (length != 0 && std::memchr(start, '\n', length) != nullptr)
+            return false;
+        if (m_line.size() + length > m_limits.max_line_length)
+            return false;
+        const bool whole = cr != nullptr && length + 1 < available && start[length + 1] == '\n';
+        if (cr != nullptr && !whole)
+            return false;
+        const std::size_t taken = whole ? length + 2 : length;
+        if (in_header_section()) {
+            if (m_section_bytes + taken > m_limits.max_header_bytes)
+                return false;
+            m_section_bytes += taken;
+        }
+        i += taken;
+        m_offset += taken;
+        if (!whole) {
+            m_line.append(start, length);
+            return false;
+        }
+        if (m_line.empty()) {
+            event = on_line(std::string_view(start, length));
+        } else {
+            m_line.append(start, length);
+            event = on_line(m_line);
+            m_line.clear();
+        }
+        return true;
+    }
+
+    /// Called with a complete line (without CRLF); returns an event to report, if any.
+    std::optional<http::parse_status> on_line(std::string_view line) {
         switch (m_state) {
             case state::start_line:
-                if (m_line.empty()) {
+                if (line.empty()) {
                     if (m_empty_lines < max_empty_lines) {
                         ++m_empty_lines;
                         return std::nullopt;
                     }
                     fail(error_kind::bad_message, "empty start line");
                 }
-                parse_start_line();
+                parse_start_line(line);
                 m_state = state::header_line;
                 return std::nullopt;
             case state::header_line:
-                if (m_line.empty()) {
+                if (line.empty()) {
                     commit_held_field(m_message.headers);
                     return headers_done();
                 }
-                parse_field(m_message.headers);
+                parse_field(line, m_message.headers);
                 return std::nullopt;
             case state::trailer_line:
-                if (m_line.empty()) {
+                if (line.empty()) {
                     commit_held_field(m_trailers);
                     m_state = state::done;
                     return http::parse_status::message_complete;
                 }
-                parse_field(m_trailers);
+                parse_field(line, m_trailers);
                 return std::nullopt;
             case state::chunk_size:
-                parse_chunk_size();
+                parse_chunk_size(line);
                 return std::nullopt;
             default:
                 fail(error_kind::bad_message, "internal parser state error");
         }
     }
 
-    void parse_start_line() {
-        const std::string_view line = m_line;
+    void parse_start_line(std::string_view line) {
         const std::size_t sp1 = line.find(' ');
         if (sp1 == std::string_view::npos)
             fail(error_kind::bad_message, "malformed start line");
@@ -356,8 +438,10 @@ private:
                     fail(error_kind::bad_message, "invalid character in request-target");
             }
             m_message.version = parse_version(line.substr(sp2 + 1));
-            m_message.method = std::string(method);
-            m_message.target = std::string(target);
+            m_message.method.clear();
+            m_message.method.append(method.data(), method.size());
+            m_message.target.clear();
+            m_message.target.append(target.data(), target.size());
         } else {
             m_message.version = parse_version(line.substr(0, sp1));
             const std::string_view rest = line.substr(sp1 + 1);
@@ -380,8 +464,7 @@ private:
         }
     }
 
-    void parse_field(http::headers& into) {
-        const std::string_view line = m_line;
+    void parse_field(std::string_view line, http::headers& into) {
         if (line[0] == ' ' || line[0] == '\t') {
             if constexpr (is_request) {
                 fail(error_kind::bad_message, "obsolete line folding (obs-fold) in a request");
@@ -407,7 +490,7 @@ private:
         if (++m_field_count > m_limits.max_header_count)
             fail(error_kind::headers_too_large, "more header fields than max_header_count");
         if constexpr (is_request) {
-            into.add(std::string(name), std::string(value));
+            header_list_access::append(into, name, value);
         } else {
             // Held back until the next line shows whether an obs-fold continues it.
             commit_held_field(into);
@@ -472,41 +555,81 @@ private:
     std::optional<http::parse_status> headers_done() {
         const http::headers& h = m_message.headers;
         const http::http_version v = m_message.version;
+        // One pass over the fields for what framing needs; the field lists
+        // are gathered below only when a message has them.
+        std::size_t hosts = 0;
+        bool connection_close = false;
+        bool connection_keep_alive = false;
+        bool connection_upgrade = false;
+        bool has_upgrade = false;
+        bool has_transfer_encoding = false;
+        bool has_content_length = false;
+        for (const auto& field : h) {
+            const std::string_view name = field.name;
+            switch (name.size()) {
+                case 4:
+                    hosts += http_grammar::iequals(name, "Host") ? 1 : 0;
+                    break;
+                case 7:
+                    has_upgrade = has_upgrade || http_grammar::iequals(name, "Upgrade");
+                    break;
+                case 10:
+                    if (http_grammar::iequals(name, "Connection")) {
+                        connection_close = connection_close || http_grammar::list_has_token(field.value, "close");
+                        connection_keep_alive =
+                            connection_keep_alive || http_grammar::list_has_token(field.value, "keep-alive");
+                        connection_upgrade =
+                            connection_upgrade || http_grammar::list_has_token(field.value, "upgrade");
+                    }
+                    break;
+                case 14:
+                    has_content_length = has_content_length || http_grammar::iequals(name, "Content-Length");
+                    break;
+                case 17:
+                    has_transfer_encoding =
+                        has_transfer_encoding || http_grammar::iequals(name, "Transfer-Encoding");
+                    break;
+                default:
+                    break;
+            }
+        }
         // Keep-alive per version and the Connection tokens (RFC 9112 §9.3).
         if (v.minor >= 1)
-            m_keep_alive = !h.has_token("Connection", "close");
+            m_keep_alive = !connection_close;
         else
-            m_keep_alive =
-                h.has_token("Connection", "keep-alive") && !h.has_token("Connection", "close");
+            m_keep_alive = connection_keep_alive && !connection_close;
 
         bool no_body = false;
         if constexpr (is_request) {
             // RFC 9112 §3.2: a server MUST answer 400 to more than one Host
             // field line (two hosts let a proxy and a server route apart).
-            std::size_t hosts = 0;
-            for (const auto& field : h)
-                hosts += http_grammar::iequals(field.name, "Host") ? 1 : 0;
             if (hosts > 1)
                 fail(error_kind::bad_message, "more than one Host field");
             // A CONNECT request has no content (RFC 9110 §9.3.6): what follows
             // its head is tunnel data, whatever a Content-Length says.
             no_body = m_message.method == "CONNECT";
-            m_upgrade = no_body || (h.has_token("Connection", "upgrade") && h.contains("Upgrade"));
+            m_upgrade = no_body || (connection_upgrade && has_upgrade);
         } else {
+            (void)hosts;
+            (void)connection_upgrade;
+            (void)has_upgrade;
             no_body = http_grammar::response_has_no_body(m_request_method, m_message.status);
             m_upgrade =
                 m_message.status == 101 || (m_request_method == "CONNECT" &&
                                             m_message.status >= 200 && m_message.status < 300);
         }
 
-        const auto te_values = h.get_all("Transfer-Encoding");
-        const auto cl_values = h.get_all("Content-Length");
+        std::vector<std::string_view> te_values;
+        if (has_transfer_encoding)
+            te_values = h.get_all("Transfer-Encoding");
         std::optional<std::uint64_t> length;
-        for (const auto value : cl_values) {
-            const std::uint64_t n = parse_content_length(value);
-            if (length && *length != n)
-                fail(error_kind::bad_message, "conflicting Content-Length values");
-            length = n;
+        if (has_content_length) {
+            for (const auto value : h.get_all("Content-Length")) {
+                const std::uint64_t n = parse_content_length(value);
+                if (length && *length != n)
+                    fail(error_kind::bad_message, "conflicting Content-Length values");
+                length = n;
+            }
         }
 
         if (no_body) {
@@ -608,8 +731,7 @@ private:
         return out;
     }
 
-    void parse_chunk_size() {
-        const std::string_view line = m_line;
+    void parse_chunk_size(std::string_view line) {
         std::uint64_t size = 0;
         std::size_t k = 0;
         for (; k < line.size(); ++k) {
@@ -645,7 +767,8 @@ private:
     std::optional<http::protocol_error>
         m_error;                      // set by the first error; later calls throw it again
     bool m_saw_cr = false;            // the last byte of the current line was CR
-    std::string m_line;               // the line being collected (without CRLF)
+    std::string m_line;               // a line begun in an earlier feed (without CRLF)
+    bool m_byte_by_byte = false;      // the current line needs the byte-by-byte path
     std::uint64_t m_offset = 0;       // bytes consumed since construction
     std::size_t m_section_bytes = 0;  // bytes of the current header / trailer section
     std::size_t m_field_count = 0;    // fields in the current header / trailer section

@@ -16,7 +16,9 @@
 #include <corio/http/url.hpp>
 #include <corio/net/stream.hpp>
 #include <corio/task.hpp>
+#include <corio/timeout.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -160,6 +162,18 @@ inline int status_for(http::protocol_error::kind kind) noexcept {
     return 400;
 }
 
+/// unreserved / sub-delims (RFC 3986 §3.2.2 reg-name without its %XX), as a
+/// table: every request's Host is checked byte by byte.
+inline const std::array<bool, 256> reg_name_table = [] {
+    std::array<bool, 256> table{};
+    for (int c = 0; c < 256; ++c) {
+        const char ch = static_cast<char>(c);
+        table[static_cast<std::size_t>(c)] =
+            url_grammar::is_unreserved(ch) || url_grammar::is_sub_delim(ch);
+    }
+    return table;
+}();
+
 /// True when `value` is a valid Host field value, uri-host [":" port]
 /// (RFC 9110 §7.2, RFC 3986 §3.2.2): a reg-name (unreserved, sub-delims,
 /// %XX), or an IP literal in brackets (IPv6 or IPvFuture), then an optional
@@ -206,7 +220,7 @@ inline bool valid_host(std::string_view value) noexcept {
                     return false;
                 }
                 i += 2;
-            } else if (!is_unreserved(c) && !is_sub_delim(c)) {
+            } else if (!reg_name_table[static_cast<unsigned char>(c)]) {
                 return false;
             }
         }
@@ -247,8 +261,17 @@ inline std::string_view host_part(std::string_view value) noexcept {
 /// scheme is not http/https or whose authority is invalid (userinfo, no
 /// host) → 400. An absolute-form target's authority replaces Host (§3.2.2).
 inline int check_head(http::request& r) {
-    const std::vector<std::string_view> hosts = r.headers.get_all("Host");
-    if (hosts.size() > 1 || (hosts.size() == 1 && !valid_host(hosts.front()))) {
+    std::size_t host_count = 0;
+    std::string_view host;
+    for (const http::header_field& field : r.headers) {
+        if (field.name.size() == 4 && http_grammar::iequals(field.name, "Host")) {
+            if (++host_count > 1) {
+                return 400;
+            }
+            host = field.value;
+        }
+    }
+    if (host_count == 1 && !valid_host(host)) {
         return 400;
     }
     if (r.method == "CONNECT") {
@@ -261,7 +284,7 @@ inline int check_head(http::request& r) {
             if (target.form == http::target_form::asterisk && r.method != "OPTIONS") {
                 return 400;
             }
-            if (r.version.minor >= 1 && (hosts.empty() || hosts.front().empty())) {
+            if (r.version.minor >= 1 && host.empty()) {
                 return 400;
             }
             return 0;
@@ -277,56 +300,101 @@ inline int check_head(http::request& r) {
     if (!valid_host(target.authority) || host_part(target.authority).empty()) {
         return 400;
     }
-    if (r.version.minor >= 1 && hosts.empty()) {
+    if (r.version.minor >= 1 && host_count == 0) {
         return 400;  // §3.2: every HTTP/1.1 request carries Host, even one that overrides it
     }
     r.headers.set("Host", std::string(target.authority));
     return 0;
 }
 
-/// Appends `r` to `out` as one wire message: the head from
-/// http::append_response_head, then the fields the server owns
-/// (Content-Length when the handler set no framing, Connection, Date,
-/// Server), then the body unless `head_only` or the status forbids one.
-/// Throws std::invalid_argument (malformed header) leaving `out` as it was.
-inline void append_response(state& st, std::string& out, http::response& r, bool head_only, bool close,
+/// Appends `r` to `out` as one wire message, in one pass over its fields:
+/// the status line and the handler's fields as http::append_response_head
+/// writes them (the same checks), except Connection, which the server owns;
+/// then Content-Length when the handler set no framing, Connection, Date and
+/// Server; then the body unless `head_only` or the status forbids one.
+/// Returns whether the connection stays open: `keep_alive`, unless the
+/// handler's Connection field lists "close". Throws std::invalid_argument
+/// (malformed status, reason or field) leaving `out` as it was.
+inline bool append_response(state& st, std::string& out, const http::response& r, bool head_only, bool keep_alive,
                             bool keep_alive_1_0) {
+    namespace wire = http_wire;
+    if (r.status < 100 || r.status > 999) {
+        throw std::invalid_argument("corio::http: status " + std::to_string(r.status) + " is not three digits");
+    }
+    if (wire::breaks_line(r.reason)) {
+        throw std::invalid_argument("corio::http: reason phrase holds CR, LF or NUL");
+    }
     const std::size_t start = out.size();
+    char status_line[13];  // "HTTP/x.y NNN "
+    wire::format_version(status_line, r.version);
+    status_line[8] = ' ';
+    status_line[9] = static_cast<char>('0' + r.status / 100);
+    status_line[10] = static_cast<char>('0' + r.status / 10 % 10);
+    status_line[11] = static_cast<char>('0' + r.status % 10);
+    status_line[12] = ' ';
+    out.append(status_line, sizeof status_line);
+    out += r.reason.empty() ? http::reason_phrase(r.status) : std::string_view(r.reason);
+    out.append("\r\n", 2);
+    bool framing = false;
+    bool has_server = false;
     try {
-        r.headers.remove("Connection");  // the server decides about the connection
-        http::append_response_head(out, r);
+        for (const http::header_field& field : r.headers) {
+            const std::string_view name = field.name;
+            switch (name.size()) {
+                case 10:
+                    if (http_grammar::iequals(name, "Connection")) {
+                        if (http_grammar::list_has_token(field.value, "close")) {
+                            keep_alive = false;
+                        }
+                        continue;  // the server decides about the connection
+                    }
+                    break;
+                case 14:
+                    framing = framing || http_grammar::iequals(name, "Content-Length");
+                    break;
+                case 17:
+                    framing = framing || http_grammar::iequals(name, "Transfer-Encoding");
+                    break;
+                case 6:
+                    has_server = has_server || http_grammar::iequals(name, "Server");
+                    break;
+                default:
+                    break;
+            }
+            wire::append_field(out, field);
+        }
     } catch (...) {
         out.resize(start);
         throw;
     }
-    out.resize(out.size() - 2);  // reopen the head for the fields below
     const bool no_body = http_grammar::status_forbids_body(r.status);
-    if (!no_body && !http_wire::has_framing(r.headers)) {
-        http_wire::append_content_length(out, r.body.size());
+    if (!no_body && !framing) {
+        wire::append_content_length(out, r.body.size());
     }
-    if (close) {
-        out += "Connection: close\r\n";
+    if (!keep_alive) {
+        out += std::string_view("Connection: close\r\n");
     } else if (keep_alive_1_0) {
-        out += "Connection: keep-alive\r\n";
+        out += std::string_view("Connection: keep-alive\r\n");
     }
     if (st.options.date_header) {
         out += st.date();
     }
-    if (!st.options.server_name.empty() && !r.headers.contains("Server")) {
+    if (!st.options.server_name.empty() && !has_server) {
         out += "Server: ";
         out += st.options.server_name;
         out += "\r\n";
     }
-    out += "\r\n";
+    out.append("\r\n", 2);
     if (!head_only && !no_body) {
         out += r.body;
     }
+    return keep_alive;
 }
 
 /// Appends a small error response that closes the connection.
 inline void append_error(state& st, std::string& out, int status) {
-    http::response r = http::text_response(status, std::string(http::reason_phrase(status)) + "\n");
-    append_response(st, out, r, false, true, false);
+    const http::response r = http::text_response(status, std::string(http::reason_phrase(status)) + "\n");
+    append_response(st, out, r, false, false, false);
 }
 
 /// Reads and drops what the client still sends, until it closes or the cap is
@@ -368,22 +436,6 @@ CORIO_HEADER_COROUTINE inline task<void> finish_and_close(stream_socket& stream,
     stream.close();
 }
 
-/// Calls the handler; an exception becomes a 500 response and is reported to
-/// the loop's exception handler. cancelled_error passes through.
-CORIO_HEADER_COROUTINE inline task<http::response> call_handler(state& st, http::request& r) {
-    std::exception_ptr error;
-    try {
-        co_return co_await st.handler(r);
-    } catch (const cancelled_error&) {
-        throw;
-    } catch (...) {
-        error = std::current_exception();
-    }
-    st.loop->call_exception_handler(
-        {"corio http server: handler for " + r.method + " " + r.target + " failed; answered 500", error});
-    co_return http::text_response(500, "Internal Server Error\n");
-}
-
 /// Serves one connection: requests are parsed from one reusable buffer and
 /// answered in order; responses to pipelined requests already buffered are
 /// batched into one write.
@@ -412,6 +464,9 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
     std::size_t end = 0;
     std::string out;  // responses not written yet
     out.reserve(4096);
+
+    // The deadline of the read in progress (none between reads).
+    timeout_scope read_deadline = co_await corio::timeout(std::nullopt);
 
     enum class phase { idle, head, body };
     phase at = phase::idle;
@@ -449,7 +504,9 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
             }
             if (result.status == http::parse_status::headers_complete) {
                 at = phase::body;
-                body_deadline = clock::now() + options.body_timeout;
+                if (parser.chunked() || parser.content_length().value_or(0) > 0) {
+                    body_deadline = clock::now() + options.body_timeout;  // none to wait for otherwise
+                }
                 feed_again = true;
                 http::request& r = parser.message();
                 error_status = check_head(r);
@@ -473,31 +530,46 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
             if (result.status != http::parse_status::message_complete) {
                 continue;  // body_chunk: not in accumulate mode
             }
-            // A whole request: answer it.
+            // A whole request: answer it. The handler is called here rather
+            // than through a wrapper coroutine: one frame less per request.
             http::request& r = parser.message();
             const bool head_only = http_grammar::is_head(r.method);
             bool keep_alive = parser.keep_alive();
             const bool keep_alive_1_0 = keep_alive && r.version.minor == 0;
-            http::response response = co_await call_handler(*st, r);
-            ++st->requests_served;
-            // The server switches no protocol (no 101): the client of an
-            // Upgrade request may already be sending the other protocol's
-            // bytes, which must not be parsed as requests.
-            if (response.headers.has_token("Connection", "close") || st->shutting_down || parser.upgrade()) {
-                keep_alive = false;
-            }
-            bool bad_response = false;
+            // The answer is built where it is written (no response moved
+            // out to a variable first); a handler exception, or a response
+            // append_response refuses, becomes a 500.
+            std::exception_ptr failure;
+            bool malformed = false;
             try {
-                append_response(*st, out, response, head_only, !keep_alive, keep_alive_1_0);
-            } catch (const std::invalid_argument& error) {
-                bad_response = true;
-                st->loop->call_exception_handler({"corio http server: handler for " + r.method + " " + r.target +
-                                                     " returned a malformed response; answered 500",
-                                                 std::make_exception_ptr(error)});
+                const http::response answer = co_await st->handler(r);
+                // The server switches no protocol (no 101): the client of an
+                // Upgrade request may already be sending the other protocol's
+                // bytes, which must not be parsed as requests.
+                keep_alive = keep_alive && !st->shutting_down && !parser.upgrade();
+                try {
+                    keep_alive = append_response(*st, out, answer, head_only, keep_alive, keep_alive_1_0);
+                } catch (const std::invalid_argument&) {
+                    malformed = true;
+                    failure = std::current_exception();
+                    if (answer.headers.has_token("Connection", "close")) {
+                        keep_alive = false;
+                    }
+                }
+            } catch (const cancelled_error&) {
+                throw;
+            } catch (...) {
+                failure = std::current_exception();
             }
-            if (bad_response) {
-                http::response failure = http::text_response(500, "Internal Server Error\n");
-                append_response(*st, out, failure, head_only, !keep_alive, keep_alive_1_0);
+            ++st->requests_served;
+            if (failure) {
+                keep_alive = keep_alive && !st->shutting_down && !parser.upgrade();
+                st->loop->call_exception_handler(
+                    {"corio http server: handler for " + r.method + " " + r.target +
+                         (malformed ? " returned a malformed response; answered 500" : " failed; answered 500"),
+                     failure});
+                const http::response internal_error = http::text_response(500, "Internal Server Error\n");
+                keep_alive = append_response(*st, out, internal_error, head_only, keep_alive, keep_alive_1_0);
             }
             fresh = false;
             at = phase::idle;
@@ -543,29 +615,33 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
             st->room_wanted = false;
             co_return;  // a client waits for room at max_connections: this idle connection makes it
         }
-        clock::duration timeout{};
+        // One deadline per phase, on one timeout scope armed only around the
+        // read (the handler and the writes are not under it): no child task
+        // and no timer of its own per read, as corio::wait_for would make.
+        const clock::time_point now = clock::now();
+        clock::time_point deadline{};
         switch (at) {
             case phase::idle:
-                timeout = fresh ? head_deadline - clock::now()
-                                : clock::duration(options.keep_alive_timeout);
+                deadline = fresh ? head_deadline : now + options.keep_alive_timeout;
                 break;
             case phase::head:
-                timeout = head_deadline - clock::now();
+                deadline = head_deadline;
                 break;
             case phase::body:
-                timeout = body_deadline - clock::now();
+                deadline = body_deadline;
                 break;
         }
         std::size_t n = 0;
-        bool timed_out = timeout <= clock::duration::zero();
+        bool timed_out = deadline <= now;
         if (!timed_out) {
             record.idle = at == phase::idle;
             record.kept_alive = record.idle && !fresh;
-            record.idle_since = clock::now();
+            record.idle_since = now;
+            read_deadline.reschedule(deadline);
             try {
-                n = co_await corio::wait_for(stream.read_some(std::as_writable_bytes(buffer)), timeout);
+                n = co_await stream.read_some(std::as_writable_bytes(buffer));
             } catch (const timeout_error&) {
-                timed_out = true;
+                timed_out = true;  // read_deadline expired (once: later awaits are not cancelled)
             } catch (const std::system_error&) {
                 co_return;  // reset by the peer, or closed by a shutdown
             } catch (const cancelled_error&) {
@@ -573,6 +649,9 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                 throw;
             }
             record.idle = false;
+            if (!timed_out) {
+                read_deadline.reschedule(std::nullopt);
+            }
         }
         if (timed_out) {
             if (at == phase::idle) {
