@@ -1057,7 +1057,7 @@ TEST_CASE("a response outlives its session, requests after close fail", "[http_c
 TEST_CASE("against nginx: static files, keep-alive, chunked, gzip, redirect", "[http_client][nginx]") {
     fx::nginx_server nginx;
     if (!nginx.available()) {
-        WARN("nginx not available: skipped");
+        corio_test::skip_test("nginx not available: apt-get install nginx");
         return;
     }
     auto body = [&]() -> corio::task<void> {
@@ -1130,7 +1130,7 @@ TEST_CASE("against nginx: static files, keep-alive, chunked, gzip, redirect", "[
 TEST_CASE("against python3 -m http.server (HTTP/1.0, close-delimited keep-alive off)", "[http_client][python]") {
     fx::python_http_server python;
     if (!python.available()) {
-        WARN("python3 http.server not available: skipped");
+        corio_test::skip_test("python3 http.server not available: apt-get install python3");
         return;
     }
     auto body = [&]() -> corio::task<void> {

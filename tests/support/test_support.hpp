@@ -25,7 +25,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <iostream>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace corio_test {
@@ -104,6 +106,14 @@ T run_with_watchdog(corio::task<T> t, std::chrono::duration<Rep, Period> timeout
 
 /// `size` pseudo-random bytes (a linear congruential sequence from `seed`):
 /// payloads whose corruption, reordering or truncation a comparison catches.
+/// Marks the running test case skipped: CTest reports it as "Skipped" (the
+/// tests carry SKIP_REGULAR_EXPRESSION "CORIO_SKIPPED:", tests/CMakeLists.txt),
+/// never as passed. Call it, then return from the test case. `why` names what
+/// to install, e.g. "PostgreSQL not installed: apt-get install postgresql".
+inline void skip_test(std::string_view why) {
+    std::cout << "CORIO_SKIPPED: " << why << std::endl;
+}
+
 inline std::string pattern(std::size_t size, unsigned seed = 1) {
     std::string data(size, '\0');
     unsigned x = seed * 2654435761U + 1;
