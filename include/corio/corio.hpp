@@ -10,6 +10,7 @@
 #include <corio/current_task.hpp>
 #include <corio/errors.hpp>
 #include <corio/event_loop.hpp>
+#include <corio/fd_watcher.hpp>
 #include <corio/generator.hpp>
 #include <corio/invoke.hpp>
 #include <corio/outcome.hpp>
@@ -22,5 +23,6 @@
 #include <corio/task_group.hpp>
 #include <corio/thread_pool.hpp>
 #include <corio/timeout.hpp>
+#include <corio/version.hpp>
 #include <corio/wait.hpp>
 #include <corio/wait_any.hpp>

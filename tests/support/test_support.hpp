@@ -104,8 +104,6 @@ T run_with_watchdog(corio::task<T> t, std::chrono::duration<Rep, Period> timeout
         detail::with_timeout(std::move(t), std::chrono::ceil<corio::event_loop::duration>(timeout)));
 }
 
-/// `size` pseudo-random bytes (a linear congruential sequence from `seed`):
-/// payloads whose corruption, reordering or truncation a comparison catches.
 /// Marks the running test case skipped: CTest reports it as "Skipped" (the
 /// tests carry SKIP_REGULAR_EXPRESSION "CORIO_SKIPPED:", tests/CMakeLists.txt),
 /// never as passed. Call it, then return from the test case. `why` names what
@@ -114,6 +112,8 @@ inline void skip_test(std::string_view why) {
     std::cout << "CORIO_SKIPPED: " << why << std::endl;
 }
 
+/// `size` pseudo-random bytes (a linear congruential sequence from `seed`):
+/// payloads whose corruption, reordering or truncation a comparison catches.
 inline std::string pattern(std::size_t size, unsigned seed = 1) {
     std::string data(size, '\0');
     unsigned x = seed * 2654435761U + 1;
