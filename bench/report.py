@@ -3,13 +3,14 @@
 
 Input: a TSV file of `impl<TAB>rep<TAB>name<TAB>value<TAB>unit` lines (one per
 result of one run of one program). Output: the median table on stdout, a
-Markdown report and (if matplotlib is installed) an SVG chart.
+Markdown report and an SVG chart (written directly, no plotting library).
 """
 
 import argparse
 import collections
 import datetime
 import json
+import math
 import os
 import platform
 import re
@@ -277,54 +278,79 @@ def target_lines(medians):
     return out
 
 
+def _svg_escape(text):
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def _svg_panel(x0, y0, width, height, title_lines, bars, log_scale):
+    """One bar panel as SVG elements: bars = [(label, value, colour)]."""
+    out = [f'<g transform="translate({x0},{y0})">']
+    for n, line in enumerate(title_lines):
+        out.append(f'<text x="{width / 2:.1f}" y="{14 + 13 * n}" font-size="11" text-anchor="middle">'
+                   f'{_svg_escape(line)}</text>')
+    top = 18 + 13 * len(title_lines)
+    bottom = height - 22
+    values = [v for _l, v, _c in bars if v]
+    if values:
+        if log_scale:
+            low = math.floor(math.log10(min(values))) - 0.3
+            high = math.log10(max(values)) + 0.35
+
+            def scale(v):
+                return (math.log10(v) - low) / (high - low)
+        else:
+            high = max(values) * 1.2
+
+            def scale(v):
+                return v / high
+        slot = width / max(len(bars), 1)
+        bar_width = slot * 0.6
+        for n, (label, value, colour) in enumerate(bars):
+            x = slot * n + (slot - bar_width) / 2
+            if value:
+                h = max(scale(value), 0.0) * (bottom - top)
+                out.append(f'<rect x="{x:.1f}" y="{bottom - h:.1f}" width="{bar_width:.1f}" '
+                           f'height="{h:.1f}" fill="{colour}"/>')
+                out.append(f'<text x="{x + bar_width / 2:.1f}" y="{bottom - h - 3:.1f}" font-size="9" '
+                           f'text-anchor="middle">{_svg_escape(fmt(value))}</text>')
+            out.append(f'<text x="{x + bar_width / 2:.1f}" y="{bottom + 14}" font-size="10" '
+                       f'text-anchor="middle">{_svg_escape(label)}</text>')
+    out.append(f'<line x1="0" y1="{bottom}" x2="{width}" y2="{bottom}" stroke="#999"/>')
+    out.append("</g>")
+    return out
+
+
 def write_chart(path, medians, units, present, net_med=None):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed (Debian: python3-matplotlib): no chart written", file=sys.stderr)
-        return False
-    plt.rcParams["svg.hashsalt"] = "corio-bench"
+    """Bar charts of the medians as a plain SVG file (no plotting library: the
+    Debian one, python3-matplotlib, pulls a Boost that removes the Beast peer's)."""
     impls = [i for i in IMPLS if i in present]
     colors = {"corio": "#1f77b4", "asio": "#ff7f0e", "asyncio": "#2ca02c", "uvloop": "#9467bd"}
     net_med = net_med or {}
-    net_panels = []
+    panels = []
+    for key, _desc in ROWS:
+        bars = [(i, medians.get((i, key)), colors[i]) for i in impls]
+        panels.append(([key, f"({units.get(key, '')}, lower is better, log scale)"], bars, True))
     for key, title, impls_of, _load in NET_BENCHES:
         for metric, label in (("rps", "requests/s, higher is better"), ("cpu", "CPU µs per request, lower is better")):
-            vals = [(i, net_med.get((i, f"{key}_{metric}"))) for i in impls_of]
-            vals = [(i, v) for i, v in vals if v]
-            if vals:
-                net_panels.append((f"{title}\n({label})", vals))
-    rows_needed = 2 + (len(net_panels) + 2) // 3
-    fig, axes = plt.subplots(rows_needed, 3, figsize=(13, 3.75 * rows_needed))
-    for ax, (title, vals) in zip(list(axes.flat)[6:], net_panels):
-        xs = list(range(len(vals)))
-        bars = ax.bar(xs, [v for _i, v in vals], color=[NET_COLORS.get(i, "#333333") for i, _v in vals])
-        ax.set_xticks(xs, [i for i, _v in vals])
-        ax.set_title(title, fontsize=10)
-        for bar, (_i, v) in zip(bars, vals):
-            ax.annotate(fmt(v), (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
-        ax.margins(y=0.2)
-        ax.grid(axis="y", which="major", alpha=0.3)
-    for ax in list(axes.flat)[6 + len(net_panels):]:
-        ax.axis("off")
-    for ax, (key, _desc) in zip(axes.flat, ROWS):
-        vals = [medians.get((i, key)) for i in impls]
-        xs = list(range(len(impls)))
-        bars = ax.bar(xs, [v if v else 0 for v in vals], color=[colors[i] for i in impls])
-        ax.set_yscale("log")
-        ax.set_xticks(xs, impls)
-        ax.set_title(f"{key}\n({units.get(key, '')}, lower is better)", fontsize=10)
-        for bar, v in zip(bars, vals):
-            if v:
-                ax.annotate(fmt(v), (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
-        ax.margins(y=0.25)
-        ax.grid(axis="y", which="major", alpha=0.3)
-    fig.suptitle("corio vs Asio, Beast, asyncio, uvloop, aiohttp and a raw epoll floor — medians "
-                 "(core rows: log scale)", fontsize=12)
-    fig.tight_layout()
-    fig.savefig(path, format="svg", metadata={"Date": None})
+            bars = [(i, net_med.get((i, f"{key}_{metric}")), NET_COLORS.get(i, "#333333")) for i in impls_of]
+            if any(v for _i, v, _c in bars):
+                panels.append(([title, f"({label})"], [b for b in bars if b[1]], False))
+    columns, panel_width, panel_height = 3, 420, 260
+    rows = (len(panels) + columns - 1) // columns
+    width, height = columns * panel_width, rows * panel_height + 40
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="sans-serif">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{width / 2}" y="24" font-size="14" text-anchor="middle">corio vs Asio, Beast, asyncio, '
+           'uvloop, aiohttp and a raw epoll floor — medians</text>']
+    for n, (title, bars, log_scale) in enumerate(panels):
+        x0 = (n % columns) * panel_width + 10
+        y0 = (n // columns) * panel_height + 40
+        svg += _svg_panel(x0, y0, panel_width - 20, panel_height - 10, title, bars, log_scale)
+    svg.append("</svg>")
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("\n".join(svg) + "\n")
     return True
 
 

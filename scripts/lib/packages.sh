@@ -70,6 +70,16 @@ corio_ensure_packages() {
         "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
         CORIO_APT_UPDATED=1
     fi
+    # Refuse a set whose installation would remove an installed package
+    # (python3-matplotlib once pulled Boost 1.74, which removes
+    # libboost1.81-dev): say which, and leave the machine as it is.
+    local removed
+    removed=$(env DEBIAN_FRONTEND=noninteractive apt-get install -s --no-install-recommends "${missing[@]}" \
+        2>/dev/null | awk '$1 == "Remv" { print $2 }' | tr '\n' ' ')
+    if [[ -n "$removed" ]]; then
+        echo "error: installing ${missing[*]} would remove: ${removed}; not installing" >&2
+        return 1
+    fi
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y --no-install-recommends "${missing[@]}"
 }
