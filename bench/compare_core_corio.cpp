@@ -1,4 +1,4 @@
-// corio's side of the core-runtime comparison (issue 6, parts 1 and 2).
+// corio's side of the core-runtime comparison.
 //
 // The same five measurements as bench/peers/compare_core_asio.cpp and
 // bench/peers/compare_core_asyncio.py, timed the same way (bench/timing.hpp:

@@ -1,4 +1,4 @@
-// corio's HTTP client for the client benchmark (issue 6, part 3c), the peer
+// corio's HTTP client for the client benchmark, the peer
 // of bench/peers/http_client_aiohttp.py and http_client_beast.cpp.
 //
 //   http_client_corio --port P [--requests 10000] [--connections 100]

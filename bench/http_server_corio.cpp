@@ -1,5 +1,5 @@
-// corio's hello-world HTTP/1.1 server for the HTTP server benchmark (issue 6,
-// part 3b), loaded with wrk like its peers (bench/peers/http_*).
+// corio's hello-world HTTP/1.1 server for the HTTP server benchmark, loaded
+// with wrk like its peers (bench/peers/http_*).
 //
 //   http_server_corio PORT      serve on 127.0.0.1:PORT until killed
 //

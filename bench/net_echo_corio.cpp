@@ -1,4 +1,4 @@
-// corio's TCP echo server for the echo benchmark (issue 6, part 3a), driven
+// corio's TCP echo server for the echo benchmark, driven
 // by bench/load/echo_load like its peers (bench/peers/echo_*.{cpp,py}).
 //
 //   net_echo_corio PORT      serve on 127.0.0.1:PORT until killed

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Network benchmarks of bench/run (issue 6, part 3), run interleaved.
+"""Network benchmarks of bench/run, run interleaved.
 
     net_run.py --bin BUILD/bench/bench --raw OUT.tsv [--reps 3] [--quick]
                [--skipped-file F] [--only echo,http,client,strace]

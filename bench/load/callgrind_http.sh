@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Instructions per request of an HTTP server (issue 19): runs SERVER PORT
+# Instructions per request of an HTTP server: runs SERVER PORT
 # under callgrind, warms it up with one http_load round, zeroes the counters,
 # drives exactly CONNECTIONS x ROUNDS keep-alive requests with http_load, dumps
 # and prints the server's user-space instructions per request (callgrind Ir,

@@ -1,4 +1,4 @@
-// echo_load: the one TCP echo load generator of bench/run (issue 6, part 3a).
+// echo_load: the one TCP echo load generator of bench/run.
 // Plain C++ and epoll, independent of corio, so every echo server is driven
 // by the same code.
 //

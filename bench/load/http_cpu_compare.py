@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Interleaved HTTP server comparison under wrk (issue 19), for A/B work on
+"""Interleaved HTTP server comparison under wrk, for A/B work on
 the server hot path without a whole bench/run: each repetition runs every
 server once, in order, on CPU 0 with `wrk -t1 -c100` on CPU 1 (as
 bench/net_run.py does), and reads the server's CPU time from /proc. Prints

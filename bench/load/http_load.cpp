@@ -1,5 +1,5 @@
-// http_load: a fixed-count HTTP/1.1 keep-alive load for instruction counts
-// (issue 19): with the server under `valgrind --tool=callgrind`, a run of
+// http_load: a fixed-count HTTP/1.1 keep-alive load for instruction counts:
+// with the server under `valgrind --tool=callgrind`, a run of
 // exactly N requests divides the server's instructions by N, which wrk (a
 // duration, and requests still in flight when it stops) cannot do.
 //

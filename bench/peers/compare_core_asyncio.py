@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Python asyncio / uvloop peer of bench/compare_core_corio.cpp (issue 6).
+"""Python asyncio / uvloop peer of bench/compare_core_corio.cpp.
 
 The same five measurements, timed the same way (time.perf_counter_ns around a
 plain loop inside one root coroutine), printed as `name<TAB>value<TAB>unit`:

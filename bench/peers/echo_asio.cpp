@@ -1,5 +1,5 @@
 // Standalone Asio 1.22 (Debian libasio-dev) TCP echo server with C++20
-// coroutines, the peer of bench/net_echo_corio.cpp (issue 6, part 3a).
+// coroutines, the peer of bench/net_echo_corio.cpp.
 //
 //   echo_asio PORT      serve on 127.0.0.1:PORT until killed
 //

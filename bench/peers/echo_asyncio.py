@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Python TCP echo server for the echo benchmark (issue 6, part 3a).
+"""Python TCP echo server for the echo benchmark.
 
     echo_asyncio.py PORT [--loop asyncio|uvloop]
 

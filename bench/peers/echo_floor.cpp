@@ -1,4 +1,4 @@
-// echo_floor: the floor of the TCP echo benchmark (issue 6, part 3a): a
+// echo_floor: the floor of the TCP echo benchmark: a
 // hand-written single-threaded epoll echo server in plain C++, no coroutines,
 // no library. Shows what the kernel costs per round trip.
 //

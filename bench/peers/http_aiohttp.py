@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""aiohttp hello-world web server for the HTTP server benchmark (issue 6, part 3b).
+"""aiohttp hello-world web server for the HTTP server benchmark.
 
     http_aiohttp.py PORT [--loop asyncio|uvloop]
 

@@ -1,5 +1,5 @@
 // Boost.Beast 1.81 (Debian libboost1.81-dev) hello-world HTTP/1.1 server, the
-// peer of bench/http_server_corio.cpp (issue 6, part 3b), loaded with wrk.
+// peer of bench/http_server_corio.cpp, loaded with wrk.
 //
 //   http_beast PORT      serve on 127.0.0.1:PORT until killed
 //

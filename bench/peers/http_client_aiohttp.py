@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""aiohttp ClientSession for the HTTP client benchmark (issue 6, part 3c).
+"""aiohttp ClientSession for the HTTP client benchmark.
 
     http_client_aiohttp.py --port P [--requests 10000] [--connections 100] [--loop asyncio|uvloop]
 

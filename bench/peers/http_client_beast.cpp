@@ -1,4 +1,4 @@
-// Boost.Beast 1.81 HTTP client for the client benchmark (issue 6, part 3c),
+// Boost.Beast 1.81 HTTP client for the client benchmark,
 // the peer of bench/http_client_corio.cpp and http_client_aiohttp.py.
 //
 //   http_client_beast --port P [--requests 10000] [--connections 100]

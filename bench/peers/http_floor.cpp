@@ -1,4 +1,4 @@
-// http_floor: the floor of the HTTP benchmarks (issue 6, parts 3b and 3c): a
+// http_floor: the floor of the HTTP benchmarks: a
 // hand-written single-threaded epoll HTTP/1.1 server in plain C++, no
 // coroutines, no library. It answers every request head (everything up to
 // "\r\n\r\n"; request bodies are not supported) with the same fixed
