@@ -402,6 +402,60 @@ TEST_CASE("requests carry Host, User-Agent, Accept-Encoding, Content-Length and 
     corio_test::run_with_watchdog(body(), 10s);
 }
 
+TEST_CASE("get / post / head / del take per-request options: headers, body, Content-Type", "[http_client]") {
+    auto body = []() -> corio::task<void> {
+        const scripted_server::responder respond = [](const http::request&) -> reply { return ok_response("ok"); };
+        scripted_server server = co_await scripted_server::start(respond);
+        const corio_test::server_stats& stats = server.stats();
+        http::client_session session;
+
+        http::request_options with_header;
+        with_header.headers.add("X-Per-Request", "1");
+        with_header.max_redirects = 0;
+        auto r1 = co_await session.get(server.url("/g"), with_header);
+        const std::string t1 = co_await r1.text();
+        CHECK(t1 == "ok");
+
+        http::request_options plain;
+        auto r2 = co_await session.post(server.url("/p"), "{}", "application/json", plain);
+        const std::string t2 = co_await r2.text();
+        CHECK(t2 == "ok");
+
+        http::request_options typed;
+        typed.headers.add("Content-Type", "text/csv");  // the caller's wins over the argument
+        auto r3 = co_await session.put(server.url("/u"), "a,b", "application/octet-stream", typed);
+        const std::string t3 = co_await r3.text();
+        CHECK(t3 == "ok");
+
+        auto r4 = co_await session.head(server.url("/h"), plain);
+        CHECK(r4.status() == 200);
+        auto r5 = co_await session.del(server.url("/d"), with_header);
+        const std::string t5 = co_await r5.text();
+        CHECK(t5 == "ok");
+        http::request_options patch_options;
+        auto r6 = co_await session.patch(server.url("/x"), "p", "text/plain", patch_options);
+        const std::string t6 = co_await r6.text();
+        CHECK(t6 == "ok");
+
+        REQUIRE(stats.requests_seen.size() == 6);
+        CHECK(stats.requests_seen[0].method == "GET");
+        CHECK(std::string(stats.requests_seen[0].headers.get_or("X-Per-Request", "")) == "1");
+        CHECK(stats.requests_seen[1].method == "POST");
+        CHECK(stats.requests_seen[1].body == "{}");
+        CHECK(std::string(stats.requests_seen[1].headers.get_or("Content-Type", "")) == "application/json");
+        CHECK(stats.requests_seen[2].method == "PUT");
+        CHECK(stats.requests_seen[2].body == "a,b");
+        CHECK(std::string(stats.requests_seen[2].headers.get_or("Content-Type", "")) == "text/csv");
+        CHECK(stats.requests_seen[3].method == "HEAD");
+        CHECK(stats.requests_seen[4].method == "DELETE");
+        CHECK(std::string(stats.requests_seen[4].headers.get_or("X-Per-Request", "")) == "1");
+        CHECK(stats.requests_seen[5].method == "PATCH");
+        CHECK(stats.requests_seen[5].body == "p");
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
 TEST_CASE("chunked responses are decoded and the connection reused, HEAD has no body", "[http_client]") {
     auto body = []() -> corio::task<void> {
         const scripted_server::responder respond = [](const http::request& r) -> reply {

@@ -68,3 +68,62 @@ TEST_CASE("asterisk-form is path \"*\", authority-form has no path", "[http][mes
     CHECK(with_target("urn:isbn:0451450523").form() == http::target_form::authority);
     CHECK(with_target("1http://x/").form() == http::target_form::authority);
 }
+
+TEST_CASE("query_params: multi-valued, '+' and %XX decoded, bad escapes kept", "[http][message]") {
+    http::request r;
+    r.target = "/search?tag=a&q=hello+world&tag=b%20c&empty=&flag&&x=%zz&y=100%&n%61me=v%3D1";
+    const http::query_params q = r.query_params();
+    CHECK(q.size() == 8);
+    CHECK(std::string(q.get("q").value()) == "hello world");
+    const auto tags = q.get_all("tag");
+    REQUIRE(tags.size() == 2);
+    CHECK(std::string(tags[0]) == "a");
+    CHECK(std::string(tags[1]) == "b c");
+    CHECK(std::string(q.get("tag").value()) == "a");  // the first
+    CHECK(q.contains("empty"));
+    CHECK(q.get("empty")->empty());
+    CHECK(q.contains("flag"));
+    CHECK(q.get("flag")->empty());
+    CHECK(std::string(q.get("x").value()) == "%zz");
+    CHECK(std::string(q.get("y").value()) == "100%");
+    CHECK(std::string(q.get("name").value()) == "v=1");  // names are decoded too
+    CHECK_FALSE(q.contains("missing"));
+    CHECK(std::string(q.get_or("missing", "dflt")) == "dflt");
+    CHECK(q.get_all("missing").empty());
+    std::string order;
+    for (const auto& [name, value] : q) {
+        order += name + ",";
+    }
+    CHECK(order == "tag,q,tag,empty,flag,x,y,name,");
+}
+
+TEST_CASE("query_params: no query, an absolute-form target, and a bare '?'", "[http][message]") {
+    http::request r;
+    r.target = "/plain";
+    CHECK(r.query_params().empty());
+    r.target = "/plain?";
+    CHECK(r.query_params().empty());
+    r.target = "http://host:8080/p?a=1&a=2";
+    CHECK(r.query_params().get_all("a").size() == 2);
+}
+
+TEST_CASE("text_response and json_response take the body first or the status first", "[http][message]") {
+    const http::response a = http::text_response("hello");
+    CHECK(a.status == 200);
+    CHECK(a.body == "hello");
+    CHECK(std::string(a.headers.get_or("Content-Type", "")) == "text/plain; charset=utf-8");
+    const http::response b = http::text_response("gone", 410);
+    CHECK(b.status == 410);
+    CHECK(b.body == "gone");
+    const http::response c = http::text_response(404, "Not Found\n");
+    CHECK(c.status == 404);
+    CHECK(c.body == "Not Found\n");
+    const http::response d = http::text_response("<p>x</p>", 200, "text/html");
+    CHECK(std::string(d.headers.get_or("Content-Type", "")) == "text/html");
+    const http::response e = http::json_response("{\"ok\":true}", 201);
+    CHECK(e.status == 201);
+    CHECK(std::string(e.headers.get_or("Content-Type", "")) == "application/json");
+    const http::response f = http::json_response(202, "[]");
+    CHECK(f.status == 202);
+    CHECK(f.body == "[]");
+}

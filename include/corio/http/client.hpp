@@ -123,6 +123,39 @@ public:
             options.max_body_size.value_or(o.max_body_size));
     }
 
+    /// GET with per-request options (headers, timeouts, redirect and body
+    /// limits), as aiohttp's session.get(url, headers=..., timeout=...).
+    [[nodiscard]] task<client_response> get(std::string url, request_options options) {
+        return send("GET", std::move(url), std::move(options));
+    }
+    /// HEAD with per-request options.
+    [[nodiscard]] task<client_response> head(std::string url, request_options options) {
+        return send("HEAD", std::move(url), std::move(options));
+    }
+    /// DELETE with per-request options.
+    [[nodiscard]] task<client_response> del(std::string url, request_options options) {
+        return send("DELETE", std::move(url), std::move(options));
+    }
+    /// POST `body` with per-request options; `content_type` is added unless
+    /// options.headers already has a Content-Type.
+    [[nodiscard]] task<client_response> post(std::string url, std::string body, std::string content_type,
+                                             request_options options) {
+        return send_with_body("POST", std::move(url), std::move(body), std::move(content_type),
+                              std::move(options));
+    }
+    /// PUT `body` with per-request options (see post).
+    [[nodiscard]] task<client_response> put(std::string url, std::string body, std::string content_type,
+                                            request_options options) {
+        return send_with_body("PUT", std::move(url), std::move(body), std::move(content_type),
+                              std::move(options));
+    }
+    /// PATCH `body` with per-request options (see post).
+    [[nodiscard]] task<client_response> patch(std::string url, std::string body, std::string content_type,
+                                              request_options options) {
+        return send_with_body("PATCH", std::move(url), std::move(body), std::move(content_type),
+                              std::move(options));
+    }
+
     /// Closes the session: idle connections now, connections in use when their
     /// response is released; requests waiting for a connection, and later
     /// requests, fail with client_connection_error.
@@ -159,6 +192,15 @@ private:
         http::headers extra;
         extra.add("Content-Type", std::move(content_type));
         return request(std::move(method), std::move(url), std::move(extra), std::move(body));
+    }
+
+    task<client_response> send_with_body(std::string method, std::string url, std::string body,
+                                         std::string content_type, request_options options) {
+        if (!options.headers.contains("Content-Type")) {
+            options.headers.add("Content-Type", std::move(content_type));
+        }
+        options.body = std::move(body);
+        return send(std::move(method), std::move(url), std::move(options));
     }
 
     std::shared_ptr<corio::detail::http_session_state> m_state;

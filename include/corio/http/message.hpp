@@ -259,6 +259,84 @@ constexpr parts split(std::string_view target) noexcept {
 
 namespace corio::http {
 
+/// A parsed query string (application/x-www-form-urlencoded, as a browser
+/// sends a GET form): "tag=a&tag=b&q=hello+world" gives tag → a, b and
+/// q → "hello world". '+' is a space, %XX escapes are decoded, a bad escape
+/// is kept as written (like Python's parse_qsl), a name without '=' has the
+/// value "", empty pieces ("a=1&&b=2") are skipped. Names keep their order
+/// and may repeat (asyncio's aiohttp: request.query, a MultiDict).
+class query_params {
+public:
+    query_params() = default;
+    explicit query_params(std::string_view query) {
+        while (!query.empty()) {
+            const std::size_t amp = query.find('&');
+            const std::string_view piece = query.substr(0, amp);
+            query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+            if (piece.empty()) {
+                continue;
+            }
+            const std::size_t eq = piece.find('=');
+            m_items.emplace_back(decode(piece.substr(0, eq)),
+                                 eq == std::string_view::npos ? std::string{} : decode(piece.substr(eq + 1)));
+        }
+    }
+
+    /// The first value of `name`, or nullopt. Valid until this object changes.
+    [[nodiscard]] std::optional<std::string_view> get(std::string_view name) const noexcept {
+        for (const auto& item : m_items) {
+            if (item.first == name) {
+                return std::string_view(item.second);
+            }
+        }
+        return std::nullopt;
+    }
+    /// The first value of `name`, or `fallback`.
+    [[nodiscard]] std::string_view get_or(std::string_view name, std::string_view fallback) const noexcept {
+        return get(name).value_or(fallback);
+    }
+    /// Every value of `name`, in order ("tag=a&tag=b" gives a, b).
+    [[nodiscard]] std::vector<std::string_view> get_all(std::string_view name) const {
+        std::vector<std::string_view> values;
+        for (const auto& item : m_items) {
+            if (item.first == name) {
+                values.emplace_back(item.second);
+            }
+        }
+        return values;
+    }
+    [[nodiscard]] bool contains(std::string_view name) const noexcept { return get(name).has_value(); }
+    [[nodiscard]] std::size_t size() const noexcept { return m_items.size(); }
+    [[nodiscard]] bool empty() const noexcept { return m_items.empty(); }
+    /// Iteration yields std::pair<std::string, std::string> (name, value) in query order.
+    [[nodiscard]] auto begin() const noexcept { return m_items.begin(); }
+    [[nodiscard]] auto end() const noexcept { return m_items.end(); }
+
+    friend bool operator==(const query_params&, const query_params&) = default;
+
+private:
+    static std::string decode(std::string_view text) {
+        std::string out;
+        out.reserve(text.size());
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            const char c = text[i];
+            if (c == '+') {
+                out.push_back(' ');
+            } else if (c == '%' && i + 2 < text.size() && corio::detail::http_grammar::is_hex(text[i + 1]) &&
+                       corio::detail::http_grammar::is_hex(text[i + 2])) {
+                out.push_back(static_cast<char>(corio::detail::http_grammar::hex_value(text[i + 1]) * 16 +
+                                                corio::detail::http_grammar::hex_value(text[i + 2])));
+                i += 2;
+            } else {
+                out.push_back(c);
+            }
+        }
+        return out;
+    }
+
+    std::vector<std::pair<std::string, std::string>> m_items;
+};
+
 /// An HTTP request. `target` is the request-target as sent on the request line
 /// (origin form "/path?query" for ordinary requests; see target_form). path()
 /// and query() read any form, so a handler routes "http://host/a?b" as "/a".
@@ -282,6 +360,9 @@ struct request {
     /// The target after '?', "" when there is none: "x=1" for "/users/ada?x=1"
     /// (and for "http://host/users/ada?x=1").
     [[nodiscard]] std::string_view query() const noexcept { return detail::http_target::split(target).query; }
+    /// The query parsed (see http::query_params): "?tag=a&tag=b&q=x+y" gives
+    /// get("q") == "x y" and get_all("tag") == {"a", "b"}. Parses on each call.
+    [[nodiscard]] http::query_params query_params() const { return http::query_params(query()); }
     /// The authority the request is for: the target's own in the absolute and
     /// authority forms ("host:8080"), the Host field otherwise; "" without
     /// either. (http::server also sets Host to an absolute-form target's
@@ -307,8 +388,11 @@ struct response {
     friend bool operator==(const response&, const response&) = default;
 };
 
-/// A response with `body` and its Content-Type (text/plain in UTF-8 unless told otherwise).
-[[nodiscard]] inline response text_response(int status, std::string body,
+/// A response with `body` and its Content-Type (text/plain in UTF-8 unless
+/// told otherwise): `text_response("hello")`, `text_response("gone", 410)`,
+/// as aiohttp's web.Response(text=..., status=...). Body first, like
+/// json_response; the status-first form below is kept as well.
+[[nodiscard]] inline response text_response(std::string body, int status = 200,
                                             std::string content_type = "text/plain; charset=utf-8") {
     response r;
     r.status = status;
@@ -317,10 +401,22 @@ struct response {
     return r;
 }
 
+/// The same with the status first: `text_response(404, "Not Found\n")`.
+[[nodiscard]] inline response text_response(int status, std::string body,
+                                            std::string content_type = "text/plain; charset=utf-8") {
+    return text_response(std::move(body), status, std::move(content_type));
+}
+
 /// A response carrying `json` (already serialized: corio needs no JSON
-/// library) with Content-Type: application/json.
+/// library) with Content-Type: application/json, as aiohttp's
+/// web.json_response(data, status=...).
 [[nodiscard]] inline response json_response(std::string json, int status = 200) {
-    return text_response(status, std::move(json), "application/json");
+    return text_response(std::move(json), status, "application/json");
+}
+
+/// The same with the status first, like text_response(status, body).
+[[nodiscard]] inline response json_response(int status, std::string json) {
+    return json_response(std::move(json), status);
 }
 
 /// The standard reason phrase of `status` (RFC 9110 §15), or "Unknown".
