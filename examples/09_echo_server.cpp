@@ -1,7 +1,7 @@
 // 09_echo_server: a line echo server with corio::start_server (asyncio's
 // start_server / the streams "TCP echo server" example).
 //
-//   09_echo_server [port]      serve on 127.0.0.1:port (default 8888) until Ctrl-C
+//   09_echo_server [--port N]  serve on 127.0.0.1:N (default 8888) until Ctrl-C
 //   09_echo_server --quick     serve one connection made by the program itself, then exit
 //
 // Try it with:  nc 127.0.0.1 8888
@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -65,18 +66,32 @@ corio::task<int> main_task(bool quick, std::uint16_t port) {
     co_return ok ? 0 : 1;
 }
 
+constexpr std::string_view usage =
+    "usage: 09_echo_server [--port N] [--quick]\n"
+    "  --port N   serve on 127.0.0.1:N (default 8888; also as a bare N) until Ctrl-C\n"
+    "  --quick    serve one connection made by the program itself, then exit\n";
+
 int main(int argc, char** argv) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // "serving on" shows at once even when piped
     bool quick = false;
     std::uint16_t port = 8888;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (arg == "--quick") {
-            quick = true;
-        } else {
-            port = static_cast<std::uint16_t>(std::stoi(std::string(arg)));
-        }
-    }
     try {
+        for (int i = 1; i < argc; ++i) {
+            const std::string_view arg = argv[i];
+            if (arg == "--quick") {
+                quick = true;
+            } else if (arg == "--help" || arg == "-h") {
+                fmt::print("{}", usage);
+                return 0;
+            } else if (arg == "--port" && i + 1 < argc) {
+                port = static_cast<std::uint16_t>(std::stoi(argv[++i]));
+            } else if (!arg.empty() && arg[0] != '-') {
+                port = static_cast<std::uint16_t>(std::stoi(std::string(arg)));
+            } else {
+                fmt::print(stderr, "09_echo_server: unknown argument '{}'\n{}", arg, usage);
+                return 2;
+            }
+        }
         return corio::run(main_task(quick, port));
     } catch (const std::exception& error) {
         fmt::print(stderr, "09_echo_server: {}\n", error.what());

@@ -5,7 +5,7 @@
 // server_options::reuse_port (SO_REUSEPORT): the kernel spreads incoming
 // connections over the listening sockets, so no loop is a bottleneck.
 //
-//   11_multicore_server [port]   serve on 127.0.0.1:port (default 8889)
+//   11_multicore_server [--port N]  serve on 127.0.0.1:N (default 8889)
 //   11_multicore_server --quick  serve requests from a built-in client, then exit
 
 #include <corio/corio.hpp>
@@ -17,6 +17,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <memory>
 #include <string>
@@ -83,15 +85,29 @@ corio::task<int> client_main(std::uint16_t port, int requests) {
     co_return static_cast<int>(std::count(ok.begin(), ok.end(), 1));
 }
 
+constexpr std::string_view usage =
+    "usage: 11_multicore_server [--port N] [--quick]\n"
+    "  --port N   serve on 127.0.0.1:N (default 8889; also as a bare N), one loop per core\n"
+    "  --quick    serve requests from a built-in client, then exit\n";
+
 int main(int argc, char** argv) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // "serving on" shows at once even when piped
     bool quick = false;
     std::uint16_t port = 8889;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (arg == "--quick") {
             quick = true;
+        } else if (arg == "--help" || arg == "-h") {
+            fmt::print("{}", usage);
+            return 0;
+        } else if (arg == "--port" && i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9') {
+            port = static_cast<std::uint16_t>(std::atoi(argv[++i]));
+        } else if (!arg.empty() && arg[0] >= '0' && arg[0] <= '9') {
+            port = static_cast<std::uint16_t>(std::atoi(argv[i]));
         } else {
-            port = static_cast<std::uint16_t>(std::stoi(std::string(arg)));
+            fmt::print(stderr, "11_multicore_server: unknown argument '{}'\n{}", arg, usage);
+            return 2;
         }
     }
     const int loops = static_cast<int>(std::max(2U, std::thread::hardware_concurrency()));

@@ -49,15 +49,26 @@ corio::task<std::string> fetch_url(http::client_session& session, std::string ur
     co_return co_await response.text();
 }
 
-// All the bodies, in the order of `urls`; the first failure cancels the rest
-// and is rethrown (use gather_settled to keep the others).
-corio::task<std::vector<std::string>> fetch_multiple_urls(std::vector<std::string> urls) {
+// Every fetch's outcome, in the order of `urls`: a body or the exception
+// that fetch ended with, so one bad URL does not hide the others
+// (asyncio.gather(*tasks, return_exceptions=True)).
+corio::task<std::vector<corio::outcome<std::string>>> fetch_multiple_urls(std::vector<std::string> urls) {
     http::client_session session;
     std::vector<corio::task<std::string>> tasks;
     for (std::string& url : urls) {
         tasks.push_back(fetch_url(session, std::move(url)));
     }
-    co_return co_await corio::gather(std::move(tasks));
+    co_return co_await corio::gather_settled(std::move(tasks));
+}
+
+std::string message_of(const std::exception_ptr& error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+        return e.what();
+    } catch (...) {
+        return "unknown error";
+    }
 }
 
 // The embedded API: GET /users/{name} → a small JSON document.
@@ -81,21 +92,23 @@ corio::task<int> run_program(std::vector<std::string> urls) {
         }
     }
     const std::vector<std::string> shown = urls;
-    int status = 0;
-    try {
-        const auto start = std::chrono::steady_clock::now();
-        const std::vector<std::string> bodies = co_await fetch_multiple_urls(std::move(urls));
-        const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
-        for (std::size_t i = 0; i < bodies.size(); ++i) {
-            const std::string_view body = bodies[i];
+    const auto start = std::chrono::steady_clock::now();
+    const std::vector<corio::outcome<std::string>> results = co_await fetch_multiple_urls(std::move(urls));
+    const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
+    std::size_t failed = 0;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        if (results[i].has_value()) {
+            const std::string_view body = results[i].value();
             fmt::print("{} -> {} bytes: {}\n", shown[i], body.size(),
                        body.size() > 80 ? std::string(body.substr(0, 77)) + "..." : std::string(body));
+        } else {
+            fmt::print("{} -> failed: {}\n", shown[i], message_of(results[i].exception()));
+            ++failed;
         }
-        fmt::print("fetched {} URLs concurrently in {:.1f} ms\n", bodies.size(), took.count());
-    } catch (const std::exception& e) {
-        fmt::print("fetch failed: {}\n", e.what());
-        status = 1;
     }
+    fmt::print("fetched {} of {} URLs concurrently in {:.1f} ms\n", results.size() - failed, results.size(),
+               took.count());
+    const int status = failed == 0 ? 0 : 1;
     if (server) {
         co_await server->shutdown(100ms);
     }

@@ -33,6 +33,7 @@
 
 #include <chrono>
 #include <optional>
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -88,6 +89,8 @@ corio::task<int> run_program() {
     int failures = 0;
     const std::vector<std::string> urls{base + "/slow", refused, base + "/good"};
     for (const std::string& url : urls) {
+        // Said before the wait, so a 10 s timeout does not look like a hang.
+        fmt::print("fetching {} (giving up after {} ms)...\n", url, timeout.count());
         const auto start = std::chrono::steady_clock::now();
         const std::optional<std::string> body = co_await safe_fetch(session, url);
         const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
@@ -106,6 +109,7 @@ corio::task<int> run_program() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each line shows at once even when piped
     if (argc > 1 && std::string_view(argv[1]) == "--quick") {
         timeout = 300ms;
     }

@@ -27,6 +27,8 @@
 
 #include <fmt/core.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -47,19 +49,40 @@ constexpr int max_in_flight = 10;
 
 microseconds page_delay = 10ms;  // 1 ms with --quick
 
+// Progress: on a terminal one line redrawn with '\r' at most every 50 ms; to
+// a pipe or file a plain line at each tenth of the pages (no '\r' noise).
 struct progress {
     int done = 0;
     int failed = 0;
     int in_flight = 0;
     int max_in_flight = 0;
     std::size_t bytes = 0;
+    bool terminal = ::isatty(STDOUT_FILENO) != 0;
+    std::chrono::steady_clock::time_point last_draw{};
+    int last_tenth = 0;
+    int peak_since_line = 0;  // the most in flight since the last plain line
 
-    void draw() const {
-        constexpr int width = 40;
-        const int filled = done * width / url_count;
-        fmt::print("\r[{}{}] {:3}/{} pages, {:2} in flight", std::string(static_cast<std::size_t>(filled), '#'),
-                   std::string(static_cast<std::size_t>(width - filled), ' '), done, url_count, in_flight);
-        std::fflush(stdout);
+    // Called whenever a request starts or ends, so `in_flight` is the count
+    // at that moment, not a sample taken after each finished page.
+    void update(bool force = false) {
+        peak_since_line = std::max(peak_since_line, in_flight);
+        if (terminal) {
+            const auto now = std::chrono::steady_clock::now();
+            if (!force && now - last_draw < std::chrono::milliseconds(50)) {
+                return;
+            }
+            last_draw = now;
+            constexpr int width = 40;
+            const int filled = done * width / url_count;
+            fmt::print("\r[{}{}] {:3}/{} pages, {:2} in flight", std::string(static_cast<std::size_t>(filled), '#'),
+                       std::string(static_cast<std::size_t>(width - filled), ' '), done, url_count, in_flight);
+            std::fflush(stdout);
+        } else if (const int tenth = done * 10 / url_count; tenth > last_tenth) {
+            last_tenth = tenth;
+            fmt::print("{:3}/{} pages, up to {} in flight since the last line\n", done, url_count,
+                       peak_since_line);
+            peak_since_line = in_flight;
+        }
     }
 };
 
@@ -67,6 +90,7 @@ corio::task<std::size_t> fetch(http::client_session& session, corio::semaphore& 
     auto permit = co_await sem.acquire();  // async with sem:
     ++p.in_flight;
     p.max_in_flight = std::max(p.max_in_flight, p.in_flight);
+    p.update();
     std::size_t size = 0;
     try {
         http::client_response response = co_await session.get(std::move(url));
@@ -78,9 +102,7 @@ corio::task<std::size_t> fetch(http::client_session& session, corio::semaphore& 
     --p.in_flight;
     ++p.done;
     p.bytes += size;
-    if (p.done % 10 == 0) {  // every tenth page: enough to watch it move
-        p.draw();
-    }
+    p.update();
     co_return size;
 }
 
@@ -108,9 +130,11 @@ corio::task<int> run_program() {
         tasks.push_back(fetch(session, sem, p, base + "/page/" + std::to_string(i)));
     }
     co_await corio::gather(std::move(tasks));
+    p.update(true);
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-    fmt::print("\nfetched {} pages ({} bytes, {} failed) in {:.2f} s; at most {} in flight over {} connections\n",
-               p.done - p.failed, p.bytes, p.failed, took.count(), p.max_in_flight, session.connections_opened());
+    fmt::print("{}fetched {} pages ({} bytes, {} failed) in {:.2f} s; at most {} in flight over {} connections\n",
+               p.terminal ? "\n" : "", p.done - p.failed, p.bytes, p.failed, took.count(), p.max_in_flight,
+               session.connections_opened());
     co_await server.shutdown(100ms);
     co_return (p.failed == 0 && p.max_in_flight <= max_in_flight &&
                session.connections_opened() <= static_cast<std::uint64_t>(max_in_flight))

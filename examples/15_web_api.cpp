@@ -5,7 +5,7 @@
 // awaited a database or another service would not block the others. JSON is
 // written by hand: corio serves strings and needs no JSON library.
 //
-//   15_web_api           serve on 127.0.0.1:8080 until Ctrl-C (then shut down gracefully)
+//   15_web_api [--port N]  serve on 127.0.0.1:N (default 8080) until Ctrl-C (then shut down gracefully)
 //   15_web_api --quick   serve on a free port, send a few requests to itself, exit
 
 #include <corio/corio.hpp>
@@ -16,6 +16,9 @@
 #include <fmt/core.h>
 
 #include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <string_view>
@@ -115,8 +118,8 @@ corio::task<int> quick_demo() {
     co_return good == static_cast<int>(std::size(requests)) ? 0 : 1;
 }
 
-corio::task<int> serve() {
-    auto server = co_await http::start_server(make_routes(), "127.0.0.1", 8080);
+corio::task<int> serve(std::uint16_t port) {
+    auto server = co_await http::start_server(make_routes(), "127.0.0.1", port);
     fmt::print("serving on http://127.0.0.1:{} (try /users, /users/corio, /health); Ctrl-C stops\n", server.port());
     corio::event_loop& loop = corio::get_running_loop();
     loop.add_signal_handler(SIGINT, [&server] { server.close(); });
@@ -130,10 +133,31 @@ corio::task<int> serve() {
 
 }  // namespace
 
+constexpr std::string_view usage =
+    "usage: 15_web_api [--port N] [--quick]\n"
+    "  --port N   serve on 127.0.0.1:N (default 8080) until Ctrl-C, then shut down gracefully\n"
+    "  --quick    serve on a free port, send a few requests to itself, exit\n";
+
 int main(int argc, char** argv) {
-    const bool quick = argc > 1 && std::string_view(argv[1]) == "--quick";
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // "serving on" shows at once even when piped
+    bool quick = false;
+    std::uint16_t port = 8080;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--quick") {
+            quick = true;
+        } else if (arg == "--help" || arg == "-h") {
+            fmt::print("{}", usage);
+            return 0;
+        } else if (arg == "--port" && i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9') {
+            port = static_cast<std::uint16_t>(std::atoi(argv[++i]));
+        } else {
+            fmt::print(stderr, "15_web_api: unknown argument '{}'\n{}", arg, usage);
+            return 2;
+        }
+    }
     try {
-        return corio::run(quick ? quick_demo() : serve());
+        return corio::run(quick ? quick_demo() : serve(port));
     } catch (const std::exception& error) {
         fmt::print(stderr, "15_web_api: {}\n", error.what());
         return 1;
