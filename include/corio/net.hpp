@@ -10,6 +10,7 @@
 #include <corio/net/server.hpp>
 #include <corio/net/stream.hpp>
 #include <corio/net/stream_algorithms.hpp>
+#include <corio/net/subprocess.hpp>
 #include <corio/net/tcp.hpp>
 #include <corio/net/udp.hpp>
 #include <corio/net/unix.hpp>
