@@ -11,6 +11,7 @@
 #include <corio/errors.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/fd_watcher.hpp>
+#include <corio/file.hpp>
 #include <corio/generator.hpp>
 #include <corio/invoke.hpp>
 #include <corio/outcome.hpp>

@@ -1,0 +1,155 @@
+#pragma once
+
+// The blocking system calls behind corio::file, run on the thread pool (a
+// regular file is always "ready" to epoll and kqueue, so readiness cannot
+// make them asynchronous). Each throws std::system_error naming the path.
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace corio::detail {
+
+/// An open file descriptor and the path it was opened with, closed with the
+/// last reference: operations still running on the pool after their awaiter
+/// was cancelled keep it open until they finish.
+struct file_descriptor {
+    int fd = -1;
+    std::string path;
+    bool append = false;
+
+    file_descriptor() = default;
+    file_descriptor(const file_descriptor&) = delete;
+    file_descriptor& operator=(const file_descriptor&) = delete;
+    ~file_descriptor() {
+        if (fd >= 0) {
+            ::close(fd);
+        }
+    }
+
+    [[noreturn]] void fail(const char* operation, int error) const {
+        throw std::system_error(error, std::generic_category(), std::string(operation) + " " + path);
+    }
+};
+
+/// open(2) flags for a Python-style mode: "r", "w", "a", "x", each with an
+/// optional '+' (read and write); 'b' and 't' are accepted and ignored (files
+/// are bytes). Anything else is std::invalid_argument.
+struct open_flags {
+    int flags = 0;
+    bool append = false;
+};
+
+inline open_flags parse_open_mode(std::string_view mode) {
+    open_flags result;
+    char kind = 0;
+    bool plus = false;
+    for (char c : mode) {
+        if (c == 'r' || c == 'w' || c == 'a' || c == 'x') {
+            if (kind != 0) {
+                kind = '?';
+            } else {
+                kind = c;
+            }
+        } else if (c == '+') {
+            plus = true;
+        } else if (c != 'b' && c != 't') {
+            kind = '?';
+        }
+    }
+    switch (kind) {
+        case 'r':
+            result.flags = plus ? O_RDWR : O_RDONLY;
+            break;
+        case 'w':
+            result.flags = (plus ? O_RDWR : O_WRONLY) | O_CREAT | O_TRUNC;
+            break;
+        case 'a':
+            result.flags = (plus ? O_RDWR : O_WRONLY) | O_CREAT | O_APPEND;
+            result.append = true;
+            break;
+        case 'x':
+            result.flags = (plus ? O_RDWR : O_WRONLY) | O_CREAT | O_EXCL;
+            break;
+        default:
+            throw std::invalid_argument("corio::open_file: bad mode '" + std::string(mode) +
+                                        "' (use r, w, a or x, optionally with + and b)");
+    }
+    result.flags |= O_CLOEXEC;
+    return result;
+}
+
+inline void open_file_descriptor(file_descriptor& file, const open_flags& flags) {
+    int fd = -1;
+    do {
+        fd = ::open(file.path.c_str(), flags.flags, 0666);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        file.fail("open", errno);
+    }
+    file.fd = fd;
+    file.append = flags.append;
+}
+
+/// Up to `size` bytes at `offset` (fewer only at the end of the file).
+inline std::string read_at(const file_descriptor& file, std::size_t size, std::uint64_t offset) {
+    std::string data(size, '\0');
+    std::size_t got = 0;
+    while (got < size) {
+        const ssize_t n = ::pread(file.fd, data.data() + got, size - got, static_cast<off_t>(offset + got));
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            file.fail("read", errno);
+        }
+        if (n == 0) {
+            break;
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    data.resize(got);
+    return data;
+}
+
+/// All of `data` at `offset`, or appended at the end for a file opened in
+/// append mode (pwrite ignores the offset there on Linux anyway).
+inline void write_at(const file_descriptor& file, std::string_view data, std::uint64_t offset) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+        const ssize_t n = file.append ? ::write(file.fd, data.data() + done, data.size() - done)
+                                      : ::pwrite(file.fd, data.data() + done, data.size() - done,
+                                                 static_cast<off_t>(offset + done));
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            file.fail("write", errno);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+inline std::uint64_t file_size(const file_descriptor& file) {
+    struct stat status {};
+    if (::fstat(file.fd, &status) != 0) {
+        file.fail("fstat", errno);
+    }
+    return static_cast<std::uint64_t>(status.st_size);
+}
+
+inline void sync_file(const file_descriptor& file) {
+    if (::fsync(file.fd) != 0) {
+        file.fail("fsync", errno);
+    }
+}
+
+}  // namespace corio::detail

@@ -1,0 +1,222 @@
+#pragma once
+
+#include <corio/detail/config.hpp>
+#include <corio/detail/file_ops.hpp>
+#include <corio/generator.hpp>
+#include <corio/task.hpp>
+#include <corio/thread_pool.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace corio {
+
+/// A file opened with corio::open_file: aiofiles' model, awaited reads and
+/// writes that never block the loop. Each operation runs its system call on
+/// the thread pool behind corio::to_thread (epoll and kqueue cannot make a
+/// regular file asynchronous: it is always "ready").
+///
+/// read() and write() work at the file's position, which this object keeps
+/// (not the kernel's), so a cancelled read leaves the position where it was;
+/// pread()/pwrite() take an offset and leave the position alone. A cancelled
+/// operation stops the wait at once, but its system call finishes on its
+/// worker; the descriptor stays open until it has. One operation at a time
+/// per file (await each before the next); use on the loop that opened it.
+///
+/// Errors are std::system_error whose what() names the operation and the
+/// path ("open /no/such: No such file or directory").
+class file {
+public:
+    /// Default size of read() (64 KiB).
+    static constexpr std::size_t default_chunk = 64 * 1024;
+
+    file() = default;
+    file(file&&) noexcept = default;
+    file& operator=(file&&) noexcept = default;
+    file(const file&) = delete;
+    file& operator=(const file&) = delete;
+    /// Closes the descriptor (once no operation runs on it any more).
+    ~file() = default;
+
+    [[nodiscard]] bool is_open() const noexcept { return m_fd != nullptr; }
+    [[nodiscard]] const std::string& path() const { return descriptor().path; }
+    /// The position read() and write() use next.
+    [[nodiscard]] std::uint64_t tell() const noexcept { return m_position; }
+    /// Moves the position (aiofiles' seek(offset, SEEK_SET)).
+    void seek(std::uint64_t position) noexcept { m_position = position; }
+
+    /// Up to `n` bytes from the position ("" at the end of the file); fewer
+    /// than `n` only at the end.
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> read(std::size_t n = default_chunk) {
+        std::shared_ptr<detail::file_descriptor> fd = shared();
+        std::string data = co_await to_thread(
+            [](const std::shared_ptr<detail::file_descriptor>& f, std::size_t size, std::uint64_t at) {
+                return detail::read_at(*f, size, at);
+            },
+            fd, n, m_position);
+        m_position += data.size();
+        co_return data;
+    }
+
+    /// Everything from the position to the end of the file.
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> read_all() {
+        std::shared_ptr<detail::file_descriptor> fd = shared();
+        std::string data = co_await to_thread(
+            [](const std::shared_ptr<detail::file_descriptor>& f, std::uint64_t at) {
+                const std::uint64_t size = detail::file_size(*f);
+                std::string all = detail::read_at(*f, size > at ? static_cast<std::size_t>(size - at) : 0, at);
+                // The file may have grown since fstat: read on to its end.
+                while (true) {
+                    std::string more = detail::read_at(*f, default_chunk, at + all.size());
+                    if (more.empty()) {
+                        return all;
+                    }
+                    all += more;
+                }
+            },
+            fd, m_position);
+        m_position += data.size();
+        co_return data;
+    }
+
+    /// Writes all of `data` at the position (at the end in append mode) and
+    /// advances it.
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<void> write(std::string data) {
+        const std::size_t size = data.size();
+        std::shared_ptr<detail::file_descriptor> fd = shared();
+        co_await to_thread(
+            [](const std::shared_ptr<detail::file_descriptor>& f, const std::string& bytes, std::uint64_t at) {
+                detail::write_at(*f, bytes, at);
+            },
+            fd, std::move(data), m_position);
+        m_position += size;
+    }
+
+    /// Up to `n` bytes at `offset`; the position does not move.
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> pread(std::size_t n, std::uint64_t offset) {
+        std::shared_ptr<detail::file_descriptor> fd = shared();
+        co_return co_await to_thread(
+            [](const std::shared_ptr<detail::file_descriptor>& f, std::size_t size, std::uint64_t at) {
+                return detail::read_at(*f, size, at);
+            },
+            fd, n, offset);
+    }
+
+    /// All of `data` at `offset`; the position does not move.
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<void> pwrite(std::string data, std::uint64_t offset) {
+        std::shared_ptr<detail::file_descriptor> fd = shared();
+        co_await to_thread(
+            [](const std::shared_ptr<detail::file_descriptor>& f, const std::string& bytes, std::uint64_t at) {
+                detail::write_at(*f, bytes, at);
+            },
+            fd, std::move(data), offset);
+    }
+
+    /// The file's size now.
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<std::uint64_t> size() {
+        std::shared_ptr<detail::file_descriptor> fd = shared();
+        co_return co_await to_thread(
+            [](const std::shared_ptr<detail::file_descriptor>& f) { return detail::file_size(*f); }, fd);
+    }
+
+    /// Flushes the file's data and metadata to the device (fsync).
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<void> fsync() {
+        std::shared_ptr<detail::file_descriptor> fd = shared();
+        co_await to_thread([](const std::shared_ptr<detail::file_descriptor>& f) { detail::sync_file(*f); },
+                           fd);
+    }
+
+    /// Lines from the position to the end, each with its '\n' (the last one
+    /// without, when the file does not end in one), as Python iterates a
+    /// file: `while (auto line = co_await lines.next())`. The file must
+    /// outlive the generator; the position ends at the end of the file.
+    [[nodiscard]] CORIO_HEADER_COROUTINE async_generator<std::string> lines() {
+        std::string pending;
+        while (true) {
+            std::string chunk = co_await read();
+            if (chunk.empty()) {
+                break;
+            }
+            pending += chunk;
+            std::size_t start = 0;
+            for (std::size_t end = pending.find('\n'); end != std::string::npos;
+                 end = pending.find('\n', start)) {
+                std::string line = pending.substr(start, end + 1 - start);
+                start = end + 1;
+                co_yield std::move(line);
+            }
+            pending.erase(0, start);
+        }
+        if (!pending.empty()) {
+            co_yield std::move(pending);
+        }
+    }
+
+    /// Closes the file (aiofiles' close()). Later operations throw
+    /// std::logic_error; closing twice is harmless.
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<void> close() {
+        m_fd.reset();
+        co_return;
+    }
+
+private:
+    friend task<file> open_file(std::filesystem::path path, std::string mode);
+
+    explicit file(std::shared_ptr<detail::file_descriptor> fd) : m_fd(std::move(fd)) {}
+
+    const detail::file_descriptor& descriptor() const {
+        if (!m_fd) {
+            throw std::logic_error("corio::file: used after close() or after being moved from");
+        }
+        return *m_fd;
+    }
+    std::shared_ptr<detail::file_descriptor> shared() const {
+        (void)descriptor();
+        return m_fd;
+    }
+
+    std::shared_ptr<detail::file_descriptor> m_fd;
+    std::uint64_t m_position = 0;
+};
+
+/// Opens `path` with a Python-style mode ("r", "w", "a", "x", each with an
+/// optional "+"; "b" is accepted: files are bytes): aiofiles.open(path, mode).
+/// The open runs on the thread pool too (it may block on a slow disk or NFS).
+[[nodiscard]] CORIO_HEADER_COROUTINE inline task<file> open_file(std::filesystem::path path, std::string mode) {
+    const detail::open_flags flags = detail::parse_open_mode(mode);
+    auto fd = std::make_shared<detail::file_descriptor>();
+    fd->path = path.string();
+    co_await to_thread(
+        [](const std::shared_ptr<detail::file_descriptor>& f, detail::open_flags how) {
+            detail::open_file_descriptor(*f, how);
+        },
+        fd, flags);
+    file opened(std::move(fd));
+    if (flags.append) {
+        opened.seek(co_await opened.size());
+    }
+    co_return opened;
+}
+
+/// open_file(path, "r").
+[[nodiscard]] inline task<file> open_file(std::filesystem::path path) { return open_file(std::move(path), "r"); }
+
+/// The whole content of `path`.
+[[nodiscard]] CORIO_HEADER_COROUTINE inline task<std::string> read_file(std::filesystem::path path) {
+    file f = co_await open_file(std::move(path), "r");
+    co_return co_await f.read_all();
+}
+
+/// Replaces the content of `path` with `data` (created if missing).
+[[nodiscard]] CORIO_HEADER_COROUTINE inline task<void> write_file(std::filesystem::path path, std::string data) {
+    file f = co_await open_file(std::move(path), "w");
+    co_await f.write(std::move(data));
+}
+
+}  // namespace corio
