@@ -11,7 +11,6 @@
 #include <corio/errors.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/fd_watcher.hpp>
-#include <corio/file.hpp>
 #include <corio/generator.hpp>
 #include <corio/invoke.hpp>
 #include <corio/outcome.hpp>

@@ -54,82 +54,69 @@ public:
     /// Up to `n` bytes from the position ("" at the end of the file); fewer
     /// than `n` only at the end.
     [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> read(std::size_t n = default_chunk) {
-        std::shared_ptr<detail::file_descriptor> fd = shared();
-        std::string data = co_await to_thread(
-            [](const std::shared_ptr<detail::file_descriptor>& f, std::size_t size, std::uint64_t at) {
-                return detail::read_at(*f, size, at);
-            },
-            fd, n, m_position);
-        m_position += data.size();
-        co_return data;
+        detail::file_request request;
+        request.op = detail::file_request::kind::read;
+        request.size = n;
+        request.offset = m_position;
+        detail::file_result result = co_await run(std::move(request));
+        m_position += result.data.size();
+        co_return std::move(result.data);
     }
 
     /// Everything from the position to the end of the file.
     [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> read_all() {
-        std::shared_ptr<detail::file_descriptor> fd = shared();
-        std::string data = co_await to_thread(
-            [](const std::shared_ptr<detail::file_descriptor>& f, std::uint64_t at) {
-                const std::uint64_t size = detail::file_size(*f);
-                std::string all = detail::read_at(*f, size > at ? static_cast<std::size_t>(size - at) : 0, at);
-                // The file may have grown since fstat: read on to its end.
-                while (true) {
-                    std::string more = detail::read_at(*f, default_chunk, at + all.size());
-                    if (more.empty()) {
-                        return all;
-                    }
-                    all += more;
-                }
-            },
-            fd, m_position);
-        m_position += data.size();
-        co_return data;
+        detail::file_request request;
+        request.op = detail::file_request::kind::read_to_end;
+        request.offset = m_position;
+        detail::file_result result = co_await run(std::move(request));
+        m_position += result.data.size();
+        co_return std::move(result.data);
     }
 
     /// Writes all of `data` at the position (at the end in append mode) and
     /// advances it.
     [[nodiscard]] CORIO_HEADER_COROUTINE task<void> write(std::string data) {
+        detail::file_request request;
+        request.op = detail::file_request::kind::write;
+        request.offset = m_position;
         const std::size_t size = data.size();
-        std::shared_ptr<detail::file_descriptor> fd = shared();
-        co_await to_thread(
-            [](const std::shared_ptr<detail::file_descriptor>& f, const std::string& bytes, std::uint64_t at) {
-                detail::write_at(*f, bytes, at);
-            },
-            fd, std::move(data), m_position);
+        request.data = std::move(data);
+        co_await run(std::move(request));
         m_position += size;
     }
 
     /// Up to `n` bytes at `offset`; the position does not move.
     [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> pread(std::size_t n, std::uint64_t offset) {
-        std::shared_ptr<detail::file_descriptor> fd = shared();
-        co_return co_await to_thread(
-            [](const std::shared_ptr<detail::file_descriptor>& f, std::size_t size, std::uint64_t at) {
-                return detail::read_at(*f, size, at);
-            },
-            fd, n, offset);
+        detail::file_request request;
+        request.op = detail::file_request::kind::read;
+        request.size = n;
+        request.offset = offset;
+        detail::file_result result = co_await run(std::move(request));
+        co_return std::move(result.data);
     }
 
     /// All of `data` at `offset`; the position does not move.
     [[nodiscard]] CORIO_HEADER_COROUTINE task<void> pwrite(std::string data, std::uint64_t offset) {
-        std::shared_ptr<detail::file_descriptor> fd = shared();
-        co_await to_thread(
-            [](const std::shared_ptr<detail::file_descriptor>& f, const std::string& bytes, std::uint64_t at) {
-                detail::write_at(*f, bytes, at);
-            },
-            fd, std::move(data), offset);
+        detail::file_request request;
+        request.op = detail::file_request::kind::write;
+        request.offset = offset;
+        request.data = std::move(data);
+        co_await run(std::move(request));
     }
 
     /// The file's size now.
     [[nodiscard]] CORIO_HEADER_COROUTINE task<std::uint64_t> size() {
-        std::shared_ptr<detail::file_descriptor> fd = shared();
-        co_return co_await to_thread(
-            [](const std::shared_ptr<detail::file_descriptor>& f) { return detail::file_size(*f); }, fd);
+        detail::file_request request;
+        request.op = detail::file_request::kind::size;
+        const detail::file_result result = co_await run(std::move(request));
+        co_return result.number;
     }
 
     /// Flushes the file's data and metadata to the device (fsync).
     [[nodiscard]] CORIO_HEADER_COROUTINE task<void> fsync() {
-        std::shared_ptr<detail::file_descriptor> fd = shared();
-        co_await to_thread([](const std::shared_ptr<detail::file_descriptor>& f) { detail::sync_file(*f); },
-                           fd);
+        detail::file_request request;
+        request.op = detail::file_request::kind::sync;
+        co_await run(std::move(request));
     }
 
     /// Lines from the position to the end, each with its '\n' (the last one
@@ -176,9 +163,13 @@ private:
         }
         return *m_fd;
     }
-    std::shared_ptr<detail::file_descriptor> shared() const {
+    // The descriptor is shared with the job, so an operation whose awaiter
+    // was cancelled keeps it open until its system call returns.
+    using file_job = offload_operation<decltype(&detail::perform_file_request),
+                                       std::shared_ptr<detail::file_descriptor>, detail::file_request>;
+    file_job run(detail::file_request request) const {
         (void)descriptor();
-        return m_fd;
+        return to_thread(&detail::perform_file_request, m_fd, std::move(request));
     }
 
     std::shared_ptr<detail::file_descriptor> m_fd;
@@ -192,11 +183,10 @@ private:
     const detail::open_flags flags = detail::parse_open_mode(mode);
     auto fd = std::make_shared<detail::file_descriptor>();
     fd->path = path.string();
-    co_await to_thread(
-        [](const std::shared_ptr<detail::file_descriptor>& f, detail::open_flags how) {
-            detail::open_file_descriptor(*f, how);
-        },
-        fd, flags);
+    detail::file_request request;
+    request.op = detail::file_request::kind::open;
+    request.flags = flags;
+    co_await to_thread(&detail::perform_file_request, fd, std::move(request));
     file opened(std::move(fd));
     if (flags.append) {
         opened.seek(co_await opened.size());

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -150,6 +151,58 @@ inline void sync_file(const file_descriptor& file) {
     if (::fsync(file.fd) != 0) {
         file.fail("fsync", errno);
     }
+}
+
+/// One operation of corio::file, run on the thread pool. Every operation
+/// goes through this one function, so a program instantiates the pool's
+/// offload machinery once for files, not once per operation.
+struct file_request {
+    enum class kind : unsigned char { open, read, read_to_end, write, size, sync } op = kind::read;
+    std::size_t size = 0;
+    std::uint64_t offset = 0;
+    std::string data{};
+    open_flags flags{};
+};
+
+struct file_result {
+    std::string data{};
+    std::uint64_t number = 0;
+};
+
+inline file_result perform_file_request(const std::shared_ptr<file_descriptor>& file, const file_request& request) {
+    file_result result;
+    switch (request.op) {
+        case file_request::kind::open:
+            open_file_descriptor(*file, request.flags);
+            break;
+        case file_request::kind::read:
+            result.data = read_at(*file, request.size, request.offset);
+            break;
+        case file_request::kind::read_to_end: {
+            const std::uint64_t size = file_size(*file);
+            result.data = read_at(*file, size > request.offset ? static_cast<std::size_t>(size - request.offset) : 0,
+                                  request.offset);
+            // The file may have grown since fstat: read on to its end.
+            while (true) {
+                std::string more = read_at(*file, 64 * 1024, request.offset + result.data.size());
+                if (more.empty()) {
+                    break;
+                }
+                result.data += more;
+            }
+            break;
+        }
+        case file_request::kind::write:
+            write_at(*file, request.data, request.offset);
+            break;
+        case file_request::kind::size:
+            result.number = file_size(*file);
+            break;
+        case file_request::kind::sync:
+            sync_file(*file);
+            break;
+    }
+    return result;
 }
 
 }  // namespace corio::detail
