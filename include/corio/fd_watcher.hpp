@@ -34,11 +34,13 @@ public:
     /// reactor accepts (a socket, pipe or eventfd: regular files are refused
     /// by epoll) — otherwise std::system_error.
     explicit fd_watcher(int fd) : fd_watcher(get_running_loop(), fd) {}
+    /// Watches `fd` on `loop` (use it on that loop's thread only).
     fd_watcher(event_loop& loop, int fd) : m_source(loop, checked(fd)) {}
 
     fd_watcher(const fd_watcher&) = delete;
     fd_watcher& operator=(const fd_watcher&) = delete;
 
+    /// The watched descriptor; -1 after detach().
     [[nodiscard]] int fd() const noexcept { return m_source.fd(); }
 
     /// Resumes once the fd may be readable (or has an error or hang-up).

@@ -37,14 +37,18 @@ public:
     static constexpr std::size_t default_chunk = 64 * 1024;
 
     file() = default;
+    /// Moves the open file; the source is left closed.
     file(file&&) noexcept = default;
+    /// Moves the open file (the old one is closed as by close()).
     file& operator=(file&&) noexcept = default;
     file(const file&) = delete;
     file& operator=(const file&) = delete;
     /// Closes the descriptor (once no operation runs on it any more).
     ~file() = default;
 
+    /// False after close() or a move.
     [[nodiscard]] bool is_open() const noexcept { return m_fd != nullptr; }
+    /// The path the file was opened with.
     [[nodiscard]] const std::string& path() const { return descriptor().path; }
     /// The position read() and write() use next.
     [[nodiscard]] std::uint64_t tell() const noexcept { return m_position; }

@@ -35,10 +35,11 @@ enum class redirect : unsigned char {
     to_stdout,  ///< stderr only: into wherever stdout goes
 };
 
+/// How exec / shell start a child (asyncio's keyword arguments).
 struct options {
-    redirect std_in = redirect::inherit;
-    redirect std_out = redirect::inherit;
-    redirect std_err = redirect::inherit;
+    redirect std_in = redirect::inherit;   ///< the child's stdin
+    redirect std_out = redirect::inherit;  ///< the child's stdout
+    redirect std_err = redirect::inherit;  ///< the child's stderr (to_stdout: merged)
     /// Working directory of the child ("" = the parent's).
     std::string cwd{};
     /// The child's whole environment; nullopt = the parent's.
@@ -48,9 +49,9 @@ struct options {
 /// What communicate() collected: everything the child wrote to its piped
 /// stdout and stderr ("" for a stream not piped), and its returncode.
 struct output {
-    std::string std_out;
-    std::string std_err;
-    int returncode = 0;
+    std::string std_out;  ///< all the child wrote to its piped stdout
+    std::string std_err;  ///< all the child wrote to its piped stderr
+    int returncode = 0;   ///< exit code, or minus the signal that ended it
 };
 
 namespace detail {
@@ -106,21 +107,27 @@ CORIO_HEADER_COROUTINE inline task<void> reap(std::shared_ptr<child_state> state
 /// wait() does not kill the child either.
 class process {
 public:
+    /// Moves the child and its streams; the source is left empty.
     process(process&&) noexcept = default;
+    /// Moves the child and its streams (the old child goes on as if dropped).
     process& operator=(process&&) noexcept = default;
     process(const process&) = delete;
     process& operator=(const process&) = delete;
     ~process() = default;
 
+    /// The child's process id.
     [[nodiscard]] int pid() const noexcept { return m_state->pid; }
 
     /// The child's exit code, minus the signal that killed it, or nullopt
     /// while it runs (asyncio's returncode).
     [[nodiscard]] std::optional<int> returncode() const noexcept { return m_state->returncode; }
 
-    /// The piped streams; std::logic_error when that stream was not piped.
+    /// The child's stdin, when piped (options::std_in = redirect::pipe);
+    /// std::logic_error otherwise.
     [[nodiscard]] unix_stream& std_in() { return piped(m_std_in, "std_in"); }
+    /// The child's stdout, when piped (see std_in).
     [[nodiscard]] unix_stream& std_out() { return piped(m_std_out, "std_out"); }
+    /// The child's stderr, when piped (see std_in).
     [[nodiscard]] unix_stream& std_err() { return piped(m_std_err, "std_err"); }
 
     /// Waits for the child to exit; its returncode. Any number of tasks may
