@@ -1,0 +1,274 @@
+// corio::redis::connection against real throwaway redis-servers: the
+// handshake (RESP3 / RESP2, AUTH, SELECT, SETNAME, Unix socket), the typed
+// helpers, error replies, auto-pipelining order, cancellation keeping the
+// stream in step, reconnect after the server is killed, pipelines and
+// transactions, blocking commands on dedicated connections, SCAN.
+#include "catch.hpp"
+#include "redis_fixture.hpp"
+#include "test_support.hpp"
+
+#include <corio/combinators.hpp>
+#include <corio/redis.hpp>
+#include <corio/sleep.hpp>
+#include <corio/spawn.hpp>
+#include <corio/timeout.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+namespace redis = corio::redis;
+using corio_test::redis_server;
+
+namespace {
+
+// One server for the cases that need nothing special (started on first use).
+redis_server& shared_server() {
+    static redis_server server({"--enable-debug-command", "yes"});
+    return server;
+}
+
+#define REQUIRE_REDIS()                                              \
+    do {                                                             \
+        if (!corio_test::redis_available()) {                        \
+            corio_test::skip_test(corio_test::redis_missing_message); \
+            return;                                                  \
+        }                                                            \
+    } while (false)
+
+template <class F>
+void run_redis(F body, std::chrono::seconds limit = 10s) {
+    corio_test::run_with_watchdog(body(), limit);
+}
+
+}  // namespace
+
+TEST_CASE("connect speaks RESP3 by default and RESP2 when asked, over TCP and a Unix socket") {
+    REQUIRE_REDIS();
+    redis_server& server = shared_server();
+    run_redis([&]() -> corio::task<void> {
+        redis::connection r3 = co_await redis::connect(server.url(1));
+        CHECK(r3.resp3());
+        const bool set = co_await r3.set("proto", "three");
+        CHECK(set);
+        redis::connection r2 = co_await redis::connect(server.url(1) + "?protocol=2");
+        CHECK_FALSE(r2.resp3());
+        const std::optional<std::string> got = co_await r2.get("proto");
+        CHECK(got == std::optional<std::string>("three"));
+        redis::connection local = co_await redis::connect("unix://" + server.socket_path() + "?db=1");
+        const std::optional<std::string> via_socket = co_await local.get("proto");
+        CHECK(via_socket == std::optional<std::string>("three"));
+        const redis::value pong = co_await local.command("PING");
+        CHECK(pong.as_string() == "PONG");
+    });
+}
+
+TEST_CASE("AUTH, SELECT and CLIENT SETNAME are sent on connect, and a wrong password is a redis error") {
+    REQUIRE_REDIS();
+    redis_server& server = shared_server();
+    run_redis([&]() -> corio::task<void> {
+        redis::connection admin = co_await redis::connect(server.url());
+        (void)co_await admin.command("ACL", "SETUSER", "alice", "on", ">s3cret", "~*", "&*", "+@all");
+        for (const char* protocol : {"3", "2"}) {
+            const std::string url = "redis://alice:s3cret@127.0.0.1:" + std::to_string(server.port()) +
+                                    "/5?name=corio-test&protocol=" + protocol;
+            redis::connection r = co_await redis::connect(url);
+            const redis::value who = co_await r.command("ACL", "WHOAMI");
+            CHECK(who.as_string() == "alice");
+            const redis::value name = co_await r.command("CLIENT", "GETNAME");
+            CHECK(name.as_string() == "corio-test");
+            const redis::value info = co_await r.command("CLIENT", "INFO");
+            CHECK_THAT(info.as_string(), Catch::Contains("db=5"));
+        }
+        bool refused = false;
+        try {
+            redis::connection r = co_await redis::connect("redis://alice:wrong@127.0.0.1:" +
+                                                          std::to_string(server.port()));
+        } catch (const redis::error& e) {
+            refused = e.prefix() == "WRONGPASS";
+        }
+        CHECK(refused);
+    });
+}
+
+TEST_CASE("connecting to a port where nothing listens throws connection_error") {
+    const std::uint16_t port = corio_test::free_loopback_port();
+    run_redis([&]() -> corio::task<void> {
+        redis::connect_options options = redis::connect_options::from_url("redis://127.0.0.1:" + std::to_string(port));
+        bool failed = false;
+        try {
+            redis::connection r = co_await redis::connect(options);
+        } catch (const redis::connection_error& e) {
+            failed = std::string(e.what()).find("Connection refused") != std::string::npos;
+        }
+        CHECK(failed);
+    });
+}
+
+TEST_CASE("string and key helpers round-trip values, expiries and conditions") {
+    REQUIRE_REDIS();
+    redis_server& server = shared_server();
+    run_redis([&]() -> corio::task<void> {
+        redis::connection r = co_await redis::connect(server.url(2));
+        (void)co_await r.command("FLUSHDB");
+        const bool plain = co_await r.set("a", std::string("bin\0ary\r\n", 9));
+        CHECK(plain);
+        const std::optional<std::string> a = co_await r.get("a");
+        CHECK(a == std::optional<std::string>(std::string("bin\0ary\r\n", 9)));
+        redis::set_options only_if_absent{.nx = true};
+        const bool not_again = co_await r.set("a", "x", only_if_absent);
+        CHECK_FALSE(not_again);
+        redis::set_options only_if_present{.xx = true};
+        const bool only_existing = co_await r.set("missing", "x", only_if_present);
+        CHECK_FALSE(only_existing);
+        redis::set_options expiring{.ex = std::chrono::seconds(100)};
+        const bool with_expiry = co_await r.set("e", "1", expiring);
+        CHECK(with_expiry);
+        const std::int64_t ttl = co_await r.ttl("e");
+        CHECK(ttl > 90);
+        CHECK(ttl <= 100);
+        const std::int64_t no_key_ttl = co_await r.ttl("nothing");
+        CHECK(no_key_ttl == -2);
+        const bool expired = co_await r.expire("a", std::chrono::seconds(50));
+        CHECK(expired);
+        const std::int64_t pttl = co_await r.pttl("a");
+        CHECK(pttl > 40000);
+        const std::int64_t one = co_await r.incr("n");
+        const std::int64_t eleven = co_await r.incrby("n", 10);
+        const std::int64_t ten = co_await r.decr("n");
+        CHECK(one == 1);
+        CHECK(eleven == 11);
+        CHECK(ten == 10);
+        const std::vector<std::string> mget_keys{"n", "nothing", "e"};
+        const std::vector<std::optional<std::string>> many = co_await r.mget(mget_keys);
+        REQUIRE(many.size() == 3);
+        CHECK(many[0] == std::optional<std::string>("10"));
+        CHECK_FALSE(many[1].has_value());
+        CHECK(many[2] == std::optional<std::string>("1"));
+        const redis::field_list mset_pairs{{"m1", "v1"}, {"m2", "v2"}};
+        co_await r.mset(mset_pairs);
+        const std::vector<std::string> exists_keys{"m1", "m2", "nothing"};
+        const std::int64_t present = co_await r.exists(exists_keys);
+        CHECK(present == 2);
+        const std::vector<std::string> del_keys{"m1", "m2", "nothing"};
+        const std::int64_t deleted = co_await r.del(del_keys);
+        CHECK(deleted == 2);
+        const std::int64_t gone = co_await r.exists("m1");
+        CHECK(gone == 0);
+    });
+}
+
+TEST_CASE("hash, list, set and sorted-set helpers on RESP3 and RESP2") {
+    REQUIRE_REDIS();
+    redis_server& server = shared_server();
+    run_redis([&]() -> corio::task<void> {
+        for (const char* protocol : {"3", "2"}) {
+            redis::connection r = co_await redis::connect(server.url(3) + "?protocol=" + protocol);
+            (void)co_await r.command("FLUSHDB");
+            const redis::field_list two_fields{{"f1", "v1"}, {"f2", "v2"}};
+            const std::int64_t added = co_await r.hset("h", two_fields);
+            CHECK(added == 2);
+            const std::int64_t one_more = co_await r.hset("h", "f3", "v3");
+            CHECK(one_more == 1);
+            const std::optional<std::string> f2 = co_await r.hget("h", "f2");
+            CHECK(f2 == std::optional<std::string>("v2"));
+            redis::field_list all = co_await r.hgetall("h");
+            std::sort(all.begin(), all.end());
+            CHECK(all == redis::field_list{{"f1", "v1"}, {"f2", "v2"}, {"f3", "v3"}});
+            const std::int64_t bumped = co_await r.hincrby("h", "count", 5);
+            CHECK(bumped == 5);
+            const bool has = co_await r.hexists("h", "f1");
+            CHECK(has);
+            const std::vector<std::string> hdel_fields{"f1", "nope"};
+            const std::int64_t removed = co_await r.hdel("h", hdel_fields);
+            CHECK(removed == 1);
+            const std::int64_t fields = co_await r.hlen("h");
+            CHECK(fields == 3);
+
+            const std::vector<std::string> tail{"b", "c"};
+            const std::int64_t length = co_await r.rpush("l", tail);
+            CHECK(length == 2);
+            const std::int64_t longer = co_await r.lpush("l", "a");
+            CHECK(longer == 3);
+            const std::vector<std::string> items = co_await r.lrange("l", 0, -1);
+            CHECK(items == std::vector<std::string>{"a", "b", "c"});
+            const std::optional<std::string> last = co_await r.rpop("l");
+            CHECK(last == std::optional<std::string>("c"));
+            const std::optional<std::string> moved = co_await r.lmove("l", "l2", redis::list_end::left,
+                                                                      redis::list_end::right);
+            CHECK(moved == std::optional<std::string>("a"));
+            const std::int64_t left = co_await r.llen("l");
+            CHECK(left == 1);
+
+            const std::vector<std::string> set_members{"x", "y", "x"};
+            const std::int64_t members = co_await r.sadd("s", set_members);
+            CHECK(members == 2);
+            const bool is_member = co_await r.sismember("s", "y");
+            CHECK(is_member);
+            std::vector<std::string> set = co_await r.smembers("s");
+            std::sort(set.begin(), set.end());
+            CHECK(set == std::vector<std::string>{"x", "y"});
+            const std::vector<std::string> srem_members{"x"};
+            const std::int64_t dropped = co_await r.srem("s", srem_members);
+            CHECK(dropped == 1);
+            const std::int64_t card = co_await r.scard("s");
+            CHECK(card == 1);
+
+            const std::vector<std::pair<double, std::string>> scored_members{{1.5, "one"}, {3.0, "three"}};
+            const std::int64_t scored = co_await r.zadd("z", scored_members);
+            CHECK(scored == 2);
+            const std::int64_t two = co_await r.zadd("z", 2, "two");
+            CHECK(two == 1);
+            const std::vector<std::string> ranked = co_await r.zrange("z", 0, -1);
+            CHECK(ranked == std::vector<std::string>{"one", "two", "three"});
+            const auto with_scores = co_await r.zrange_with_scores("z", 0, 0);
+            REQUIRE(with_scores.size() == 1);
+            CHECK(with_scores[0].first == "one");
+            CHECK(with_scores[0].second == 1.5);
+            const std::optional<double> score = co_await r.zscore("z", "three");
+            CHECK(score == std::optional<double>(3.0));
+            const std::optional<double> no_score = co_await r.zscore("z", "nope");
+            CHECK_FALSE(no_score.has_value());
+            const double raised = co_await r.zincrby("z", 10, "one");
+            CHECK(raised == 11.5);
+            const std::optional<std::int64_t> rank = co_await r.zrank("z", "one");
+            CHECK(rank == std::optional<std::int64_t>(2));
+            const std::vector<std::string> zrem_members{"two"};
+            const std::int64_t zremoved = co_await r.zrem("z", zrem_members);
+            CHECK(zremoved == 1);
+            const std::int64_t zcard = co_await r.zcard("z");
+            CHECK(zcard == 2);
+        }
+    });
+}
+
+TEST_CASE("an error reply throws redis::error with its prefix and the connection stays usable") {
+    REQUIRE_REDIS();
+    redis_server& server = shared_server();
+    run_redis([&]() -> corio::task<void> {
+        redis::connection r = co_await redis::connect(server.url(4));
+        (void)co_await r.rpush("list", "x");
+        std::string prefix;
+        try {
+            (void)co_await r.get("list");
+        } catch (const redis::error& e) {
+            prefix = e.prefix();
+        }
+        CHECK(prefix == "WRONGTYPE");
+        std::string unknown;
+        try {
+            (void)co_await r.command("NOSUCHCOMMAND", 1);
+        } catch (const redis::error& e) {
+            unknown = e.prefix();
+        }
+        CHECK(unknown == "ERR");
+        const std::int64_t length = co_await r.llen("list");
+        CHECK(length == 1);
+        (void)co_await r.del("list");
+    });
+}
