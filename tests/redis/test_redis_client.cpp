@@ -272,3 +272,244 @@ TEST_CASE("an error reply throws redis::error with its prefix and the connection
         (void)co_await r.del("list");
     });
 }
+
+namespace {
+
+CORIO_HEADER_COROUTINE corio::task<std::string> set_then_get(redis::connection& r, int i) {
+    const std::string key = "order:" + std::to_string(i);
+    const std::string expected = "value-" + std::to_string(i);
+    (void)co_await r.set(key, expected);
+    std::optional<std::string> got = co_await r.get(key);
+    co_return got.value_or("<missing>");
+}
+
+CORIO_HEADER_COROUTINE corio::task<std::int64_t> increment(redis::connection& r) {
+    co_return co_await r.incr("order:counter");
+}
+
+}  // namespace
+
+TEST_CASE("1,000 concurrent commands on one connection each get their own reply, in few batches") {
+    REQUIRE_REDIS();
+    redis_server& server = shared_server();
+    run_redis([&]() -> corio::task<void> {
+        redis::connection r = co_await redis::connect(server.url(5));
+        (void)co_await r.command("FLUSHDB");
+        const redis::value before = co_await r.command("INFO", "stats");
+        std::vector<corio::task<std::string>> round_trips;
+        std::vector<corio::task<std::int64_t>> increments;
+        for (int i = 0; i < 1000; ++i) {
+            round_trips.push_back(set_then_get(r, i));
+            increments.push_back(increment(r));
+        }
+        std::vector<std::string> got = co_await corio::gather(std::move(round_trips));
+        std::vector<std::int64_t> counts = co_await corio::gather(std::move(increments));
+        for (int i = 0; i < 1000; ++i) {
+            CHECK(got[static_cast<std::size_t>(i)] == "value-" + std::to_string(i));
+        }
+        // INCR replies are the values 1..1000, each exactly once.
+        std::sort(counts.begin(), counts.end());
+        for (std::int64_t i = 0; i < 1000; ++i) {
+            REQUIRE(counts[static_cast<std::size_t>(i)] == i + 1);
+        }
+        // 3,000 commands in a handful of reads by the server: each batch is one write.
+        auto reads_of = [](const redis::value& info) {
+            const std::string text = info.as_string();
+            const std::size_t at = text.find("total_reads_processed:");
+            return std::stoll(text.substr(at + 22));
+        };
+        const redis::value after = co_await r.command("INFO", "stats");
+        const long long reads = reads_of(after) - reads_of(before);
+        CHECK(reads < 100);
+    });
+}
+
+TEST_CASE("a command cancelled or timed out mid-pipeline keeps later replies matched to their commands") {
+    REQUIRE_REDIS();
+    redis_server& server = shared_server();
+    run_redis([&]() -> corio::task<void> {
+        redis::connection r = co_await redis::connect(server.url(6));
+        (void)co_await r.set("sync:a", "A");
+        (void)co_await r.set("sync:b", "B");
+        // The server sleeps 200 ms on DEBUG SLEEP; the caller gives up after 20 ms.
+        bool timed_out = false;
+        try {
+            (void)co_await corio::wait_for(r.command("DEBUG", "SLEEP", "0.2"), 20ms);
+        } catch (const corio::timeout_error&) {
+            timed_out = true;
+        }
+        CHECK(timed_out);
+        // Several commands issued at once, some cancelled before their replies come.
+        std::vector<corio::task_handle<std::optional<std::string>>> handles;
+        for (int i = 0; i < 20; ++i) {
+            handles.push_back(corio::create_task(r.get(i % 2 == 0 ? "sync:a" : "sync:b")));
+        }
+        co_await corio::sleep(1ms);
+        for (int i = 0; i < 20; i += 3) {
+            handles[static_cast<std::size_t>(i)].cancel();
+        }
+        for (int i = 0; i < 20; ++i) {
+            auto& handle = handles[static_cast<std::size_t>(i)];
+            if (i % 3 == 0) {
+                const bool cancelled = co_await corio_test::ended_cancelled(std::move(handle));
+                CHECK(cancelled);
+            } else {
+                const std::optional<std::string> got = co_await handle;
+                CHECK(got == std::optional<std::string>(i % 2 == 0 ? "A" : "B"));
+            }
+        }
+        const std::optional<std::string> a = co_await r.get("sync:a");
+        const std::optional<std::string> b = co_await r.get("sync:b");
+        CHECK(a == std::optional<std::string>("A"));
+        CHECK(b == std::optional<std::string>("B"));
+    });
+}
+
+TEST_CASE("a killed server fails commands in flight with connection_error and later ones reconnect") {
+    REQUIRE_REDIS();
+    redis_server server({"--enable-debug-command", "yes"});
+    run_redis([&]() -> corio::task<void> {
+        redis::connection r = co_await redis::connect(server.url());
+        (void)co_await r.set("k", "before");
+        auto in_flight = corio::create_task(r.command("DEBUG", "SLEEP", "2"));
+        auto queued = corio::create_task(r.get("k"));
+        co_await corio::sleep(50ms);
+        server.stop();  // SIGKILL while both wait for replies
+        int lost = 0;
+        try {
+            (void)co_await in_flight;
+        } catch (const redis::connection_error&) {
+            ++lost;
+        }
+        try {
+            (void)co_await queued;
+        } catch (const redis::connection_error&) {
+            ++lost;
+        }
+        CHECK(lost == 2);
+        server.restart();
+        const bool set = co_await r.set("k", "after");  // reconnects first
+        CHECK(set);
+        const std::optional<std::string> got = co_await r.get("k");
+        CHECK(got == std::optional<std::string>("after"));
+        // With the server down for good, a command fails after its reconnect attempts.
+        server.stop();
+        bool failed = false;
+        try {
+            (void)co_await r.get("k");
+        } catch (const redis::connection_error&) {
+            failed = true;
+        }
+        CHECK(failed);
+        // The next command finds the link broken and tries to reconnect, with backoff, in vain.
+        corio_test::stopwatch clock;
+        bool reconnect_failed = false;
+        try {
+            (void)co_await r.get("k");
+        } catch (const redis::connection_error& e) {
+            reconnect_failed = std::string(e.what()).find("attempts") != std::string::npos;
+        }
+        CHECK(reconnect_failed);
+        CHECK(clock.elapsed_ms() >= 300ms);  // 25 + 50 + 100 + 200 + 400 ms of backoff
+    }, 20s);
+}
+
+TEST_CASE("pipeline sends commands together, and MULTI/EXEC runs them atomically") {
+    REQUIRE_REDIS();
+    redis_server& server = shared_server();
+    run_redis([&]() -> corio::task<void> {
+        redis::connection r = co_await redis::connect(server.url(7));
+        (void)co_await r.command("FLUSHDB");
+        redis::pipeline p = r.pipeline();
+        p.command("SET", "p", 1).command("INCR", "p").command("LPUSH", "p", "x").command("GET", "p");
+        CHECK(p.size() == 4);
+        const std::vector<redis::value> replies = co_await p.execute();
+        REQUIRE(replies.size() == 4);
+        CHECK(replies[0].as_string() == "OK");
+        CHECK(replies[1].as_integer() == 2);
+        CHECK(replies[2].is_error());  // WRONGTYPE stays a value in a pipeline
+        CHECK(replies[3].as_string() == "2");
+        const std::vector<redis::value> nothing = co_await p.execute();
+        CHECK(nothing.empty());
+
+        redis::transaction tx = r.multi();
+        tx.command("INCR", "t").command("INCR", "t").command("GET", "t");
+        const std::vector<redis::value> results = co_await tx.exec();
+        REQUIRE(results.size() == 3);
+        CHECK(results[1].as_integer() == 2);
+        CHECK(results[2].as_string() == "2");
+        redis::transaction bad = r.multi();
+        bad.command("INCR", "t").command("NOSUCHCOMMAND");
+        std::string prefix;
+        try {
+            (void)co_await bad.exec();
+        } catch (const redis::error& e) {
+            prefix = e.prefix();
+        }
+        CHECK(prefix == "EXECABORT");
+        const std::optional<std::string> untouched = co_await r.get("t");
+        CHECK(untouched == std::optional<std::string>("2"));
+    });
+}
+
+TEST_CASE("blocking commands run on dedicated connections and do not stall the shared one") {
+    REQUIRE_REDIS();
+    redis_server& server = shared_server();
+    run_redis([&]() -> corio::task<void> {
+        redis::connection r = co_await redis::connect(server.url(8));
+        (void)co_await r.command("FLUSHDB");
+        const std::vector<std::string> jobs{"jobs"};
+        auto waiting = corio::create_task(r.blpop(jobs, 5s));
+        auto moving = corio::create_task(r.blmove("src", "dst", redis::list_end::right, redis::list_end::left, 5s));
+        co_await corio::sleep(30ms);
+        // The shared connection still answers while both wait on the server.
+        corio_test::stopwatch clock;
+        const redis::value pong = co_await r.command("PING");
+        CHECK(pong.as_string() == "PONG");
+        CHECK(clock.elapsed_ms() < 1000ms);
+        (void)co_await r.rpush("jobs", "job-1");
+        (void)co_await r.rpush("src", "item");
+        const auto popped = co_await waiting;
+        REQUIRE(popped.has_value());
+        CHECK(popped->first == "jobs");
+        CHECK(popped->second == "job-1");
+        const std::optional<std::string> moved = co_await moving;
+        CHECK(moved == std::optional<std::string>("item"));
+        // A timeout on the server side gives nullopt.
+        const auto empty = co_await r.blpop(jobs, 100ms);
+        CHECK_FALSE(empty.has_value());
+        // Cancelling a blocking command closes its dedicated connection; the next one works.
+        auto abandoned = corio::create_task(r.blpop(jobs, 5s));
+        co_await corio::sleep(20ms);
+        abandoned.cancel();
+        const bool cancelled = co_await corio_test::ended_cancelled(std::move(abandoned));
+        CHECK(cancelled);
+        (void)co_await r.rpush("jobs", "job-2");
+        const auto next = co_await r.blpop(jobs, 1s);
+        REQUIRE(next.has_value());
+        CHECK(next->second == "job-2");
+    });
+}
+
+TEST_CASE("scan yields every matching key once the cursor comes back to 0") {
+    REQUIRE_REDIS();
+    redis_server& server = shared_server();
+    run_redis([&]() -> corio::task<void> {
+        redis::connection r = co_await redis::connect(server.url(9));
+        (void)co_await r.command("FLUSHDB");
+        redis::pipeline fill = r.pipeline();
+        for (int i = 0; i < 300; ++i) {
+            fill.command("SET", "scan:" + std::to_string(i), i);
+        }
+        fill.command("SET", "other", 1);
+        (void)co_await fill.execute();
+        std::set<std::string> seen;
+        auto keys = r.scan("scan:*", 50);
+        while (auto key = co_await keys.next()) {
+            seen.insert(*key);
+        }
+        CHECK(seen.size() == 300);
+        CHECK(seen.count("other") == 0);
+        CHECK(seen.count("scan:299") == 1);
+    });
+}
