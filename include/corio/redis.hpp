@@ -7,5 +7,6 @@
 #include <corio/redis/connection.hpp>
 #include <corio/redis/errors.hpp>
 #include <corio/redis/options.hpp>
+#include <corio/redis/pubsub.hpp>
 #include <corio/redis/types.hpp>
 #include <corio/redis/value.hpp>

@@ -513,3 +513,61 @@ TEST_CASE("scan yields every matching key once the cursor comes back to 0") {
         CHECK(seen.count("scan:299") == 1);
     });
 }
+
+TEST_CASE("pub/sub delivers channel and pattern messages and resubscribes after the server restarts") {
+    REQUIRE_REDIS();
+    redis_server server;
+    run_redis([&]() -> corio::task<void> {
+        redis::connection r = co_await redis::connect(server.url());
+        redis::subscriber sub(r);
+        const std::vector<std::string> channels{"news"};
+        const std::vector<std::string> patterns{"ev:*"};
+        co_await sub.subscribe(channels);
+        co_await sub.psubscribe(patterns);
+        auto stream = sub.messages();
+        const std::int64_t receivers = co_await r.publish("news", "first");
+        CHECK(receivers == 1);
+        (void)co_await r.publish("ev:login", "alice");
+        (void)co_await r.publish("unrelated", "nobody");
+        (void)co_await r.publish("news", "second");
+        std::vector<redis::message> got;
+        for (int i = 0; i < 3; ++i) {
+            std::optional<redis::message> m = co_await stream.next();
+            REQUIRE(m.has_value());
+            got.push_back(std::move(*m));
+        }
+        CHECK(got[0].channel == "news");
+        CHECK(got[0].payload == "first");
+        CHECK(got[0].pattern.empty());
+        CHECK(got[1].channel == "ev:login");
+        CHECK(got[1].payload == "alice");
+        CHECK(got[1].pattern == "ev:*");
+        CHECK(got[2].payload == "second");
+
+        // The consumer keeps reading while the server dies and comes back.
+        auto reader = corio::create_task([](redis::subscriber& s,
+                                            corio::async_generator<redis::message>& messages) -> corio::task<std::string> {
+            (void)s;
+            std::optional<redis::message> m = co_await messages.next();
+            co_return m ? m->channel + "=" + m->payload : std::string("<end>");
+        }(sub, stream));
+        co_await corio::sleep(20ms);
+        server.stop();
+        server.restart();
+        std::int64_t heard = 0;
+        for (int attempt = 0; attempt < 200 && heard == 0; ++attempt) {
+            co_await corio::sleep(10ms);
+            try {
+                heard = co_await r.publish("ev:again", "back");  // r reconnects too
+            } catch (const redis::connection_error&) {
+                // r's own link may still be the dead one: the next try reconnects.
+            }
+        }
+        CHECK(heard == 1);
+        const std::string received = co_await reader;
+        CHECK(received == "ev:again=back");
+        sub.close();
+        const std::optional<redis::message> after_close = co_await stream.next();
+        CHECK_FALSE(after_close.has_value());
+    }, 20s);
+}
