@@ -8,5 +8,6 @@
 #include <corio/redis/errors.hpp>
 #include <corio/redis/options.hpp>
 #include <corio/redis/pubsub.hpp>
+#include <corio/redis/stream_worker.hpp>
 #include <corio/redis/types.hpp>
 #include <corio/redis/value.hpp>
