@@ -134,15 +134,32 @@ class connection {
 public:
     connection() noexcept = default;
     explicit connection(std::shared_ptr<detail::client_state> state) noexcept : m_state(std::move(state)) {}
-    connection(connection&&) noexcept = default;
+    connection(connection&& other) noexcept
+        : m_state(std::move(other.m_state)), m_owner(std::exchange(other.m_owner, true)) {}
     connection& operator=(connection&& other) noexcept {
         if (this != &other) {
-            close();
+            if (m_owner) {
+                close();
+            }
             m_state = std::move(other.m_state);
+            m_owner = std::exchange(other.m_owner, true);
         }
         return *this;
     }
-    ~connection() { close(); }
+    ~connection() {
+        if (m_owner) {
+            close();
+        }
+    }
+
+    /// Another handle on the same connection that does not close it when
+    /// destroyed (the one connect() returned still does): for objects that
+    /// keep using a connection someone else owns, such as stream_worker.
+    [[nodiscard]] connection borrow() const {
+        connection shared(state_ptr());
+        shared.m_owner = false;
+        return shared;
+    }
 
     /// Closes the shared and the dedicated connections. Idempotent.
     void close() noexcept {
@@ -703,6 +720,7 @@ private:
     }
 
     std::shared_ptr<detail::client_state> m_state;
+    bool m_owner = true;  // closes the connection when destroyed (false: borrow())
 };
 
 /// Connects to the server `options` name, runs the handshake (HELLO 3 with

@@ -93,7 +93,8 @@ struct stream_worker_stats {
 /// - stop() (or a watched signal): no more reads, the jobs running finish
 ///   and are acknowledged, then run() returns.
 ///
-/// The connection and the handler's captures must outlive run(). Blocking
+/// The connection must stay open (the worker borrows it) and the handler's
+/// captures must outlive run(). Blocking
 /// reads use the connection's dedicated pool, so the same connection keeps
 /// serving other commands (acks included). Loop thread only.
 class stream_worker {
@@ -147,8 +148,9 @@ public:
 private:
     struct state {
         state(connection& r, stream_worker_options o, handler_type h)
-            : redis(&r), options(std::move(o)), handler(std::move(h)) {}
-        connection* redis;
+            : borrowed(r.borrow()), redis(&borrowed), options(std::move(o)), handler(std::move(h)) {}
+        redis::connection borrowed;  // the caller's connection (which may move meanwhile)
+        redis::connection* redis;
         stream_worker_options options;
         handler_type handler;
         std::unique_ptr<semaphore> slots;
