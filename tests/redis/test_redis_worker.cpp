@@ -182,3 +182,89 @@ TEST_CASE("stop lets the jobs in flight finish and acknowledges them, and reads 
         CHECK(length == 8);
     }(), 10s);
 }
+
+namespace {
+
+// The body of a worker process: runs a stream_worker until SIGTERM. Each
+// job is recorded in the set "processed" (and counted per worker) before
+// its handler returns, so the parent can tell which jobs ran at least once.
+CORIO_HEADER_COROUTINE corio::task<int> worker_process(std::string url, std::string name) {
+    redis::connection r = co_await redis::connect(url);
+    auto record = [&r, name](const redis::stream_entry& job) -> corio::task<void> {
+        co_await corio::sleep(1ms);
+        redis::pipeline p = r.pipeline();
+        p.command("SADD", "processed", *job.field("job"));
+        p.command("INCR", "done-by:" + name);
+        (void)co_await p.execute();
+    };
+    redis::stream_worker worker(r, worker_options(name), record);
+    worker.stop_on_signals();
+    co_await worker.run();
+    co_return 0;
+}
+
+}  // namespace
+
+TEST_CASE("jobs through three worker processes, one SIGKILLed mid-job, are all processed") {
+    REQUIRE_REDIS();
+    redis_server server;
+    const int total = corio_test::under_sanitizer ? 600 : 2000;
+    const std::string url = server.url();
+    // Fork before this process runs a loop: each child starts its own.
+    std::vector<pid_t> workers;
+    for (int i = 0; i < 3; ++i) {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            int status = 1;
+            try {
+                status = corio::run(worker_process(url, "w" + std::to_string(i)));
+            } catch (...) {
+            }
+            ::_exit(status);
+        }
+        REQUIRE(pid > 0);
+        workers.push_back(pid);
+    }
+    corio_test::run_with_watchdog([&]() -> corio::task<void> {
+        redis::connection r = co_await redis::connect(url);
+        co_await add_jobs(r, "jobs", total);
+        // Kill worker 0 while it has jobs in flight.
+        for (;;) {
+            const std::optional<std::string> done = co_await r.get("done-by:w0");
+            if (done && std::stoi(*done) >= 20) {
+                break;
+            }
+            co_await corio::sleep(2ms);
+        }
+        ::kill(workers[0], SIGKILL);
+        const std::vector<redis::pending_entry> orphaned =
+            co_await r.xpending_range("jobs", "workers", "-", "+", 100, "w0");
+        std::int64_t processed = 0;
+        while (processed < total) {
+            co_await corio::sleep(20ms);
+            processed = (co_await r.command("SCARD", "processed")).as_integer();
+        }
+        CHECK(processed == total);
+        // Its unacknowledged jobs were reclaimed by the others: nothing pending.
+        redis::pending_summary pending{};
+        for (int i = 0; i < 100; ++i) {
+            pending = co_await r.xpending("jobs", "workers");
+            if (pending.count == 0) {
+                break;
+            }
+            co_await corio::sleep(20ms);
+        }
+        CHECK(pending.count == 0);
+        // The jobs the killed worker held were delivered again (to the others).
+        for (const redis::pending_entry& job : orphaned) {
+            const std::vector<redis::stream_entry> entry = co_await r.xrange("jobs", job.id, job.id);
+            REQUIRE(entry.size() == 1);
+            const redis::value member = co_await r.command("SISMEMBER", "processed", *entry[0].field("job"));
+            CHECK(member.as_bool());
+        }
+    }(), 60s);
+    corio_test::stop_process(workers[0], SIGKILL);
+    for (std::size_t i = 1; i < workers.size(); ++i) {
+        corio_test::stop_process(workers[i], SIGTERM);  // graceful: finish, ack, exit
+    }
+}
