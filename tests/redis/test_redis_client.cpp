@@ -13,6 +13,12 @@
 #include <corio/spawn.hpp>
 #include <corio/timeout.hpp>
 
+#if defined(CORIO_WITH_TLS)
+#include "tls_support.hpp"
+
+#include <corio/tls/context.hpp>
+#endif
+
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -571,3 +577,36 @@ TEST_CASE("pub/sub delivers channel and pattern messages and resubscribes after 
         CHECK_FALSE(after_close.has_value());
     }, 20s);
 }
+
+#if defined(CORIO_WITH_TLS)
+TEST_CASE("rediss:// runs the commands over TLS, verifying the server against the given CA") {
+    REQUIRE_REDIS();
+    const corio_test::tls_certificates& certs = corio_test::tls_certs();
+    const std::uint16_t tls_port = corio_test::free_loopback_port();
+    redis_server server({"--tls-port", std::to_string(tls_port), "--tls-cert-file", certs.server_cert,
+                         "--tls-key-file", certs.server_key, "--tls-ca-cert-file", certs.ca,
+                         "--tls-auth-clients", "no"});
+    run_redis([&]() -> corio::task<void> {
+        redis::connect_options options =
+            redis::connect_options::from_url("rediss://localhost:" + std::to_string(tls_port) + "/0");
+        corio::tls::client_options trust;
+        trust.ca_file = certs.ca;
+        options.tls_context = corio::tls::context::client(trust);
+        redis::connection r = co_await redis::connect(options);
+        const bool set = co_await r.set("secret", "over tls");
+        CHECK(set);
+        const std::optional<std::string> got = co_await r.get("secret");
+        CHECK(got == std::optional<std::string>("over tls"));
+        // Without the CA, verification against the system store fails.
+        redis::connect_options untrusted =
+            redis::connect_options::from_url("rediss://localhost:" + std::to_string(tls_port) + "/0");
+        bool refused = false;
+        try {
+            redis::connection bad = co_await redis::connect(untrusted);
+        } catch (const redis::connection_error& e) {
+            refused = std::string(e.what()).find("certificate") != std::string::npos;
+        }
+        CHECK(refused);
+    });
+}
+#endif
