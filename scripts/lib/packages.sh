@@ -20,6 +20,7 @@ CORIO_DEBIAN_PACKAGES=(
     nginx
     curl
     python3
+    redis-server
 )
 
 corio_log() {

@@ -1,0 +1,51 @@
+"""redis.asyncio peer of bench/redis_corio.cpp: `requests` SET (or GET)
+commands from `tasks` concurrent tasks sharing one connection.
+
+    /usr/bin/python3 bench/peers/redis_asyncio.py <host> <port> <set|get> [requests] [tasks]
+
+redis.asyncio has no auto-pipelining: its Redis client takes a connection
+from its pool per command, so single_connection_client=True is what "one
+connection" means there (each command waits for its reply; the tasks queue
+on the connection's lock).
+"""
+import asyncio
+import resource
+import sys
+import time
+
+import redis.asyncio as redis
+
+
+def cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def client(r, op_set, count, key):
+    for _ in range(count):
+        if op_set:
+            await r.set(key, "xxx")
+        else:
+            await r.get(key)
+
+
+async def main():
+    host, port, op = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    requests = int(sys.argv[4]) if len(sys.argv) > 4 else 100000
+    tasks = int(sys.argv[5]) if len(sys.argv) > 5 else 50
+    r = redis.Redis(host=host, port=port, single_connection_client=True)
+    for t in range(tasks):
+        await r.set(f"key:{t}", "xxx")
+    per_task = requests // tasks
+    cpu_start = cpu_seconds()
+    start = time.perf_counter()
+    await asyncio.gather(*(client(r, op == "set", per_task, f"key:{t}") for t in range(tasks)))
+    elapsed = time.perf_counter() - start
+    cpu = cpu_seconds() - cpu_start
+    done = per_task * tasks
+    print(f"redis.asyncio {op.upper()}: {done} requests in {elapsed:.3f} s, {done / elapsed:.0f} requests/s, "
+          f"client CPU {cpu * 1e6 / done:.2f} us/request")
+    await r.aclose() if hasattr(r, "aclose") else await r.close()
+
+
+asyncio.run(main())

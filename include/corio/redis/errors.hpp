@@ -1,0 +1,65 @@
+#pragma once
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace corio::redis {
+
+/// An error reply from the server ("-WRONGTYPE Operation against a key
+/// holding the wrong kind of value"): prefix() is its first word (ERR,
+/// WRONGTYPE, MOVED, ASK, NOSCRIPT, BUSYGROUP, ...), what() the whole text.
+/// The connection stays usable.
+class error : public std::runtime_error {
+public:
+    explicit error(std::string text) : std::runtime_error(text), m_text(std::move(text)) {
+        m_prefix = m_text.substr(0, m_text.find(' '));
+    }
+    /// The first word of the reply ("WRONGTYPE").
+    [[nodiscard]] const std::string& prefix() const noexcept { return m_prefix; }
+    /// The whole reply text, prefix included.
+    [[nodiscard]] const std::string& text() const noexcept { return m_text; }
+
+private:
+    std::string m_text;
+    std::string m_prefix;
+};
+
+/// The connection to the server failed or was lost (connect refused, server
+/// gone, reset): commands in flight on it throw this; later commands
+/// reconnect first (with backoff) and throw it only when that fails.
+class connection_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// The server sent bytes that are not RESP, or a reply beyond the parser's
+/// limits (nesting, sizes). The connection is closed: nothing after such a
+/// byte can be matched to a command.
+class protocol_error : public std::runtime_error {
+public:
+    protocol_error(const std::string& what, std::size_t offset)
+        : std::runtime_error("redis protocol error at byte " + std::to_string(offset) + ": " + what),
+          m_offset(offset) {}
+    /// Offset of the offending byte from the start of the reply.
+    [[nodiscard]] std::size_t offset() const noexcept { return m_offset; }
+
+private:
+    std::size_t m_offset;
+};
+
+/// A reply had another type than the caller asked for (as_integer() on a
+/// bulk string, a typed helper receiving an unexpected shape).
+class reply_type_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// A redis:// URL that cannot be understood.
+class url_error : public std::invalid_argument {
+public:
+    using std::invalid_argument::invalid_argument;
+};
+
+}  // namespace corio::redis
