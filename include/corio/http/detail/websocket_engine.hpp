@@ -168,7 +168,13 @@ public:
                 m_message.clear();
                 m_utf8.reset();
             }
-            if (h.length > m_options.max_message_size - std::min(m_message.size(), m_options.max_message_size)) {
+            // A compressed message is bounded after inflating; on the wire it
+            // may exceed the limit by deflate's worst-case expansion of
+            // incompressible data (a few bytes per 16 KiB block).
+            const std::size_t wire_limit =
+                m_message_compressed ? m_options.max_message_size + m_options.max_message_size / 256 + 1024
+                                     : m_options.max_message_size;
+            if (h.length > wire_limit - std::min(m_message.size(), wire_limit)) {
                 co_await fail(http::close_code::message_too_big, "message larger than " +
                                                                      std::to_string(m_options.max_message_size) +
                                                                      " bytes");
