@@ -151,30 +151,26 @@ public:
                 }
                 continue;  // pong: the arrival itself is what a heartbeat waits for
             }
-            // A data frame.
-            if (h.op == opcode::continuation) {
-                if (!m_in_message) {
-                    co_await fail(http::close_code::protocol_error, "continuation frame without a message to continue");
-                    continue;
-                }
-            } else {
-                if (m_in_message) {
-                    co_await fail(http::close_code::protocol_error, "new data frame before the last message ended");
-                    continue;
-                }
-                m_in_message = true;
-                m_message_type = h.op == opcode::text ? http::message_type::text : http::message_type::binary;
-                m_message_compressed = h.rsv1;
-                m_message.clear();
-                m_utf8.reset();
+            // A data frame. Nothing changes until its payload is here: a frame
+            // waiting for more input is parsed again from its header.
+            const bool continuation = h.op == opcode::continuation;
+            if (continuation && !m_in_message) {
+                co_await fail(http::close_code::protocol_error, "continuation frame without a message to continue");
+                continue;
+            }
+            if (!continuation && m_in_message) {
+                co_await fail(http::close_code::protocol_error, "new data frame before the last message ended");
+                continue;
             }
             // A compressed message is bounded after inflating; on the wire it
             // may exceed the limit by deflate's worst-case expansion of
             // incompressible data (a few bytes per 16 KiB block).
+            const bool compressed_message = continuation ? m_message_compressed : h.rsv1;
+            const std::size_t so_far = continuation ? m_message.size() : 0;
             const std::size_t wire_limit =
-                m_message_compressed ? m_options.max_message_size + m_options.max_message_size / 256 + 1024
-                                     : m_options.max_message_size;
-            if (h.length > wire_limit - std::min(m_message.size(), wire_limit)) {
+                compressed_message ? m_options.max_message_size + m_options.max_message_size / 256 + 1024
+                                   : m_options.max_message_size;
+            if (h.length > wire_limit - std::min(so_far, wire_limit)) {
                 co_await fail(http::close_code::message_too_big, "message larger than " +
                                                                      std::to_string(m_options.max_message_size) +
                                                                      " bytes");
@@ -185,6 +181,13 @@ public:
             if (parsed.size + length <= m_capacity && m_end - m_begin < parsed.size + length) {
                 co_await fill();
                 continue;
+            }
+            if (!continuation) {
+                m_in_message = true;
+                m_message_type = h.op == opcode::text ? http::message_type::text : http::message_type::binary;
+                m_message_compressed = h.rsv1;
+                m_message.clear();
+                m_utf8.reset();
             }
             m_begin += parsed.size;
             const bool text = m_message_type == http::message_type::text;
