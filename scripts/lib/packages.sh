@@ -20,6 +20,9 @@ CORIO_DEBIAN_PACKAGES=(
     nginx
     curl
     python3
+    python3-websockets
+    nodejs
+    node-ws
 )
 
 corio_log() {
