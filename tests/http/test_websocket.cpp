@@ -624,3 +624,29 @@ TEST_CASE("a 16 MiB message crosses both ways", "[websocket]") {
         co_await server.shutdown(1s);
     }(), 20s);
 }
+
+TEST_CASE("close() while another task waits in receive() completes the handshake through it", "[websocket]") {
+    run_with_watchdog([]() -> corio::task<void> {
+        http::server server = co_await http::start_server(echo_routes(), "127.0.0.1", 0);
+        http::websocket client = co_await http::ws_connect(ws_url(server, "/echo"));
+        std::optional<std::uint16_t> reader_saw;
+        corio::task_handle<void> reader = corio::create_task([](http::websocket& c, std::optional<std::uint16_t>& saw) -> corio::task<void> {
+            try {
+                for (;;) {
+                    (void)co_await c.receive();
+                }
+            } catch (const http::connection_closed& e) {
+                saw = e.code();
+            }
+        }(client, reader_saw));
+        co_await corio::sleep(10ms);
+        const corio_test::stopwatch clock;
+        co_await client.close(4010, "from the other task");
+        CHECK(clock.elapsed() < 1s);  // answered, not the close timeout
+        co_await reader;
+        REQUIRE(reader_saw);
+        CHECK(*reader_saw == 4010);  // the server echoed our code
+        CHECK_FALSE(client.is_open());
+        co_await server.shutdown(1s);
+    }());
+}
