@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets (tests/fuzz: the HTTP/1.1 parser, the URL
-# parser and the RESP parser) with clang, ASan and UBSan in build/fuzz, then run each for a bounded
+# parser, the RESP parser and the WebSocket frame codec) with clang, ASan and UBSan in build/fuzz, then run each for a bounded
 # time. A crash, sanitizer report or consistency trap fails the script and
 # leaves the reproducer (crash-*) in build/fuzz/artifacts.
 #
@@ -20,7 +20,7 @@ cmake -S "$repo_root" -B "$build" -G Ninja \
     -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCORIO_BUILD_FUZZERS=ON >/dev/null
-cmake --build "$build" --target fuzz_http_parser fuzz_url fuzz_resp
+cmake --build "$build" --target fuzz_http_parser fuzz_url fuzz_resp fuzz_websocket_frame
 
 # Seed corpora, regenerated each run (libFuzzer adds what it finds next to them).
 # fuzz_http_parser reads byte 0 as the configuration (bit 0: request parser,
@@ -29,7 +29,8 @@ cmake --build "$build" --target fuzz_http_parser fuzz_url fuzz_resp
 seed_parser="$build/corpus/fuzz_http_parser"
 seed_url="$build/corpus/fuzz_url"
 seed_resp="$build/corpus/fuzz_resp"
-mkdir -p "$seed_parser" "$seed_url" "$seed_resp" "$build/artifacts"
+seed_ws="$build/corpus/fuzz_websocket_frame"
+mkdir -p "$seed_parser" "$seed_url" "$seed_resp" "$seed_ws" "$build/artifacts"
 printf '\x01\x07POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /b HTTP/1.0\r\n\r\n' >"$seed_parser/request_cl"
 printf '\x03\x11POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nT: v\r\n\r\n' >"$seed_parser/request_chunked"
 printf '\x00\x05HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok' >"$seed_parser/response_cl"
@@ -39,13 +40,18 @@ printf '\x10\x03HTTP/1.0 200 OK\r\n\r\nuntil close' >"$seed_parser/response_unti
 printf 'http://example.com:8080/a/b?q=1#f' >"$seed_url/plain"
 printf 'https://[2001:db8::1]/p%%20q\n../x/./y?z' >"$seed_url/ipv6_resolve"
 printf 'http://a/b/c/d;p?q\n//g/h' >"$seed_url/network_path"
+# fuzz_websocket_frame: byte 0 seeds the split point, mask offset and inflater
+# window; then frames back to back.
+printf '\x03\x81\x05Hello\x01\x03Hel\x80\x02lo\x89\x00' >"$seed_ws/unmasked_fragments"
+printf '\x05\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58' >"$seed_ws/masked_hello"
+printf '\x07\xc1\x07\xf2\x48\xcd\xc9\xc9\x07\x00\x88\x02\x03\xe8' >"$seed_ws/compressed_then_close"
 
 # fuzz_resp: byte 0 seeds the split points, bit 7 of byte 1 picks small limits.
 printf '\x05\x00+OK\r\n-ERR bad\r\n:42\r\n$3\r\nfoo\r\n$-1\r\n*2\r\n:1\r\n$1\r\nx\r\n' >"$seed_resp/resp2"
 printf '\x09\x80%%1\r\n+k\r\n~2\r\n,1.5\r\n#t\r\n>3\r\n$7\r\nmessage\r\n$1\r\nc\r\n_\r\n|1\r\n+a\r\n:1\r\n=7\r\ntxt:abc\r\n(12\r\n!3\r\nERR\r\n' >"$seed_resp/resp3"
 
 status=0
-for fuzzer in fuzz_http_parser fuzz_url fuzz_resp; do
+for fuzzer in fuzz_http_parser fuzz_url fuzz_resp fuzz_websocket_frame; do
     echo "== $fuzzer for ${seconds}s"
     if ! "$build/tests/fuzz/$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
             -print_final_stats=1 -artifact_prefix="$build/artifacts/" "$build/corpus/$fuzzer"; then

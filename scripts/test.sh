@@ -6,7 +6,7 @@
 #      clang-asan and gcc-asan (ASan+UBSan with each compiler: GCC 12 has
 #      coroutine bugs clang does not), clang-tsan (TSan, `threads` tests only),
 #   3. `fuzz` (not a CMake preset): the libFuzzer targets of the HTTP and URL
-#      parsers, each for CORIO_FUZZ_SECONDS (default 30) — scripts/fuzz.sh.
+#      parsers, the RESP parser and the WebSocket frame codec, each for CORIO_FUZZ_SECONDS (default 30) — scripts/fuzz.sh.
 #   Every preset runs the soak suites (tests/soak: short form, smaller counts
 #   under sanitizers) and the fault-injection tests; TSan only the `threads`
 #   ones among them. The long soak is scripts/soak.sh, by hand.

@@ -14,3 +14,5 @@
 #include <corio/http/serialize.hpp>
 #include <corio/http/server.hpp>
 #include <corio/http/url.hpp>
+#include <corio/http/websocket.hpp>
+#include <corio/http/websocket_options.hpp>

@@ -21,6 +21,9 @@ CORIO_DEBIAN_PACKAGES=(
     curl
     python3
     redis-server
+    python3-websockets
+    nodejs
+    node-ws
 )
 
 corio_log() {

@@ -15,6 +15,7 @@
 #include <corio/http/parser.hpp>
 #include <corio/http/serialize.hpp>
 #include <corio/http/url.hpp>
+#include <corio/http/websocket.hpp>
 #include <corio/task.hpp>
 
 #include <cstddef>
@@ -154,6 +155,16 @@ public:
                                               request_options options) {
         return send_with_body("PATCH", std::move(url), std::move(body), std::move(content_type),
                               std::move(options));
+    }
+    /// Opens a WebSocket connection (ws://, wss://) with this session's TLS
+    /// settings (aiohttp's session.ws_connect). The connection is its own, not
+    /// taken from nor counted in the pool; redirects are not followed (a 3xx
+    /// is a websocket_handshake_error). See http::ws_connect for the errors.
+    [[nodiscard]] task<websocket> ws_connect(std::string url, ws_connect_options options) {
+        return corio::detail::ws::connect(m_state, std::move(url), std::move(options));
+    }
+    [[nodiscard]] task<websocket> ws_connect(std::string url) {
+        return ws_connect(std::move(url), ws_connect_options{});
     }
 
     /// Closes the session: idle connections now, connections in use when their

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -20,6 +21,8 @@ struct header_list_access;
 }  // namespace corio::detail
 
 namespace corio::http {
+
+struct protocol_switch;
 
 /// One header field as received or to be sent.
 struct header_field {
@@ -385,6 +388,10 @@ struct response {
     http_version version{};
     http::headers headers{};
     std::string body{};
+    /// With status 101: the protocol the server switches the connection to
+    /// after writing this response (set by router::websocket; see
+    /// http/detail/protocol_switch.hpp).
+    std::shared_ptr<protocol_switch> upgrade{};
     friend bool operator==(const response&, const response&) = default;
 };
 

@@ -7,6 +7,7 @@
 #include <corio/http/detail/grammar.hpp>
 #include <corio/http/message.hpp>
 #include <corio/http/url.hpp>
+#include <corio/http/websocket.hpp>
 #include <corio/task.hpp>
 
 #include <cstddef>
@@ -173,6 +174,16 @@ public:
     router& put(std::string_view pattern, handler h) { return add("PUT", pattern, std::move(h)); }
     router& patch(std::string_view pattern, handler h) { return add("PATCH", pattern, std::move(h)); }
     router& del(std::string_view pattern, handler h) { return add("DELETE", pattern, std::move(h)); }
+
+    /// Adds a WebSocket route: a GET with a valid opening handshake is
+    /// answered 101 and the connection becomes a websocket passed to
+    /// `h(ws, request)`; when `h` returns the connection closes (1000, or
+    /// 1011 if it threw). A request without the handshake gets 426, a bad one
+    /// 400, an Origin refused by options.check_origin 403. Subprotocols and
+    /// permessage-deflate are negotiated from options.websocket.
+    router& websocket(std::string_view pattern, websocket_handler h, ws_route_options options = {}) {
+        return add("GET", pattern, corio::detail::ws::route(std::move(h), std::move(options)));
+    }
 
     /// Number of routes.
     [[nodiscard]] std::size_t size() const noexcept { return m_routes.size(); }

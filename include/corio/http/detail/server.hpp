@@ -9,6 +9,8 @@
 #include <corio/detail/intrusive_list.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/http/detail/grammar.hpp>
+#include <corio/http/detail/protocol_switch.hpp>
+#include <corio/http/detail/transport.hpp>
 #include <corio/http/detail/wire.hpp>
 #include <corio/http/message.hpp>
 #include <corio/http/parser.hpp>
@@ -337,12 +339,14 @@ inline bool append_response(state& st, std::string& out, const http::response& r
     out.append("\r\n", 2);
     bool framing = false;
     bool has_server = false;
+    // A 101 switching protocols keeps the handler's "Connection: Upgrade".
+    const bool switching = r.status == 101 && r.upgrade != nullptr;
     try {
         for (const http::header_field& field : r.headers) {
             const std::string_view name = field.name;
             switch (name.size()) {
                 case 10:
-                    if (http_grammar::iequals(name, "Connection")) {
+                    if (!switching && http_grammar::iequals(name, "Connection")) {
                         if (http_grammar::list_has_token(field.value, "close")) {
                             keep_alive = false;
                         }
@@ -371,7 +375,8 @@ inline bool append_response(state& st, std::string& out, const http::response& r
     if (!no_body && !framing) {
         wire::append_content_length(out, r.body.size());
     }
-    if (!keep_alive) {
+    if (switching) {
+    } else if (!keep_alive) {
         out += std::string_view("Connection: close\r\n");
     } else if (keep_alive_1_0) {
         out += std::string_view("Connection: keep-alive\r\n");
@@ -541,12 +546,17 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
             // append_response refuses, becomes a 500.
             std::exception_ptr failure;
             bool malformed = false;
+            std::shared_ptr<http::protocol_switch> switch_to;
             try {
                 const http::response answer = co_await st->handler(r);
-                // The server switches no protocol (no 101): the client of an
-                // Upgrade request may already be sending the other protocol's
-                // bytes, which must not be parsed as requests.
-                keep_alive = keep_alive && !st->shutting_down && !parser.upgrade();
+                if (answer.status == 101 && answer.upgrade && parser.upgrade()) {
+                    switch_to = answer.upgrade;
+                }
+                // Unless the handler switches protocols (a 101 with an
+                // upgrade), the client of an Upgrade request may already be
+                // sending the other protocol's bytes, which must not be
+                // parsed as requests.
+                keep_alive = keep_alive && !st->shutting_down && (!parser.upgrade() || switch_to);
                 try {
                     keep_alive = append_response(*st, out, answer, head_only, keep_alive, keep_alive_1_0);
                 } catch (const std::invalid_argument&) {
@@ -570,6 +580,34 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                      failure});
                 const http::response internal_error = http::text_response(500, "Internal Server Error\n");
                 keep_alive = append_response(*st, out, internal_error, head_only, keep_alive, keep_alive_1_0);
+                switch_to.reset();
+            }
+            if (switch_to) {
+                // The 101 goes out, then the connection belongs to the new
+                // protocol until its task ends; bytes the client sent after
+                // the request are its first input.
+                try {
+                    co_await stream.write(std::string_view(out));
+                } catch (const std::system_error&) {
+                    co_return;
+                }
+                out.clear();
+                std::string leftover(buffer.data() + begin, end - begin);
+                std::exception_ptr switched_failure;
+                try {
+                    corio::detail::http_connection_stream upgraded(std::move(stream));
+                    co_await switch_to->run(std::move(upgraded), std::move(leftover), r);
+                } catch (const cancelled_error&) {
+                    throw;
+                } catch (...) {
+                    switched_failure = std::current_exception();
+                }
+                if (switched_failure) {
+                    st->loop->call_exception_handler(
+                        {"corio http server: handler of the protocol switched to for " + r.target + " failed",
+                         switched_failure});
+                }
+                co_return;
             }
             fresh = false;
             at = phase::idle;

@@ -185,6 +185,29 @@ public:
         }
     }
 
+    /// A new connection's stream for `u`: TCP, then the TLS handshake for
+    /// https with the session's client context (also what ws_connect uses).
+    CORIO_HEADER_COROUTINE task<http_connection_stream> connect_stream(const http::url& u) {
+        tcp_stream stream = co_await open_connection(u.host(), u.port());
+        if (!u.is_https()) {
+            co_return http_connection_stream(std::move(stream));
+        }
+#if defined(CORIO_HTTP_HAS_TLS)
+        if (!m_tls) {
+            tls::client_options tls_options;
+            tls_options.verify_peer = options.verify;
+            tls_options.ca_file = options.ca_file;
+            m_tls.emplace(tls::context::client(std::move(tls_options)));
+        }
+        http_tls_stream secured = co_await tls::connect(std::move(stream), *m_tls, u.host());
+        co_return http_connection_stream(std::move(secured));
+#else
+        throw http::client_connection_error(
+            u.to_string(),
+            "https needs corio::tls (build with OpenSSL and link corio::tls): " + u.to_string());
+#endif
+    }
+
 private:
     // Reads and drops an intermediate redirect's body so its connection can be
     // reused; past 1 MiB, or on an error, the connection is closed instead.
@@ -208,27 +231,6 @@ private:
         co_return co_await pool.acquire(host, fresh);
     }
 
-    // A new connection's stream: TCP, then the TLS handshake for https.
-    CORIO_HEADER_COROUTINE task<http_connection_stream> connect_stream(const http::url& u) {
-        tcp_stream stream = co_await open_connection(u.host(), u.port());
-        if (!u.is_https()) {
-            co_return http_connection_stream(std::move(stream));
-        }
-#if defined(CORIO_HTTP_HAS_TLS)
-        if (!m_tls) {
-            tls::client_options tls_options;
-            tls_options.verify_peer = options.verify;
-            tls_options.ca_file = options.ca_file;
-            m_tls.emplace(tls::context::client(std::move(tls_options)));
-        }
-        http_tls_stream secured = co_await tls::connect(std::move(stream), *m_tls, u.host());
-        co_return http_connection_stream(std::move(secured));
-#else
-        throw http::client_connection_error(
-            u.to_string(),
-            "https needs corio::tls (build with OpenSSL and link corio::tls): " + u.to_string());
-#endif
-    }
 
     // An idle connection of u's host, or a new one (fresh: never an idle one).
     CORIO_HEADER_COROUTINE task<http_lease> obtain(const http::url& u, http_host& host,
