@@ -20,6 +20,8 @@ CORIO_DEBIAN_PACKAGES=(
     nginx
     curl
     python3
+    postgresql
+    libpq-dev
 )
 
 corio_log() {
