@@ -14,6 +14,7 @@
 #include <corio/pg/errors.hpp>
 #include <corio/pg/record.hpp>
 #include <corio/pg/types.hpp>
+#include <corio/sleep.hpp>
 #include <corio/task.hpp>
 
 #include <libpq-fe.h>
@@ -323,11 +324,10 @@ private:
                                                    transaction_options options) {
         const std::size_t depth = m_transaction_depth;
         const std::string savepoint = "corio_savepoint_" + std::to_string(depth);
-        if (depth == 0) {
-            (void)co_await execute(begin_statement(options));
-        } else {
-            (void)co_await execute("SAVEPOINT " + savepoint);
-        }
+        // Statements are named, never built inside a co_await: GCC 12 frees a
+        // (conditional) temporary there twice.
+        const std::string begin = depth == 0 ? begin_statement(options) : "SAVEPOINT " + savepoint;
+        (void)co_await execute(begin);
         ++m_transaction_depth;
         std::exception_ptr failure;
         try {
@@ -337,18 +337,19 @@ private:
         }
         --m_transaction_depth;
         if (!failure) {
-            (void)co_await execute(depth == 0 ? std::string("COMMIT") : "RELEASE SAVEPOINT " + savepoint);
+            const std::string commit = depth == 0 ? std::string("COMMIT") : "RELEASE SAVEPOINT " + savepoint;
+            (void)co_await execute(commit);
             co_return;
         }
         // On a cancellation too: a task's cancel interrupts one suspension only,
         // so the rollback's own awaits run.
         bool rolled_back = false;
         try {
-            if (depth == 0) {
-                (void)co_await execute("ROLLBACK");
-            } else {
-                (void)co_await execute("ROLLBACK TO SAVEPOINT " + savepoint);
-                (void)co_await execute("RELEASE SAVEPOINT " + savepoint);
+            const std::string rollback = depth == 0 ? std::string("ROLLBACK") : "ROLLBACK TO SAVEPOINT " + savepoint;
+            (void)co_await execute(rollback);
+            if (depth != 0) {
+                const std::string release = "RELEASE SAVEPOINT " + savepoint;
+                (void)co_await execute(release);
             }
             rolled_back = true;
         } catch (const error&) {
@@ -377,15 +378,21 @@ private:
             if (rows.size() < batch) {
                 break;
             }
+            // Each yield resumes the consumer in a nested call where symmetric
+            // transfer is not a tail call (GCC under ASan, -O0); a pass through
+            // the loop per batch keeps the stack from growing with the row count.
+            co_await corio::sleep(std::chrono::milliseconds(0));
         }
-        (void)co_await execute("CLOSE " + name);
+        const std::string close_sql = "CLOSE " + name;
+        (void)co_await execute(close_sql);
         if (own_transaction) {
             (void)co_await execute("COMMIT");
         }
     }
 
     CORIO_HEADER_COROUTINE async_generator<notification> listen_impl(std::string channel) {
-        (void)co_await execute("LISTEN " + detail::quote_identifier(channel));
+        const std::string listen_sql = "LISTEN " + detail::quote_identifier(channel);
+        (void)co_await execute(listen_sql);
         detail::pipeline& pipeline = pipe();
         while (true) {
             co_await pipeline.wait_for_notification();

@@ -110,10 +110,13 @@ struct cancel_deleter {
 /// libpq 15's PQcancel blocks (it connects and writes the CancelRequest), so
 /// it runs on the thread pool; the loop never waits for it.
 CORIO_HEADER_COROUTINE inline task<> send_cancel_request(std::shared_ptr<PGcancel> cancel) {
-    co_await corio::to_thread([cancel] {
+    // Named, not a temporary in the co_await: GCC 12 destroys a capturing
+    // lambda temporary there twice.
+    auto request = [cancel] {
         char message[256];
         (void)PQcancel(cancel.get(), message, static_cast<int>(sizeof message));
-    });
+    };
+    co_await corio::to_thread(std::move(request));
 }
 
 struct connection_deleter {
