@@ -8,3 +8,4 @@
 #include <corio/pg/errors.hpp>
 #include <corio/pg/record.hpp>
 #include <corio/pg/types.hpp>
+#include <corio/pg/pool.hpp>

@@ -703,3 +703,172 @@ TEST_CASE("pg a restarted server fails in-flight and later queries with connecti
         }
     }(server));
 }
+
+TEST_CASE("pg pool acquires FIFO, times out, resets state and runs many queries on few connections") {
+    const auto* server = server_or_skip();
+    if (server == nullptr) {
+        return;
+    }
+    run_pg([](std::string dsn) -> corio::task<> {
+        pg::pool_options options;
+        options.dsn = dsn;
+        options.min_size = 1;
+        options.max_size = 2;
+        options.acquire_timeout = 2s;
+        pg::pool pool = co_await pg::create_pool(options);
+        CHECK(pool.size() == 1);
+
+        // Exhausted: waiters are served in the order they came.
+        std::vector<int> order;
+        {
+            pg::pooled_connection first = co_await pool.acquire();
+            pg::pooled_connection second = co_await pool.acquire();
+            CHECK(pool.size() == 2);
+            auto waiter = [](pg::pool& pool, std::vector<int>& order, int id) -> corio::task<> {
+                pg::pooled_connection conn = co_await pool.acquire();
+                order.push_back(id);
+                const auto id_back = co_await conn->fetchval<std::int32_t>("SELECT $1::int4", id);
+                CHECK(id_back == id);
+            };
+            auto a = corio::create_task(waiter(pool, order, 1));
+            co_await corio::sleep(10ms);
+            auto b = corio::create_task(waiter(pool, order, 2));
+            co_await corio::sleep(10ms);
+            auto c = corio::create_task(waiter(pool, order, 3));
+            co_await corio::sleep(10ms);
+            CHECK(pool.waiters() == 3);
+            CHECK(order.empty());
+            first.release();
+            second.release();
+            co_await a;
+            co_await b;
+            co_await c;
+        }
+        CHECK(order == std::vector<int>{1, 2, 3});
+
+        // Acquire timeout.
+        pg::pool_options tight = options;
+        tight.max_size = 1;
+        tight.acquire_timeout = 100ms;
+        pg::pool small = co_await pg::create_pool(tight);
+        {
+            pg::pooled_connection held = co_await small.acquire();
+            bool timed_out = false;
+            try {
+                (void)co_await small.acquire();
+            } catch (const corio::timeout_error&) {
+                timed_out = true;
+            }
+            CHECK(timed_out);
+            // State set by one user does not reach the next.
+            (void)co_await held->execute("SET application_name = 'dirty'");
+            (void)co_await held->execute("BEGIN");
+            (void)co_await held->execute("CREATE TEMP TABLE leaked (v int)");
+        }
+        {
+            pg::pooled_connection next = co_await small.acquire();
+            CHECK_FALSE(next->in_transaction());
+            const auto name = co_await next->fetchval<std::string>("SHOW application_name");
+            CHECK(name != "dirty");
+            const auto leaked = co_await next->fetchval<std::optional<std::string>>("SELECT to_regclass('leaked')::text");
+            CHECK_FALSE(leaked.has_value());
+        }
+        co_await small.close();
+
+        // 1,000 concurrent queries through a pool of 10.
+        pg::pool_options wide = options;
+        wide.max_size = 10;
+        wide.acquire_timeout.reset();
+        pg::pool big = co_await pg::create_pool(wide);
+        std::vector<corio::task<std::int64_t>> queries;
+        for (std::int64_t i = 0; i < 1000; ++i) {
+            queries.push_back(big.fetchval<std::int64_t>("SELECT $1::int8 * 3", i));
+        }
+        const std::vector<std::int64_t> tripled = co_await corio::gather(std::move(queries));
+        bool all_right = true;
+        for (std::int64_t i = 0; i < 1000; ++i) {
+            all_right = all_right && tripled[static_cast<std::size_t>(i)] == 3 * i;
+        }
+        CHECK(all_right);
+        CHECK(big.size() <= 10);
+        co_await big.close();
+        co_await pool.close();
+        bool closed = false;
+        try {
+            (void)co_await pool.acquire();
+        } catch (const pg::interface_error&) {
+            closed = true;
+        }
+        CHECK(closed);
+    }(server->dsn()));
+}
+
+TEST_CASE("pg pool close waits for acquired connections, terminate does not") {
+    const auto* server = server_or_skip();
+    if (server == nullptr) {
+        return;
+    }
+    run_pg([](std::string dsn) -> corio::task<> {
+        pg::pool_options options;
+        options.dsn = dsn;
+        options.max_size = 2;
+        pg::pool pool = co_await pg::create_pool(options);
+        auto user = [](pg::pool& pool) -> corio::task<> {
+            pg::pooled_connection conn = co_await pool.acquire();
+            co_await corio::sleep(150ms);
+            const auto one = co_await conn->fetchval<std::int32_t>("SELECT 1");
+            CHECK(one == 1);
+        };
+        auto using_it = corio::create_task(user(pool));
+        co_await corio::sleep(20ms);
+        corio_test::stopwatch watch;
+        co_await pool.close();
+        CHECK(watch.elapsed() >= 100ms);
+        CHECK(using_it.done());
+        co_await using_it;
+
+        pg::pool other = co_await pg::create_pool(options);
+        pg::pooled_connection held = co_await other.acquire();
+        auto sleeping = corio::create_task(held->execute("SELECT pg_sleep(10)"));
+        co_await corio::sleep(50ms);
+        other.terminate();
+        bool lost = false;
+        try {
+            (void)co_await sleeping;
+        } catch (const pg::connection_error&) {
+            lost = true;
+        }
+        CHECK(lost);
+    }(server->dsn()));
+}
+
+TEST_CASE("pg pool replaces connections after a server restart") {
+    const auto* server = server_or_skip();
+    if (server == nullptr) {
+        return;
+    }
+    run_pg([](const corio_test::pg_server* server) -> corio::task<> {
+        pg::pool_options options;
+        options.dsn = server->dsn();
+        options.min_size = 3;
+        options.max_size = 3;
+        pg::pool pool = co_await pg::create_pool(options);
+        auto in_flight = corio::create_task(pool.execute("SELECT pg_sleep(30)"));
+        co_await corio::sleep(100ms);
+        const bool restarted = co_await corio::to_thread([server] { return server->restart(); });
+        REQUIRE(restarted);
+        bool lost = false;
+        try {
+            (void)co_await in_flight;
+        } catch (const pg::connection_error&) {
+            lost = true;
+        }
+        CHECK(lost);
+        co_await corio::sleep(50ms);  // the loop sees the idle connections hang up
+        for (int i = 0; i < 5; ++i) {
+            const auto value = co_await pool.fetchval<std::int32_t>("SELECT $1::int4", i);
+            CHECK(value == i);
+        }
+        co_await pool.close();
+    }(server));
+}

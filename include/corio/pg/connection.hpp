@@ -133,6 +133,8 @@ inline std::string quote_identifier(std::string_view name) {
 
 }  // namespace detail
 
+class pool;
+
 class connection {
 public:
     connection(detail::connection_ptr conn, connect_options options)
@@ -209,7 +211,13 @@ public:
         return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
     }
     /// Closed by close() or lost (every later call throws connection_error).
-    [[nodiscard]] bool is_closed() const noexcept { return !m_pipeline || m_pipeline->is_closed(); }
+    [[nodiscard]] bool is_closed() const noexcept {
+        return !m_pipeline || m_pipeline->is_closed() || m_pipeline->peer_closed();
+    }
+    /// A statement changed session state (SET, LISTEN, DECLARE...): a pool
+    /// resets the connection before handing it to someone else.
+    [[nodiscard]] bool session_state_changed() const noexcept { return m_session_changed; }
+    void clear_session_state_changed() noexcept { m_session_changed = false; }
     /// Statements sent and not yet answered.
     [[nodiscard]] std::size_t pending() const noexcept { return m_pipeline ? m_pipeline->pending() : 0; }
     /// The libpq connection, for what corio::pg does not wrap.
@@ -224,6 +232,8 @@ public:
     }
 
 private:
+    friend class pool;  // its fetch / execute run the encoded forms on a pooled connection
+
     detail::pipeline& pipe() {
         if (!m_pipeline) {
             throw connection_error("corio::pg: the connection was moved from");
@@ -276,7 +286,13 @@ private:
     CORIO_HEADER_COROUTINE task<std::string> execute_encoded(std::string sql, detail::pipeline::parameters params,
                                                              bool cacheable) {
         detail::result_ptr result = co_await run(std::move(sql), std::move(params), cacheable);
-        co_return result ? std::string(PQcmdStatus(result.get())) : std::string();
+        std::string status = result ? std::string(PQcmdStatus(result.get())) : std::string();
+        for (const char* changing : {"SET", "LISTEN", "DECLARE", "PREPARE", "CREATE TEMP"}) {
+            if (status.rfind(changing, 0) == 0) {
+                m_session_changed = true;
+            }
+        }
+        co_return status;
     }
 
     CORIO_HEADER_COROUTINE task<> executemany_encoded(std::string sql,
@@ -405,6 +421,7 @@ private:
     std::unique_ptr<detail::pipeline> m_pipeline;
     connect_options m_options;
     std::size_t m_transaction_depth = 0;
+    bool m_session_changed = false;
     std::uint64_t m_cursor_counter = 0;
 };
 

@@ -142,6 +142,8 @@ public:
     [[nodiscard]] PGconn* native() const noexcept { return m_conn.get(); }
     [[nodiscard]] bool is_closed() const noexcept { return m_conn == nullptr || m_broken; }
     [[nodiscard]] bool is_broken() const noexcept { return m_broken; }
+    /// The reactor saw the server hang up (an idle connection whose server went away).
+    [[nodiscard]] bool peer_closed() const noexcept { return m_source && m_source->peer_closed(); }
     [[nodiscard]] std::size_t pending() const noexcept { return m_queue.size(); }
     [[nodiscard]] int backend_pid() const noexcept { return m_conn ? PQbackendPID(m_conn.get()) : 0; }
     [[nodiscard]] PGTransactionStatusType transaction_status() const noexcept {
@@ -233,6 +235,11 @@ public:
             }
         } catch (...) {
             failure = std::current_exception();
+        }
+        if (failure && statement->finished) {
+            // close() woke the wait (detaching the socket wakes it as a
+            // cancellation); the statement's own error says what happened.
+            failure = nullptr;
         }
         if (failure) {
             if (!statement->finished) {
