@@ -872,3 +872,42 @@ TEST_CASE("pg pool replaces connections after a server restart") {
         co_await pool.close();
     }(server));
 }
+
+TEST_CASE("pg copy_records_to_table loads rows with binary COPY") {
+    const auto* server = server_or_skip();
+    if (server == nullptr) {
+        return;
+    }
+    const bool soak = std::getenv("CORIO_SOAK") != nullptr && std::string(std::getenv("CORIO_SOAK")) == "long";
+    const int count = soak ? 100000 : 10000;
+    run_pg([](std::string dsn, int count) -> corio::task<> {
+        pg::connection conn = co_await pg::connect(dsn);
+        (void)co_await conn.execute("CREATE TEMP TABLE loaded (id int, name text, score float8, note varchar)");
+        std::vector<std::tuple<std::int32_t, std::string, double, std::optional<std::string>>> rows;
+        for (int i = 0; i < count; ++i) {
+            rows.emplace_back(i, "name " + std::to_string(i), i * 0.5,
+                              i % 10 == 0 ? std::nullopt : std::optional<std::string>("n"));
+        }
+        const std::vector<std::string> columns{"id", "name", "score", "note"};
+        const std::string status = co_await conn.copy_records_to_table("loaded", rows, columns);
+        CHECK(status == "COPY " + std::to_string(count));
+        const auto total = co_await conn.fetchval<std::int64_t>("SELECT count(*) FROM loaded");
+        CHECK(total == count);
+        const auto nulls = co_await conn.fetchval<std::int64_t>("SELECT count(*) FROM loaded WHERE note IS NULL");
+        CHECK(nulls == count / 10);
+        const std::optional<pg::record> last = co_await conn.fetchrow("SELECT * FROM loaded WHERE id = $1", count - 1);
+        REQUIRE(last.has_value());
+        CHECK(last->get<std::string>("name") == "name " + std::to_string(count - 1));
+        CHECK(last->get<double>("score") == (count - 1) * 0.5);
+        // A bad COPY is a postgres_error and leaves the connection usable.
+        bool failed = false;
+        try {
+            (void)co_await conn.copy_records_to_table("no_such_table", rows);
+        } catch (const pg::undefined_table&) {
+            failed = true;
+        }
+        CHECK(failed);
+        const auto after = co_await conn.fetchval<std::int32_t>("SELECT 5");
+        CHECK(after == 5);
+    }(server->dsn(), count));
+}

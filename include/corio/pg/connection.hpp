@@ -131,6 +131,41 @@ inline std::string quote_identifier(std::string_view name) {
     return quoted + '"';
 }
 
+/// `schema.table` or `table`, each part quoted.
+inline std::string quote_qualified(std::string_view name) {
+    const std::size_t dot = name.find('.');
+    if (dot == std::string_view::npos) {
+        return quote_identifier(name);
+    }
+    return quote_identifier(name.substr(0, dot)) + "." + quote_identifier(name.substr(dot + 1));
+}
+
+/// One field of a binary COPY row: its length (-1: NULL) and binary value.
+template <class T>
+void append_copy_field(std::string& out, const T& value) {
+    using value_type = std::remove_cvref_t<T>;
+    if constexpr (is_optional<value_type>::value) {
+        if (!value.has_value()) {
+            put_be(out, static_cast<std::uint32_t>(-1));
+        } else {
+            append_copy_field(out, *value);
+        }
+    } else if constexpr (std::is_array_v<value_type> || std::is_same_v<value_type, const char*>) {
+        append_copy_field(out, std::string_view(value));
+    } else {
+        // Text-like values are their bytes in binary form too; typed text
+        // (numeric, json, jsonb) is not, so COPY refuses those at compile time.
+        static_assert(codec<value_type>::binary || codec<value_type>::type_oid == oids::unknown,
+                      "corio::pg: copy_records_to_table cannot send this type in binary COPY");
+        const std::size_t length_at = out.size();
+        put_be(out, std::uint32_t{0});
+        codec<value_type>::encode(value, out);
+        std::string length;
+        put_be(length, static_cast<std::uint32_t>(out.size() - length_at - 4));
+        out.replace(length_at, 4, length);
+    }
+}
+
 }  // namespace detail
 
 class pool;
@@ -196,6 +231,33 @@ public:
     template <class... Args>
     [[nodiscard]] async_generator<record> cursor_batched(std::size_t batch, std::string sql, const Args&... args) {
         return cursor_encoded(std::move(sql), detail::encode_parameters(args...), batch);
+    }
+
+    /// Bulk-loads rows (tuples) into `table` with binary `COPY ... FROM STDIN`;
+    /// `columns` names the tuple's columns in order (empty: all, in table
+    /// order). Returns the command status ("COPY 100000"). Strings go to
+    /// text-like columns; the connection must have no statement in flight.
+    template <class Row>
+    [[nodiscard]] task<std::string> copy_records_to_table(std::string table, const std::vector<Row>& records,
+                                                          std::vector<std::string> columns = {}) {
+        std::string data("PGCOPY\n\377\r\n\0", 11);
+        detail::put_be(data, std::uint32_t{0});  // flags
+        detail::put_be(data, std::uint32_t{0});  // header extension length
+        for (const Row& row : records) {
+            detail::put_be(data, static_cast<std::uint16_t>(std::tuple_size_v<Row>));
+            std::apply([&data](const auto&... fields) { (detail::append_copy_field(data, fields), ...); }, row);
+        }
+        detail::put_be(data, static_cast<std::uint16_t>(0xFFFF));  // trailer: -1
+        std::string sql = "COPY " + detail::quote_qualified(table);
+        if (!columns.empty()) {
+            sql += " (";
+            for (std::size_t i = 0; i < columns.size(); ++i) {
+                sql += (i == 0 ? "" : ", ") + detail::quote_identifier(columns[i]);
+            }
+            sql += ")";
+        }
+        sql += " FROM STDIN (FORMAT binary)";
+        return pipe().copy_in(std::move(sql), std::move(data));
     }
 
     /// LISTEN on a channel; yields each NOTIFY as it arrives.

@@ -28,6 +28,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -183,6 +184,9 @@ public:
     /// Sends a statement with its parameters (binary results) and queues it.
     std::shared_ptr<pending_statement> send(const std::string& sql, const parameters& params, bool cacheable) {
         check_usable();
+        if (m_copying) {
+            throw interface_error("corio::pg: a COPY is in progress on this connection");
+        }
         PGconn* conn = m_conn.get();
         auto statement = std::make_shared<pending_statement>();
         const int count = static_cast<int>(params.values.size());
@@ -255,6 +259,83 @@ public:
             std::rethrow_exception(statement->error);
         }
         co_return std::move(statement->result);
+    }
+
+    /// Runs `COPY ... FROM STDIN` with `data` as its input; returns the command
+    /// status ("COPY 3"). COPY cannot be pipelined: the connection must be idle,
+    /// and leaves pipeline mode for the duration.
+    CORIO_HEADER_COROUTINE task<std::string> copy_in(std::string sql, std::string data) {
+        check_usable();
+        if (!m_queue.empty() || m_driving || m_copying) {
+            throw interface_error("corio::pg: COPY needs an idle connection (statements are in flight)");
+        }
+        PGconn* conn = m_conn.get();
+        if (PQexitPipelineMode(conn) != 1) {
+            throw_send_failure();
+        }
+        m_copying = true;
+        std::exception_ptr failure;
+        std::string status;
+        try {
+            if (PQsendQueryParams(conn, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) {
+                throw_send_failure();
+            }
+            result_ptr result = co_await next_result();
+            if (!result || PQresultStatus(result.get()) != PGRES_COPY_IN) {
+                std::exception_ptr error = result ? error_of(result.get(), conn) : nullptr;
+                while (result) {
+                    result = co_await next_result();
+                }
+                if (error) {
+                    std::rethrow_exception(error);
+                }
+                throw interface_error("corio::pg: the statement did not start COPY FROM STDIN");
+            }
+            constexpr std::size_t chunk = 64 * 1024;
+            for (std::size_t offset = 0; offset < data.size();) {
+                const std::size_t size = std::min(chunk, data.size() - offset);
+                const int queued = PQputCopyData(conn, data.data() + offset, static_cast<int>(size));
+                if (queued < 0) {
+                    throw_send_failure();
+                }
+                if (queued == 1) {
+                    offset += size;
+                } else {
+                    co_await m_source->writable();
+                }
+            }
+            while (true) {
+                const int ended = PQputCopyEnd(conn, nullptr);
+                if (ended < 0) {
+                    throw_send_failure();
+                }
+                if (ended == 1) {
+                    break;
+                }
+                co_await m_source->writable();
+            }
+            std::exception_ptr error;
+            while (result_ptr next = co_await next_result()) {
+                if (PQresultStatus(next.get()) == PGRES_COMMAND_OK) {
+                    status = PQcmdStatus(next.get());
+                } else if (!error) {
+                    error = error_of(next.get(), conn);
+                }
+            }
+            if (error) {
+                std::rethrow_exception(error);
+            }
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        m_copying = false;
+        if (!m_broken && PQenterPipelineMode(conn) != 1) {
+            mark_broken("cannot re-enter pipeline mode after COPY");
+        }
+        if (failure) {
+            std::rethrow_exception(failure);
+        }
+        co_return status;
     }
 
     /// Notifications received so far (drained by listen()).
@@ -418,11 +499,36 @@ private:
         }
     }
 
+    // Outside pipeline mode (COPY): the next result, flushing and reading as needed.
+    CORIO_HEADER_COROUTINE task<result_ptr> next_result() {
+        PGconn* conn = m_conn.get();
+        while (true) {
+            const int flushed = PQflush(conn);
+            if (flushed < 0 || PQconsumeInput(conn) == 0) {
+                const std::string reason = "corio::pg: " + libpq_message(conn);
+                fail_all(reason);
+                throw connection_error(reason);
+            }
+            if (PQisBusy(conn) == 0) {
+                co_return result_ptr(PQgetResult(conn));
+            }
+            if (socket_has_input(PQsocket(conn))) {
+                continue;
+            }
+            if (flushed == 1) {
+                co_await m_source->writable();
+            } else {
+                co_await m_source->readable();
+            }
+        }
+    }
+
     connection_ptr m_conn;
     std::shared_ptr<PGcancel> m_cancel;
     std::optional<corio::detail::io_source> m_source;
     std::deque<std::shared_ptr<pending_statement>> m_queue;
     bool m_driving = false;
+    bool m_copying = false;
     bool m_broken = false;
     std::string m_broken_reason;
     std::size_t m_statement_cache_size;
