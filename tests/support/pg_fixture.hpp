@@ -11,6 +11,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -99,18 +100,39 @@ private:
         return port;
     }
 
+    // A test process that crashed never ran the destructor: stop the servers
+    // whose owner (the pid in their `owner` file) is gone.
+    static void stop_orphans(const std::string& bin_dir, const std::string& prefix) {
+        std::error_code ignored;
+        for (const auto& entry : std::filesystem::directory_iterator("/tmp", ignored)) {
+            const std::string dir = entry.path().string();
+            if (dir.rfind("/tmp/corio-pg-", 0) != 0) {
+                continue;
+            }
+            std::ifstream owner_file(dir + "/owner");
+            long owner = 0;
+            if (!(owner_file >> owner) || owner <= 0 || ::kill(static_cast<pid_t>(owner), 0) == 0) {
+                continue;
+            }
+            run(prefix + bin_dir + "/pg_ctl -D " + dir + "/data -m immediate stop > /dev/null 2>&1");
+            std::filesystem::remove_all(dir, ignored);
+        }
+    }
+
     static std::unique_ptr<pg_server> start() {
         auto server = std::unique_ptr<pg_server>(new pg_server());
         server->m_bin_dir = bin_dir();
         if (server->m_bin_dir.empty()) {
             return nullptr;
         }
+        stop_orphans(server->m_bin_dir, ::geteuid() == 0 ? "runuser -u postgres -- " : "");
         char pattern[] = "/tmp/corio-pg-XXXXXX";
         if (::mkdtemp(pattern) == nullptr) {
             reason() = "PostgreSQL test server: cannot create a temporary directory";
             return nullptr;
         }
         server->m_dir = pattern;
+        std::ofstream(server->m_dir + "/owner") << ::getpid() << "\n";
         if (::geteuid() == 0) {
             const passwd* postgres = ::getpwnam("postgres");
             if (postgres == nullptr || ::chown(pattern, postgres->pw_uid, postgres->pw_gid) != 0) {
