@@ -24,6 +24,8 @@ CORIO_DEBIAN_PACKAGES=(
     python3-websockets
     nodejs
     node-ws
+    postgresql
+    libpq-dev
 )
 
 corio_log() {

@@ -7,6 +7,7 @@
 #   tls    corio/tls/ (tls/detail/ included), corio/tls.hpp
 #   http   corio/http/ (http/detail/ included), corio/http.hpp
 #   redis  corio/redis/ (redis/detail/ included), corio/redis.hpp (on top: net, and tls when present)
+#   pg     corio/pg/ (pg/detail/ included), corio/pg.hpp (on net; ranked on top)
 #
 # A layer's internal headers live in its own detail/ and obey the same rule.
 # Fails listing every offending #include line.
@@ -16,12 +17,12 @@ if(NOT INCLUDE_DIR)
     message(FATAL_ERROR "INCLUDE_DIR not set")
 endif()
 
-set(layer_names core sync net tls http redis)
+set(layer_names core sync net tls http "pg and redis")
 
 # Sets <out> to the rank (index in layer_names) of the header at <path>,
 # relative to INCLUDE_DIR ("corio/net/tcp.hpp").
 function(corio_layer_rank path out)
-    if(path MATCHES "^corio/redis(/|\\.hpp$)")
+    if(path MATCHES "^corio/(redis|pg)(/|\\.hpp$)")
         set(rank 5)
     elseif(path MATCHES "^corio/http(/|\\.hpp$)")
         set(rank 4)

@@ -1,0 +1,503 @@
+#pragma once
+
+// corio::pg::connection: one PostgreSQL connection (asyncpg's Connection).
+// Queries are sent in libpq's pipeline mode with binary parameters and
+// results, so tasks that share a connection have their statements in flight
+// together and get their answers in the order they issued them.
+
+#include <corio/combinators.hpp>
+#include <corio/detail/config.hpp>
+#include <corio/event_loop.hpp>
+#include <corio/generator.hpp>
+#include <corio/pg/detail/connect.hpp>
+#include <corio/pg/detail/pipeline.hpp>
+#include <corio/pg/errors.hpp>
+#include <corio/pg/record.hpp>
+#include <corio/pg/types.hpp>
+#include <corio/sleep.hpp>
+#include <corio/task.hpp>
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace corio::pg {
+
+/// How a connection is made and behaves (asyncpg's connect() keywords).
+struct connect_options {
+    /// "postgresql://user:password@host:port/db?..." or "host=... dbname=...".
+    std::string dsn;
+    /// Limit for each statement; when it passes the statement is cancelled on
+    /// the server and the call throws corio::timeout_error.
+    std::optional<std::chrono::milliseconds> command_timeout;
+    /// Statements prepared and kept per connection (0: none).
+    std::size_t statement_cache_size = 100;
+};
+
+enum class isolation_level { default_level, read_committed, repeatable_read, serializable };
+
+/// BEGIN's options for connection::transaction.
+struct transaction_options {
+    isolation_level isolation = isolation_level::default_level;
+    bool read_only = false;
+    bool deferrable = false;
+};
+
+namespace detail {
+
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
+template <class T>
+void encode_parameter(pipeline::parameters& params, const T& value) {
+    using value_type = std::remove_cvref_t<T>;
+    if constexpr (std::is_same_v<value_type, std::nullptr_t> || std::is_same_v<value_type, std::nullopt_t>) {
+        params.storage.emplace_back();
+        params.formats.push_back(0);
+        params.types.push_back(oids::unknown);
+        params.lengths.push_back(-1);  // NULL
+    } else if constexpr (is_optional<value_type>::value) {
+        if (!value.has_value()) {
+            params.storage.emplace_back();
+            params.formats.push_back(1);
+            params.types.push_back(codec<typename value_type::value_type>::type_oid);
+            params.lengths.push_back(-1);
+        } else {
+            encode_parameter(params, *value);
+        }
+    } else if constexpr (std::is_array_v<value_type> || std::is_same_v<value_type, char*>) {
+        encode_parameter(params, static_cast<const char*>(value));
+    } else {
+        std::string& out = params.storage.emplace_back();
+        codec<value_type>::encode(value, out);
+        params.formats.push_back(codec<value_type>::binary ? 1 : 0);
+        params.types.push_back(codec<value_type>::type_oid);
+        params.lengths.push_back(static_cast<int>(out.size()));
+    }
+    params.signature += std::to_string(params.types.back());
+    params.signature += ',';
+}
+
+template <class... Args>
+pipeline::parameters encode_parameters(const Args&... args) {
+    pipeline::parameters params;
+    params.storage.reserve(sizeof...(Args));
+    (encode_parameter(params, args), ...);
+    // The pointers are taken once every value is in place.
+    params.values.reserve(sizeof...(Args));
+    for (std::size_t i = 0; i < params.storage.size(); ++i) {
+        params.values.push_back(params.lengths[i] < 0 ? nullptr : params.storage[i].data());
+    }
+    return params;
+}
+
+inline std::vector<record> records_of(result_ptr result) {
+    std::vector<record> records;
+    if (!result || PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
+        return records;
+    }
+    auto shared = std::make_shared<const shared_result>(std::move(result));
+    const int rows = shared->rows();
+    records.reserve(static_cast<std::size_t>(rows));
+    for (int row = 0; row < rows; ++row) {
+        records.emplace_back(shared, row);
+    }
+    return records;
+}
+
+/// `"name"` with inner quotes doubled: an identifier no input can break out of.
+inline std::string quote_identifier(std::string_view name) {
+    std::string quoted = "\"";
+    for (char c : name) {
+        quoted += c;
+        if (c == '"') {
+            quoted += '"';
+        }
+    }
+    return quoted + '"';
+}
+
+/// `schema.table` or `table`, each part quoted.
+inline std::string quote_qualified(std::string_view name) {
+    const std::size_t dot = name.find('.');
+    if (dot == std::string_view::npos) {
+        return quote_identifier(name);
+    }
+    return quote_identifier(name.substr(0, dot)) + "." + quote_identifier(name.substr(dot + 1));
+}
+
+/// One field of a binary COPY row: its length (-1: NULL) and binary value.
+template <class T>
+void append_copy_field(std::string& out, const T& value) {
+    using value_type = std::remove_cvref_t<T>;
+    if constexpr (is_optional<value_type>::value) {
+        if (!value.has_value()) {
+            put_be(out, static_cast<std::uint32_t>(-1));
+        } else {
+            append_copy_field(out, *value);
+        }
+    } else if constexpr (std::is_array_v<value_type> || std::is_same_v<value_type, const char*>) {
+        append_copy_field(out, std::string_view(value));
+    } else {
+        // Text-like values are their bytes in binary form too; typed text
+        // (numeric, json, jsonb) is not, so COPY refuses those at compile time.
+        static_assert(codec<value_type>::binary || codec<value_type>::type_oid == oids::unknown,
+                      "corio::pg: copy_records_to_table cannot send this type in binary COPY");
+        const std::size_t length_at = out.size();
+        put_be(out, std::uint32_t{0});
+        codec<value_type>::encode(value, out);
+        std::string length;
+        put_be(length, static_cast<std::uint32_t>(out.size() - length_at - 4));
+        out.replace(length_at, 4, length);
+    }
+}
+
+}  // namespace detail
+
+class pool;
+
+class connection {
+public:
+    connection(detail::connection_ptr conn, connect_options options)
+        : m_pipeline(std::make_unique<detail::pipeline>(get_running_loop(), std::move(conn),
+                                                        options.statement_cache_size)),
+          m_options(std::move(options)) {}
+    connection(connection&&) noexcept = default;
+    connection& operator=(connection&&) noexcept = default;
+    ~connection() = default;
+
+    /// Rows of a query; `$1`, `$2`... take args (binary, typed by their C++ type;
+    /// strings go untyped so the server reads them as the column needs).
+    template <class... Args>
+    [[nodiscard]] task<std::vector<record>> fetch(std::string sql, const Args&... args) {
+        return fetch_encoded(std::move(sql), detail::encode_parameters(args...));
+    }
+    /// The first row, or nothing.
+    template <class... Args>
+    [[nodiscard]] task<std::optional<record>> fetchrow(std::string sql, const Args&... args) {
+        return fetchrow_encoded(std::move(sql), detail::encode_parameters(args...));
+    }
+    /// The first column of the first row as T. No row: an empty optional when T
+    /// is std::optional, else interface_error.
+    template <class T, class... Args>
+    [[nodiscard]] task<T> fetchval(std::string sql, const Args&... args) {
+        return fetchval_encoded<T>(std::move(sql), detail::encode_parameters(args...));
+    }
+    /// Runs a statement; returns the command status ("INSERT 0 1", "UPDATE 3").
+    template <class... Args>
+    [[nodiscard]] task<std::string> execute(std::string sql, const Args&... args) {
+        return execute_encoded(std::move(sql), detail::encode_parameters(args...), sizeof...(Args) > 0);
+    }
+    /// Runs a statement once per row (a tuple of its parameters), all pipelined.
+    template <class Row>
+    [[nodiscard]] task<> executemany(std::string sql, const std::vector<Row>& rows) {
+        std::vector<detail::pipeline::parameters> encoded;
+        encoded.reserve(rows.size());
+        for (const Row& row : rows) {
+            encoded.push_back(std::apply([](const auto&... args) { return detail::encode_parameters(args...); },
+                                         row));
+        }
+        return executemany_encoded(std::move(sql), std::move(encoded));
+    }
+
+    /// Runs fn(connection&) in a transaction: COMMIT when it returns, ROLLBACK
+    /// when it throws or is cancelled (then rethrows). Nested calls use savepoints.
+    template <class F>
+    [[nodiscard]] task<> transaction(F fn, transaction_options options = {}) {
+        return transaction_impl(std::function<task<>(connection&)>(std::move(fn)), options);
+    }
+
+    /// The rows of a query, fetched `batch` at a time through a server-side
+    /// cursor (in a transaction; one is opened if none is). Iterate to the end:
+    /// an abandoned cursor stays open until its transaction ends.
+    template <class... Args>
+    [[nodiscard]] async_generator<record> cursor(std::string sql, const Args&... args) {
+        return cursor_encoded(std::move(sql), detail::encode_parameters(args...), 1000);
+    }
+    template <class... Args>
+    [[nodiscard]] async_generator<record> cursor_batched(std::size_t batch, std::string sql, const Args&... args) {
+        return cursor_encoded(std::move(sql), detail::encode_parameters(args...), batch);
+    }
+
+    /// Bulk-loads rows (tuples) into `table` with binary `COPY ... FROM STDIN`;
+    /// `columns` names the tuple's columns in order (empty: all, in table
+    /// order). Returns the command status ("COPY 100000"). Strings go to
+    /// text-like columns; the connection must have no statement in flight.
+    template <class Row>
+    [[nodiscard]] task<std::string> copy_records_to_table(std::string table, const std::vector<Row>& records,
+                                                          std::vector<std::string> columns = {}) {
+        std::string data("PGCOPY\n\377\r\n\0", 11);
+        detail::put_be(data, std::uint32_t{0});  // flags
+        detail::put_be(data, std::uint32_t{0});  // header extension length
+        for (const Row& row : records) {
+            detail::put_be(data, static_cast<std::uint16_t>(std::tuple_size_v<Row>));
+            std::apply([&data](const auto&... fields) { (detail::append_copy_field(data, fields), ...); }, row);
+        }
+        detail::put_be(data, static_cast<std::uint16_t>(0xFFFF));  // trailer: -1
+        std::string sql = "COPY " + detail::quote_qualified(table);
+        if (!columns.empty()) {
+            sql += " (";
+            for (std::size_t i = 0; i < columns.size(); ++i) {
+                sql += (i == 0 ? "" : ", ") + detail::quote_identifier(columns[i]);
+            }
+            sql += ")";
+        }
+        sql += " FROM STDIN (FORMAT binary)";
+        return pipe().copy_in(std::move(sql), std::move(data));
+    }
+
+    /// LISTEN on a channel; yields each NOTIFY as it arrives.
+    [[nodiscard]] async_generator<notification> listen(std::string channel) {
+        return listen_impl(std::move(channel));
+    }
+
+    /// The server process serving this connection (pg_stat_activity.pid).
+    [[nodiscard]] int backend_pid() const noexcept { return m_pipeline ? m_pipeline->backend_pid() : 0; }
+    /// Whether a transaction is open (or failed and not yet rolled back).
+    [[nodiscard]] bool in_transaction() const noexcept {
+        const auto status = m_pipeline ? m_pipeline->transaction_status() : PQTRANS_UNKNOWN;
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
+    }
+    /// Closed by close() or lost (every later call throws connection_error).
+    [[nodiscard]] bool is_closed() const noexcept {
+        return !m_pipeline || m_pipeline->is_closed() || m_pipeline->peer_closed();
+    }
+    /// A statement changed session state (SET, LISTEN, DECLARE...): a pool
+    /// resets the connection before handing it to someone else.
+    [[nodiscard]] bool session_state_changed() const noexcept { return m_session_changed; }
+    void clear_session_state_changed() noexcept { m_session_changed = false; }
+    /// Statements sent and not yet answered.
+    [[nodiscard]] std::size_t pending() const noexcept { return m_pipeline ? m_pipeline->pending() : 0; }
+    /// The libpq connection, for what corio::pg does not wrap.
+    [[nodiscard]] PGconn* native_handle() const noexcept { return m_pipeline ? m_pipeline->native() : nullptr; }
+    [[nodiscard]] const connect_options& options() const noexcept { return m_options; }
+
+    /// Closes at once: statements still queued fail with connection_error.
+    void close() noexcept {
+        if (m_pipeline) {
+            m_pipeline->close();
+        }
+    }
+
+private:
+    friend class pool;  // its fetch / execute run the encoded forms on a pooled connection
+
+    detail::pipeline& pipe() {
+        if (!m_pipeline) {
+            throw connection_error("corio::pg: the connection was moved from");
+        }
+        return *m_pipeline;
+    }
+
+    CORIO_HEADER_COROUTINE task<detail::result_ptr> run(std::string sql, detail::pipeline::parameters params,
+                                                        bool cacheable = true) {
+        detail::pipeline& pipeline = pipe();
+        std::shared_ptr<detail::pending_statement> statement = pipeline.send(sql, params, cacheable);
+        if (m_options.command_timeout) {
+            co_return co_await corio::wait_for(pipeline.wait(std::move(statement)), *m_options.command_timeout);
+        }
+        co_return co_await pipeline.wait(std::move(statement));
+    }
+
+    CORIO_HEADER_COROUTINE task<std::vector<record>> fetch_encoded(std::string sql,
+                                                                   detail::pipeline::parameters params) {
+        detail::result_ptr result = co_await run(std::move(sql), std::move(params));
+        co_return detail::records_of(std::move(result));
+    }
+
+    CORIO_HEADER_COROUTINE task<std::optional<record>> fetchrow_encoded(std::string sql,
+                                                                        detail::pipeline::parameters params) {
+        detail::result_ptr result = co_await run(std::move(sql), std::move(params));
+        std::vector<record> records = detail::records_of(std::move(result));
+        if (records.empty()) {
+            co_return std::nullopt;
+        }
+        co_return std::move(records.front());
+    }
+
+    template <class T>
+    CORIO_HEADER_COROUTINE task<T> fetchval_encoded(std::string sql, detail::pipeline::parameters params) {
+        std::optional<record> row = co_await fetchrow_encoded(std::move(sql), std::move(params));
+        if (!row) {
+            if constexpr (detail::is_optional<T>::value) {
+                co_return std::nullopt;
+            } else {
+                throw interface_error("corio::pg: fetchval: the query returned no rows");
+            }
+        }
+        if (row->size() == 0) {
+            throw interface_error("corio::pg: fetchval: the query returned no columns");
+        }
+        co_return row->get<T>(0);
+    }
+
+    CORIO_HEADER_COROUTINE task<std::string> execute_encoded(std::string sql, detail::pipeline::parameters params,
+                                                             bool cacheable) {
+        detail::result_ptr result = co_await run(std::move(sql), std::move(params), cacheable);
+        std::string status = result ? std::string(PQcmdStatus(result.get())) : std::string();
+        for (const char* changing : {"SET", "LISTEN", "DECLARE", "PREPARE", "CREATE TEMP"}) {
+            if (status.rfind(changing, 0) == 0) {
+                m_session_changed = true;
+            }
+        }
+        co_return status;
+    }
+
+    CORIO_HEADER_COROUTINE task<> executemany_encoded(std::string sql,
+                                                      std::vector<detail::pipeline::parameters> rows) {
+        detail::pipeline& pipeline = pipe();
+        std::vector<std::shared_ptr<detail::pending_statement>> statements;
+        statements.reserve(rows.size());
+        for (const auto& params : rows) {
+            statements.push_back(pipeline.send(sql, params, true));
+        }
+        // Every answer is awaited (so none is left behind), the first error rethrown.
+        std::exception_ptr first_error;
+        for (auto& statement : statements) {
+            try {
+                (void)co_await pipeline.wait(std::move(statement));
+            } catch (const error&) {
+                if (!first_error) {
+                    first_error = std::current_exception();
+                }
+            }
+        }
+        if (first_error) {
+            std::rethrow_exception(first_error);
+        }
+    }
+
+    static std::string begin_statement(const transaction_options& options) {
+        std::string sql = "BEGIN";
+        switch (options.isolation) {
+            case isolation_level::read_committed: sql += " ISOLATION LEVEL READ COMMITTED"; break;
+            case isolation_level::repeatable_read: sql += " ISOLATION LEVEL REPEATABLE READ"; break;
+            case isolation_level::serializable: sql += " ISOLATION LEVEL SERIALIZABLE"; break;
+            case isolation_level::default_level: break;
+        }
+        if (options.read_only) {
+            sql += " READ ONLY";
+        }
+        if (options.deferrable) {
+            sql += " DEFERRABLE";
+        }
+        return sql;
+    }
+
+    CORIO_HEADER_COROUTINE task<> transaction_impl(std::function<task<>(connection&)> fn,
+                                                   transaction_options options) {
+        const std::size_t depth = m_transaction_depth;
+        const std::string savepoint = "corio_savepoint_" + std::to_string(depth);
+        // Statements are named, never built inside a co_await: GCC 12 frees a
+        // (conditional) temporary there twice.
+        const std::string begin = depth == 0 ? begin_statement(options) : "SAVEPOINT " + savepoint;
+        (void)co_await execute(begin);
+        ++m_transaction_depth;
+        std::exception_ptr failure;
+        try {
+            co_await fn(*this);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        --m_transaction_depth;
+        if (!failure) {
+            const std::string commit = depth == 0 ? std::string("COMMIT") : "RELEASE SAVEPOINT " + savepoint;
+            (void)co_await execute(commit);
+            co_return;
+        }
+        // On a cancellation too: a task's cancel interrupts one suspension only,
+        // so the rollback's own awaits run.
+        bool rolled_back = false;
+        try {
+            const std::string rollback = depth == 0 ? std::string("ROLLBACK") : "ROLLBACK TO SAVEPOINT " + savepoint;
+            (void)co_await execute(rollback);
+            if (depth != 0) {
+                const std::string release = "RELEASE SAVEPOINT " + savepoint;
+                (void)co_await execute(release);
+            }
+            rolled_back = true;
+        } catch (const error&) {
+            // A lost connection rolls back on the server by itself.
+        }
+        (void)rolled_back;
+        std::rethrow_exception(failure);
+    }
+
+    CORIO_HEADER_COROUTINE async_generator<record> cursor_encoded(std::string sql,
+                                                                  detail::pipeline::parameters params,
+                                                                  std::size_t batch) {
+        const bool own_transaction = !in_transaction();
+        if (own_transaction) {
+            (void)co_await execute("BEGIN");
+        }
+        const std::string name = "corio_cursor_" + std::to_string(++m_cursor_counter);
+        std::string declare = "DECLARE " + name + " NO SCROLL CURSOR FOR " + sql;
+        (void)co_await run(std::move(declare), std::move(params), false);
+        const std::string fetch_sql = "FETCH " + std::to_string(batch == 0 ? 1 : batch) + " FROM " + name;
+        while (true) {
+            std::vector<record> rows = co_await fetch(fetch_sql);
+            for (record& row : rows) {
+                co_yield std::move(row);
+            }
+            if (rows.size() < batch) {
+                break;
+            }
+            // Each yield resumes the consumer in a nested call where symmetric
+            // transfer is not a tail call (GCC under ASan, -O0); a pass through
+            // the loop per batch keeps the stack from growing with the row count.
+            co_await corio::sleep(std::chrono::milliseconds(0));
+        }
+        const std::string close_sql = "CLOSE " + name;
+        (void)co_await execute(close_sql);
+        if (own_transaction) {
+            (void)co_await execute("COMMIT");
+        }
+    }
+
+    CORIO_HEADER_COROUTINE async_generator<notification> listen_impl(std::string channel) {
+        const std::string listen_sql = "LISTEN " + detail::quote_identifier(channel);
+        (void)co_await execute(listen_sql);
+        detail::pipeline& pipeline = pipe();
+        while (true) {
+            co_await pipeline.wait_for_notification();
+            notification next = std::move(pipeline.notifications().front());
+            pipeline.notifications().pop_front();
+            co_yield std::move(next);
+        }
+    }
+
+    std::unique_ptr<detail::pipeline> m_pipeline;
+    connect_options m_options;
+    std::size_t m_transaction_depth = 0;
+    bool m_session_changed = false;
+    std::uint64_t m_cursor_counter = 0;
+};
+
+/// Opens a connection (asyncpg.connect).
+CORIO_HEADER_COROUTINE inline task<connection> connect(connect_options options) {
+    std::string dsn = options.dsn;
+    detail::connection_ptr conn = co_await detail::open_connection(std::move(dsn));
+    co_return connection(std::move(conn), std::move(options));
+}
+
+CORIO_HEADER_COROUTINE inline task<connection> connect(std::string dsn) {
+    connect_options options;
+    options.dsn = std::move(dsn);
+    co_return co_await connect(std::move(options));
+}
+
+}  // namespace corio::pg

@@ -1,0 +1,542 @@
+#pragma once
+
+// The engine under corio::pg::connection: one libpq connection in pipeline
+// mode, its socket watched by the loop, and the FIFO of statements sent and
+// not yet answered.
+//
+// Every statement is sent at once (followed by a Sync, so an error stays its
+// own) and queued. Whoever awaits an answer and finds nobody reading becomes
+// the driver: it flushes, reads, and hands each result to the queued
+// statement it belongs to (results arrive in send order), until its own
+// answer is in; then it wakes another waiter to take over. So concurrent
+// tasks share one connection without a background task, and a lone task pays
+// no hand-off at all.
+
+#include <corio/cancel.hpp>
+#include <corio/combinators.hpp>
+#include <corio/detail/config.hpp>
+#include <corio/detail/io_source.hpp>
+#include <corio/errors.hpp>
+#include <corio/event_loop.hpp>
+#include <corio/pg/detail/socket_poll.hpp>
+#include <corio/pg/errors.hpp>
+#include <corio/pg/record.hpp>
+#include <corio/spawn.hpp>
+#include <corio/sync/event.hpp>
+#include <corio/task.hpp>
+#include <corio/thread_pool.hpp>
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace corio::pg {
+
+/// A NOTIFY received on a channel this connection listens to.
+struct notification {
+    std::string channel;
+    std::string payload;
+    int sender_pid = 0;
+};
+
+namespace detail {
+
+/// libpq's message for the connection, without its trailing newline.
+inline std::string libpq_message(PGconn* conn) {
+    std::string text = conn != nullptr ? PQerrorMessage(conn) : "out of memory";
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+        text.pop_back();
+    }
+    return text.empty() ? "connection lost" : text;
+}
+
+inline std::string field_of(const PGresult* result, int code) {
+    const char* value = PQresultErrorField(result, code);
+    return value != nullptr ? value : "";
+}
+
+/// The exception for a failed result: postgres_error (by SQLSTATE) when the
+/// server sent one, otherwise what libpq says.
+inline std::exception_ptr error_of(const PGresult* result, PGconn* conn) {
+    error_fields fields;
+    fields.sqlstate = field_of(result, PG_DIAG_SQLSTATE);
+    try {
+        if (fields.sqlstate.empty()) {
+            std::string text = PQresultErrorMessage(result);
+            while (!text.empty() && text.back() == '\n') {
+                text.pop_back();
+            }
+            if (PQstatus(conn) == CONNECTION_BAD) {
+                throw connection_error("corio::pg: " + (text.empty() ? libpq_message(conn) : text));
+            }
+            throw interface_error("corio::pg: " + text);
+        }
+        fields.severity = field_of(result, PG_DIAG_SEVERITY);
+        fields.message = field_of(result, PG_DIAG_MESSAGE_PRIMARY);
+        fields.detail = field_of(result, PG_DIAG_MESSAGE_DETAIL);
+        fields.hint = field_of(result, PG_DIAG_MESSAGE_HINT);
+        fields.constraint = field_of(result, PG_DIAG_CONSTRAINT_NAME);
+        fields.table = field_of(result, PG_DIAG_TABLE_NAME);
+        fields.column = field_of(result, PG_DIAG_COLUMN_NAME);
+        throw_postgres_error(std::move(fields));
+    } catch (...) {
+        return std::current_exception();
+    }
+}
+
+/// One statement sent and awaiting its answer.
+struct pending_statement {
+    corio::event wake;  // set when finished, or when its waiter should take over driving
+    bool finished = false;
+    bool abandoned = false;  // its waiter is gone: the answer is drained and dropped
+    result_ptr result;       // the last rows / command result
+    std::exception_ptr error;
+    std::string prepared_key;  // a statement prepared with it, forgotten if that failed
+};
+
+struct cancel_deleter {
+    void operator()(PGcancel* cancel) const noexcept { PQfreeCancel(cancel); }
+};
+
+/// libpq 15's PQcancel blocks (it connects and writes the CancelRequest), so
+/// it runs on the thread pool; the loop never waits for it.
+CORIO_HEADER_COROUTINE inline task<> send_cancel_request(std::shared_ptr<PGcancel> cancel) {
+    // Named, not a temporary in the co_await: GCC 12 destroys a capturing
+    // lambda temporary there twice.
+    auto request = [cancel] {
+        char message[256];
+        (void)PQcancel(cancel.get(), message, static_cast<int>(sizeof message));
+    };
+    co_await corio::to_thread(std::move(request));
+}
+
+struct connection_deleter {
+    void operator()(PGconn* conn) const noexcept { PQfinish(conn); }
+};
+using connection_ptr = std::unique_ptr<PGconn, connection_deleter>;
+
+class pipeline {
+public:
+    pipeline(event_loop& loop, connection_ptr conn, std::size_t statement_cache_size)
+        : m_conn(std::move(conn)),
+          m_cancel(PQgetCancel(m_conn.get()), cancel_deleter{}),
+          m_statement_cache_size(statement_cache_size) {
+        if (PQsetnonblocking(m_conn.get(), 1) != 0 || PQenterPipelineMode(m_conn.get()) != 1) {
+            throw connection_error("corio::pg: cannot enter pipeline mode: " + libpq_message(m_conn.get()));
+        }
+        m_source.emplace(loop, PQsocket(m_conn.get()));
+    }
+    pipeline(const pipeline&) = delete;
+    pipeline& operator=(const pipeline&) = delete;
+    ~pipeline() { close(); }
+
+    [[nodiscard]] PGconn* native() const noexcept { return m_conn.get(); }
+    [[nodiscard]] bool is_closed() const noexcept { return m_conn == nullptr || m_broken; }
+    [[nodiscard]] bool is_broken() const noexcept { return m_broken; }
+    /// The reactor saw the server hang up (an idle connection whose server went away).
+    [[nodiscard]] bool peer_closed() const noexcept { return m_source && m_source->peer_closed(); }
+    [[nodiscard]] std::size_t pending() const noexcept { return m_queue.size(); }
+    [[nodiscard]] int backend_pid() const noexcept { return m_conn ? PQbackendPID(m_conn.get()) : 0; }
+    [[nodiscard]] PGTransactionStatusType transaction_status() const noexcept {
+        return m_conn ? PQtransactionStatus(m_conn.get()) : PQTRANS_UNKNOWN;
+    }
+
+    /// Fails what is queued with connection_error and closes the connection.
+    void close() noexcept {
+        if (m_conn == nullptr) {
+            return;
+        }
+        fail_all("corio::pg: the connection was closed");
+        m_source.reset();  // stop watching before libpq closes the fd
+        m_conn.reset();
+        m_broken = true;
+    }
+
+    void check_usable() const {
+        if (m_conn == nullptr) {
+            throw connection_error("corio::pg: the connection is closed");
+        }
+        if (m_broken) {
+            throw connection_error("corio::pg: the connection is broken: " + m_broken_reason);
+        }
+    }
+
+    /// The parameters of one statement, encoded.
+    struct parameters {
+        std::vector<std::string> storage;
+        std::vector<const char*> values;
+        std::vector<int> lengths;
+        std::vector<int> formats;
+        std::vector<oid_t> types;
+        std::string signature;  // the types, as part of the statement cache key
+    };
+
+    /// Sends a statement with its parameters (binary results) and queues it.
+    std::shared_ptr<pending_statement> send(const std::string& sql, const parameters& params, bool cacheable) {
+        check_usable();
+        if (m_copying) {
+            throw interface_error("corio::pg: a COPY is in progress on this connection");
+        }
+        PGconn* conn = m_conn.get();
+        auto statement = std::make_shared<pending_statement>();
+        const int count = static_cast<int>(params.values.size());
+        int sent = 0;
+        if (cacheable && m_statement_cache_size > 0) {
+            std::string key = params.signature;
+            key += '\0';
+            key += sql;
+            auto found = m_statements.find(key);
+            if (found == m_statements.end() && m_statements.size() < m_statement_cache_size) {
+                std::string name = "corio_" + std::to_string(++m_statement_counter);
+                if (PQsendPrepare(conn, name.c_str(), sql.c_str(), count, params.types.data()) != 1) {
+                    throw_send_failure();
+                }
+                found = m_statements.emplace(key, std::move(name)).first;
+                statement->prepared_key = std::move(key);
+            }
+            if (found != m_statements.end()) {
+                sent = PQsendQueryPrepared(conn, found->second.c_str(), count, params.values.data(),
+                                           params.lengths.data(), params.formats.data(), 1);
+                if (sent != 1) {
+                    throw_send_failure();
+                }
+            }
+        }
+        if (sent == 0 && PQsendQueryParams(conn, sql.c_str(), count, params.types.data(), params.values.data(),
+                                           params.lengths.data(), params.formats.data(), 1) != 1) {
+            throw_send_failure();
+        }
+        if (PQpipelineSync(conn) != 1) {
+            throw_send_failure();
+        }
+        m_queue.push_back(statement);
+        return statement;
+    }
+
+    /// Waits for the answer of a statement sent with send(); rethrows its error.
+    /// If the waiting task is cancelled, the statement is abandoned (its answer
+    /// drained later) and, if the server is running it, a cancel request goes.
+    CORIO_HEADER_COROUTINE task<result_ptr> wait(std::shared_ptr<pending_statement> statement) {
+        std::exception_ptr failure;
+        try {
+            while (!statement->finished) {
+                if (!m_driving) {
+                    co_await drive(*statement);
+                } else {
+                    statement->wake.clear();
+                    co_await statement->wake.wait();
+                }
+            }
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        if (failure && statement->finished) {
+            // close() woke the wait (detaching the socket wakes it as a
+            // cancellation); the statement's own error says what happened.
+            failure = nullptr;
+        }
+        if (failure) {
+            if (!statement->finished) {
+                statement->abandoned = true;
+                if (!m_queue.empty() && m_queue.front() == statement && m_cancel && !m_broken) {
+                    std::shared_ptr<PGcancel> cancel = m_cancel;
+                    (void)corio::create_task(send_cancel_request(std::move(cancel)));
+                }
+            }
+            std::rethrow_exception(failure);
+        }
+        if (statement->error) {
+            std::rethrow_exception(statement->error);
+        }
+        co_return std::move(statement->result);
+    }
+
+    /// Runs `COPY ... FROM STDIN` with `data` as its input; returns the command
+    /// status ("COPY 3"). COPY cannot be pipelined: the connection must be idle,
+    /// and leaves pipeline mode for the duration.
+    CORIO_HEADER_COROUTINE task<std::string> copy_in(std::string sql, std::string data) {
+        check_usable();
+        if (!m_queue.empty() || m_driving || m_copying) {
+            throw interface_error("corio::pg: COPY needs an idle connection (statements are in flight)");
+        }
+        PGconn* conn = m_conn.get();
+        if (PQexitPipelineMode(conn) != 1) {
+            throw_send_failure();
+        }
+        m_copying = true;
+        std::exception_ptr failure;
+        std::string status;
+        try {
+            if (PQsendQueryParams(conn, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) {
+                throw_send_failure();
+            }
+            result_ptr result = co_await next_result();
+            if (!result || PQresultStatus(result.get()) != PGRES_COPY_IN) {
+                std::exception_ptr error = result ? error_of(result.get(), conn) : nullptr;
+                while (result) {
+                    result = co_await next_result();
+                }
+                if (error) {
+                    std::rethrow_exception(error);
+                }
+                throw interface_error("corio::pg: the statement did not start COPY FROM STDIN");
+            }
+            constexpr std::size_t chunk = 64 * 1024;
+            for (std::size_t offset = 0; offset < data.size();) {
+                const std::size_t size = std::min(chunk, data.size() - offset);
+                const int queued = PQputCopyData(conn, data.data() + offset, static_cast<int>(size));
+                if (queued < 0) {
+                    throw_send_failure();
+                }
+                if (queued == 1) {
+                    offset += size;
+                } else {
+                    co_await m_source->writable();
+                }
+            }
+            while (true) {
+                const int ended = PQputCopyEnd(conn, nullptr);
+                if (ended < 0) {
+                    throw_send_failure();
+                }
+                if (ended == 1) {
+                    break;
+                }
+                co_await m_source->writable();
+            }
+            std::exception_ptr error;
+            while (result_ptr next = co_await next_result()) {
+                if (PQresultStatus(next.get()) == PGRES_COMMAND_OK) {
+                    status = PQcmdStatus(next.get());
+                } else if (!error) {
+                    error = error_of(next.get(), conn);
+                }
+            }
+            if (error) {
+                std::rethrow_exception(error);
+            }
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        m_copying = false;
+        if (!m_broken && PQenterPipelineMode(conn) != 1) {
+            mark_broken("cannot re-enter pipeline mode after COPY");
+        }
+        if (failure) {
+            std::rethrow_exception(failure);
+        }
+        co_return status;
+    }
+
+    /// Notifications received so far (drained by listen()).
+    std::deque<notification>& notifications() noexcept { return m_notifications; }
+    corio::event& notified() noexcept { return m_notified; }
+
+    /// Reads (and dispatches) until a notification arrives, for listen().
+    CORIO_HEADER_COROUTINE task<> wait_for_notification() {
+        while (m_notifications.empty()) {
+            check_usable();
+            if (m_driving) {
+                m_notified.clear();
+                co_await m_notified.wait();
+                continue;
+            }
+            pending_statement never;  // not queued: drive() returns on a notification only
+            co_await drive(never, true);
+        }
+    }
+
+private:
+    [[noreturn]] void throw_send_failure() {
+        const std::string text = libpq_message(m_conn.get());
+        if (PQstatus(m_conn.get()) == CONNECTION_BAD) {
+            mark_broken(text);
+            throw connection_error("corio::pg: " + text);
+        }
+        throw interface_error("corio::pg: " + text);
+    }
+
+    void mark_broken(const std::string& reason) {
+        if (!m_broken) {
+            m_broken = true;
+            m_broken_reason = reason;
+        }
+    }
+
+    void fail_all(const std::string& reason) noexcept {
+        mark_broken(reason);
+        std::exception_ptr error = std::make_exception_ptr(connection_error(reason));
+        for (auto& statement : std::exchange(m_queue, {})) {
+            statement->error = error;
+            statement->finished = true;
+            statement->wake.set();
+        }
+        m_notified.set();
+    }
+
+    // Hands driving to a statement still awaited (one whose task is not gone).
+    void wake_next_driver() noexcept {
+        for (auto& statement : m_queue) {
+            if (!statement->abandoned && !statement->finished) {
+                statement->wake.set();
+                return;
+            }
+        }
+        m_notified.set();  // a listener may drive too
+    }
+
+    void finish_front() {
+        std::shared_ptr<pending_statement> statement = std::move(m_queue.front());
+        m_queue.pop_front();
+        if (statement->error && !statement->prepared_key.empty()) {
+            m_statements.erase(statement->prepared_key);
+        }
+        statement->finished = true;
+        statement->wake.set();
+    }
+
+    // Hands every complete result libpq has to its statement.
+    void dispatch_results() {
+        PGconn* conn = m_conn.get();
+        int empty_in_a_row = 0;
+        while (!m_queue.empty() && PQisBusy(conn) == 0) {
+            result_ptr result(PQgetResult(conn));
+            if (!result) {
+                // The end of one query's results; two in a row: nothing more yet.
+                if (++empty_in_a_row == 2) {
+                    break;
+                }
+                continue;
+            }
+            empty_in_a_row = 0;
+            pending_statement& statement = *m_queue.front();
+            switch (PQresultStatus(result.get())) {
+                case PGRES_PIPELINE_SYNC:
+                    finish_front();
+                    break;
+                case PGRES_TUPLES_OK:
+                case PGRES_COMMAND_OK:
+                case PGRES_EMPTY_QUERY:
+                    statement.result = std::move(result);
+                    break;
+                case PGRES_PIPELINE_ABORTED:
+                    break;  // an earlier part of the same statement failed: its error is kept
+                case PGRES_FATAL_ERROR:
+                case PGRES_NONFATAL_ERROR:
+                case PGRES_BAD_RESPONSE:
+                    if (!statement.error) {
+                        statement.error = error_of(result.get(), conn);
+                    }
+                    break;
+                default:
+                    if (!statement.error) {
+                        statement.error = std::make_exception_ptr(
+                            interface_error(std::string("corio::pg: unexpected result ") +
+                                            PQresStatus(PQresultStatus(result.get())) +
+                                            " (COPY goes through copy_records_to_table)"));
+                    }
+                    break;
+            }
+        }
+        while (PGnotify* notify = PQnotifies(conn)) {
+            m_notifications.push_back(notification{notify->relname, notify->extra, notify->be_pid});
+            PQfreemem(notify);
+            m_notified.set();
+        }
+        if (PQstatus(conn) == CONNECTION_BAD) {
+            fail_all("corio::pg: " + libpq_message(conn));
+        }
+    }
+
+    // Reads and dispatches until `own` is finished (or, for a listener, a
+    // notification arrived). Whoever runs this is the only reader.
+    CORIO_HEADER_COROUTINE task<> drive(pending_statement& own, bool until_notification = false) {
+        m_driving = true;
+        std::exception_ptr failure;
+        try {
+            while (!own.finished && !m_broken && !(until_notification && !m_notifications.empty())) {
+                PGconn* conn = m_conn.get();
+                const int flushed = PQflush(conn);
+                if (flushed < 0 || PQconsumeInput(conn) == 0) {
+                    fail_all("corio::pg: " + libpq_message(conn));
+                    break;
+                }
+                dispatch_results();
+                if (own.finished || m_broken || (until_notification && !m_notifications.empty())) {
+                    break;
+                }
+                if (socket_has_input(PQsocket(conn))) {
+                    continue;
+                }
+                if (flushed == 1) {
+                    // Output still queued: wait until it can go, but look at the
+                    // input now and then, so neither side waits on a full buffer.
+                    try {
+                        co_await corio::wait_for(m_source->writable(), std::chrono::milliseconds(5));
+                    } catch (const corio::timeout_error&) {
+                    }
+                } else {
+                    co_await m_source->readable();
+                }
+            }
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        m_driving = false;
+        wake_next_driver();
+        if (failure) {
+            std::rethrow_exception(failure);
+        }
+    }
+
+    // Outside pipeline mode (COPY): the next result, flushing and reading as needed.
+    CORIO_HEADER_COROUTINE task<result_ptr> next_result() {
+        PGconn* conn = m_conn.get();
+        while (true) {
+            const int flushed = PQflush(conn);
+            if (flushed < 0 || PQconsumeInput(conn) == 0) {
+                const std::string reason = "corio::pg: " + libpq_message(conn);
+                fail_all(reason);
+                throw connection_error(reason);
+            }
+            if (PQisBusy(conn) == 0) {
+                co_return result_ptr(PQgetResult(conn));
+            }
+            if (socket_has_input(PQsocket(conn))) {
+                continue;
+            }
+            if (flushed == 1) {
+                co_await m_source->writable();
+            } else {
+                co_await m_source->readable();
+            }
+        }
+    }
+
+    connection_ptr m_conn;
+    std::shared_ptr<PGcancel> m_cancel;
+    std::optional<corio::detail::io_source> m_source;
+    std::deque<std::shared_ptr<pending_statement>> m_queue;
+    bool m_driving = false;
+    bool m_copying = false;
+    bool m_broken = false;
+    std::string m_broken_reason;
+    std::size_t m_statement_cache_size;
+    std::uint64_t m_statement_counter = 0;
+    std::unordered_map<std::string, std::string> m_statements;
+    std::deque<notification> m_notifications;
+    corio::event m_notified;
+};
+
+}  // namespace detail
+}  // namespace corio::pg

@@ -1,0 +1,149 @@
+#pragma once
+
+// corio::pg::record: one row of a query result (asyncpg's Record), read by
+// column index or name with get<T>; rows of one result share it.
+
+#include <corio/pg/errors.hpp>
+#include <corio/pg/types.hpp>
+
+#include <libpq-fe.h>
+
+#include <concepts>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace corio::pg {
+
+namespace detail {
+
+struct result_deleter {
+    void operator()(PGresult* result) const noexcept { PQclear(result); }
+};
+using result_ptr = std::unique_ptr<PGresult, result_deleter>;
+
+/// A PGresult and its column names, shared by the records made from it.
+class shared_result {
+public:
+    explicit shared_result(result_ptr result) : m_result(std::move(result)) {
+        const int columns = PQnfields(m_result.get());
+        m_names.reserve(static_cast<std::size_t>(columns));
+        for (int i = 0; i < columns; ++i) {
+            m_names.emplace_back(PQfname(m_result.get(), i));
+        }
+    }
+    [[nodiscard]] PGresult* get() const noexcept { return m_result.get(); }
+    [[nodiscard]] const std::vector<std::string>& names() const noexcept { return m_names; }
+    [[nodiscard]] int rows() const noexcept { return PQntuples(m_result.get()); }
+
+private:
+    result_ptr m_result;
+    std::vector<std::string> m_names;
+};
+
+template <class T>
+struct optional_traits : std::false_type {
+    using value_type = T;
+};
+template <class T>
+struct optional_traits<std::optional<T>> : std::true_type {
+    using value_type = T;
+};
+
+}  // namespace detail
+
+class record {
+public:
+    record(std::shared_ptr<const detail::shared_result> result, int row) noexcept
+        : m_result(std::move(result)), m_row(row) {}
+
+    /// Number of columns.
+    [[nodiscard]] std::size_t size() const noexcept { return m_result->names().size(); }
+    /// Column names, in order.
+    [[nodiscard]] const std::vector<std::string>& column_names() const noexcept { return m_result->names(); }
+    /// The index of a column; throws interface_error naming it when absent.
+    [[nodiscard]] std::size_t index_of(std::string_view column) const {
+        const auto& names = m_result->names();
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            if (names[i] == column) {
+                return i;
+            }
+        }
+        throw interface_error("corio::pg: the result has no column \"" + std::string(column) + "\"");
+    }
+    template <std::integral Index>
+    [[nodiscard]] bool is_null(Index index) const {
+        const auto column = static_cast<std::size_t>(index);
+        check_index(column);
+        return PQgetisnull(m_result->get(), m_row, static_cast<int>(column)) != 0;
+    }
+    [[nodiscard]] bool is_null(std::string_view column) const { return is_null(index_of(column)); }
+    /// The PostgreSQL type OID of a column.
+    [[nodiscard]] unsigned int type_oid(std::size_t column) const {
+        check_index(column);
+        return PQftype(m_result->get(), static_cast<int>(column));
+    }
+
+    /// The value of a column as T; std::optional<T> reads NULL as empty.
+    /// Throws null_value_error for a NULL read as a non-optional T and
+    /// type_mismatch_error when the column's type does not convert to T.
+    template <class T, std::integral Index>
+    [[nodiscard]] T get(Index index) const {
+        if constexpr (std::is_signed_v<Index>) {
+            if (index < 0) {
+                throw interface_error("corio::pg: negative column index");
+            }
+        }
+        const auto column = static_cast<std::size_t>(index);
+        check_index(column);
+        using traits = detail::optional_traits<T>;
+        using value_codec = codec<typename traits::value_type>;
+        PGresult* result = m_result->get();
+        const int field = static_cast<int>(column);
+        const detail::oid_t type = PQftype(result, field);
+        if (!value_codec::accepts(type)) {
+            throw type_mismatch_error("corio::pg: column \"" + m_result->names()[column] + "\" is " +
+                                      detail::type_name(type) + ", which cannot be read as " +
+                                      std::string(value_codec::cpp_name));
+        }
+        if (PQgetisnull(result, m_row, field) != 0) {
+            if constexpr (traits::value) {
+                return std::nullopt;
+            } else {
+                throw null_value_error("corio::pg: column \"" + m_result->names()[column] +
+                                       "\" is NULL: read it as std::optional<" +
+                                       std::string(value_codec::cpp_name) + ">");
+            }
+        } else {
+            const std::string_view bytes(PQgetvalue(result, m_row, field),
+                                         static_cast<std::size_t>(PQgetlength(result, m_row, field)));
+            return value_codec::decode(bytes, type);
+        }
+    }
+    template <class T>
+    [[nodiscard]] T get(std::string_view column) const {
+        return get<T>(index_of(column));
+    }
+    // A string literal is a column name, not an index.
+    template <class T>
+    [[nodiscard]] T get(const char* column) const {
+        return get<T>(index_of(column));
+    }
+
+private:
+    void check_index(std::size_t column) const {
+        if (column >= size()) {
+            throw interface_error("corio::pg: column index " + std::to_string(column) + " out of range (" +
+                                  std::to_string(size()) + " columns)");
+        }
+    }
+
+    std::shared_ptr<const detail::shared_result> m_result;
+    int m_row;
+};
+
+}  // namespace corio::pg
