@@ -8,7 +8,10 @@ runs the three programs interleaved (base, new, floor, base, new, floor, ...)
 pinned to one CPU. Prints the median of every row with the ratio new/base, and
 the 100k-sleeper rows as ratios to the floor.
 
-    bench/ab_core.py [--base REV] [--reps N] [--cpu C] [--quick]
+    bench/ab_core.py [--base REV] [--reps N] [--cpu C] [--quick] [--asio PATH]
+
+--asio adds a built compare_core_asio (e.g. build/bench/bench/compare_core_asio)
+to the interleaving, for the ratios to Asio.
 
 Both programs are built outside the source tree (build/ab/); nothing in the
 work tree changes.
@@ -47,6 +50,7 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--cpu", type=int, default=0)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--asio", help="a built compare_core_asio to interleave as well (ratios new/asio)")
     args = ap.parse_args()
 
     work = os.path.join(ROOT, "build", "ab")
@@ -70,6 +74,8 @@ def main():
     build(ROOT, programs["new"], "bench/compare_core_corio.cpp")
     build(ROOT, programs["floor"], "bench/sleepers_floor.cpp")
 
+    if args.asio:
+        programs["asio"] = args.asio
     extra = ["--quick"] if args.quick else []
     results = {name: {} for name in programs}
     units = {}
@@ -89,14 +95,16 @@ def main():
     for key in results["new"]:
         b, n = med["base"].get(key), med["new"][key]
         f = med["floor"].get(key)
+        a = med.get("asio", {}).get(key)
         line = f"{key:32} {units[key]:11} {b:10.2f} {n:10.2f} {n / b:9.2f}"
         if f:
             line += f" {f:10.2f} {n / f:10.2f} {b / f:10.2f}"
+        if a:
+            line += f"   (asio {a:.2f}: new/asio {n / a:.2f}, base/asio {b / a:.2f})"
         print(line)
         if key.startswith("gather"):
             print(f"{'':44} min base {min(results['base'][key]):.2f}, new {min(results['new'][key]):.2f}"
                   + (f", floor {min(results['floor'][key]):.2f}" if f else ""))
-
 
 if __name__ == "__main__":
     main()

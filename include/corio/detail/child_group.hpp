@@ -28,8 +28,12 @@ class child_slot final : public task_context {};
 /// children of a tuple form differ), so a slot need not carry pointers to them.
 struct child_access {
     const void* children = nullptr;
-    std::coroutine_handle<> (*handle)(const void* children, std::size_t index) noexcept = nullptr;
+    /// Makes `slot` the strand of child `index` and `group` its completion;
+    /// returns the child's coroutine, to start.
+    std::coroutine_handle<> (*bind)(const void* children, std::size_t index, child_slot& slot,
+                                    task_completion& group) noexcept = nullptr;
     std::exception_ptr (*error)(const void* children, std::size_t index) noexcept = nullptr;  // null unless it failed
+    bool (*failed)(const void* children, std::size_t index) noexcept = nullptr;  // error() != null, without a copy
 };
 
 /// When a child_group stops early, cancelling the children still running.
@@ -52,17 +56,10 @@ public:
 
     explicit child_group(stop_rule rule) noexcept : m_rule(rule) {}
 
-    /// Makes `slot` the strand of `child` and this group its completion hook.
-    template <class T>
-    void bind(child_slot& slot, const task<T>& child) noexcept {
-        auto& promise = task_access::handle(child).promise();
-        promise.set_context(&slot);
-        promise.set_completion(this);
-    }
-
-    /// Starts the children in order, each running until its first suspension;
-    /// once the group has stopped, the rest never start. Returns whether the
-    /// awaiting coroutine must suspend. The children are bound (bind).
+    /// Binds and starts the children in order (one pass: with 100,000
+    /// children each pass over them is megabytes), each running until its
+    /// first suspension; once the group has stopped, the rest are never bound
+    /// nor started. Returns whether the awaiting coroutine must suspend.
     template <class Promise>
     bool start(std::coroutine_handle<Promise> awaiting, std::span<child_slot> slots, const child_access& children) {
         m_slots = slots;
@@ -71,9 +68,6 @@ public:
             return false;
         }
         m_awaiting = awaiting;
-        for (child_slot& slot : slots) {
-            slot.inherit_task_from(strand());
-        }
         // One extra count for the start loop itself, so a child finishing
         // synchronously cannot resume the awaiting coroutine from inside it.
         m_remaining = slots.size() + 1;
@@ -83,7 +77,8 @@ public:
                 break;
             }
             ++m_started;
-            m_children.handle(m_children.children, i).resume();
+            slots[i].inherit_task_from(strand());
+            m_children.bind(m_children.children, i, slots[i], *this).resume();
         }
         if (--m_remaining == 0) {
             disarm();
@@ -138,7 +133,7 @@ private:
     bool stops(std::size_t index) const noexcept {
         switch (m_rule) {
             case stop_rule::first_failure:
-                return error_of(index) != nullptr;
+                return m_children.failed(m_children.children, index);
             case stop_rule::first_completion:
                 return true;
             case stop_rule::never:
@@ -156,7 +151,7 @@ private:
         }
     }
 
-    stop_rule m_rule;  // first: it fills the base's tail padding
+    stop_rule m_rule;
     std::span<child_slot> m_slots;
     child_access m_children;
     std::coroutine_handle<> m_awaiting;
@@ -177,30 +172,39 @@ void require_valid_tasks(const std::vector<task<T>>& children, const char* who) 
     }
 }
 
-/// Binds each child to its slot of `group` and starts them all
-/// (child_group::start): the start of gather's and wait_any's vector forms.
+template <class T>
+std::coroutine_handle<> bind_child(const task<T>& child, child_slot& slot, task_completion& group) noexcept {
+    auto& promise = task_access::handle(child).promise();
+    promise.set_context(&slot);
+    promise.set_completion(&group);
+    return task_access::handle(child);
+}
+
+/// Starts the children with `group` (child_group::start): the start of
+/// gather's and wait_any's vector forms.
 template <class Promise, class T>
 bool start_children(child_group& group, std::coroutine_handle<Promise> awaiting, std::span<child_slot> slots,
                     const std::vector<task<T>>& children) {
-    for (std::size_t i = 0; i < children.size(); ++i) {
-        group.bind(slots[i], children[i]);
-    }
     child_access access;
     access.children = children.data();
-    access.handle = [](const void* all, std::size_t index) noexcept -> std::coroutine_handle<> {
-        return task_access::handle(static_cast<const task<T>*>(all)[index]);
+    access.bind = [](const void* all, std::size_t index, child_slot& slot, task_completion& to_tell) noexcept {
+        return bind_child(static_cast<const task<T>*>(all)[index], slot, to_tell);
     };
     access.error = [](const void* all, std::size_t index) noexcept {
         return task_access::handle(static_cast<const task<T>*>(all)[index]).promise().exception();
+    };
+    access.failed = [](const void* all, std::size_t index) noexcept {
+        return task_access::handle(static_cast<const task<T>*>(all)[index]).promise().has_exception();
     };
     return group.start(awaiting, slots, access);
 }
 
 template <class Tuple, std::size_t... I>
-std::coroutine_handle<> tuple_child_handle(const Tuple& children, std::size_t index,
-                                           std::index_sequence<I...> /*indices*/) noexcept {
+std::coroutine_handle<> tuple_bind_child(const Tuple& children, std::size_t index, child_slot& slot,
+                                         task_completion& group, std::index_sequence<I...> /*indices*/) noexcept {
     std::coroutine_handle<> found;
-    ((I == index ? static_cast<void>(found = task_access::handle(std::get<I>(children))) : static_cast<void>(0)), ...);
+    ((I == index ? static_cast<void>(found = bind_child(std::get<I>(children), slot, group)) : static_cast<void>(0)),
+     ...);
     return found;
 }
 
@@ -219,19 +223,18 @@ template <class Promise, class... Ts>
 bool start_children(child_group& group, std::coroutine_handle<Promise> awaiting, std::span<child_slot> slots,
                     const std::tuple<task<Ts>...>& children) {
     using tuple_type = std::tuple<task<Ts>...>;
-    std::apply(
-        [&](const auto&... child) {
-            std::size_t i = 0;
-            (group.bind(slots[i++], child), ...);
-        },
-        children);
     child_access access;
     access.children = &children;
-    access.handle = [](const void* all, std::size_t index) noexcept {
-        return tuple_child_handle(*static_cast<const tuple_type*>(all), index, std::index_sequence_for<Ts...>{});
+    access.bind = [](const void* all, std::size_t index, child_slot& slot, task_completion& to_tell) noexcept {
+        return tuple_bind_child(*static_cast<const tuple_type*>(all), index, slot, to_tell,
+                                std::index_sequence_for<Ts...>{});
     };
     access.error = [](const void* all, std::size_t index) noexcept {
         return tuple_child_error(*static_cast<const tuple_type*>(all), index, std::index_sequence_for<Ts...>{});
+    };
+    access.failed = [](const void* all, std::size_t index) noexcept {
+        return tuple_child_error(*static_cast<const tuple_type*>(all), index, std::index_sequence_for<Ts...>{}) !=
+               nullptr;
     };
     return group.start(awaiting, slots, access);
 }
