@@ -3,7 +3,7 @@
 // A tiny timing helper shared by bench/compare_core_corio.cpp and
 // bench/peers/compare_core_asio.cpp, so that corio and its peers are timed by
 // exactly the same code: a steady_clock stopwatch around a plain loop, peak
-// RSS from getrusage, and one output line per result:
+// RSS (VmHWM), and one output line per result:
 //
 //     name<TAB>value<TAB>unit
 //
@@ -66,8 +66,23 @@ private:
     clock::time_point m_start;
 };
 
-/// Peak resident set size of this process so far, in bytes (ru_maxrss is KiB on Linux).
+/// Peak resident set size of this process so far, in bytes: VmHWM of
+/// /proc/self/status (the kernel's high-water mark, what getrusage's ru_maxrss
+/// reports in KiB), or ru_maxrss where /proc is missing.
 [[nodiscard]] inline std::int64_t peak_rss_bytes() noexcept {
+    if (std::FILE* status = std::fopen("/proc/self/status", "r")) {
+        char line[256];
+        long long kib = -1;
+        while (std::fgets(line, sizeof line, status) != nullptr) {
+            if (std::sscanf(line, "VmHWM: %lld kB", &kib) == 1) {
+                break;
+            }
+        }
+        std::fclose(status);
+        if (kib >= 0) {
+            return static_cast<std::int64_t>(kib) * 1024;
+        }
+    }
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
     return static_cast<std::int64_t>(usage.ru_maxrss) * 1024;

@@ -299,7 +299,7 @@ private:
     }
 
     // The inner task finished (by itself or after being cancelled).
-    std::coroutine_handle<> on_task_done() noexcept override {
+    std::coroutine_handle<> on_task_done(detail::task_context* /*strand*/) noexcept override {
         m_loop->remove_timer(*this);
         this->disarm();
         return m_awaiting;

@@ -209,6 +209,14 @@ public:
         m_timers.deadline_push(entry, deadline);
     }
 
+    /// Arms `timer` to resume `timer.waiter` at `deadline` (what a sleep
+    /// needs). Timers firing together resume from one ready job, in deadline
+    /// order, FIFO with the other jobs as if each had its own.
+    void add_resuming_timer(detail::resuming_timer& timer, time_point deadline) {
+        timer.on_fire = &fire_resuming_timer;
+        m_timers.deadline_push(timer, deadline);
+    }
+
     /// Disarms `entry` if it is still armed; O(log n).
     void remove_timer(detail::timer_entry& entry) noexcept;
 
@@ -245,6 +253,9 @@ private:
     };
 
     static void fire_callback_timer(detail::timer_entry* entry) noexcept;
+    static void fire_resuming_timer(detail::timer_entry* entry) noexcept;
+    static void resume_fired(void* first);
+    void queue_fired(detail::resuming_timer& timer);
 
     void release_signal_handlers() noexcept;
     void ensure_open() const;
@@ -260,6 +271,9 @@ private:
     detail::reactor m_reactor;
     detail::ready_queue m_ready;
     timers m_timers;
+    // The batch of fired sleeps being built while timers fire (run_once).
+    detail::resuming_timer* m_fired_head = nullptr;
+    detail::resuming_timer* m_fired_tail = nullptr;
     detail::intrusive_list<detail::spawned_task_base> m_tasks;  // spawned, not finished
     std::size_t m_watched_fds = 0;  // fds and signals: with none, an iteration with work ready need not poll
     bool m_running = false;

@@ -13,11 +13,16 @@ namespace corio {
 
 /// Awaiter of corio::sleep: a timer entry living in the sleeping coroutine's
 /// frame, on the one cancellation protocol.
-class sleep_operation : private detail::timer_entry, public detail::cancellable_awaiter<sleep_operation> {
+class sleep_operation : private detail::resuming_timer, public detail::cancellable_awaiter<sleep_operation> {
 public:
-    explicit sleep_operation(event_loop::duration delay) noexcept : m_delay(delay) { on_fire = &fire; }
+    // Until the sleep starts, the timer entry's deadline holds the delay (as
+    // a time since the clock's epoch): the awaiter lives in every sleeping
+    // frame, so it keeps no separate field for it.
+    explicit sleep_operation(event_loop::duration delay) noexcept {
+        deadline = event_loop::time_point(delay);
+    }
     // Movable only before it is awaited (so it can be handed to wait_for).
-    sleep_operation(sleep_operation&& other) noexcept : sleep_operation(other.m_delay) {}
+    sleep_operation(sleep_operation&& other) noexcept : sleep_operation(other.delay()) {}
     sleep_operation& operator=(const sleep_operation&) = delete;
 
     // A frame destroyed mid-sleep (its loop closing) must not leave its timer armed.
@@ -33,11 +38,11 @@ private:
     template <class Promise>
     bool start(std::coroutine_handle<Promise> sleeper) {
         event_loop& loop = get_running_loop();
-        m_sleeper = sleeper;
-        if (m_delay <= event_loop::duration::zero()) {
+        waiter = sleeper;
+        if (delay() <= event_loop::duration::zero()) {
             loop.resume_soon(sleeper);  // a bare yield: the ready queue is the only registration
         } else {
-            loop.add_timer(*this, loop.time() + m_delay);
+            loop.add_resuming_timer(*this, loop.time() + delay());
             m_loop = &loop;
         }
         return true;
@@ -46,21 +51,16 @@ private:
     bool cancel() noexcept {
         if (m_loop != nullptr && queued()) {
             m_loop->remove_timer(*this);
-            m_loop->resume_soon(m_sleeper);
+            m_loop->resume_soon(waiter);
         }
         // Otherwise the resumption is already queued (a yield, or a timer that
         // fired this iteration); it will now throw.
         return true;
     }
 
-    static void fire(detail::timer_entry* entry) noexcept {
-        auto* self = static_cast<sleep_operation*>(entry);
-        self->m_loop->resume_soon(self->m_sleeper);
-    }
+    [[nodiscard]] event_loop::duration delay() const noexcept { return deadline.time_since_epoch(); }
 
-    event_loop::duration m_delay;
     event_loop* m_loop = nullptr;  // set while a timer may be armed
-    std::coroutine_handle<> m_sleeper;
 };
 
 /// Suspends the calling coroutine for `delay` (asyncio.sleep). A zero or

@@ -87,7 +87,7 @@ public:
         }
     }
 
-    std::coroutine_handle<> on_task_done() noexcept override {
+    std::coroutine_handle<> on_task_done(task_context* /*strand*/) noexcept override {
         const std::exception_ptr error = frame_exception();
         if (!error) {
             m_outcome = outcome::value;

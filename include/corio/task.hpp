@@ -5,6 +5,7 @@
 #include <corio/detail/unique_coroutine.hpp>
 
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <stdexcept>
@@ -19,10 +20,12 @@ class task;
 namespace detail {
 
 /// Told when a task that nobody co_awaits finishes: a spawned task, the root
-/// of a loop, a child of a combinator. Returns where to resume next.
+/// of a loop, a child of a combinator. `strand` is the finished task's
+/// context (what set_context gave it), so that one completion can serve many
+/// children. Returns where to resume next.
 class task_completion {
 public:
-    virtual std::coroutine_handle<> on_task_done() noexcept = 0;
+    virtual std::coroutine_handle<> on_task_done(task_context* strand) noexcept = 0;
 
 protected:
     ~task_completion() = default;
@@ -47,11 +50,12 @@ public:
         template <class Promise>
         std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) const noexcept {
             promise_base& promise = self.promise();
-            if (promise.m_continuation) {
-                return promise.m_continuation;
+            const std::uintptr_t next = promise.m_next;
+            if ((next & completion_bit) != 0) {
+                return reinterpret_cast<task_completion*>(next & ~completion_bit)->on_task_done(promise.m_context);
             }
-            if (promise.m_completion != nullptr) {
-                return promise.m_completion->on_task_done();
+            if (next != 0) {
+                return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(next));
             }
             return std::noop_coroutine();
         }
@@ -63,14 +67,23 @@ public:
 
     [[nodiscard]] task_context* context() const noexcept { return m_context; }
     void set_context(task_context* context) noexcept { m_context = context; }
+    /// The coroutine awaiting this one, resumed when it ends (replaces a completion).
     void set_continuation(std::coroutine_handle<> continuation) noexcept {
-        m_continuation = continuation;
+        m_next = reinterpret_cast<std::uintptr_t>(continuation.address());
     }
-    void set_completion(task_completion* completion) noexcept { m_completion = completion; }
+    /// Who is told when this task ends (replaces a continuation).
+    void set_completion(task_completion* completion) noexcept {
+        m_next = reinterpret_cast<std::uintptr_t>(completion) | completion_bit;
+    }
 
 private:
-    std::coroutine_handle<> m_continuation;
-    task_completion* m_completion = nullptr;
+    // A task is either awaited (a continuation) or run as a strand of its own
+    // (a completion), never both: one word, told apart by its low bit
+    // (completions are pointers to 8-aligned objects; frames are 16-aligned).
+    static constexpr std::uintptr_t completion_bit = 1;
+    static_assert(alignof(task_completion) > 1);
+
+    std::uintptr_t m_next = 0;  // continuation address, or completion | completion_bit, or 0
     task_context* m_context = nullptr;
 };
 

@@ -110,7 +110,7 @@ public:
         }
     }
 
-    std::coroutine_handle<> on_task_done() noexcept override;
+    std::coroutine_handle<> on_task_done(task_context* strand) noexcept override;
 
     // Ready-queue entry: the child's first step. A child cancelled before it
     // ever ran finishes as cancelled without running its body, as in asyncio.
@@ -356,7 +356,7 @@ private:
     // ---- completions ----
 
     // The body finished.
-    std::coroutine_handle<> on_task_done() noexcept override {
+    std::coroutine_handle<> on_task_done(detail::task_context* /*strand*/) noexcept override {
         m_body_done = true;
         const std::exception_ptr error = m_body_exception(m_body_frame);
         if (error) {
@@ -425,7 +425,7 @@ private:
 
 namespace detail {
 
-inline std::coroutine_handle<> group_child_base::on_task_done() noexcept {
+inline std::coroutine_handle<> group_child_base::on_task_done(task_context* /*strand*/) noexcept {
     finish();
     return m_group != nullptr ? m_group->child_done(*this) : std::noop_coroutine();
 }

@@ -162,10 +162,14 @@ TEST_CASE("frame_cache hands a freed block back for a request of the same size c
     void* r = nullptr;
     void* other_class = nullptr;
 
-    // The class of a 100-byte frame spans (class_size - granule, class_size].
+    // The class of a 100-byte frame spans (class_size - granule, class_size],
+    // where class_size + malloc's 8-byte header is a multiple of 16.
     constexpr std::size_t g = frame_cache::granule;
-    constexpr std::size_t class_size = (100 + g - 1) / g * g;
+    constexpr std::size_t class_size = frame_cache::block_size_of(100);
     constexpr std::size_t class_low = class_size - g + 1;
+    static_assert(class_size == 104 && (class_size + frame_cache::header) % g == 0);
+    static_assert(frame_cache::block_size_of(class_low) == class_size);
+    static_assert(frame_cache::block_size_of(class_low - 1) == class_size - g);
 
     const allocation_counters first = measure([&] { p = cache.allocate(100); });
     CHECK(first.news == 1);
@@ -257,13 +261,15 @@ TEST_CASE("frame_cache sends requests above 1 KiB straight to operator new", "[f
     frame_cache cache;
     void* largest_cached = nullptr;
     void* reused = nullptr;
+    constexpr std::size_t largest_class_low = frame_cache::block_size_of(1024) - frame_cache::granule + 1;
+    static_assert(frame_cache::block_size_of(largest_class_low) == frame_cache::block_size_of(1024));
     const allocation_counters at_limit = measure([&] {
         largest_cached = cache.allocate(1024);
         cache.deallocate(largest_cached, 1024);
-        reused = cache.allocate(1024 - frame_cache::granule + 1);  // the same, largest class
+        reused = cache.allocate(largest_class_low);  // the same, largest class
     });
     CHECK(at_limit.news == 1);
-    CHECK(at_limit.last_new_size == 1024);
+    CHECK(at_limit.last_new_size == frame_cache::block_size_of(1024));
     CHECK(at_limit.deletes == 0);
     CHECK(reused == largest_cached);
 

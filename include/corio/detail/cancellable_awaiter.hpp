@@ -5,6 +5,7 @@
 #include <corio/task.hpp>
 
 #include <coroutine>
+#include <cstdint>
 #include <type_traits>
 #include <utility>
 
@@ -42,15 +43,15 @@ protected:
     ~cancellation_slot() { disarm(); }
 
     /// True once a cancellation reached this suspension (or was pending when it began).
-    [[nodiscard]] bool cancelled() const noexcept { return m_cancelled; }
+    [[nodiscard]] bool cancelled() const noexcept { return (m_strand_bits & cancelled_bit) != 0; }
 
     /// The operation completed and takes no more requests, before its
     /// coroutine resumes (when what it referred to may go away first); a
     /// request arriving meanwhile stays pending for the strand's next
     /// suspension point.
     void disarm() noexcept {
-        if (m_context != nullptr) {
-            m_context->disarm(this);
+        if (task_context* context = strand()) {
+            context->disarm(this);
         }
     }
 
@@ -62,15 +63,16 @@ protected:
     /// children) that cancels the strand.
     template <class Promise>
     bool begin_wait(std::coroutine_handle<Promise> waiting) noexcept {
-        m_context = context_of(waiting);
-        if (m_context == nullptr) {
+        task_context* context = context_of(waiting);
+        m_strand_bits = reinterpret_cast<std::uintptr_t>(context);
+        if (context == nullptr) {
             return true;
         }
-        if (m_context->take_pending_cancel()) {
-            m_cancelled = true;
+        if (context->take_pending_cancel()) {
+            mark_cancelled();
             return false;
         }
-        m_context->arm(this);
+        context->arm(this);
         return true;
     }
 
@@ -80,18 +82,19 @@ protected:
     /// starts the operation and calls deliver_pending_cancel().
     template <class Promise>
     bool arm_keeping_pending(std::coroutine_handle<Promise> waiting) noexcept {
-        m_context = context_of(waiting);
-        if (m_context == nullptr) {
+        task_context* context = context_of(waiting);
+        m_strand_bits = reinterpret_cast<std::uintptr_t>(context);
+        if (context == nullptr) {
             return false;
         }
-        m_context->arm(this);
-        return m_context->cancel_pending();
+        context->arm(this);
+        return context->cancel_pending();
     }
 
     /// Hands the pending cancellation to the armed operation's cancel hook.
     void deliver_pending_cancel() noexcept {
-        if (m_context->take_pending_cancel()) {
-            m_context->redeliver();
+        if (strand()->take_pending_cancel()) {
+            strand()->redeliver();
         }
     }
 
@@ -100,25 +103,27 @@ protected:
     /// armed, so a request arriving after it completed but before its
     /// coroutine ran still makes it throw (and undo what it got).
     bool finish_wait() noexcept {
-        if (m_context != nullptr) {
-            m_context->resumed(this);
+        if (task_context* context = strand()) {
+            context->resumed(this);
         }
-        return m_cancelled;
+        return cancelled();
     }
 
     /// For an uncancellable wait (never armed): remembers the strand only to
     /// consume, after the wait, a request that arrived meanwhile.
     template <class Promise>
     void note_strand(std::coroutine_handle<Promise> waiting) noexcept {
-        m_context = context_of(waiting);
+        m_strand_bits = reinterpret_cast<std::uintptr_t>(context_of(waiting)) | (m_strand_bits & cancelled_bit);
     }
     /// After an uncancellable wait: true once (and clears it) if a
     /// cancellation arrived meanwhile; the caller throws when it is done.
-    bool take_pending_cancel() noexcept { return m_context != nullptr && m_context->take_pending_cancel(); }
+    bool take_pending_cancel() noexcept { return strand() != nullptr && strand()->take_pending_cancel(); }
 
     /// The strand of the suspended coroutine (null if not a corio task, or
     /// before the wait began): the cause of a request, and what to throw for it.
-    [[nodiscard]] task_context* strand() const noexcept { return m_context; }
+    [[nodiscard]] task_context* strand() const noexcept {
+        return reinterpret_cast<task_context*>(m_strand_bits & ~cancelled_bit);
+    }
 
     /// Makes the strand's requests call `hook` while armed.
     void set_cancel_hook(void (*hook)(corio::detail::cancel_callback*) noexcept) noexcept { on_cancel = hook; }
@@ -127,8 +132,13 @@ private:
     template <class, class>
     friend class cancellable_awaiter;
 
-    task_context* m_context = nullptr;  // the suspended coroutine's strand; null if not a corio task
-    bool m_cancelled = false;
+    void mark_cancelled() noexcept { m_strand_bits |= cancelled_bit; }
+
+    // The suspended coroutine's strand (null if not a corio task) and, in the
+    // low bit, cancelled(): one word, so an awaiter embedding a slot (a
+    // sleep, in every sleeping frame) is 8 bytes smaller.
+    static constexpr std::uintptr_t cancelled_bit = 1;
+    std::uintptr_t m_strand_bits = 0;
 };
 
 /// The one cancellation protocol of corio's awaiters (CRTP, no virtual call,
@@ -217,7 +227,7 @@ private:
     static void deliver_cancel(corio::detail::cancel_callback* callback) noexcept {
         auto& slot = static_cast<cancellation_slot&>(*callback);
         if (static_cast<Derived&>(slot).cancel()) {
-            slot.m_cancelled = true;
+            slot.mark_cancelled();
         }
     }
 };

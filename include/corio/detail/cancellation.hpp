@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -130,6 +131,9 @@ struct cancel_callback {
     void (*on_cancel)(cancel_callback* self) noexcept;
 };
 
+/// Low pointer bits task_context and cancellation_slot keep flags in.
+inline constexpr std::size_t task_context_flag_bits_needed = 7;
+
 /// Cancellation state of one concurrent strand of execution: a spawned task,
 /// the root task of a loop, or one child of a combinator. Every coroutine
 /// awaited inside that strand shares it.
@@ -147,10 +151,10 @@ public:
     /// CancelledError; of the two causes the one cancel_cause::yields_to
     /// prefers is kept.
     void request_cancel(cancel_cause cause = {}) noexcept {
-        if (!(m_cancel_pending || m_delivering) || m_cause.yields_to(cause)) {
+        if (!has(cancel_pending_flag | delivering_flag) || m_cause.yields_to(cause)) {
             m_cause = std::move(cause);
         }
-        m_cancel_requested = true;
+        set(cancel_requested_flag);
         deliver();
     }
 
@@ -158,8 +162,9 @@ public:
     /// operation was suspended; the suspension point asking then throws
     /// instead of suspending.
     [[nodiscard]] bool take_pending_cancel() noexcept {
-        m_delivering = false;
-        return std::exchange(m_cancel_pending, false);
+        const bool pending = has(cancel_pending_flag);
+        clear(delivering_flag | cancel_pending_flag);
+        return pending;
     }
 
     /// Hands a request taken with take_pending_cancel() to the operation now
@@ -167,9 +172,9 @@ public:
     void redeliver() noexcept { deliver(); }
 
     /// True while a request waits for the strand's next suspension point.
-    [[nodiscard]] bool cancel_pending() const noexcept { return m_cancel_pending; }
+    [[nodiscard]] bool cancel_pending() const noexcept { return has(cancel_pending_flag); }
 
-    [[nodiscard]] bool cancel_requested() const noexcept { return m_cancel_requested; }
+    [[nodiscard]] bool cancel_requested() const noexcept { return has(cancel_requested_flag); }
 
     /// Why the strand was last asked to stop. Valid from the request until the
     /// next one, so the suspension point that takes a request reads it to
@@ -179,23 +184,27 @@ public:
     /// A timeout scope ends: its expiry, if still waiting for a suspension
     /// point, must not cancel the code after the scope.
     void drop_pending_timeout(const timeout_source* scope) noexcept {
-        if (m_cancel_pending && m_cause.timeout_scope() == scope) {
-            m_cancel_pending = false;
+        if (has(cancel_pending_flag) && m_cause.timeout_scope() == scope) {
+            clear(cancel_pending_flag);
         }
     }
 
     /// The strand of the task (create_task, or the root of a loop) this strand
     /// runs in: itself for a task, its parent's for a combinator's child.
-    [[nodiscard]] task_context* enclosing_task() const noexcept { return m_enclosing_task; }
-    void set_enclosing_task(task_context* task) noexcept { m_enclosing_task = task; }
+    [[nodiscard]] task_context* enclosing_task() const noexcept {
+        return reinterpret_cast<task_context*>(m_task_and_flags & ~flag_mask);
+    }
+    void set_enclosing_task(task_context* task) noexcept {
+        m_task_and_flags = reinterpret_cast<std::uintptr_t>(task) | (m_task_and_flags & flag_mask);
+    }
     /// A child strand started by a coroutine of strand `parent` (null: none).
     void inherit_task_from(const task_context* parent) noexcept {
-        m_enclosing_task = parent != nullptr ? parent->m_enclosing_task : nullptr;
+        set_enclosing_task(parent != nullptr ? parent->enclosing_task() : nullptr);
     }
 
     /// The strand suspends in `operation`; a cancellation now goes to it.
     void arm(cancel_callback* operation) noexcept {
-        m_delivering = false;
+        clear(delivering_flag);
         m_waiting = operation;
     }
 
@@ -213,28 +222,38 @@ public:
     /// what it can, e.g. passes a granted permit on).
     void resumed(cancel_callback* operation) noexcept {
         disarm(operation);
-        m_delivering = false;
+        clear(delivering_flag);
     }
 
 private:
     void deliver() noexcept {
-        if (m_delivering) {
+        if (has(delivering_flag)) {
             return;
         }
         if (cancel_callback* waiting = std::exchange(m_waiting, nullptr)) {
-            m_delivering = true;
+            set(delivering_flag);
             waiting->on_cancel(waiting);
         } else {
-            m_cancel_pending = true;
+            set(cancel_pending_flag);
         }
     }
 
+    // The three flags live in the low bits of the enclosing task's pointer
+    // (task contexts are 8-aligned), so a context is three words: every
+    // child of a gather has one.
+    static constexpr std::uintptr_t cancel_pending_flag = 1;    // request not yet delivered to any operation
+    static constexpr std::uintptr_t cancel_requested_flag = 2;  // any request ever made
+    static constexpr std::uintptr_t delivering_flag = 4;  // an operation was told; the strand has not resumed yet
+    static constexpr std::uintptr_t flag_mask = 7;
+
+    [[nodiscard]] bool has(std::uintptr_t flags) const noexcept { return (m_task_and_flags & flags) != 0; }
+    void set(std::uintptr_t flags) noexcept { m_task_and_flags |= flags; }
+    void clear(std::uintptr_t flags) noexcept { m_task_and_flags &= ~flags; }
+
     cancel_callback* m_waiting = nullptr;  // operation the strand is suspended in
     cancel_cause m_cause;                  // why the last request came
-    task_context* m_enclosing_task = nullptr;  // see enclosing_task()
-    bool m_cancel_pending = false;         // request not yet delivered to any operation
-    bool m_cancel_requested = false;       // any request ever made
-    bool m_delivering = false;             // an operation was told; the strand has not resumed yet
+    std::uintptr_t m_task_and_flags = 0;   // enclosing_task() | the flags above
 };
+static_assert(alignof(task_context) > task_context_flag_bits_needed);
 
 }  // namespace corio::detail

@@ -13,23 +13,27 @@
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace corio::detail {
 
-class child_group;
+/// One child of a child_group: the child's own cancellation state (its
+/// strand), and nothing else. The group is every child's completion hook; it
+/// tells which child finished from the finished task's context (this slot),
+/// and reaches the children themselves through a child_access.
+class child_slot final : public task_context {};
 
-/// One child of a child_group: its own cancellation state, and the hook its
-/// final suspend calls.
-class child_slot final : public task_context, public task_completion {
-public:
-    std::coroutine_handle<> on_task_done() noexcept override;
-
-    child_group* group = nullptr;
-    const void* child = nullptr;  // the child's task<T>, read through `error`
-    std::exception_ptr (*error)(const void* child) noexcept = nullptr;  // null unless it failed
-    bool started = false;
-    bool finished = false;
+/// How a child_group reaches its children without knowing their types (the
+/// children of a tuple form differ), so a slot need not carry pointers to them.
+struct child_access {
+    const void* children = nullptr;
+    /// Makes `slot` the strand of child `index` and `group` its completion;
+    /// returns the child's coroutine, to start.
+    std::coroutine_handle<> (*bind)(const void* children, std::size_t index, child_slot& slot,
+                                    task_completion& group) noexcept = nullptr;
+    std::exception_ptr (*error)(const void* children, std::size_t index) noexcept = nullptr;  // null unless it failed
+    bool (*failed)(const void* children, std::size_t index) noexcept = nullptr;  // error() != null, without a copy
 };
 
 /// When a child_group stops early, cancelling the children still running.
@@ -46,57 +50,41 @@ enum class stop_rule {
 /// cancellation target of the awaiting coroutine (through cancellable_awaiter,
 /// whose await_* it does not use: the combinator's awaiter drives start and
 /// finish).
-class child_group : private cancellable_awaiter<child_group> {
+class child_group : private cancellable_awaiter<child_group>, private task_completion {
 public:
     static constexpr std::size_t no_child = std::numeric_limits<std::size_t>::max();
 
     explicit child_group(stop_rule rule) noexcept : m_rule(rule) {}
 
-    /// Starts the children in order, each running until its first suspension;
-    /// once the group has stopped, the rest never start. Returns whether the
-    /// awaiting coroutine must suspend. The slots are bound (bind_child).
+    /// Binds and starts the children in order (one pass: with 100,000
+    /// children each pass over them is megabytes), each running until its
+    /// first suspension; once the group has stopped, the rest are never bound
+    /// nor started. Returns whether the awaiting coroutine must suspend.
     template <class Promise>
-    bool start(std::coroutine_handle<Promise> awaiting, std::span<child_slot> slots,
-               std::span<std::coroutine_handle<>> children) {
+    bool start(std::coroutine_handle<Promise> awaiting, std::span<child_slot> slots, const child_access& children) {
         m_slots = slots;
+        m_children = children;
         if (!begin_wait(awaiting)) {
             return false;
         }
         m_awaiting = awaiting;
-        for (child_slot& slot : slots) {
-            slot.inherit_task_from(strand());
-        }
         // One extra count for the start loop itself, so a child finishing
         // synchronously cannot resume the awaiting coroutine from inside it.
         m_remaining = slots.size() + 1;
         for (std::size_t i = 0; i < slots.size(); ++i) {
             if (m_stopped_by != no_child || cancelled()) {
-                --m_remaining;  // never started: nothing to wait for
-                continue;
+                m_remaining -= slots.size() - i;  // never started: nothing to wait for
+                break;
             }
-            slots[i].started = true;
-            children[i].resume();
+            ++m_started;
+            slots[i].inherit_task_from(strand());
+            m_children.bind(m_children.children, i, slots[i], *this).resume();
         }
         if (--m_remaining == 0) {
             disarm();
             return false;
         }
         return true;
-    }
-
-    std::coroutine_handle<> child_done(child_slot& slot) noexcept {
-        slot.finished = true;
-        // Children unwinding from a cancellation the group sent itself do not
-        // stop it again.
-        if (m_stopped_by == no_child && !cancelled() && stops(slot)) {
-            m_stopped_by = static_cast<std::size_t>(&slot - m_slots.data());
-            cancel_children({});
-        }
-        if (--m_remaining != 0) {
-            return std::noop_coroutine();
-        }
-        disarm();
-        return m_awaiting;
     }
 
     /// First thing after resuming: throws the awaiting task's cancellation
@@ -113,12 +101,27 @@ public:
 
     /// The exception of child `index`, or null.
     [[nodiscard]] std::exception_ptr error_of(std::size_t index) const noexcept {
-        const child_slot& slot = m_slots[index];
-        return slot.error(slot.child);
+        return m_children.error(m_children.children, index);
     }
 
 private:
     friend cancellable_awaiter<child_group>;
+
+    // A child finished: its strand is its slot.
+    std::coroutine_handle<> on_task_done(task_context* strand) noexcept override {
+        const auto index = static_cast<std::size_t>(static_cast<child_slot*>(strand) - m_slots.data());
+        // Children unwinding from a cancellation the group sent itself do not
+        // stop it again.
+        if (m_stopped_by == no_child && !cancelled() && stops(index)) {
+            m_stopped_by = index;
+            cancel_children({});
+        }
+        if (--m_remaining != 0) {
+            return std::noop_coroutine();
+        }
+        disarm();
+        return m_awaiting;
+    }
 
     // The awaiting task was cancelled: so are the children (with its message,
     // if any); the group resumes it once they have all unwound.
@@ -127,10 +130,10 @@ private:
         return true;
     }
 
-    bool stops(const child_slot& slot) const noexcept {
+    bool stops(std::size_t index) const noexcept {
         switch (m_rule) {
             case stop_rule::first_failure:
-                return slot.error(slot.child) != nullptr;
+                return m_children.failed(m_children.children, index);
             case stop_rule::first_completion:
                 return true;
             case stop_rule::never:
@@ -139,35 +142,23 @@ private:
         return false;
     }
 
+    // Every started child is asked, finished ones too (the group keeps no
+    // per-child flag): a finished child's strand never runs again, so the
+    // request it keeps pending is never taken.
     void cancel_children(const cancel_cause& cause) noexcept {
-        for (child_slot& slot : m_slots) {
-            if (slot.started && !slot.finished) {
-                slot.request_cancel(cause);
-            }
+        for (std::size_t i = 0; i < m_started; ++i) {
+            m_slots[i].request_cancel(cause);
         }
     }
 
-    stop_rule m_rule;  // first: it fills the base's tail padding
+    stop_rule m_rule;
     std::span<child_slot> m_slots;
+    child_access m_children;
     std::coroutine_handle<> m_awaiting;
     std::size_t m_remaining = 0;
+    std::size_t m_started = 0;  // children 0 .. m_started - 1 were started
     std::size_t m_stopped_by = no_child;
 };
-
-inline std::coroutine_handle<> child_slot::on_task_done() noexcept { return group->child_done(*this); }
-
-/// Makes `slot` the strand and completion hook of `child`, in `group`.
-template <class T>
-void bind_child(child_slot& slot, child_group& group, const task<T>& child) noexcept {
-    slot.group = &group;
-    slot.child = &child;
-    slot.error = [](const void* c) noexcept {
-        return task_access::handle(*static_cast<const task<T>*>(c)).promise().exception();
-    };
-    auto& promise = task_access::handle(child).promise();
-    promise.set_context(&slot);
-    promise.set_completion(&slot);
-}
 
 /// Throws std::invalid_argument naming `who` and the first empty (moved-from)
 /// task in `children`: the check of every combinator taking a vector.
@@ -181,33 +172,71 @@ void require_valid_tasks(const std::vector<task<T>>& children, const char* who) 
     }
 }
 
-/// Binds each child to its slot of `group` and starts them all
-/// (child_group::start): the start of gather's and wait_any's vector forms.
+template <class T>
+std::coroutine_handle<> bind_child(const task<T>& child, child_slot& slot, task_completion& group) noexcept {
+    auto& promise = task_access::handle(child).promise();
+    promise.set_context(&slot);
+    promise.set_completion(&group);
+    return task_access::handle(child);
+}
+
+/// Starts the children with `group` (child_group::start): the start of
+/// gather's and wait_any's vector forms.
 template <class Promise, class T>
 bool start_children(child_group& group, std::coroutine_handle<Promise> awaiting, std::span<child_slot> slots,
-                    std::vector<task<T>>& children) {
-    std::vector<std::coroutine_handle<>> handles;
-    handles.reserve(children.size());
-    for (std::size_t i = 0; i < children.size(); ++i) {
-        bind_child(slots[i], group, children[i]);
-        handles.emplace_back(task_access::handle(children[i]));
-    }
-    return group.start(awaiting, slots, std::span(handles));
+                    const std::vector<task<T>>& children) {
+    child_access access;
+    access.children = children.data();
+    access.bind = [](const void* all, std::size_t index, child_slot& slot, task_completion& to_tell) noexcept {
+        return bind_child(static_cast<const task<T>*>(all)[index], slot, to_tell);
+    };
+    access.error = [](const void* all, std::size_t index) noexcept {
+        return task_access::handle(static_cast<const task<T>*>(all)[index]).promise().exception();
+    };
+    access.failed = [](const void* all, std::size_t index) noexcept {
+        return task_access::handle(static_cast<const task<T>*>(all)[index]).promise().has_exception();
+    };
+    return group.start(awaiting, slots, access);
+}
+
+template <class Tuple, std::size_t... I>
+std::coroutine_handle<> tuple_bind_child(const Tuple& children, std::size_t index, child_slot& slot,
+                                         task_completion& group, std::index_sequence<I...> /*indices*/) noexcept {
+    std::coroutine_handle<> found;
+    ((I == index ? static_cast<void>(found = bind_child(std::get<I>(children), slot, group)) : static_cast<void>(0)),
+     ...);
+    return found;
+}
+
+template <class Tuple, std::size_t... I>
+std::exception_ptr tuple_child_error(const Tuple& children, std::size_t index,
+                                     std::index_sequence<I...> /*indices*/) noexcept {
+    std::exception_ptr found;
+    ((I == index ? static_cast<void>(found = task_access::handle(std::get<I>(children)).promise().exception())
+                 : static_cast<void>(0)),
+     ...);
+    return found;
 }
 
 /// The same for a fixed set of children (the tuple forms).
 template <class Promise, class... Ts>
 bool start_children(child_group& group, std::coroutine_handle<Promise> awaiting, std::span<child_slot> slots,
-                    std::tuple<task<Ts>...>& children) {
-    std::array<std::coroutine_handle<>, sizeof...(Ts)> handles = std::apply(
-        [&](auto&... child) {
-            std::size_t i = 0;
-            (bind_child(slots[i++], group, child), ...);
-            return std::array<std::coroutine_handle<>, sizeof...(Ts)>{
-                std::coroutine_handle<>(task_access::handle(child))...};
-        },
-        children);
-    return group.start(awaiting, slots, std::span(handles));
+                    const std::tuple<task<Ts>...>& children) {
+    using tuple_type = std::tuple<task<Ts>...>;
+    child_access access;
+    access.children = &children;
+    access.bind = [](const void* all, std::size_t index, child_slot& slot, task_completion& to_tell) noexcept {
+        return tuple_bind_child(*static_cast<const tuple_type*>(all), index, slot, to_tell,
+                                std::index_sequence_for<Ts...>{});
+    };
+    access.error = [](const void* all, std::size_t index) noexcept {
+        return tuple_child_error(*static_cast<const tuple_type*>(all), index, std::index_sequence_for<Ts...>{});
+    };
+    access.failed = [](const void* all, std::size_t index) noexcept {
+        return tuple_child_error(*static_cast<const tuple_type*>(all), index, std::index_sequence_for<Ts...>{}) !=
+               nullptr;
+    };
+    return group.start(awaiting, slots, access);
 }
 
 }  // namespace corio::detail

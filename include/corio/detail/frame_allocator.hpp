@@ -15,11 +15,23 @@ namespace corio::detail {
 /// different thread than the one that allocated them: the block simply joins
 /// the freeing thread's cache, which is valid because every block comes from
 /// the global operator new.
+///
+/// The classes follow the global allocator's own steps: glibc's malloc keeps
+/// an 8-byte header before every block and rounds block plus header up to 16
+/// bytes, so a request of 16k + 8 bytes costs exactly as much as one of
+/// 16k - 7. Class k therefore spans (16k - 8, 16k + 8] and allocates 16k + 8
+/// bytes: a frame costs no more memory cached than it would uncached (classes
+/// of (16(k-1), 16k] would send a 152-byte frame to a 176-byte chunk).
 class frame_cache {
 public:
-    static constexpr std::size_t granule = 16;  // frames differ by 16-byte steps; coarser classes waste memory
-    static constexpr std::size_t class_count = 64;  // frames up to 1 KiB are cached
+    static constexpr std::size_t granule = 16;  // the global allocator's step
+    static constexpr std::size_t header = 8;    // what it keeps before each block
+    static constexpr std::size_t max_cached_size = 1024;  // larger frames are not cached
+    static constexpr std::size_t class_count = max_cached_size / granule + 1;
     static constexpr std::size_t max_cached_per_class = 256;
+
+    /// The size of the block a request of `size` bytes gets (up to max_cached_size).
+    static constexpr std::size_t block_size_of(std::size_t size) noexcept { return block_size(class_of(size)); }
 
     frame_cache() = default;
     frame_cache(const frame_cache&) = delete;
@@ -38,8 +50,8 @@ public:
     }
 
     void* allocate(std::size_t size) {
-        const std::size_t cls = class_of(size);
-        if (cls < class_count) {
+        if (size <= max_cached_size) {
+            const std::size_t cls = class_of(size);
             free_list& list = m_free[cls];
             if (list.head != nullptr) {
                 free_block* block = list.head;
@@ -47,15 +59,14 @@ public:
                 --list.count;
                 return block;
             }
-            return ::operator new((cls + 1) * granule);
+            return ::operator new(block_size(cls));
         }
         return ::operator new(size);
     }
 
     void deallocate(void* p, std::size_t size) noexcept {
-        const std::size_t cls = class_of(size);
-        if (cls < class_count && m_free[cls].count < max_cached_per_class) {
-            free_list& list = m_free[cls];
+        if (size <= max_cached_size && m_free[class_of(size)].count < max_cached_per_class) {
+            free_list& list = m_free[class_of(size)];
             auto* block = static_cast<free_block*>(p);
             block->next = list.head;
             list.head = block;
@@ -75,8 +86,9 @@ private:
     };
 
     static constexpr std::size_t class_of(std::size_t size) noexcept {
-        return (size + granule - 1) / granule - 1;
+        return size <= header ? 0 : (size - header + granule - 1) / granule;
     }
+    static constexpr std::size_t block_size(std::size_t cls) noexcept { return cls * granule + header; }
 
     free_list m_free[class_count];
 };

@@ -34,6 +34,9 @@ public:
         ++m_tail;
     }
 
+    /// The job pushed last (the queue must not be empty).
+    [[nodiscard]] const ready_job& back() const noexcept { return m_jobs[(m_tail - 1) & (m_capacity - 1)]; }
+
     ready_job pop() noexcept {
         ready_job job = m_jobs[m_head & (m_capacity - 1)];
         ++m_head;
@@ -45,7 +48,9 @@ public:
 private:
     void grow() {
         const std::size_t new_capacity = m_capacity == 0 ? 256 : m_capacity * 2;
-        auto jobs = std::make_unique<ready_job[]>(new_capacity);
+        // Not zeroed: untouched slots cost no page faults (a burst of wake-ups
+        // can grow the queue by megabytes).
+        auto jobs = std::make_unique_for_overwrite<ready_job[]>(new_capacity);
         const std::size_t count = size();
         for (std::size_t i = 0; i < count; ++i) {
             jobs[i] = m_jobs[(m_head + i) & (m_capacity - 1)];

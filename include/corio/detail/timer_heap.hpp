@@ -1,8 +1,10 @@
 #pragma once
 
 #include <chrono>
+#include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 namespace corio::detail {
@@ -22,18 +24,32 @@ std::chrono::steady_clock::duration to_timer_duration(std::chrono::duration<Rep,
 
 /// A pending timer, embedded in whatever waits on it (a sleep's awaiter, a
 /// call_later callback), so arming a timer allocates nothing but heap slots.
+///
+/// Five words: the sequence number and the heap index share one. The
+/// sequence is 32 bits and compared modulo 2^32, which orders two timers of
+/// the same deadline correctly unless 2^31 other timers were armed between
+/// them; the heap index, 32 bits, allows 4 billion timers.
 struct timer_entry {
-    static constexpr std::size_t not_queued = static_cast<std::size_t>(-1);
-    static constexpr std::size_t in_run = static_cast<std::size_t>(-2);
+    static constexpr std::uint32_t not_queued = static_cast<std::uint32_t>(-1);
+    static constexpr std::uint32_t in_run = static_cast<std::uint32_t>(-2);
+    static constexpr std::size_t max_heap_size = in_run;
 
     std::chrono::steady_clock::time_point deadline{};
-    std::uint64_t sequence = 0;           // ties between equal deadlines fire in arming order
-    std::size_t heap_index = not_queued;  // heap position (kept current), in_run, or not_queued
-    timer_entry* run_prev = nullptr;      // links while in the sorted run
+    std::uint32_t sequence = 0;             // ties between equal deadlines fire in arming order
+    std::uint32_t heap_index = not_queued;  // heap position (kept current), in_run, or not_queued
+    timer_entry* run_prev = nullptr;        // links while in the sorted run
     timer_entry* run_next = nullptr;
     void (*on_fire)(timer_entry* self) noexcept = nullptr;
 
     [[nodiscard]] bool queued() const noexcept { return heap_index != not_queued; }
+};
+
+/// A timer whose firing only resumes one coroutine (a sleep's). The loop
+/// resumes the ones that fire together from one ready job, chained through
+/// run_next (free once the entry has left the run), instead of queueing a job
+/// per timer: 100,000 sleepers waking at once cost no 1.6 MB of ready queue.
+struct resuming_timer : timer_entry {
+    std::coroutine_handle<> waiter;
 };
 
 /// The loop's pending timers, ordered by (deadline, sequence).
@@ -66,7 +82,10 @@ public:
             append_to_run(entry);
             return;
         }
-        entry.heap_index = m_heap.size();
+        if (m_heap.size() >= timer_entry::max_heap_size) {
+            throw std::length_error("corio: too many timers armed out of deadline order");
+        }
+        entry.heap_index = static_cast<std::uint32_t>(m_heap.size());
         m_heap.push_back(&entry);
         sift_up(entry.heap_index);
     }
@@ -110,7 +129,8 @@ public:
 
 private:
     static bool before(const timer_entry& a, const timer_entry& b) noexcept {
-        return a.deadline < b.deadline || (a.deadline == b.deadline && a.sequence < b.sequence);
+        return a.deadline < b.deadline ||
+               (a.deadline == b.deadline && static_cast<std::int32_t>(a.sequence - b.sequence) < 0);
     }
     static std::size_t parent(std::size_t i) noexcept { return (i - 1) / 2; }
 
@@ -137,7 +157,7 @@ private:
 
     void place(std::size_t index, timer_entry* entry) noexcept {
         m_heap[index] = entry;
-        entry->heap_index = index;
+        entry->heap_index = static_cast<std::uint32_t>(index);
     }
 
     void sift_up(std::size_t index) noexcept {
@@ -173,7 +193,7 @@ private:
     timer_entry* m_run_head = nullptr;
     timer_entry* m_run_tail = nullptr;
     std::size_t m_run_size = 0;
-    std::uint64_t m_next_sequence = 0;
+    std::uint32_t m_next_sequence = 0;
 };
 
 }  // namespace corio::detail

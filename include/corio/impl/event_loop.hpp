@@ -245,12 +245,56 @@ inline void event_loop::run_once() {
     }
     if (!m_timers.empty()) {
         const time_point now = clock::now();
+        m_fired_head = m_fired_tail = nullptr;
         while (!m_timers.empty() && m_timers.top().deadline <= now) {
             detail::timer_entry& entry = m_timers.pop();
-            entry.on_fire(&entry);
+            if (entry.on_fire == &fire_resuming_timer) {
+                queue_fired(static_cast<detail::resuming_timer&>(entry));
+            } else {
+                entry.on_fire(&entry);
+            }
         }
+        m_fired_head = m_fired_tail = nullptr;
     }
     run_ready();
+}
+
+// Appends a fired sleep to the batch the ready queue ends with, or starts a
+// new batch: a job anything else pushed meanwhile (a callback timer's, a
+// wait_for's cancellation) keeps its place in the FIFO order. Nothing is
+// popped while timers fire, so a batch job still last is still pending.
+inline void event_loop::queue_fired(detail::resuming_timer& timer) {
+    timer.run_next = nullptr;
+    if (m_fired_head != nullptr && m_ready.back().run == &resume_fired && m_ready.back().arg == m_fired_head) {
+        m_fired_tail->run_next = &timer;
+    } else {
+        m_ready.push({&resume_fired, &timer});
+        m_fired_head = &timer;
+    }
+    m_fired_tail = &timer;
+}
+
+// Ready-queue entry point of a batch of fired sleeps.
+inline void event_loop::resume_fired(void* first) {
+    auto* timer = static_cast<detail::resuming_timer*>(first);
+    while (timer != nullptr) {
+        // Read before resuming: the resumed coroutine may end and free its frame.
+        auto* next = static_cast<detail::resuming_timer*>(timer->run_next);
+        try {
+            timer->waiter.resume();
+        } catch (...) {
+            // As run_ready does for a job of its own; the rest of the batch still runs.
+            detail::running_loop_slot()->call_exception_handler(
+                {"exception in callback", std::current_exception()});
+        }
+        timer = next;
+    }
+}
+
+inline void event_loop::fire_resuming_timer(detail::timer_entry* entry) noexcept {
+    // Only reached if a resuming timer is fired outside run_once's batching.
+    auto* timer = static_cast<detail::resuming_timer*>(entry);
+    detail::running_loop_slot()->resume_soon(timer->waiter);
 }
 
 inline void event_loop::run_ready() {
