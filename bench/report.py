@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 # "floor" is bench/sleepers_floor.cpp: plain C++ measuring only the
-# 100k-sleepers rows (issue 19); its other cells stay empty.
+# 100k-sleepers rows; its other cells stay empty.
 IMPLS = ["corio", "asio", "asyncio", "uvloop", "floor"]
 PEERS = IMPLS[1:]
 LABELS = {

@@ -1,4 +1,4 @@
-// The floor of the 100,000-sleepers row (issue 19): what any runtime must do
+// The floor of the 100,000-sleepers row: what any runtime must do
 // to park N suspended tasks on one timer and resume them, and nothing more.
 //
 // Plain C++, no corio: N heap blocks of a minimal coroutine frame's size, each

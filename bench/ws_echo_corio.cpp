@@ -1,4 +1,4 @@
-// WebSocket echo benchmark, corio side (issue 14).
+// WebSocket echo benchmark, corio side.
 //
 //   ws_echo_corio server PORT                          an echo server (no compression), until killed
 //   ws_echo_corio load URL CONNECTIONS MESSAGES SIZE   the load: CONNECTIONS clients, each doing

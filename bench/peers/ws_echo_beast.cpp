@@ -1,4 +1,4 @@
-// WebSocket echo server on Boost.Beast (issue 14's C++ peer): one thread,
+// WebSocket echo server on Boost.Beast (C++ peer): one thread,
 // one io_context, C++20 coroutines (asio::awaitable), no compression.
 //
 //   ws_echo_beast PORT

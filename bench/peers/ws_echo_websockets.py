@@ -1,4 +1,4 @@
-# WebSocket echo server on python3-websockets (issue 14's Python peer), no
+# WebSocket echo server on python3-websockets (Python peer), no
 # compression. Run with /usr/bin/python3 (Debian's package).
 #
 #   /usr/bin/python3 ws_echo_websockets.py PORT
