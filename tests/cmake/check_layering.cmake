@@ -6,6 +6,7 @@
 #   net    corio/net/ (net/detail/ included), corio/net.hpp
 #   tls    corio/tls/ (tls/detail/ included), corio/tls.hpp
 #   http   corio/http/ (http/detail/ included), corio/http.hpp
+#   web    corio/web/ (web/detail/ included), corio/web.hpp
 #
 # A layer's internal headers live in its own detail/ and obey the same rule.
 # Fails listing every offending #include line.
@@ -15,12 +16,14 @@ if(NOT INCLUDE_DIR)
     message(FATAL_ERROR "INCLUDE_DIR not set")
 endif()
 
-set(layer_names core sync net tls http)
+set(layer_names core sync net tls http web)
 
 # Sets <out> to the rank (index in layer_names) of the header at <path>,
 # relative to INCLUDE_DIR ("corio/net/tcp.hpp").
 function(corio_layer_rank path out)
-    if(path MATCHES "^corio/http(/|\\.hpp$)")
+    if(path MATCHES "^corio/web(/|\\.hpp$)")
+        set(rank 5)
+    elseif(path MATCHES "^corio/http(/|\\.hpp$)")
         set(rank 4)
     elseif(path MATCHES "^corio/tls(/|\\.hpp$)")
         set(rank 3)
@@ -73,6 +76,6 @@ endforeach()
 list(LENGTH headers checked)
 if(offending)
     message(FATAL_ERROR "corio layering violated: a header includes a header of a higher layer "
-                        "(order: core < sync < net < tls < http):${offending}")
+                        "(order: core < sync < net < tls < http < web):${offending}")
 endif()
 message(STATUS "${checked} headers, ${edges} corio includes: each within its layer or below")
