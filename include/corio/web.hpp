@@ -10,3 +10,4 @@
 #include <corio/web/middleware.hpp>
 #include <corio/web/params.hpp>
 #include <corio/web/test_client.hpp>
+#include <corio/web/standard_middleware.hpp>

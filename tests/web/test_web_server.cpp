@@ -11,7 +11,9 @@
 #include <boost/describe.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 namespace http = corio::http;
 namespace web = corio::web;
@@ -64,4 +66,153 @@ TEST_CASE("an app served over a socket answers corio's client") {
         CHECK(json::parse(invalid_body).at("detail").as_array().size() == 2);
         co_await server.shutdown(std::chrono::seconds(1));
     }());
+}
+
+namespace {
+
+web::app middleware_app(std::vector<web::access_log_entry>& log, std::vector<std::string>& order) {
+    web::app app;
+    app.use(web::request_logger([&log](const web::access_log_entry& e) { log.push_back(e); }));
+    app.use([&order](http::request& request, web::next rest) -> corio::task<http::response> {
+        order.push_back("outer before");
+        http::response r = co_await rest(request);
+        order.push_back("outer after");
+        co_return r;
+    });
+    app.use(web::request_id());
+    app.use(web::cors({.allow_origins = {"https://app.example"},
+                       .allow_methods = {"GET", "POST"},
+                       .allow_headers = {"Content-Type", "X-Token"},
+                       .expose_headers = {"X-Request-ID"},
+                       .allow_credentials = true,
+                       .max_age_seconds = 60}));
+    app.use(web::gzip({.minimum_size = 100, .level = 6}));
+    app.get("/small", [&order] {
+        order.push_back("handler");
+        return greeting{"hi"};
+    });
+    app.get("/big", [] { return http::text_response(std::string(5000, 'a')); });
+    app.get("/id", [](web::header<std::string, "X-Request-ID"> id) { return greeting{*id}; });
+    web::middleware auth = web::bearer_auth([](std::string_view token) { return token == "s3cret"; });
+    app.get("/private", [] { return greeting{"secret"}; }, {.middleware = {auth}});
+    app.get("/private/fail", []() -> greeting { throw web::http_exception(409, "conflict"); },
+            {.middleware = {auth}});
+    return app;
+}
+
+}  // namespace
+
+TEST_CASE("global middleware runs in order around the handler and logs each request") {
+    std::vector<web::access_log_entry> log;
+    std::vector<std::string> order;
+    web::test_client client(middleware_app(log, order));
+    CHECK(client.get("/small?x=1").status == 200);
+    CHECK(order == std::vector<std::string>{"outer before", "handler", "outer after"});
+    CHECK(client.get("/missing").status == 404);
+    REQUIRE(log.size() == 2);
+    CHECK(log[0].method == "GET");
+    CHECK(log[0].target == "/small?x=1");
+    CHECK(log[0].status == 200);
+    CHECK(log[1].status == 404);
+    CHECK(log[0].duration.count() >= 0);
+}
+
+TEST_CASE("cors answers preflights and marks allowed origins") {
+    std::vector<web::access_log_entry> log;
+    std::vector<std::string> order;
+    web::test_client client(middleware_app(log, order));
+    const web::test_response preflight =
+        client.options("/small", {{"Origin", "https://app.example"},
+                                  {"Access-Control-Request-Method", "POST"},
+                                  {"Access-Control-Request-Headers", "content-type, x-token"}});
+    CHECK(preflight.status == 200);
+    CHECK(preflight.header("Access-Control-Allow-Origin") == "https://app.example");
+    CHECK(preflight.header("Access-Control-Allow-Methods") == "GET, POST");
+    CHECK(preflight.header("Access-Control-Allow-Credentials") == "true");
+    CHECK(preflight.header("Access-Control-Max-Age") == "60");
+    CHECK(std::find(order.begin(), order.end(), "handler") == order.end());  // answered before the handler
+
+    CHECK(client.options("/small", {{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "GET"}})
+              .status == 400);
+    CHECK(client.options("/small", {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "DELETE"}})
+              .status == 400);
+    CHECK(client.options("/small", {{"Origin", "https://app.example"},
+                                    {"Access-Control-Request-Method", "GET"},
+                                    {"Access-Control-Request-Headers", "X-Other"}})
+              .status == 400);
+
+    const web::test_response simple = client.get("/small", {{"Origin", "https://app.example"}});
+    CHECK(simple.header("Access-Control-Allow-Origin") == "https://app.example");
+    CHECK(simple.header("Access-Control-Expose-Headers") == "X-Request-ID");
+    const web::test_response foreign = client.get("/small", {{"Origin", "https://evil.example"}});
+    CHECK(foreign.status == 200);
+    CHECK(foreign.header("Access-Control-Allow-Origin").empty());
+}
+
+TEST_CASE("request ids are kept or made and reach the handler") {
+    std::vector<web::access_log_entry> log;
+    std::vector<std::string> order;
+    web::test_client client(middleware_app(log, order));
+    const web::test_response given = client.get("/id", {{"X-Request-ID", "abc-123"}});
+    CHECK(given.header("X-Request-ID") == "abc-123");
+    CHECK(given.json().at("message").as_string() == "abc-123");
+    const web::test_response made = client.get("/id");
+    const std::string id = made.header("X-Request-ID");
+    CHECK(id.size() == 32);
+    CHECK(made.json().at("message").as_string() == id);
+    CHECK(client.get("/id").header("X-Request-ID") != id);
+}
+
+TEST_CASE("bearer auth on a route answers 401 without a valid token") {
+    std::vector<web::access_log_entry> log;
+    std::vector<std::string> order;
+    web::test_client client(middleware_app(log, order));
+    const web::test_response anonymous = client.get("/private");
+    CHECK(anonymous.status == 401);
+    CHECK(anonymous.header("WWW-Authenticate") == "Bearer");
+    CHECK(anonymous.json().at("detail").as_string() == "Not authenticated");
+    CHECK(client.get("/private", {{"Authorization", "Bearer wrong"}}).status == 401);
+    CHECK(client.get("/private", {{"Authorization", "Basic czNjcmV0"}}).status == 401);
+    const web::test_response allowed = client.get("/private", {{"Authorization", "bearer s3cret"}});
+    CHECK(allowed.status == 200);
+    CHECK(allowed.json().at("message").as_string() == "secret");
+    CHECK(client.get("/private/fail", {{"Authorization", "Bearer s3cret"}}).status == 409);
+    CHECK(client.get("/small").status == 200);  // other routes need no token
+    REQUIRE(log.size() == 6);
+    CHECK(log[0].status == 401);
+}
+
+TEST_CASE("gzip compresses large bodies for clients that accept it") {
+    std::vector<web::access_log_entry> log;
+    std::vector<std::string> order;
+    web::test_client client(middleware_app(log, order));
+    const web::test_response plain = client.get("/big");
+    CHECK(plain.header("Content-Encoding").empty());
+    CHECK(plain.body.size() == 5000);
+    const web::test_response small = client.get("/small", {{"Accept-Encoding", "gzip"}});
+    CHECK(small.header("Content-Encoding").empty());
+#if defined(CORIO_WITH_ZLIB)
+    const web::test_response packed = client.get("/big", {{"Accept-Encoding", "gzip, deflate"}});
+    CHECK(packed.header("Content-Encoding") == "gzip");
+    CHECK(packed.header("Vary").find("Accept-Encoding") != std::string::npos);
+    REQUIRE(packed.body.size() > 2);
+    CHECK(packed.body.size() < 200);
+    CHECK(static_cast<unsigned char>(packed.body[0]) == 0x1f);
+    CHECK(static_cast<unsigned char>(packed.body[1]) == 0x8b);
+
+    // corio's client asks for gzip and decodes it: the round trip is exact.
+    std::vector<web::access_log_entry> served_log;
+    std::vector<std::string> served_order;
+    web::app app = middleware_app(served_log, served_order);
+    run_with_watchdog([&]() -> corio::task<void> {
+        http::server server = co_await app.serve("127.0.0.1", 0);
+        http::client_session session;
+        http::client_response big =
+            co_await session.get("http://127.0.0.1:" + std::to_string(server.port()) + "/big");
+        const std::string body = co_await big.text();
+        CHECK(big.status() == 200);
+        CHECK(body == std::string(5000, 'a'));
+        co_await server.shutdown(std::chrono::seconds(1));
+    }());
+#endif
 }
