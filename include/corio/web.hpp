@@ -11,3 +11,4 @@
 #include <corio/web/params.hpp>
 #include <corio/web/test_client.hpp>
 #include <corio/web/standard_middleware.hpp>
+#include <corio/web/responses.hpp>

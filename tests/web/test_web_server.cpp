@@ -12,6 +12,9 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -215,4 +218,70 @@ TEST_CASE("gzip compresses large bodies for clients that accept it") {
         co_await server.shutdown(std::chrono::seconds(1));
     }());
 #endif
+}
+
+namespace {
+
+// A temporary directory with a small site, removed at the end of the test.
+struct site_directory {
+    std::filesystem::path root;
+    site_directory() {
+        root = std::filesystem::temp_directory_path() /
+               ("corio_web_static_" + std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+        std::filesystem::create_directories(root / "css");
+        std::ofstream(root / "index.html") << "<h1>home</h1>";
+        std::ofstream(root / "css" / "site.css") << "0123456789";
+        std::ofstream(root.parent_path() / "corio_web_secret.txt") << "secret";
+    }
+    ~site_directory() {
+        std::error_code ignored;
+        std::filesystem::remove_all(root, ignored);
+        std::filesystem::remove(root.parent_path() / "corio_web_secret.txt", ignored);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("static files carry their type, an ETag, 304 and byte ranges") {
+    site_directory site;
+    web::app app;
+    app.mount_static("/static", site.root);
+    app.get("/old", [] { return web::redirect_response("/static/", 308); });
+    app.get("/page", [] { return web::html_response("<p>hi</p>"); });
+    web::test_client client(app);
+
+    const web::test_response css = client.get("/static/css/site.css");
+    REQUIRE(css.status == 200);
+    CHECK(css.body == "0123456789");
+    CHECK(css.header("Content-Type") == "text/css; charset=utf-8");
+    CHECK(css.header("Accept-Ranges") == "bytes");
+    const std::string etag = css.header("ETag");
+    REQUIRE(etag.rfind("W/\"", 0) == 0);
+    const web::test_response again = client.get("/static/css/site.css", {{"If-None-Match", etag}});
+    CHECK(again.status == 304);
+    CHECK(again.body.empty());
+    CHECK(client.get("/static/css/site.css", {{"If-None-Match", "W/\"other\""}}).status == 200);
+
+    const web::test_response part = client.get("/static/css/site.css", {{"Range", "bytes=2-4"}});
+    CHECK(part.status == 206);
+    CHECK(part.body == "234");
+    CHECK(part.header("Content-Range") == "bytes 2-4/10");
+    CHECK(client.get("/static/css/site.css", {{"Range", "bytes=-3"}}).body == "789");
+    CHECK(client.get("/static/css/site.css", {{"Range", "bytes=7-"}}).body == "789");
+    const web::test_response beyond = client.get("/static/css/site.css", {{"Range", "bytes=20-30"}});
+    CHECK(beyond.status == 416);
+    CHECK(beyond.header("Content-Range") == "bytes */10");
+
+    const web::test_response index = client.get("/static/");
+    CHECK(index.status == 200);
+    CHECK(index.body == "<h1>home</h1>");
+    CHECK(index.header("Content-Type") == "text/html; charset=utf-8");
+    CHECK(client.get("/static/nope.txt").status == 404);
+    CHECK(client.get("/static/../corio_web_secret.txt").status == 404);
+    CHECK(client.get("/static/css/..%2F..%2Fcorio_web_secret.txt").status == 404);
+
+    const web::test_response moved = client.get("/old");
+    CHECK(moved.status == 308);
+    CHECK(moved.header("Location") == "/static/");
+    CHECK(client.get("/page").header("Content-Type") == "text/html; charset=utf-8");
 }

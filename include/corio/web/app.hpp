@@ -15,12 +15,14 @@
 #include <corio/web/errors.hpp>
 #include <corio/web/json.hpp>
 #include <corio/web/middleware.hpp>
+#include <corio/web/responses.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <cstdint>
 #include <exception>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -233,6 +235,19 @@ public:
     template <class Handler>
     app& del(std::string_view pattern, Handler handler, route_options options = {}) {
         return route("DELETE", pattern, std::move(handler), std::move(options));
+    }
+
+    /// Serves the files under `directory` at `prefix` ("/static"): GET
+    /// prefix/a/b.css → directory/a/b.css (see static_file_response).
+    app& mount_static(std::string_view prefix, std::filesystem::path directory) {
+        std::string pattern(prefix);
+        if (pattern.empty() || pattern.back() != '/') {
+            pattern += '/';
+        }
+        pattern += "{*file}";
+        return get(pattern, [root = std::move(directory)](http::request& request) {
+            return static_file_response(root, request.path_params.get("file").value_or(""), request);
+        });
     }
 
     /// Adds a middleware around every request (routed or not); the first
