@@ -8,10 +8,18 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
+#include <pthread.h>
+
 #include <boost/describe.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -284,4 +292,51 @@ TEST_CASE("static files carry their type, an ETag, 304 and byte ranges") {
     CHECK(moved.status == 308);
     CHECK(moved.header("Location") == "/static/");
     CHECK(client.get("/page").header("Content-Type") == "text/html; charset=utf-8");
+}
+
+TEST_CASE("app.run serves on several loops and stops on SIGTERM", "[threads]") {
+    web::app app;
+    std::mutex seen_mutex;
+    std::set<std::thread::id> serving_threads;
+    app.get("/who", [&] {
+        const std::lock_guard<std::mutex> lock(seen_mutex);
+        serving_threads.insert(std::this_thread::get_id());
+        return greeting{"ok"};
+    });
+    std::promise<std::uint16_t> ready;
+    std::future<std::uint16_t> port_future = ready.get_future();
+    std::exception_ptr run_error;
+    std::atomic<bool> returned{false};
+    std::thread server_thread([&] {
+        try {
+            app.run("127.0.0.1", 0,
+                    {.workers = 3, .grace = std::chrono::milliseconds(500),
+                     .on_ready = [&ready](std::uint16_t port) { ready.set_value(port); }});
+        } catch (...) {
+            run_error = std::current_exception();
+        }
+        returned = true;
+    });
+    REQUIRE(port_future.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    const std::uint16_t port = port_future.get();
+    int answered = run_with_watchdog([port]() -> corio::task<int> {
+        int ok = 0;
+        for (int i = 0; i < 30; ++i) {
+            http::session_options fresh;
+            http::client_session session(fresh);  // a new connection each time, so the kernel spreads them
+            http::client_response r = co_await session.get("http://127.0.0.1:" + std::to_string(port) + "/who");
+            const std::string body = co_await r.text();
+            ok += r.status() == 200 && body == R"({"message":"ok"})" ? 1 : 0;
+        }
+        co_return ok;
+    }(), std::chrono::seconds(20));
+    CHECK(answered == 30);
+    CHECK(!returned);
+    pthread_kill(server_thread.native_handle(), SIGTERM);
+    server_thread.join();
+    CHECK(returned);
+    CHECK_FALSE(run_error);
+    const std::lock_guard<std::mutex> lock(seen_mutex);
+    CHECK(serving_threads.size() >= 1);
+    CHECK(serving_threads.size() <= 3);
 }

@@ -12,6 +12,7 @@
 #include <corio/http/server.hpp>
 #include <corio/task.hpp>
 #include <corio/web/detail/invoke.hpp>
+#include <corio/web/detail/run.hpp>
 #include <corio/web/errors.hpp>
 #include <corio/web/json.hpp>
 #include <corio/web/middleware.hpp>
@@ -313,6 +314,18 @@ public:
     }
     [[nodiscard]] task<http::server> serve(std::string host, std::uint16_t port) const {
         return http::start_server(handler(), std::move(host), port);
+    }
+
+    /// Serves the app on host:port with options.workers event loops (one
+    /// thread each, the calling thread being the first), every loop with its
+    /// own http::server on the port (SO_REUSEPORT, so the kernel spreads
+    /// connections), until SIGINT or SIGTERM: then every server shuts down
+    /// gracefully (options.grace) and run returns once all threads ended.
+    /// Handlers and state are shared by all loops: with several workers they
+    /// must be thread-safe (or keep per-thread state, e.g. thread_local).
+    /// Throws what starting a server throws (std::system_error: bind failed).
+    void run(std::string host, std::uint16_t port, run_options options = {}) const {
+        detail::run_app(handler(), std::move(host), port, std::move(options));
     }
 
     /// The routes, in the order they were added (method, pattern, options).
