@@ -375,3 +375,52 @@ TEST_CASE("json round trip of described types without an app") {
     CHECK(out.home->zip == std::optional<std::string>("0150"));
     CHECK_THROWS_AS(web::parse_json<create_user>("{}"), web::validation_error);
 }
+
+TEST_CASE("openapi.json describes routes, parameters, bodies and schemas, and docs serve a page") {
+    user_store store;
+    web::app app = make_app(store);
+    app.enable_docs("Users API", "1.2.3");
+    web::test_client client(app);
+    const web::test_response spec_response = client.get("/openapi.json");
+    REQUIRE(spec_response.status == 200);
+    const json::value spec = spec_response.json();
+    CHECK(spec.at("openapi").as_string() == "3.1.0");
+    CHECK(spec.at("info").at("title").as_string() == "Users API");
+    const json::object& paths = spec.at("paths").as_object();
+    CHECK_FALSE(paths.contains("/openapi.json"));
+    CHECK_FALSE(paths.contains("/docs"));
+    const json::value& create = paths.at("/users").at("post");
+    CHECK(create.at("requestBody").at("content").at("application/json").at("schema").at("$ref").as_string() ==
+          "#/components/schemas/create_user");
+    CHECK(create.at("responses").as_object().contains("201"));
+    CHECK(create.at("responses").as_object().contains("422"));
+    const json::value& read = paths.at("/users/{id}").at("get");
+    CHECK(read.at("parameters").at(0) ==
+          json::parse(R"({"name":"id","in":"path","required":true,"schema":{"type":"integer"}})"));
+    const json::value& list = paths.at("/users").at("get");
+    CHECK(list.at("parameters").at(0).at("required").as_bool() == false);  // limit has a default
+    CHECK(list.at("parameters").at(1).at("schema").at("$ref").as_string() == "#/components/schemas/role");
+    CHECK(list.at("responses").at("200").at("content").at("application/json").at("schema").at("type").as_string() ==
+          "array");
+    CHECK(paths.at("/users/{id}").at("delete").at("responses").as_object().contains("204"));
+    const json::value& whoami = paths.at("/whoami").at("get");
+    CHECK(whoami.at("parameters").at(0).at("in").as_string() == "header");
+    CHECK(whoami.at("parameters").at(1).at("in").as_string() == "cookie");
+    CHECK(paths.at("/search").at("get").at("parameters").as_array().size() == 4);
+
+    const json::object& schemas = spec.at("components").at("schemas").as_object();
+    const json::value& created = schemas.at("create_user");
+    CHECK(created.at("required") == json::parse(R"(["name","age","kind","tags","scores"])"));
+    CHECK(created.at("properties").at("scores").at("additionalProperties").at("type").as_string() == "integer");
+    CHECK(created.at("properties").at("home").at("$ref").as_string() == "#/components/schemas/address");
+    CHECK(schemas.at("role").at("enum") == json::parse(R"(["admin","member","guest"])"));
+    CHECK(schemas.contains("HTTPValidationError"));
+
+    const web::test_response docs = client.get("/docs");
+    CHECK(docs.status == 200);
+    CHECK(docs.header("Content-Type") == "text/html; charset=utf-8");
+    CHECK(docs.body.find("/openapi.json") != std::string::npos);
+    CHECK(docs.body.find("Users API") != std::string::npos);
+    CHECK(docs.body.find("http://") == std::string::npos);
+    CHECK(docs.body.find("https://") == std::string::npos);
+}

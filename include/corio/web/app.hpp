@@ -12,6 +12,8 @@
 #include <corio/http/server.hpp>
 #include <corio/task.hpp>
 #include <corio/web/detail/invoke.hpp>
+#include <corio/web/detail/docs_page.hpp>
+#include <corio/web/detail/openapi.hpp>
 #include <corio/web/detail/run.hpp>
 #include <corio/web/errors.hpp>
 #include <corio/web/json.hpp>
@@ -21,11 +23,13 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <cctype>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +47,8 @@ struct route_options {
     /// For the OpenAPI description.
     std::string summary{};
     std::vector<std::string> tags{};
+    /// Leave the route out of /openapi.json.
+    bool include_in_schema = true;
     /// Run around this route's handler only, inside the app's middleware.
     std::vector<web::middleware> middleware{};
 };
@@ -73,6 +79,8 @@ struct route_entry {
     next::endpoint call;           // what the router runs: route middleware, then the handler
     next::endpoint inner;          // the typed handler (with route middleware only)
     next::endpoint guarded_inner;  // inner, exceptions mapped (with route middleware only)
+    boost::json::object operation;  // its OpenAPI operation object
+    bool documented = true;         // listed in /openapi.json
 };
 
 using exception_mapper = std::function<std::optional<http::response>(std::exception_ptr, http::request&)>;
@@ -85,6 +93,7 @@ struct app_state {
     next::endpoint outer;     // global middleware, then dispatch
     state_registry states;
     std::vector<exception_mapper> exception_handlers;
+    boost::json::object schemas;  // OpenAPI components.schemas of the routes' types
 
     /// The response for a handler's or middleware's exception: registered
     /// handlers first (most recently registered first), then http_exception,
@@ -185,6 +194,10 @@ public:
         entry->method = method;
         entry->pattern = std::string(pattern);
         entry->options = std::move(options);
+        entry->documented = entry->options.include_in_schema;
+        entry->operation = detail::describe_operation<Handler>(method, pattern, entry->options.status_code,
+                                                               entry->options.summary, entry->options.tags,
+                                                               m_state->schemas);
         auto shared_handler = std::make_shared<Handler>(std::move(handler));
         const detail::state_registry* states = &m_state->states;
         const int status = entry->options.status_code;
@@ -328,12 +341,74 @@ public:
         detail::run_app(handler(), std::move(host), port, std::move(options));
     }
 
+    /// The OpenAPI 3.1 document of the routes added so far: their paths,
+    /// parameters, bodies and results, with described types as
+    /// components.schemas.
+    [[nodiscard]] boost::json::object openapi(const std::string& title = "corio::web",
+                                              const std::string& version = "0.1.0") const {
+        return openapi_of(*m_state, title, version);
+    }
+
+    /// Adds GET `openapi_url` (the openapi() document, built once at the
+    /// first request so routes added later are included) and GET `docs_url`
+    /// (a self-contained HTML page rendering it: no CDN, nothing fetched but
+    /// the document). Neither is listed in the document.
+    app& enable_docs(std::string title = "corio::web", std::string version = "0.1.0",
+                     std::string openapi_url = "/openapi.json", std::string docs_url = "/docs") {
+        struct built_once {
+            std::once_flag flag;  // several worker loops may ask first at once
+            std::string text;
+        };
+        auto cached = std::make_shared<built_once>();
+        const detail::app_state* state = m_state.get();
+        // The state owns these routes: a raw pointer, as a shared one would be a cycle.
+        get(
+            openapi_url,
+            [cached, state, title, version](http::request&) {
+                std::call_once(cached->flag, [&] {
+                    cached->text = boost::json::serialize(app::openapi_of(*state, title, version));
+                });
+                return http::json_response(cached->text);
+            },
+            {.include_in_schema = false});
+        get(
+            docs_url,
+            [page = detail::docs_page(title, openapi_url)](http::request&) { return html_response(page); },
+            {.include_in_schema = false});
+        return *this;
+    }
+
     /// The routes, in the order they were added (method, pattern, options).
     [[nodiscard]] const std::vector<std::shared_ptr<detail::route_entry>>& routes() const noexcept {
         return m_state->routes;
     }
 
 private:
+    static boost::json::object openapi_of(const detail::app_state& state, const std::string& title,
+                                          const std::string& version) {
+        boost::json::object doc;
+        doc["openapi"] = "3.1.0";
+        doc["info"] = boost::json::object{{"title", title}, {"version", version}};
+        boost::json::object paths;
+        for (const auto& entry : state.routes) {
+            if (!entry->documented) {
+                continue;
+            }
+            const std::string path = detail::openapi_path(entry->pattern);
+            if (!paths.contains(path)) {
+                paths[path] = boost::json::object{};
+            }
+            std::string method;
+            for (char c : entry->method) {
+                method += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            }
+            paths[path].as_object()[method] = entry->operation;
+        }
+        doc["paths"] = std::move(paths);
+        doc["components"] = boost::json::object{{"schemas", state.schemas}};
+        return doc;
+    }
+
     std::shared_ptr<detail::app_state> m_state;
 };
 

@@ -52,6 +52,7 @@ namespace detail {
 /// Holds a converted parameter; the wrappers below all look like this.
 template <class T>
 struct param_value {
+    using value_type = T;
     T value{};
     T& operator*() noexcept { return value; }
     const T& operator*() const noexcept { return value; }
