@@ -11,6 +11,7 @@
 #include <corio/web/json.hpp>
 #include <corio/web/params.hpp>
 
+#include <boost/json/parse.hpp>
 #include <cstddef>
 #include <functional>
 #include <memory>
