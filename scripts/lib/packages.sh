@@ -16,6 +16,7 @@ CORIO_DEBIAN_PACKAGES=(
     pkg-config
     libssl-dev
     zlib1g-dev
+    libboost1.81-dev
     openssl
     nginx
     curl

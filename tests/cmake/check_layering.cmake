@@ -8,6 +8,7 @@
 #   http   corio/http/ (http/detail/ included), corio/http.hpp
 #   redis  corio/redis/ (redis/detail/ included), corio/redis.hpp (on top: net, and tls when present)
 #   pg     corio/pg/ (pg/detail/ included), corio/pg.hpp (on net; ranked on top)
+#   web    corio/web/ (web/detail/ included), corio/web.hpp
 #
 # A layer's internal headers live in its own detail/ and obey the same rule.
 # Fails listing every offending #include line.
@@ -17,12 +18,12 @@ if(NOT INCLUDE_DIR)
     message(FATAL_ERROR "INCLUDE_DIR not set")
 endif()
 
-set(layer_names core sync net tls http "pg and redis")
+set(layer_names core sync net tls http "pg, redis and web")
 
 # Sets <out> to the rank (index in layer_names) of the header at <path>,
 # relative to INCLUDE_DIR ("corio/net/tcp.hpp").
 function(corio_layer_rank path out)
-    if(path MATCHES "^corio/(redis|pg)(/|\\.hpp$)")
+    if(path MATCHES "^corio/(redis|pg|web)(/|\\.hpp$)")
         set(rank 5)
     elseif(path MATCHES "^corio/http(/|\\.hpp$)")
         set(rank 4)
@@ -77,6 +78,6 @@ endforeach()
 list(LENGTH headers checked)
 if(offending)
     message(FATAL_ERROR "corio layering violated: a header includes a header of a higher layer "
-                        "(order: core < sync < net < tls < http < redis):${offending}")
+                        "(order: core < sync < net < tls < http < pg, redis, web):${offending}")
 endif()
 message(STATUS "${checked} headers, ${edges} corio includes: each within its layer or below")

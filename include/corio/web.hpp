@@ -1,0 +1,14 @@
+#pragma once
+
+// corio::web: FastAPI-style web APIs over corio::http::server (the optional
+// CMake target corio::web, which needs Boost.JSON and Boost.Describe).
+// Remember to include <corio/web/json_implementation.hpp> in one .cpp file.
+
+#include <corio/web/app.hpp>
+#include <corio/web/errors.hpp>
+#include <corio/web/json.hpp>
+#include <corio/web/middleware.hpp>
+#include <corio/web/params.hpp>
+#include <corio/web/test_client.hpp>
+#include <corio/web/standard_middleware.hpp>
+#include <corio/web/responses.hpp>

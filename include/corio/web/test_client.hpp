@@ -1,0 +1,107 @@
+#pragma once
+
+// corio::web::test_client: calls an app in process, without sockets
+// (FastAPI's TestClient), for tests.
+
+#include <corio/detail/config.hpp>
+#include <corio/http/message.hpp>
+#include <corio/run.hpp>
+#include <corio/task.hpp>
+#include <corio/web/app.hpp>
+#include <corio/web/json.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace corio::web {
+
+/// A response seen by test_client, with readers for its body.
+struct test_response : http::response {
+    /// The body parsed as JSON; throws std::system_error when it is not JSON.
+    [[nodiscard]] boost::json::value json() const { return boost::json::parse(body); }
+    /// The first header field `name`, "" when absent.
+    [[nodiscard]] std::string header(std::string_view name) const { return std::string(headers.get_or(name, "")); }
+};
+
+/// Sends requests straight to app::handle: the app's whole chain runs
+/// (middleware, routing, conversion, exception mapping) as it would behind
+/// http::server, which adds only framing (Content-Length, Connection, Date)
+/// and drops a HEAD response's body, as this client does too.
+///
+/// The plain methods (get, post, ...) run their own event loop for the one
+/// request (corio::run), like FastAPI's synchronous TestClient: call them
+/// where no loop runs. Inside a coroutine, co_await send() instead.
+class test_client {
+public:
+    explicit test_client(const app& application) : m_app(application) {}
+
+    /// Every request gets these headers too (unless it sets them itself).
+    http::headers default_headers{};
+
+    /// Sends `method target` with `body` and `extra` headers through the app.
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<test_response> send(std::string method, std::string target,
+                                                                  std::string body = {},
+                                                                  http::headers extra = {}) const {
+        auto request = std::make_unique<http::request>();
+        request->method = std::move(method);
+        request->target = std::move(target);
+        request->headers = std::move(extra);
+        for (const http::header_field& f : default_headers) {
+            if (!request->headers.contains(f.name)) {
+                request->headers.add(f.name, f.value);
+            }
+        }
+        if (!request->headers.contains("Host")) {
+            request->headers.add("Host", "testserver");
+        }
+        request->body = std::move(body);
+        http::response answer = co_await m_app.handle(*request);
+        test_response result;
+        static_cast<http::response&>(result) = std::move(answer);
+        if (request->method == "HEAD") {
+            result.body.clear();
+        }
+        co_return result;
+    }
+
+    test_response request(std::string method, std::string target, std::string body = {},
+                          http::headers extra = {}) const {
+        return corio::run(send(std::move(method), std::move(target), std::move(body), std::move(extra)));
+    }
+    test_response get(std::string target, http::headers extra = {}) const {
+        return request("GET", std::move(target), {}, std::move(extra));
+    }
+    test_response del(std::string target, http::headers extra = {}) const {
+        return request("DELETE", std::move(target), {}, std::move(extra));
+    }
+    test_response options(std::string target, http::headers extra = {}) const {
+        return request("OPTIONS", std::move(target), {}, std::move(extra));
+    }
+    /// POST `body` (JSON unless `extra` sets a Content-Type).
+    test_response post(std::string target, std::string body, http::headers extra = {}) const {
+        return request("POST", std::move(target), std::move(body), with_json_type(std::move(extra)));
+    }
+    test_response put(std::string target, std::string body, http::headers extra = {}) const {
+        return request("PUT", std::move(target), std::move(body), with_json_type(std::move(extra)));
+    }
+    test_response patch(std::string target, std::string body, http::headers extra = {}) const {
+        return request("PATCH", std::move(target), std::move(body), with_json_type(std::move(extra)));
+    }
+
+private:
+    static http::headers with_json_type(http::headers extra) {
+        if (!extra.contains("Content-Type")) {
+            extra.add("Content-Type", "application/json");
+        }
+        return extra;
+    }
+
+    app m_app;
+};
+
+}  // namespace corio::web

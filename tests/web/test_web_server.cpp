@@ -1,0 +1,342 @@
+// Tests of corio::web behind a real http::server (corio's client over
+// loopback) and of its middleware (corio/web/middleware.hpp).
+#include <corio/web.hpp>
+#include <corio/web/json_implementation.hpp>
+
+#include <corio/http/client.hpp>
+
+#include "catch.hpp"
+#include "test_support.hpp"
+
+#include <pthread.h>
+
+#include <boost/describe.hpp>
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace http = corio::http;
+namespace web = corio::web;
+namespace json = boost::json;
+using corio_test::run_with_watchdog;
+
+namespace {
+
+struct greeting {
+    std::string message;
+};
+BOOST_DESCRIBE_STRUCT(greeting, (), (message))
+
+web::app greeting_app() {
+    web::app app;
+    app.get("/json", [] { return greeting{"Hello, World!"}; });
+    app.post("/echo/{times}", [](int times, greeting body) {
+        std::string repeated;
+        for (int i = 0; i < times; ++i) {
+            repeated += body.message;
+        }
+        return greeting{repeated};
+    });
+    return app;
+}
+
+}  // namespace
+
+TEST_CASE("an app served over a socket answers corio's client") {
+    web::app app = greeting_app();
+    run_with_watchdog([&]() -> corio::task<void> {
+        http::server server = co_await app.serve("127.0.0.1", 0);
+        const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+        http::client_session session;
+        http::client_response hello = co_await session.get(base + "/json");
+        const std::string hello_body = co_await hello.text();
+        CHECK(hello.status() == 200);
+        CHECK(std::string(hello.headers().get_or("Content-Type", "")) == "application/json");
+        CHECK(hello_body == R"({"message":"Hello, World!"})");
+
+        http::client_response echoed = co_await session.post(base + "/echo/3", R"({"message":"ab"})",
+                                                             "application/json");
+        const std::string echoed_body = co_await echoed.text();
+        CHECK(echoed.status() == 200);
+        CHECK(json::parse(echoed_body) == json::parse(R"({"message":"ababab"})"));
+
+        http::client_response invalid = co_await session.post(base + "/echo/x", R"({"msg":1})", "application/json");
+        const std::string invalid_body = co_await invalid.text();
+        CHECK(invalid.status() == 422);
+        CHECK(json::parse(invalid_body).at("detail").as_array().size() == 2);
+        co_await server.shutdown(std::chrono::seconds(1));
+    }());
+}
+
+namespace {
+
+web::app middleware_app(std::vector<web::access_log_entry>& log, std::vector<std::string>& order) {
+    web::app app;
+    app.use(web::request_logger([&log](const web::access_log_entry& e) { log.push_back(e); }));
+    app.use([&order](http::request& request, web::next rest) -> corio::task<http::response> {
+        order.push_back("outer before");
+        http::response r = co_await rest(request);
+        order.push_back("outer after");
+        co_return r;
+    });
+    app.use(web::request_id());
+    app.use(web::cors({.allow_origins = {"https://app.example"},
+                       .allow_methods = {"GET", "POST"},
+                       .allow_headers = {"Content-Type", "X-Token"},
+                       .expose_headers = {"X-Request-ID"},
+                       .allow_credentials = true,
+                       .max_age_seconds = 60}));
+    app.use(web::gzip({.minimum_size = 100, .level = 6}));
+    app.get("/small", [&order] {
+        order.push_back("handler");
+        return greeting{"hi"};
+    });
+    app.get("/big", [] { return http::text_response(std::string(5000, 'a')); });
+    app.get("/id", [](web::header<std::string, "X-Request-ID"> id) { return greeting{*id}; });
+    web::middleware auth = web::bearer_auth([](std::string_view token) { return token == "s3cret"; });
+    app.get("/private", [] { return greeting{"secret"}; }, {.middleware = {auth}});
+    app.get("/private/fail", []() -> greeting { throw web::http_exception(409, "conflict"); },
+            {.middleware = {auth}});
+    return app;
+}
+
+}  // namespace
+
+TEST_CASE("global middleware runs in order around the handler and logs each request") {
+    std::vector<web::access_log_entry> log;
+    std::vector<std::string> order;
+    web::test_client client(middleware_app(log, order));
+    CHECK(client.get("/small?x=1").status == 200);
+    CHECK(order == std::vector<std::string>{"outer before", "handler", "outer after"});
+    CHECK(client.get("/missing").status == 404);
+    REQUIRE(log.size() == 2);
+    CHECK(log[0].method == "GET");
+    CHECK(log[0].target == "/small?x=1");
+    CHECK(log[0].status == 200);
+    CHECK(log[1].status == 404);
+    CHECK(log[0].duration.count() >= 0);
+}
+
+TEST_CASE("cors answers preflights and marks allowed origins") {
+    std::vector<web::access_log_entry> log;
+    std::vector<std::string> order;
+    web::test_client client(middleware_app(log, order));
+    const web::test_response preflight =
+        client.options("/small", {{"Origin", "https://app.example"},
+                                  {"Access-Control-Request-Method", "POST"},
+                                  {"Access-Control-Request-Headers", "content-type, x-token"}});
+    CHECK(preflight.status == 200);
+    CHECK(preflight.header("Access-Control-Allow-Origin") == "https://app.example");
+    CHECK(preflight.header("Access-Control-Allow-Methods") == "GET, POST");
+    CHECK(preflight.header("Access-Control-Allow-Credentials") == "true");
+    CHECK(preflight.header("Access-Control-Max-Age") == "60");
+    CHECK(std::find(order.begin(), order.end(), "handler") == order.end());  // answered before the handler
+
+    CHECK(client.options("/small", {{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "GET"}})
+              .status == 400);
+    CHECK(client.options("/small", {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "DELETE"}})
+              .status == 400);
+    CHECK(client.options("/small", {{"Origin", "https://app.example"},
+                                    {"Access-Control-Request-Method", "GET"},
+                                    {"Access-Control-Request-Headers", "X-Other"}})
+              .status == 400);
+
+    const web::test_response simple = client.get("/small", {{"Origin", "https://app.example"}});
+    CHECK(simple.header("Access-Control-Allow-Origin") == "https://app.example");
+    CHECK(simple.header("Access-Control-Expose-Headers") == "X-Request-ID");
+    const web::test_response foreign = client.get("/small", {{"Origin", "https://evil.example"}});
+    CHECK(foreign.status == 200);
+    CHECK(foreign.header("Access-Control-Allow-Origin").empty());
+}
+
+TEST_CASE("request ids are kept or made and reach the handler") {
+    std::vector<web::access_log_entry> log;
+    std::vector<std::string> order;
+    web::test_client client(middleware_app(log, order));
+    const web::test_response given = client.get("/id", {{"X-Request-ID", "abc-123"}});
+    CHECK(given.header("X-Request-ID") == "abc-123");
+    CHECK(given.json().at("message").as_string() == "abc-123");
+    const web::test_response made = client.get("/id");
+    const std::string id = made.header("X-Request-ID");
+    CHECK(id.size() == 32);
+    CHECK(made.json().at("message").as_string() == id);
+    CHECK(client.get("/id").header("X-Request-ID") != id);
+}
+
+TEST_CASE("bearer auth on a route answers 401 without a valid token") {
+    std::vector<web::access_log_entry> log;
+    std::vector<std::string> order;
+    web::test_client client(middleware_app(log, order));
+    const web::test_response anonymous = client.get("/private");
+    CHECK(anonymous.status == 401);
+    CHECK(anonymous.header("WWW-Authenticate") == "Bearer");
+    CHECK(anonymous.json().at("detail").as_string() == "Not authenticated");
+    CHECK(client.get("/private", {{"Authorization", "Bearer wrong"}}).status == 401);
+    CHECK(client.get("/private", {{"Authorization", "Basic czNjcmV0"}}).status == 401);
+    const web::test_response allowed = client.get("/private", {{"Authorization", "bearer s3cret"}});
+    CHECK(allowed.status == 200);
+    CHECK(allowed.json().at("message").as_string() == "secret");
+    CHECK(client.get("/private/fail", {{"Authorization", "Bearer s3cret"}}).status == 409);
+    CHECK(client.get("/small").status == 200);  // other routes need no token
+    REQUIRE(log.size() == 6);
+    CHECK(log[0].status == 401);
+}
+
+TEST_CASE("gzip compresses large bodies for clients that accept it") {
+    std::vector<web::access_log_entry> log;
+    std::vector<std::string> order;
+    web::test_client client(middleware_app(log, order));
+    const web::test_response plain = client.get("/big");
+    CHECK(plain.header("Content-Encoding").empty());
+    CHECK(plain.body.size() == 5000);
+    const web::test_response small = client.get("/small", {{"Accept-Encoding", "gzip"}});
+    CHECK(small.header("Content-Encoding").empty());
+#if defined(CORIO_WITH_ZLIB)
+    const web::test_response packed = client.get("/big", {{"Accept-Encoding", "gzip, deflate"}});
+    CHECK(packed.header("Content-Encoding") == "gzip");
+    CHECK(packed.header("Vary").find("Accept-Encoding") != std::string::npos);
+    REQUIRE(packed.body.size() > 2);
+    CHECK(packed.body.size() < 200);
+    CHECK(static_cast<unsigned char>(packed.body[0]) == 0x1f);
+    CHECK(static_cast<unsigned char>(packed.body[1]) == 0x8b);
+
+    // corio's client asks for gzip and decodes it: the round trip is exact.
+    std::vector<web::access_log_entry> served_log;
+    std::vector<std::string> served_order;
+    web::app app = middleware_app(served_log, served_order);
+    run_with_watchdog([&]() -> corio::task<void> {
+        http::server server = co_await app.serve("127.0.0.1", 0);
+        http::client_session session;
+        http::client_response big =
+            co_await session.get("http://127.0.0.1:" + std::to_string(server.port()) + "/big");
+        const std::string body = co_await big.text();
+        CHECK(big.status() == 200);
+        CHECK(body == std::string(5000, 'a'));
+        co_await server.shutdown(std::chrono::seconds(1));
+    }());
+#endif
+}
+
+namespace {
+
+// A temporary directory with a small site, removed at the end of the test.
+struct site_directory {
+    std::filesystem::path root;
+    site_directory() {
+        root = std::filesystem::temp_directory_path() /
+               ("corio_web_static_" + std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+        std::filesystem::create_directories(root / "css");
+        std::ofstream(root / "index.html") << "<h1>home</h1>";
+        std::ofstream(root / "css" / "site.css") << "0123456789";
+        std::ofstream(root.parent_path() / "corio_web_secret.txt") << "secret";
+    }
+    ~site_directory() {
+        std::error_code ignored;
+        std::filesystem::remove_all(root, ignored);
+        std::filesystem::remove(root.parent_path() / "corio_web_secret.txt", ignored);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("static files carry their type, an ETag, 304 and byte ranges") {
+    site_directory site;
+    web::app app;
+    app.mount_static("/static", site.root);
+    app.get("/old", [] { return web::redirect_response("/static/", 308); });
+    app.get("/page", [] { return web::html_response("<p>hi</p>"); });
+    web::test_client client(app);
+
+    const web::test_response css = client.get("/static/css/site.css");
+    REQUIRE(css.status == 200);
+    CHECK(css.body == "0123456789");
+    CHECK(css.header("Content-Type") == "text/css; charset=utf-8");
+    CHECK(css.header("Accept-Ranges") == "bytes");
+    const std::string etag = css.header("ETag");
+    REQUIRE(etag.rfind("W/\"", 0) == 0);
+    const web::test_response again = client.get("/static/css/site.css", {{"If-None-Match", etag}});
+    CHECK(again.status == 304);
+    CHECK(again.body.empty());
+    CHECK(client.get("/static/css/site.css", {{"If-None-Match", "W/\"other\""}}).status == 200);
+
+    const web::test_response part = client.get("/static/css/site.css", {{"Range", "bytes=2-4"}});
+    CHECK(part.status == 206);
+    CHECK(part.body == "234");
+    CHECK(part.header("Content-Range") == "bytes 2-4/10");
+    CHECK(client.get("/static/css/site.css", {{"Range", "bytes=-3"}}).body == "789");
+    CHECK(client.get("/static/css/site.css", {{"Range", "bytes=7-"}}).body == "789");
+    const web::test_response beyond = client.get("/static/css/site.css", {{"Range", "bytes=20-30"}});
+    CHECK(beyond.status == 416);
+    CHECK(beyond.header("Content-Range") == "bytes */10");
+
+    const web::test_response index = client.get("/static/");
+    CHECK(index.status == 200);
+    CHECK(index.body == "<h1>home</h1>");
+    CHECK(index.header("Content-Type") == "text/html; charset=utf-8");
+    CHECK(client.get("/static/nope.txt").status == 404);
+    CHECK(client.get("/static/../corio_web_secret.txt").status == 404);
+    CHECK(client.get("/static/css/..%2F..%2Fcorio_web_secret.txt").status == 404);
+
+    const web::test_response moved = client.get("/old");
+    CHECK(moved.status == 308);
+    CHECK(moved.header("Location") == "/static/");
+    CHECK(client.get("/page").header("Content-Type") == "text/html; charset=utf-8");
+}
+
+TEST_CASE("app.run serves on several loops and stops on SIGTERM", "[threads]") {
+    web::app app;
+    std::mutex seen_mutex;
+    std::set<std::thread::id> serving_threads;
+    app.get("/who", [&] {
+        const std::lock_guard<std::mutex> lock(seen_mutex);
+        serving_threads.insert(std::this_thread::get_id());
+        return greeting{"ok"};
+    });
+    std::promise<std::uint16_t> ready;
+    std::future<std::uint16_t> port_future = ready.get_future();
+    std::exception_ptr run_error;
+    std::atomic<bool> returned{false};
+    std::thread server_thread([&] {
+        try {
+            app.run("127.0.0.1", 0,
+                    {.workers = 3, .grace = std::chrono::milliseconds(500),
+                     .on_ready = [&ready](std::uint16_t port) { ready.set_value(port); }});
+        } catch (...) {
+            run_error = std::current_exception();
+        }
+        returned = true;
+    });
+    REQUIRE(port_future.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    const std::uint16_t port = port_future.get();
+    int answered = run_with_watchdog([port]() -> corio::task<int> {
+        int ok = 0;
+        for (int i = 0; i < 30; ++i) {
+            http::session_options fresh;
+            http::client_session session(fresh);  // a new connection each time, so the kernel spreads them
+            http::client_response r = co_await session.get("http://127.0.0.1:" + std::to_string(port) + "/who");
+            const std::string body = co_await r.text();
+            ok += r.status() == 200 && body == R"({"message":"ok"})" ? 1 : 0;
+        }
+        co_return ok;
+    }(), std::chrono::seconds(20));
+    CHECK(answered == 30);
+    CHECK(!returned);
+    pthread_kill(server_thread.native_handle(), SIGTERM);
+    server_thread.join();
+    CHECK(returned);
+    CHECK_FALSE(run_error);
+    const std::lock_guard<std::mutex> lock(seen_mutex);
+    CHECK(serving_threads.size() >= 1);
+    CHECK(serving_threads.size() <= 3);
+}
