@@ -8,7 +8,7 @@
 #
 # Installs only what examples need (a compiler, CMake, Ninja, fmt, OpenSSL and
 # zlib for https and compressed bodies; for 16_database libpq and PostgreSQL,
-# for 19_queue_workers redis-server), configures build/examples (Release,
+# for 19_queue_workers redis-server, for 21_fastapi_style Boost), configures build/examples (Release,
 # tests off) and builds only the example asked for.
 # Environment: CORIO_SKIP_APT=1 skips the package check.
 set -euo pipefail
@@ -54,6 +54,7 @@ packages=(cmake ninja-build g++ pkg-config libfmt-dev libssl-dev zlib1g-dev)
 case "$name" in
     16_*) packages+=(libpq-dev postgresql) ;;
     19_*) packages+=(redis-server) ;;
+    21_*) packages+=(libboost1.81-dev) ;;
 esac
 corio_ensure_packages "${packages[@]}"
 
