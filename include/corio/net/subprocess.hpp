@@ -1,5 +1,6 @@
 #pragma once
 
+#include <corio/combinators.hpp>
 #include <corio/detail/config.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/fd_watcher.hpp>
