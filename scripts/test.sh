@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Build and test corio the way CI does:
 #   1. install missing Debian build dependencies (apt-get; sudo if not root),
-#   2. run the CMake workflow presets: release (g++), kqueue (g++, the kqueue
-#      backend; on Linux over the emulation in tests/kqueue_emulation),
-#      clang-asan and gcc-asan (ASan+UBSan with each compiler: GCC 12 has
-#      coroutine bugs clang does not), clang-tsan (TSan, `threads` tests only),
+#   2. run the CMake workflow presets: release (g++, everything), kqueue (g++,
+#      the kqueue backend, on Linux over the emulation in tests/kqueue_emulation;
+#      core, sync, detail, net and soak tests), clang-asan (ASan+UBSan, every
+#      test) and gcc-asan (ASan+UBSan with g++, whose coroutine bugs clang does
+#      not have; all but the pg, redis, web and soak folders), clang-tsan (TSan,
+#      `threads` tests only),
 #   3. `fuzz` (not a CMake preset): the libFuzzer targets of the HTTP and URL
 #      parsers, the RESP parser and the WebSocket frame codec, each for CORIO_FUZZ_SECONDS (default 30) — scripts/fuzz.sh.
-#   Every preset runs the soak suites (tests/soak: short form, smaller counts
+#   release, kqueue and clang-asan run the soak suites (tests/soak: short form, smaller counts
 #   under sanitizers) and the fault-injection tests; TSan only the `threads`
 #   ones among them. The long soak is scripts/soak.sh, by hand.
 #   To stay within CI's time, only `release` compiles every public header on
-#   its own, gcc-asan and clang-tsan skip the examples (clang-asan runs them
-#   under ASan; TSan runs only `threads` tests), and the non-release presets
-#   carry line tables only (-g1).
+#   its own and builds the tutorial's programs (at -O0), kqueue, gcc-asan and
+#   clang-tsan skip the examples (clang-asan runs them under ASan; TSan runs
+#   only `threads` tests), the non-release presets carry line tables only
+#   (-g1) and the ASan ones build at -O1.
 # Stops at the first failure.
 #
 # Usage: ./scripts/test.sh [workflow-preset|fuzz...]  (default: release kqueue clang-asan gcc-asan clang-tsan fuzz)

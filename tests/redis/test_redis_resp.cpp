@@ -203,6 +203,16 @@ TEST_CASE("limits bound nesting, sizes and line length") {
     resp_parser parser(limits);
     CHECK(parser.feed("*1\r\n*1\r\n*1\r\n:1\r\n") == 16);
     CHECK(parser.ready());
+
+    // A line of exactly the limit whose CRLF arrives split after the '\r'
+    // is accepted, as it is when it arrives whole.
+    const std::string longest = "+" + std::string(15, 'a');
+    resp_parser split(limits);
+    CHECK(split.feed(longest + "\r") == 0);
+    CHECK(split.feed(longest + "\r\n") == 18);
+    REQUIRE(split.ready());
+    CHECK(split.take() == value::simple_string(std::string(15, 'a')));
+    rejects(longest + "a\r", "line longer than 16");
 }
 
 TEST_CASE("a huge declared length does not allocate before the bytes arrive") {
