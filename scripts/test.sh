@@ -13,10 +13,9 @@
 #   under sanitizers) and the fault-injection tests; TSan only the `threads`
 #   ones among them. The long soak is scripts/soak.sh, by hand.
 #   To stay within CI's time, only `release` compiles every public header on
-#   its own and builds the tutorial's programs (at -O0), kqueue, gcc-asan and
-#   clang-tsan skip the examples (clang-asan runs them under ASan; TSan runs
-#   only `threads` tests), the non-release presets carry line tables only
-#   (-g1) and the ASan ones build at -O1.
+#   its own, builds the tutorial's programs (at -O0) and builds and runs the
+#   examples; the non-release presets carry line tables only (-g1) and the
+#   ASan ones build at -O1.
 # Stops at the first failure.
 #
 # Usage: ./scripts/test.sh [workflow-preset|fuzz...]  (default: release kqueue clang-asan gcc-asan clang-tsan fuzz)

@@ -8,8 +8,10 @@
 #include <corio/cancel.hpp>
 #include <corio/combinators.hpp>
 #include <corio/current_task.hpp>
+#include <corio/debug.hpp>
 #include <corio/errors.hpp>
 #include <corio/event_loop.hpp>
+#include <corio/loop_metrics.hpp>
 #include <corio/fd_watcher.hpp>
 #include <corio/generator.hpp>
 #include <corio/invoke.hpp>

@@ -6,6 +6,7 @@
 #include <corio/task.hpp>
 
 #include <coroutine>
+#include <string>
 #include <string_view>
 
 namespace corio {
@@ -34,6 +35,8 @@ public:
     [[nodiscard]] bool done() const noexcept { return m_task->done(); }
     /// True if the task finished by cancellation.
     [[nodiscard]] bool cancelled() const noexcept { return m_task->cancelled(); }
+    /// The task's name (see task_handle::name).
+    [[nodiscard]] std::string name() const { return m_task->name(); }
 
     /// Asks the task to stop (see task_handle::cancel); false once it finished.
     /// Cancelling the running task itself (`(co_await current_task()).cancel()`)
@@ -48,6 +51,7 @@ public:
 
 private:
     friend class current_task_operation;
+    friend struct detail::loop_introspection;
     explicit task_ref(detail::spawned_task_base* task) noexcept : m_task(task) {}
 
     detail::intrusive_ref<detail::spawned_task_base> m_task;

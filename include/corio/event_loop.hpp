@@ -13,16 +13,19 @@
 #include <corio/detail/signal_registry.hpp>
 #include <corio/detail/timer_heap.hpp>
 #include <corio/errors.hpp>
+#include <corio/loop_metrics.hpp>
 #include <corio/task.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -37,6 +40,8 @@ class task_handle;
 namespace detail {
 
 class spawned_task_base;
+struct loop_introspection;
+struct thread_usage;
 
 /// The loop running on this thread, or null.
 inline event_loop*& running_loop_slot() noexcept {
@@ -86,7 +91,9 @@ public:
     using duration = clock::duration;
     using exception_handler = std::function<void(event_loop&, const exception_context&)>;
 
-    event_loop() = default;
+    /// A loop with debug mode on when the environment has CORIO_DEBUG set to
+    /// anything but "" or "0" (asyncio's PYTHONASYNCIODEBUG), off otherwise.
+    event_loop();
     event_loop(const event_loop&) = delete;
     event_loop& operator=(const event_loop&) = delete;
 
@@ -121,6 +128,9 @@ public:
     /// Schedules t to start on this loop; see corio::create_task.
     template <class T>
     task_handle<T> create_task(task<T> t);
+    /// The same, naming the task (see corio::create_task).
+    template <class T>
+    task_handle<T> create_task(task<T> t, std::string_view name);
 
     /// Runs the loop until t finishes; returns its value or rethrows its exception.
     template <class T>
@@ -191,6 +201,32 @@ public:
     /// empty handler restores the default (print to stderr).
     void set_exception_handler(exception_handler handler) { m_exception_handler = std::move(handler); }
 
+    // ---- Debug mode and introspection ----
+
+    using log_handler = std::function<void(event_loop&, std::string_view)>;
+
+    /// Debug mode (asyncio's loop.set_debug): each step of a task is timed,
+    /// and one that runs longer than slow_callback_duration is reported
+    /// through the log handler with the task's name and the co_await lines
+    /// where it resumed and where it next suspended; each task's steps,
+    /// running time and last co_await are kept for all_tasks() and
+    /// format_task_tree(). Off: none of it, at the cost of one predictable
+    /// branch per step and per co_await.
+    void set_debug(bool enabled) noexcept;
+    [[nodiscard]] bool get_debug() const noexcept { return m_debug; }
+
+    /// The step length above which debug mode warns (asyncio's attribute of
+    /// the same name; 100 ms by default).
+    std::chrono::nanoseconds slow_callback_duration = std::chrono::milliseconds(100);
+
+    /// Where debug-mode warnings go (stderr when unset or set empty).
+    void set_log_handler(log_handler handler) { m_log_handler = std::move(handler); }
+    /// Hands `message` to the log handler (a throwing handler is ignored).
+    void log(std::string_view message) noexcept;
+
+    /// The loop's counters now (see loop_metrics).
+    [[nodiscard]] loop_metrics metrics() const noexcept;
+
     /// Tells the exception handler (or the default one) about `context`.
     void call_exception_handler(const exception_context& context) noexcept;
 
@@ -234,6 +270,7 @@ public:
 private:
     friend class callback_handle;
     friend class detail::spawned_task_base;
+    friend struct detail::loop_introspection;
 
     // The timer heap plus the deadline assignment it always needs.
     struct timers : detail::timer_heap {
@@ -265,6 +302,10 @@ private:
     /// job that was ready when the iteration began its run phase.
     void run_once();
     void run_ready();
+    void run_ready_debug(std::size_t count);
+    void run_step_debug(detail::ready_job job);
+    void end_step_debug(time_point started, const detail::thread_usage& before);
+    void adopt_tasks_created_in_step(detail::task_context* parent);
     void drain_remote();
     void close_now() noexcept;
 
@@ -280,6 +321,11 @@ private:
     bool m_stopping = false;
     std::atomic<bool> m_closed{false};
     exception_handler m_exception_handler;
+    log_handler m_log_handler;
+    loop_metrics m_counters;  // the count fields; the rest is filled in by metrics()
+    bool m_debug = false;
+    std::uint64_t m_last_task_id = 0;
+    std::vector<detail::spawned_task_base*> m_created_in_step;  // debug mode: their parent is found at the step's end
     detail::signal_registry<event_loop> m_signals{*this, m_reactor};  // add_signal_handler's
 
     std::mutex m_remote_mutex;

@@ -7,6 +7,7 @@
 #include <corio/http/client.hpp>
 #include <corio/http/client_options.hpp>
 #include <corio/http/client_response.hpp>
+#include <corio/http/debug_routes.hpp>
 #include <corio/http/errors.hpp>
 #include <corio/http/message.hpp>
 #include <corio/http/parser.hpp>

@@ -14,8 +14,12 @@
 #include <corio/event_loop.hpp>
 #include <corio/task.hpp>
 
+#include <chrono>
 #include <coroutine>
+#include <cstdint>
 #include <exception>
+#include <memory>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -43,6 +47,17 @@ inline bool is_cancellation(const std::exception_ptr& error) noexcept {
         return false;
     }
 }
+
+/// What a task carries beyond its state once it has a name or debug mode saw
+/// it (allocated only then, so plain tasks pay one null pointer).
+struct task_debug_info {
+    std::string name;              // as given to create_task; empty: none
+    std::uint64_t parent_id = 0;   // the task that created it (debug mode); 0: none known
+    std::chrono::steady_clock::time_point created{};  // debug mode at creation only
+    std::uint64_t steps = 0;       // steps run while debug mode was on
+    std::chrono::nanoseconds running{0};
+    await_site last_await;         // where its last timed step suspended
+};
 
 /// Shared state of a task started with create_task: the running frame, its
 /// outcome, and the coroutines awaiting it. Referenced by the loop until the
@@ -87,6 +102,26 @@ public:
         }
     }
 
+    /// The loop-unique number of the task (1 for the first task created).
+    [[nodiscard]] std::uint64_t id() const noexcept { return m_id; }
+    /// The name given at creation, else "Task-<id>" (asyncio's default names).
+    [[nodiscard]] std::string name() const {
+        if (m_debug && !m_debug->name.empty()) {
+            return m_debug->name;
+        }
+        return "Task-" + std::to_string(m_id);
+    }
+    [[nodiscard]] const task_debug_info* find_debug_info() const noexcept { return m_debug.get(); }
+    [[nodiscard]] task_debug_info& debug_info() {
+        if (!m_debug) {
+            m_debug = std::make_unique<task_debug_info>();
+        }
+        return *m_debug;
+    }
+    /// The promise of the task's outermost coroutine, and its frame.
+    [[nodiscard]] virtual const promise_base& root_promise() const noexcept = 0;
+    [[nodiscard]] virtual std::coroutine_handle<> frame() const noexcept = 0;
+
     std::coroutine_handle<> on_task_done(task_context* /*strand*/) noexcept override {
         const std::exception_ptr error = frame_exception();
         if (!error) {
@@ -104,7 +139,6 @@ protected:
 
     [[nodiscard]] virtual std::exception_ptr frame_exception() const noexcept = 0;
     virtual void destroy_frame() noexcept = 0;
-    virtual std::coroutine_handle<> frame() const noexcept = 0;
 
 private:
     friend class corio::event_loop;
@@ -131,6 +165,10 @@ private:
     // running reference (which may end this object's life, frame included).
     void finish_run() noexcept {
         m_loop->m_tasks.erase(*this);
+        ++m_loop->m_counters.tasks_finished;
+        if (m_outcome == outcome::cancelled) {
+            ++m_loop->m_counters.tasks_cancelled;
+        }
         // Awaiters stay armed until they resume: a cancellation in between
         // makes their co_await throw (the result stays in the handle).
         while (!m_waiters.empty()) {
@@ -156,13 +194,32 @@ private:
                 event_loop::default_exception_handler(context);
             }
         }
+        if (debug_probe_armed()) [[unlikely]] {
+            forget_in_probe();
+        }
         destroy_frame();
         delete this;
+    }
+
+    // The step that ended this task may still be timed: it keeps the name,
+    // not a pointer that is about to dangle.
+    void forget_in_probe() noexcept {
+        step_probe& probe = current_step_probe();
+        if (probe.task == static_cast<task_context*>(this)) {
+            probe.task = nullptr;
+            try {
+                probe.finished_task = name();
+            } catch (...) {
+                probe.finished_task.clear();
+            }
+        }
     }
 
     event_loop* m_loop;
     intrusive_list<completion_waiter> m_waiters;
     std::exception_ptr m_early_cancel;
+    std::unique_ptr<task_debug_info> m_debug;
+    std::uint64_t m_id = 0;
     unsigned m_refs = 1;  // the running body's reference until it finishes
     outcome m_outcome = outcome::pending;
     bool m_retrieved = false;
@@ -202,6 +259,7 @@ private:
     }
     void destroy_frame() noexcept override { m_body = task<T>{}; }
     std::coroutine_handle<> frame() const noexcept override { return task_access::handle(m_body); }
+    const promise_base& root_promise() const noexcept override { return task_access::handle(m_body).promise(); }
 
     task<T> m_body;
 };
@@ -238,6 +296,9 @@ public:
     [[nodiscard]] bool done() const noexcept { return state().done(); }
     /// True if the task finished by cancellation.
     [[nodiscard]] bool cancelled() const noexcept { return state().cancelled(); }
+
+    /// The name given to create_task, else "Task-<n>" (asyncio's Task.get_name()).
+    [[nodiscard]] std::string name() const { return state().name(); }
 
     /// Asks the task to stop: its current (or next) suspension point throws
     /// cancelled_error. Returns false if it had already finished.
@@ -312,6 +373,14 @@ private:
 template <class T>
 task_handle<T> create_task(task<T> t) {
     return get_running_loop().create_task(std::move(t));
+}
+
+/// The same, naming the task (asyncio's `create_task(coro, name=...)`): the
+/// name shows in task_handle::name(), all_tasks(), format_task_tree() and
+/// debug-mode warnings.
+template <class T>
+task_handle<T> create_task(task<T> t, std::string_view name) {
+    return get_running_loop().create_task(std::move(t), name);
 }
 
 }  // namespace corio

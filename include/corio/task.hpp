@@ -1,6 +1,9 @@
 #pragma once
 
+#include <corio/detail/await_forward.hpp>
 #include <corio/detail/cancellation.hpp>
+#include <corio/detail/coroutine_name.hpp>
+#include <corio/detail/debug_probe.hpp>
 #include <corio/detail/frame_allocator.hpp>
 #include <corio/detail/unique_coroutine.hpp>
 
@@ -65,7 +68,34 @@ public:
 
     final_awaiter final_suspend() const noexcept { return {}; }
 
+    /// Every co_await in a task passes through here with its call site: kept
+    /// in the frame when built with CORIO_TRACK_AWAITS, told to a debug-mode
+    /// loop when one listens, otherwise dropped (the arguments are constants
+    /// and the check one relaxed load).
+    template <class Awaitable>
+    await_forward<Awaitable> await_transform(Awaitable&& awaitable, const char* file = __builtin_FILE(),
+                                             unsigned line = __builtin_LINE(),
+                                             const char* function = __builtin_FUNCTION()) noexcept {
+#if CORIO_TRACK_AWAITS
+        m_await_site = {file, function, line};
+#endif
+        if (debug_probe_armed()) [[unlikely]] {
+            note_await(m_context, {file, function, line});
+        }
+        return await_forward<Awaitable>(std::forward<Awaitable>(awaitable));
+    }
+
+#if CORIO_TRACK_AWAITS
+    /// Where this coroutine last reached a co_await (pending while suspended).
+    [[nodiscard]] const await_site& pending_await() const noexcept { return m_await_site; }
+    /// The task coroutine this one awaits right now (null: none, or not a task).
+    [[nodiscard]] const promise_base* awaited() const noexcept { return m_awaited; }
+    void set_awaited(const promise_base* child) noexcept { m_awaited = child; }
+#endif
+
     [[nodiscard]] task_context* context() const noexcept { return m_context; }
+    /// True until the coroutine is awaited, spawned or run by a combinator.
+    [[nodiscard]] bool never_awaited() const noexcept { return m_next == 0 && m_context == nullptr; }
     void set_context(task_context* context) noexcept { m_context = context; }
     /// The coroutine awaiting this one, resumed when it ends (replaces a completion).
     void set_continuation(std::coroutine_handle<> continuation) noexcept {
@@ -85,6 +115,10 @@ private:
 
     std::uintptr_t m_next = 0;  // continuation address, or completion | completion_bit, or 0
     task_context* m_context = nullptr;
+#if CORIO_TRACK_AWAITS
+    await_site m_await_site;
+    const promise_base* m_awaited = nullptr;
+#endif
 };
 
 /// The cancellation state of the strand a suspended coroutine belongs to, or
@@ -196,6 +230,26 @@ private:
 
 struct task_access;
 
+// Debug mode's "coroutine was never awaited": a task destroyed before anything
+// awaited, spawned or ran it. Logged by the loop after the current step.
+template <class Promise>
+[[gnu::cold]] void note_if_never_awaited(std::coroutine_handle<Promise> frame) noexcept {
+    if (!frame || frame.done() || !frame.promise().never_awaited() || !current_step_probe().timing) {
+        return;
+    }
+    try {
+        std::string function = coroutine_function_name(frame);
+        if (function.empty()) {
+            function = "a coroutine whose name is not in the symbol table";
+        }
+        current_step_probe().warnings.push_back("a task was destroyed without ever being awaited or started: " +
+                                                function +
+                                                " (a missing co_await, or a task never passed to create_task / "
+                                                "gather?)");
+    } catch (...) {  // out of memory: the warning is not worth more
+    }
+}
+
 }  // namespace detail
 
 /// A lazily started coroutine producing a T (asyncio's `async def f() -> T`).
@@ -214,6 +268,13 @@ public:
 
     task() noexcept = default;
     explicit task(std::coroutine_handle<promise_type> handle) noexcept : m_frame(handle) {}
+    task(task&&) noexcept = default;
+    task& operator=(task&&) noexcept = default;
+    ~task() {
+        if (detail::debug_probe_armed()) [[unlikely]] {
+            detail::note_if_never_awaited(m_frame.get());
+        }
+    }
 
     /// True if this task owns a coroutine (it was not moved from).
     [[nodiscard]] bool valid() const noexcept { return m_frame.valid(); }
@@ -239,12 +300,23 @@ public:
             promise_type& promise = m_handle.promise();
             promise.set_continuation(caller);
             promise.set_context(detail::context_of(caller));
+#if CORIO_TRACK_AWAITS
+            if constexpr (std::is_base_of_v<detail::promise_base, Promise>) {
+                m_caller = &caller.promise();
+                m_caller->set_awaited(&promise);
+            }
+#endif
             return m_handle;
         }
 
         // By value, not T&&: the result must not dangle once the awaited task
         // (often a temporary in the co_await expression) is destroyed.
         decltype(auto) await_resume() {
+#if CORIO_TRACK_AWAITS
+            if (m_caller != nullptr) {
+                m_caller->set_awaited(nullptr);
+            }
+#endif
             if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
                 return m_handle.promise().value();
             } else {
@@ -254,6 +326,9 @@ public:
 
     private:
         std::coroutine_handle<promise_type> m_handle;
+#if CORIO_TRACK_AWAITS
+        detail::promise_base* m_caller = nullptr;
+#endif
     };
 
     awaiter operator co_await() && noexcept { return awaiter{m_frame.get()}; }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <corio/detail/await_forward.hpp>
 #include <corio/detail/config.hpp>
 #include <corio/task.hpp>
 
@@ -8,12 +9,6 @@
 #include <utility>
 
 namespace corio::detail {
-
-template <class A>
-concept has_member_co_await = requires(A&& a) { std::forward<A>(a).operator co_await(); };
-
-template <class A>
-concept has_free_co_await = requires(A&& a) { operator co_await(std::forward<A>(a)); };
 
 template <class A>
 decltype(auto) get_awaiter(A&& a) {

@@ -9,6 +9,7 @@
 // include it before their include guard), then spawn.hpp and thread_pool.hpp
 // from here, then these definitions.
 
+#include <corio/detail/thread_usage.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/spawn.hpp>
 #include <corio/thread_pool.hpp>
@@ -16,10 +17,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -28,9 +31,17 @@ namespace corio {
 
 // ---- Lifetime ----
 
+inline event_loop::event_loop() {
+    const char* debug = std::getenv("CORIO_DEBUG");
+    if (debug != nullptr && *debug != '\0' && std::string_view(debug) != "0") {
+        set_debug(true);
+    }
+}
+
 inline event_loop::~event_loop() {
     close_now();
     release_signal_handlers();
+    set_debug(false);
 }
 
 inline void event_loop::close() {
@@ -158,7 +169,22 @@ task_handle<T> event_loop::create_task(task<T> t) {
     }
     auto* state = new detail::spawned_task<T>(*this, std::move(t));
     task_handle<T> handle(state);
+    state->m_id = ++m_last_task_id;
+    ++m_counters.tasks_created;
+    if (m_debug) [[unlikely]] {
+        state->debug_info().created = clock::now();
+        if (m_running) {
+            m_created_in_step.push_back(state);
+        }
+    }
     state->schedule_start();
+    return handle;
+}
+
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, std::string_view name) {
+    task_handle<T> handle = create_task(std::move(t));
+    handle.m_state->debug_info().name = name;
     return handle;
 }
 
@@ -235,10 +261,15 @@ inline void event_loop::run_once() {
     }
     // With work ready and nothing watched, polling would be a wasted syscall.
     if (timeout_ms != 0 || m_watched_fds != 0) {
+        ++m_counters.io_waits;
+        const time_point wait_started = m_debug ? clock::now() : time_point{};
         m_reactor.wait(timeout_ms, [](void* tag, detail::io_events events) {
             auto* watch = static_cast<detail::io_watch*>(tag);
             watch->on_events(watch, events);
         });
+        if (m_debug) [[unlikely]] {
+            m_counters.time_in_reactor += clock::now() - wait_started;
+        }
     }
     if (m_remote_pending.load(std::memory_order_acquire)) {
         drain_remote();
@@ -299,6 +330,13 @@ inline void event_loop::fire_resuming_timer(detail::timer_entry* entry) noexcept
 
 inline void event_loop::run_ready() {
     std::size_t count = m_ready.size();
+    // Every job counted here runs in this call: a throwing one is reported and the rest go on.
+    m_counters.steps += count;
+    m_counters.ready_queue_peak = std::max(m_counters.ready_queue_peak, count);
+    if (m_debug) [[unlikely]] {
+        run_ready_debug(count);
+        return;
+    }
     while (count != 0) {
         try {
             while (count != 0) {
@@ -322,6 +360,155 @@ inline void event_loop::drain_remote() {
     for (detail::callback_node* node : batch) {
         m_ready.push({&detail::callback_node::run_job, node});
     }
+}
+
+// ---- Debug mode ----
+
+inline void event_loop::set_debug(bool enabled) noexcept {
+    if (enabled == m_debug) {
+        return;
+    }
+    m_debug = enabled;
+    detail::debug_loop_count().fetch_add(enabled ? 1 : -1, std::memory_order_relaxed);
+    if (!enabled) {
+        m_created_in_step.clear();
+    }
+}
+
+inline void event_loop::log(std::string_view message) noexcept {
+    if (m_log_handler) {
+        try {
+            m_log_handler(*this, message);
+            return;
+        } catch (...) {  // a log line is not worth a crash
+            return;
+        }
+    }
+    std::fprintf(stderr, "corio: %.*s\n", static_cast<int>(message.size()), message.data());
+}
+
+inline loop_metrics event_loop::metrics() const noexcept {
+    loop_metrics now = m_counters;
+    now.tasks_pending = m_tasks.size();
+    now.ready_queue_depth = m_ready.size();
+    now.timers_armed = m_timers.size();
+    return now;
+}
+
+namespace detail {
+
+inline std::string format_milliseconds(std::chrono::nanoseconds d) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f ms", std::chrono::duration<double, std::milli>(d).count());
+    return text;
+}
+
+}  // namespace detail
+
+inline void event_loop::run_ready_debug(std::size_t count) {
+    while (count != 0) {
+        --count;
+        run_step_debug(m_ready.pop());
+    }
+}
+
+// One job, timed, and attributed to the task whose co_await it reached last.
+// A batch of fired sleeps is a step per sleeper here, as each is a task's.
+inline void event_loop::run_step_debug(detail::ready_job job) {
+    auto run_timed = [this](void (*run)(void*), void* arg) {
+        detail::step_probe& probe = detail::current_step_probe();
+        probe.task = nullptr;
+        probe.site = {};
+        probe.finished_task.clear();
+        probe.timing = true;
+        const detail::thread_usage usage_before = detail::thread_usage::now();
+        const time_point started = clock::now();
+        try {
+            run(arg);
+        } catch (...) {
+            call_exception_handler({"exception in callback", std::current_exception()});
+        }
+        probe.timing = false;
+        end_step_debug(started, usage_before);
+    };
+    if (job.run != &resume_fired) {
+        run_timed(job.run, job.arg);
+        return;
+    }
+    auto* timer = static_cast<detail::resuming_timer*>(job.arg);
+    while (timer != nullptr) {
+        auto* next = static_cast<detail::resuming_timer*>(timer->run_next);
+        if (next != nullptr) {
+            ++m_counters.steps;  // the batch was counted as one job
+        }
+        run_timed([](void* waiter) { std::coroutine_handle<>::from_address(waiter).resume(); },
+                  timer->waiter.address());
+        timer = next;
+    }
+}
+
+inline void event_loop::end_step_debug(time_point started, const detail::thread_usage& before) {
+    const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - started);
+    const detail::thread_usage after = detail::thread_usage::now();
+    m_counters.time_running += elapsed;
+    detail::step_probe& probe = detail::current_step_probe();
+    auto* task = static_cast<detail::spawned_task_base*>(probe.task);
+    adopt_tasks_created_in_step(probe.task);
+    for (std::string& warning : std::exchange(probe.warnings, {})) {
+        log(warning);
+    }
+    detail::await_site resumed_at;
+    if (task != nullptr) {
+        detail::task_debug_info& info = task->debug_info();
+        resumed_at = info.last_await;
+        info.last_await = probe.site;
+        ++info.steps;
+        info.running += elapsed;
+    }
+    if (elapsed <= slow_callback_duration) {
+        return;
+    }
+    std::string message;
+    if (task != nullptr) {
+        message = "task '" + task->name() + "'";
+    } else if (!probe.finished_task.empty()) {
+        message = "task '" + probe.finished_task + "' (in its last step)";
+    } else {
+        message = "a callback";
+    }
+    message += " blocked the loop for " + detail::format_milliseconds(elapsed) + " (slow_callback_duration " +
+               detail::format_milliseconds(slow_callback_duration) + ")";
+    if (resumed_at.known()) {
+        message += "; it resumed at " + detail::format_site(resumed_at);
+    }
+    if (probe.site.known()) {
+        message += (resumed_at.known() ? " and next suspended at " : "; it next suspended at ") +
+                   detail::format_site(probe.site);
+    }
+    // Off the CPU by its own doing (not preempted): it waited in the kernel.
+    const auto off_cpu = elapsed - (after.cpu - before.cpu);
+    const std::int64_t waits = after.voluntary_switches - before.voluntary_switches;
+    if (before.voluntary_switches >= 0 && waits > 0 && off_cpu > elapsed / 4) {
+        message += "; " + detail::format_milliseconds(off_cpu) + " of it off the CPU in " + std::to_string(waits) +
+                   (waits == 1 ? " wait" : " waits") +
+                   ": a blocking call (sleep, file or socket I/O, a lock) in a coroutine? Move it to "
+                   "corio::to_thread";
+    }
+    log(message);
+}
+
+// Tasks created during a step are the children of the task that ran it.
+inline void event_loop::adopt_tasks_created_in_step(detail::task_context* parent) {
+    if (m_created_in_step.empty()) {
+        return;
+    }
+    const std::uint64_t parent_id = parent != nullptr ? static_cast<detail::spawned_task_base*>(parent)->id() : 0;
+    for (detail::spawned_task_base* child : m_created_in_step) {
+        if (child->id() != parent_id) {  // the root task is created before any step
+            child->debug_info().parent_id = parent_id;
+        }
+    }
+    m_created_in_step.clear();
 }
 
 // ---- Signals ----

@@ -1,0 +1,78 @@
+#pragma once
+
+// What debug mode learns at each co_await of a task, at no cost while no loop
+// of the process has debug mode on: the promise's await_transform passes its
+// call site here only when debug_probe_armed() says some loop listens.
+
+#include <corio/detail/cancellation.hpp>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+// CORIO_TRACK_AWAITS=1 (a build option: it grows every task frame by the
+// fields below) makes each promise keep the site of its pending co_await and
+// the task it awaits, so a suspended chain can be printed from outside.
+#ifndef CORIO_TRACK_AWAITS
+#define CORIO_TRACK_AWAITS 0
+#endif
+
+namespace corio::detail {
+
+/// The source position of one co_await: file, line and enclosing function
+/// name (as the compiler spells it: unqualified). Null file: unknown.
+struct await_site {
+    const char* file = nullptr;
+    const char* function = nullptr;
+    unsigned line = 0;
+
+    [[nodiscard]] bool known() const noexcept { return file != nullptr; }
+};
+
+/// "function at file:line" (or "?" when unknown).
+inline std::string format_site(const await_site& site) {
+    if (!site.known()) {
+        return "?";
+    }
+    std::string text;
+    if (site.function != nullptr && *site.function != '\0') {
+        text.append(site.function).append(" at ");
+    }
+    return text.append(site.file).append(":").append(std::to_string(site.line));
+}
+
+/// How many loops of the process have debug mode on. Relaxed: a loop that
+/// turns debug on sees its own store; another thread's loop may notice a
+/// moment late, which only delays its first report.
+inline std::atomic<int>& debug_loop_count() noexcept {
+    static std::atomic<int> count{0};
+    return count;
+}
+
+[[nodiscard]] inline bool debug_probe_armed() noexcept {
+    return debug_loop_count().load(std::memory_order_relaxed) != 0;
+}
+
+/// What the step of a debug-mode loop running on this thread reached last:
+/// the task (enclosing strand) of the co_await and its site. Reset by the
+/// loop before each step and read after it, so a slow step can be named.
+struct step_probe {
+    task_context* task = nullptr;
+    await_site site;
+    std::string finished_task;          // the name of a task that ended during the step
+    std::vector<std::string> warnings;  // found meanwhile, for the loop to log after the step
+    bool timing = false;                // a debug-mode loop runs a step on this thread now
+};
+
+inline step_probe& current_step_probe() noexcept {
+    thread_local step_probe probe;
+    return probe;
+}
+
+[[gnu::cold]] inline void note_await(task_context* strand, await_site site) noexcept {
+    step_probe& probe = current_step_probe();
+    probe.task = strand != nullptr ? strand->enclosing_task() : nullptr;
+    probe.site = site;
+}
+
+}  // namespace corio::detail

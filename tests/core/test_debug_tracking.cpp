@@ -1,0 +1,205 @@
+// Tests of async stack traces in a CORIO_TRACK_AWAITS=1 build (this file is
+// compiled with it): format_await_chain walks a suspended task's chain of
+// coroutines, innermost first, through nested tasks, sleep, I/O, gather,
+// task groups and wait_for; all_tasks and format_task_tree show each task's
+// outermost function and innermost co_await without debug mode.
+
+#include "catch.hpp"
+#include "test_support.hpp"
+
+#include <corio/combinators.hpp>
+#include <corio/debug.hpp>
+#include <corio/event_loop.hpp>
+#include <corio/fd_watcher.hpp>
+#include <corio/run.hpp>
+#include <corio/sleep.hpp>
+#include <corio/spawn.hpp>
+#include <corio/task.hpp>
+#include <corio/task_group.hpp>
+#include <corio/timeout.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+static_assert(CORIO_TRACK_AWAITS == 1, "this file tests the CORIO_TRACK_AWAITS build");
+
+namespace {
+
+using namespace std::chrono_literals;
+using Catch::Matchers::Contains;
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::size_t from = 0;
+    while (from < text.size()) {
+        const std::size_t end = text.find('\n', from);
+        lines.push_back(text.substr(from, end - from));
+        from = end == std::string::npos ? text.size() : end + 1;
+    }
+    return lines;
+}
+
+std::string at_line(int line) {
+    return "test_debug_tracking.cpp:" + std::to_string(line);
+}
+
+int leaf_line = 0;
+int middle_line = 0;
+int outer_line = 0;
+
+corio::task<int> leaf() {
+    leaf_line = __LINE__ + 1;
+    co_await corio::sleep(10s);
+    co_return 1;
+}
+
+corio::task<int> middle() {
+    middle_line = __LINE__ + 1;
+    const int v = co_await leaf();
+    co_return v + 1;
+}
+
+corio::task<int> outer() {
+    outer_line = __LINE__ + 1;
+    const int v = co_await middle();
+    co_return v + 1;
+}
+
+int read_line = 0;
+
+corio::task<void> wait_for_input(int fd) {
+    read_line = __LINE__ + 1;
+    co_await corio::wait_readable(fd);
+}
+
+corio::task<void> reader(int fd) {
+    co_await wait_for_input(fd);
+}
+
+int gather_line = 0;
+
+corio::task<void> gathers() {
+    gather_line = __LINE__ + 1;
+    co_await corio::gather(leaf(), leaf());
+}
+
+int group_line = 0;
+
+corio::task<void> groups() {
+    auto body = [](corio::task_group& tg) -> corio::task<void> {
+        tg.spawn(leaf());
+        co_return;
+    };
+    group_line = __LINE__ + 1;
+    co_await corio::with_task_group(body);
+}
+
+int wait_for_line = 0;
+
+corio::task<void> waits_with_timeout() {
+    wait_for_line = __LINE__ + 1;
+    co_await corio::wait_for(middle(), 10s);
+}
+
+corio::task<int> quick_child() {
+    co_await corio::sleep(0s);
+    co_return 1;
+}
+
+int after_child_line = 0;
+
+corio::task<void> sleeps_after_child() {
+    co_await quick_child();
+    after_child_line = __LINE__ + 1;
+    co_await corio::sleep(10s);
+}
+
+// Starts `t` as a task, lets it suspend, and returns its await chain.
+template <class T>
+corio::task<std::string> chain_of(corio::task<T> t) {
+    auto handle = corio::create_task(std::move(t), "traced");
+    co_await corio::sleep(5ms);
+    std::string chain = corio::format_await_chain(handle);
+    handle.cancel();
+    co_await corio::gather_settled(handle);
+    co_return chain;
+}
+
+}  // namespace
+
+TEST_CASE("the await chain of nested tasks lists each coroutine, innermost first", "[debug][tracking]") {
+    const std::string chain = corio::run(chain_of(outer()));
+    const std::vector<std::string> lines = lines_of(chain);
+    REQUIRE(lines.size() == 4);
+    CHECK(lines[0] == "#0 leaf at " + std::string(__FILE__) + ":" + std::to_string(leaf_line));
+    CHECK_THAT(lines[1], Catch::StartsWith("#1 middle at "));
+    CHECK_THAT(lines[1], Catch::EndsWith(at_line(middle_line)));
+    CHECK_THAT(lines[2], Catch::StartsWith("#2 outer at "));
+    CHECK_THAT(lines[2], Catch::EndsWith(at_line(outer_line)));
+    CHECK(lines[3] == "in task 'traced'");
+}
+
+TEST_CASE("the await chain ends at a pending I/O wait", "[debug][tracking]") {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    const std::string chain = corio::run(chain_of(reader(fds[0])));
+    ::close(fds[0]);
+    ::close(fds[1]);
+    const std::vector<std::string> lines = lines_of(chain);
+    REQUIRE(lines.size() == 4);
+    CHECK_THAT(lines[0], Catch::StartsWith("#0 wait_readable at "));  // corio's own coroutine
+    CHECK_THAT(lines[0], Contains("corio/fd_watcher.hpp:"));
+    CHECK_THAT(lines[1], Catch::StartsWith("#1 wait_for_input at "));
+    CHECK_THAT(lines[1], Catch::EndsWith(at_line(read_line)));
+    CHECK_THAT(lines[2], Catch::StartsWith("#2 reader at "));
+}
+
+TEST_CASE("the await chain reaches the gather, task group or wait_for a task waits in", "[debug][tracking]") {
+    SECTION("gather") {
+        const std::vector<std::string> lines = lines_of(corio::run(chain_of(gathers())));
+        REQUIRE(lines.size() == 2);
+        CHECK_THAT(lines[0], Catch::StartsWith("#0 gathers at "));
+        CHECK_THAT(lines[0], Catch::EndsWith(at_line(gather_line)));
+    }
+    SECTION("task group") {
+        const std::vector<std::string> lines = lines_of(corio::run(chain_of(groups())));
+        REQUIRE(lines.size() == 2);
+        CHECK_THAT(lines[0], Catch::StartsWith("#0 groups at "));
+        CHECK_THAT(lines[0], Catch::EndsWith(at_line(group_line)));
+    }
+    SECTION("wait_for") {
+        const std::vector<std::string> lines = lines_of(corio::run(chain_of(waits_with_timeout())));
+        REQUIRE(lines.size() >= 2);
+        CHECK_THAT(lines.back(), Catch::Equals("in task 'traced'"));
+        CHECK_THAT(lines[lines.size() - 2], Catch::EndsWith(at_line(wait_for_line)));
+    }
+}
+
+TEST_CASE("a task that resumed leaves no stale link to the task it awaited", "[debug][tracking]") {
+    const std::vector<std::string> lines = lines_of(corio::run(chain_of(sleeps_after_child())));
+    REQUIRE(lines.size() == 2);  // the finished child is not in the chain
+    CHECK_THAT(lines[0], Catch::StartsWith("#0 sleeps_after_child at "));
+    CHECK_THAT(lines[0], Catch::EndsWith(at_line(after_child_line)));
+}
+
+TEST_CASE("all_tasks and the task tree name unnamed tasks by their function", "[debug][tracking]") {
+    const std::string tree = corio::run([]() -> corio::task<std::string> {
+        auto t = corio::create_task(outer());
+        co_await corio::sleep(5ms);
+        const std::vector<corio::task_info> tasks = corio::all_tasks();
+        REQUIRE(tasks.size() == 2);
+        CHECK(tasks[1].function == "outer");
+        CHECK_THAT(tasks[1].awaiting, Catch::StartsWith("leaf at "));
+        CHECK_THAT(tasks[1].awaiting, Catch::EndsWith(at_line(leaf_line)));
+        std::string text = corio::format_task_tree();
+        t.cancel();
+        co_await corio::gather_settled(t);
+        co_return text;
+    }());
+    const std::vector<std::string> lines = lines_of(tree);
+    REQUIRE(lines.size() == 2);
+    CHECK_THAT(lines[1], Catch::StartsWith("outer (Task-2, pending, awaiting leaf at "));
+}
