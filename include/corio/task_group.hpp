@@ -117,6 +117,7 @@ public:
     void start() noexcept;
 
     task_group* m_group = nullptr;  // null once the group is gone
+    std::string m_name;             // as given to spawn; empty: none
 
 protected:
     [[nodiscard]] virtual std::exception_ptr frame_exception() const noexcept = 0;
@@ -187,6 +188,8 @@ public:
     [[nodiscard]] bool done() const noexcept { return m_state->done(); }
     /// True if the child finished by cancellation.
     [[nodiscard]] bool cancelled() const noexcept { return m_state->cancelled(); }
+    /// The name given to spawn(awaitable, name); empty when none was.
+    [[nodiscard]] const std::string& name() const noexcept { return m_state->m_name; }
     /// Asks the child to stop; false if it had already finished.
     bool cancel() noexcept { return m_state->cancel(); }
     /// The same, the child's cancelled_error carrying `message`.
@@ -304,6 +307,16 @@ public:
             throw;
         }
         return child_handle<T>(std::move(child));
+    }
+
+    /// The same, naming the child (asyncio's `tg.create_task(coro, name=...)`):
+    /// child_handle::name() returns it.
+    template <class Awaitable>
+        requires detail::awaitable<Awaitable>
+    auto spawn(Awaitable&& awaitable, std::string_view name) {
+        auto child = spawn(std::forward<Awaitable>(awaitable));
+        child.m_state->m_name = name;
+        return child;
     }
 
     /// Children spawned so far that have not finished.

@@ -173,7 +173,8 @@ task_handle<T> event_loop::create_task(task<T> t) {
     ++m_counters.tasks_created;
     if (m_debug) [[unlikely]] {
         state->debug_info().created = clock::now();
-        if (m_running) {
+        // Its parent is the task the step ends in; only a timed step says which.
+        if (detail::current_step_probe().timing) {
             m_created_in_step.push_back(state);
         }
     }
