@@ -14,13 +14,16 @@
 //   in a coroutine? Move it to corio::to_thread
 //
 // The same server exposes /debug/tasks (the task tree; ?format=json for JSON)
-// and /metrics (Prometheus) through corio::http::debug_routes.
+// and /metrics (Prometheus) through corio::http::debug_routes, and (serving
+// mode) an inspection socket: `corio-ps PID` prints the task tree from
+// another shell, as `python -m asyncio ps PID` does.
 //
 //   20_debugging [--port N]  serve on 127.0.0.1:N (default 8080) until Ctrl-C
 //   20_debugging --quick   serve on a free port, call each route, show what debug mode saw, exit
 
 #include <corio/corio.hpp>
 #include <corio/http.hpp>
+#include <corio/net/inspection.hpp>
 
 #include <fmt/core.h>
 
@@ -33,6 +36,8 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 using namespace std::chrono_literals;
 namespace http = corio::http;
@@ -92,9 +97,11 @@ corio::task<int> quick_demo() {
     co_await session.close();
     co_await server.shutdown(1s);
 
-    const bool found = warnings.size() == 1 && warnings[0].find("20_debugging.cpp") != std::string::npos &&
+    const bool found = warnings.size() == 1 &&
+                       warnings[0].find("20_debugging.cpp") != std::string::npos &&
                        warnings[0].find("blocking call") != std::string::npos;
-    fmt::print("{}\n", found ? "debug mode named the blocking handler" : "debug mode did not find the culprit");
+    fmt::print("{}\n", found ? "debug mode named the blocking handler"
+                             : "debug mode did not find the culprit");
     co_return found ? 0 : 1;
 }
 
@@ -102,12 +109,15 @@ corio::task<int> serve(std::uint16_t port) {
     corio::event_loop& loop = corio::get_running_loop();
     loop.set_debug(true);  // warnings go to stderr
     auto server = co_await http::start_server(make_routes(), "127.0.0.1", port);
-    fmt::print("serving on http://127.0.0.1:{}: try /fast, /slow, /report (the bad one), /debug/tasks, "
-               "/metrics; Ctrl-C stops\n",
-               server.port());
+    auto inspection = co_await corio::start_inspection();  // for `corio-ps PID`
+    fmt::print(
+        "serving on http://127.0.0.1:{}: try /fast, /slow, /report (the bad one), /debug/tasks, "
+        "/metrics; `corio-ps {}` from another shell; Ctrl-C stops\n",
+        server.port(), ::getpid());
     loop.add_signal_handler(SIGINT, [&server] { server.close(); });
     loop.add_signal_handler(SIGTERM, [&server] { server.close(); });
     co_await server.serve_forever();
+    inspection.close();
     co_await server.shutdown(5s);
     co_return 0;
 }
@@ -130,7 +140,8 @@ int main(int argc, char** argv) {
         } else if (arg == "--help" || arg == "-h") {
             fmt::print("{}", usage);
             return 0;
-        } else if (arg == "--port" && i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9') {
+        } else if (arg == "--port" && i + 1 < argc && argv[i + 1][0] >= '0' &&
+                   argv[i + 1][0] <= '9') {
             port = static_cast<std::uint16_t>(std::atoi(argv[++i]));
         } else {
             fmt::print(stderr, "20_debugging: unknown argument '{}'\n{}", arg, usage);

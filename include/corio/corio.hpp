@@ -11,10 +11,10 @@
 #include <corio/debug.hpp>
 #include <corio/errors.hpp>
 #include <corio/event_loop.hpp>
-#include <corio/loop_metrics.hpp>
 #include <corio/fd_watcher.hpp>
 #include <corio/generator.hpp>
 #include <corio/invoke.hpp>
+#include <corio/loop_metrics.hpp>
 #include <corio/outcome.hpp>
 #include <corio/run.hpp>
 #include <corio/shield.hpp>

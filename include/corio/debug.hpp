@@ -62,7 +62,8 @@ struct loop_introspection {
             if (const task_debug_info* debug = spawned.find_debug_info()) {
                 info.parent_id = debug->parent_id;
                 if (debug->created != event_loop::time_point{}) {
-                    info.age = std::chrono::duration_cast<std::chrono::nanoseconds>(now - debug->created);
+                    info.age =
+                        std::chrono::duration_cast<std::chrono::nanoseconds>(now - debug->created);
                 }
                 info.steps = debug->steps;
                 info.running_time = debug->running;
@@ -75,12 +76,14 @@ struct loop_introspection {
         return out;
     }
 
-    static spawned_task_base& state(const task_ref& task) noexcept { return *task.m_task; }
+    static spawned_task_base& state(const task_ref& task) noexcept {
+        return *task.m_task;
+    }
 };
 
 inline void append_task_tree(std::string& out, const std::vector<task_info>& tasks,
-                             const std::multimap<std::uint64_t, std::size_t>& children, std::size_t index,
-                             int depth) {
+                             const std::multimap<std::uint64_t, std::size_t>& children,
+                             std::size_t index, int depth) {
     const task_info& info = tasks[index];
     out.append(static_cast<std::size_t>(depth) * 4, ' ');
     const bool named = info.name != "Task-" + std::to_string(info.id);
@@ -89,7 +92,9 @@ inline void append_task_tree(std::string& out, const std::vector<task_info>& tas
     } else {
         out.append(info.function);
     }
-    out.append(" (").append(named || info.function.empty() ? "" : info.name + ", ").append(info.state);
+    out.append(" (")
+        .append(named || info.function.empty() ? "" : info.name + ", ")
+        .append(info.state);
     if (!info.awaiting.empty()) {
         out.append(", awaiting ").append(info.awaiting);
     }
@@ -166,16 +171,22 @@ inline void append_task_tree(std::string& out, const std::vector<task_info>& tas
         sites.push_back(p->pending_await());
     }
 #else
-    if (const detail::task_debug_info* debug = spawned.find_debug_info(); debug && debug->last_await.known()) {
+    if (const detail::task_debug_info* debug = spawned.find_debug_info();
+        debug && debug->last_await.known()) {
         sites.push_back(debug->last_await);
     }
 #endif
     std::size_t depth = 0;
     for (auto it = sites.rbegin(); it != sites.rend(); ++it) {
-        out.append("#").append(std::to_string(depth++)).append(" ").append(detail::format_site(*it)).append("\n");
+        out.append("#")
+            .append(std::to_string(depth++))
+            .append(" ")
+            .append(detail::format_site(*it))
+            .append("\n");
     }
     if (sites.empty()) {
-        out.append("(await sites unknown: turn debug mode on, or build with CORIO_TRACK_AWAITS=1)\n");
+        out.append(
+            "(await sites unknown: turn debug mode on, or build with CORIO_TRACK_AWAITS=1)\n");
     }
     out.append("in task '").append(spawned.name()).append("'\n");
     return out;

@@ -325,7 +325,8 @@ private:
     loop_metrics m_counters;  // the count fields; the rest is filled in by metrics()
     bool m_debug = false;
     std::uint64_t m_last_task_id = 0;
-    std::vector<detail::spawned_task_base*> m_created_in_step;  // debug mode: their parent is found at the step's end
+    std::vector<detail::spawned_task_base*>
+        m_created_in_step;  // debug mode: their parent is found at the step's end
     detail::signal_registry<event_loop> m_signals{*this, m_reactor};  // add_signal_handler's
 
     std::mutex m_remote_mutex;

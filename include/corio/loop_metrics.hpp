@@ -43,16 +43,20 @@ struct loop_metrics {
         metric("tasks_created_total", "counter", "Tasks created.", std::to_string(tasks_created));
         metric("tasks_finished_total", "counter", "Tasks that ended, cancelled ones included.",
                std::to_string(tasks_finished));
-        metric("tasks_cancelled_total", "counter", "Tasks that ended cancelled.", std::to_string(tasks_cancelled));
+        metric("tasks_cancelled_total", "counter", "Tasks that ended cancelled.",
+               std::to_string(tasks_cancelled));
         metric("steps_total", "counter", "Jobs run by the loop.", std::to_string(steps));
         metric("io_waits_total", "counter", "Waits in the reactor.", std::to_string(io_waits));
         metric("tasks_pending", "gauge", "Tasks not finished.", std::to_string(tasks_pending));
-        metric("ready_queue_depth", "gauge", "Jobs waiting to run.", std::to_string(ready_queue_depth));
-        metric("ready_queue_peak", "gauge", "Most jobs ready at once.", std::to_string(ready_queue_peak));
+        metric("ready_queue_depth", "gauge", "Jobs waiting to run.",
+               std::to_string(ready_queue_depth));
+        metric("ready_queue_peak", "gauge", "Most jobs ready at once.",
+               std::to_string(ready_queue_peak));
         metric("timers_armed", "gauge", "Timers pending.", std::to_string(timers_armed));
         metric("reactor_seconds_total", "counter", "Time blocked in the reactor (debug mode only).",
                seconds(time_in_reactor));
-        metric("running_seconds_total", "counter", "Time running steps (debug mode only).", seconds(time_running));
+        metric("running_seconds_total", "counter", "Time running steps (debug mode only).",
+               seconds(time_running));
         return out;
     }
     [[nodiscard]] std::string to_prometheus() const { return to_prometheus("corio_"); }

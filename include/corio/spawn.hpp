@@ -51,12 +51,12 @@ inline bool is_cancellation(const std::exception_ptr& error) noexcept {
 /// What a task carries beyond its state once it has a name or debug mode saw
 /// it (allocated only then, so plain tasks pay one null pointer).
 struct task_debug_info {
-    std::string name;              // as given to create_task; empty: none
-    std::uint64_t parent_id = 0;   // the task that created it (debug mode); 0: none known
+    std::string name;             // as given to create_task; empty: none
+    std::uint64_t parent_id = 0;  // the task that created it (debug mode); 0: none known
     std::chrono::steady_clock::time_point created{};  // debug mode at creation only
-    std::uint64_t steps = 0;       // steps run while debug mode was on
+    std::uint64_t steps = 0;                          // steps run while debug mode was on
     std::chrono::nanoseconds running{0};
-    await_site last_await;         // where its last timed step suspended
+    await_site last_await;  // where its last timed step suspended
 };
 
 /// Shared state of a task started with create_task: the running frame, its
@@ -259,7 +259,9 @@ private:
     }
     void destroy_frame() noexcept override { m_body = task<T>{}; }
     std::coroutine_handle<> frame() const noexcept override { return task_access::handle(m_body); }
-    const promise_base& root_promise() const noexcept override { return task_access::handle(m_body).promise(); }
+    const promise_base& root_promise() const noexcept override {
+        return task_access::handle(m_body).promise();
+    }
 
     task<T> m_body;
 };

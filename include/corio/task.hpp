@@ -73,7 +73,8 @@ public:
     /// loop when one listens, otherwise dropped (the arguments are constants
     /// and the check one relaxed load).
     template <class Awaitable>
-    await_forward<Awaitable> await_transform(Awaitable&& awaitable, const char* file = __builtin_FILE(),
+    await_forward<Awaitable> await_transform(Awaitable&& awaitable,
+                                             const char* file = __builtin_FILE(),
                                              unsigned line = __builtin_LINE(),
                                              const char* function = __builtin_FUNCTION()) noexcept {
 #if CORIO_TRACK_AWAITS
@@ -87,15 +88,23 @@ public:
 
 #if CORIO_TRACK_AWAITS
     /// Where this coroutine last reached a co_await (pending while suspended).
-    [[nodiscard]] const await_site& pending_await() const noexcept { return m_await_site; }
+    [[nodiscard]] const await_site& pending_await() const noexcept {
+        return m_await_site;
+    }
     /// The task coroutine this one awaits right now (null: none, or not a task).
-    [[nodiscard]] const promise_base* awaited() const noexcept { return m_awaited; }
-    void set_awaited(const promise_base* child) noexcept { m_awaited = child; }
+    [[nodiscard]] const promise_base* awaited() const noexcept {
+        return m_awaited;
+    }
+    void set_awaited(const promise_base* child) noexcept {
+        m_awaited = child;
+    }
 #endif
 
     [[nodiscard]] task_context* context() const noexcept { return m_context; }
     /// True until the coroutine is awaited, spawned or run by a combinator.
-    [[nodiscard]] bool never_awaited() const noexcept { return m_next == 0 && m_context == nullptr; }
+    [[nodiscard]] bool never_awaited() const noexcept {
+        return m_next == 0 && m_context == nullptr;
+    }
     void set_context(task_context* context) noexcept { m_context = context; }
     /// The coroutine awaiting this one, resumed when it ends (replaces a completion).
     void set_continuation(std::coroutine_handle<> continuation) noexcept {
@@ -234,7 +243,8 @@ struct task_access;
 // awaited, spawned or ran it. Logged by the loop after the current step.
 template <class Promise>
 [[gnu::cold]] void note_if_never_awaited(std::coroutine_handle<Promise> frame) noexcept {
-    if (!frame || frame.done() || !frame.promise().never_awaited() || !current_step_probe().timing) {
+    if (!frame || frame.done() || !frame.promise().never_awaited() ||
+        !current_step_probe().timing) {
         return;
     }
     try {
@@ -242,10 +252,10 @@ template <class Promise>
         if (function.empty()) {
             function = "a coroutine whose name is not in the symbol table";
         }
-        current_step_probe().warnings.push_back("a task was destroyed without ever being awaited or started: " +
-                                                function +
-                                                " (a missing co_await, or a task never passed to create_task / "
-                                                "gather?)");
+        current_step_probe().warnings.push_back(
+            "a task was destroyed without ever being awaited or started: " + function +
+            " (a missing co_await, or a task never passed to create_task / "
+            "gather?)");
     } catch (...) {  // out of memory: the warning is not worth more
     }
 }

@@ -312,7 +312,7 @@ public:
     /// The same, naming the child (asyncio's `tg.create_task(coro, name=...)`):
     /// child_handle::name() returns it.
     template <class Awaitable>
-        requires detail::awaitable<Awaitable>
+    requires detail::awaitable<Awaitable>
     auto spawn(Awaitable&& awaitable, std::string_view name) {
         auto child = spawn(std::forward<Awaitable>(awaitable));
         child.m_state->m_name = name;

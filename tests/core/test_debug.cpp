@@ -75,7 +75,8 @@ corio::task<void> outer_sleep() {
 struct captured_log {
     std::vector<std::string> messages;
     void install(corio::event_loop& loop) {
-        loop.set_log_handler([this](corio::event_loop&, std::string_view m) { messages.emplace_back(m); });
+        loop.set_log_handler(
+            [this](corio::event_loop&, std::string_view m) { messages.emplace_back(m); });
     }
 };
 
@@ -88,7 +89,8 @@ TEST_CASE("create_task names a task, unnamed tasks are Task-<n> in creation orde
         auto unnamed = corio::create_task(sleep_long());
         std::optional<corio::task_ref> self;
         self = co_await corio::current_task();
-        std::vector<std::string> out{named.name(), unnamed.name(), self->name(), corio::task_ref(named).name()};
+        std::vector<std::string> out{named.name(), unnamed.name(), self->name(),
+                                     corio::task_ref(named).name()};
         named.cancel();
         unnamed.cancel();
         co_await corio::gather_settled(named, unnamed);
@@ -136,11 +138,13 @@ TEST_CASE("debug mode keeps each task's steps, running time, age and last co_awa
     loop.set_debug(true);
     CHECK(loop.get_debug());
     loop.run_until_complete([]() -> corio::task<void> {
-        auto t = corio::create_task([]() -> corio::task<void> {
-            co_await corio::sleep(0s);
-            co_await corio::sleep(0s);
-            co_await inner_sleep();
-        }(), "stepper");
+        auto t = corio::create_task(
+            []() -> corio::task<void> {
+                co_await corio::sleep(0s);
+                co_await corio::sleep(0s);
+                co_await inner_sleep();
+            }(),
+            "stepper");
         co_await corio::sleep(20ms);
         const std::vector<corio::task_info> tasks = corio::all_tasks();
         REQUIRE(tasks.size() == 2);
@@ -162,13 +166,15 @@ TEST_CASE("format_task_tree indents each task under the task that created it", "
     corio::event_loop loop;
     loop.set_debug(true);
     const std::string tree = loop.run_until_complete([]() -> corio::task<std::string> {
-        auto parent = corio::create_task([]() -> corio::task<void> {
-            auto child = corio::create_task(sleep_long(), "child");
-            try {
-                co_await child;
-            } catch (const corio::cancelled_error&) {
-            }
-        }(), "parent");
+        auto parent = corio::create_task(
+            []() -> corio::task<void> {
+                auto child = corio::create_task(sleep_long(), "child");
+                try {
+                    co_await child;
+                } catch (const corio::cancelled_error&) {
+                }
+            }(),
+            "parent");
         auto sibling = corio::create_task(sleep_long(), "sibling");
         co_await corio::sleep(10ms);
         std::string text = corio::format_task_tree();
@@ -222,7 +228,8 @@ TEST_CASE("in debug mode the await chain shows the innermost pending co_await", 
     CHECK(lines[1] == "in task 'sleeper'");
 }
 
-TEST_CASE("a step longer than slow_callback_duration is reported with the task and lines", "[debug]") {
+TEST_CASE("a step longer than slow_callback_duration is reported with the task and lines",
+          "[debug]") {
     corio::event_loop loop;
     captured_log log;
     log.install(loop);
@@ -262,7 +269,8 @@ TEST_CASE("a step that resumes a task names where it resumed", "[debug]") {
     REQUIRE(log.messages.size() == 1);
     CHECK_THAT(log.messages[0], Contains("task 'Task-1' blocked the loop"));
     CHECK_THAT(log.messages[0], Contains("resumed at "));
-    CHECK_THAT(log.messages[0], Contains("test_debug.cpp:" + std::to_string(resumed_line) + " and next suspended at"));
+    CHECK_THAT(log.messages[0], Contains("test_debug.cpp:" + std::to_string(resumed_line) +
+                                         " and next suspended at"));
     CHECK_THAT(log.messages[0], Contains("test_debug.cpp:" + std::to_string(suspended_line)));
 }
 
@@ -303,7 +311,8 @@ TEST_CASE("CORIO_DEBUG in the environment turns debug mode on", "[debug]") {
 
 TEST_CASE("a throwing log handler is ignored", "[debug]") {
     corio::event_loop loop;
-    loop.set_log_handler([](corio::event_loop&, std::string_view) { throw std::runtime_error("log down"); });
+    loop.set_log_handler(
+        [](corio::event_loop&, std::string_view) { throw std::runtime_error("log down"); });
     loop.set_debug(true);
     loop.slow_callback_duration = 5ms;
     CHECK_NOTHROW(loop.run_until_complete(block_then_sleep(20ms)));
@@ -328,7 +337,7 @@ TEST_CASE("metrics count tasks, steps and waits exactly", "[debug][metrics]") {
     CHECK(m.ready_queue_depth == 0);
     CHECK(m.ready_queue_peak == 1);
     CHECK(m.timers_armed == 0);
-    CHECK(m.io_waits == 0);  // work was always ready and nothing watched: never polled
+    CHECK(m.io_waits == 0);        // work was always ready and nothing watched: never polled
     CHECK(m.time_running == 0ns);  // debug mode off
 
     loop.run_until_complete([]() -> corio::task<void> {
@@ -351,7 +360,8 @@ TEST_CASE("metrics count tasks, steps and waits exactly", "[debug][metrics]") {
     CHECK(m.io_waits == 0);
 }
 
-TEST_CASE("metrics: a timed wait is one reactor wait, and debug mode times it", "[debug][metrics]") {
+TEST_CASE("metrics: a timed wait is one reactor wait, and debug mode times it",
+          "[debug][metrics]") {
     corio::event_loop loop;
     loop.set_debug(true);
     loop.run_until_complete([]() -> corio::task<void> { co_await corio::sleep(30ms); }());
@@ -369,7 +379,8 @@ TEST_CASE("metrics render in Prometheus text format", "[debug][metrics]") {
     m.ready_queue_depth = 3;
     m.time_in_reactor = 1500ms;
     const std::string text = m.to_prometheus();
-    CHECK_THAT(text, Contains("# TYPE corio_tasks_created_total counter\ncorio_tasks_created_total 7\n"));
+    CHECK_THAT(text,
+               Contains("# TYPE corio_tasks_created_total counter\ncorio_tasks_created_total 7\n"));
     CHECK_THAT(text, Contains("\ncorio_tasks_cancelled_total 2\n"));
     CHECK_THAT(text, Contains("# TYPE corio_ready_queue_depth gauge\ncorio_ready_queue_depth 3\n"));
     CHECK_THAT(text, Contains("\ncorio_reactor_seconds_total 1.5"));
@@ -402,8 +413,8 @@ TEST_CASE("debug mode reports a task destroyed without ever being awaited or sta
         co_await spawned;
     }());
     REQUIRE(log.messages.size() == 1);
-    CHECK_THAT(log.messages[0],
-               Contains("a task was destroyed without ever being awaited or started: (anonymous namespace)::forgotten_work() ("));
+    CHECK_THAT(log.messages[0], Contains("a task was destroyed without ever being awaited or "
+                                         "started: (anonymous namespace)::forgotten_work() ("));
     CHECK_THAT(log.messages[0], Contains("missing co_await"));
 
     log.messages.clear();

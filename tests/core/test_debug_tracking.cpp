@@ -130,7 +130,8 @@ corio::task<std::string> chain_of(corio::task<T> t) {
 
 }  // namespace
 
-TEST_CASE("the await chain of nested tasks lists each coroutine, innermost first", "[debug][tracking]") {
+TEST_CASE("the await chain of nested tasks lists each coroutine, innermost first",
+          "[debug][tracking]") {
     const std::string chain = corio::run(chain_of(outer()));
     const std::vector<std::string> lines = lines_of(chain);
     REQUIRE(lines.size() == 4);
@@ -157,7 +158,8 @@ TEST_CASE("the await chain ends at a pending I/O wait", "[debug][tracking]") {
     CHECK_THAT(lines[2], Catch::StartsWith("#2 reader at "));
 }
 
-TEST_CASE("the await chain reaches the gather, task group or wait_for a task waits in", "[debug][tracking]") {
+TEST_CASE("the await chain reaches the gather, task group or wait_for a task waits in",
+          "[debug][tracking]") {
     SECTION("gather") {
         const std::vector<std::string> lines = lines_of(corio::run(chain_of(gathers())));
         REQUIRE(lines.size() == 2);

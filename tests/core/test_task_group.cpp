@@ -309,18 +309,21 @@ TEST_CASE("A group composes with wait_for: the timeout cancels the whole group",
     CHECK(log == log_t{"a started", "a cancelled"});
 }
 
-TEST_CASE("spawn(awaitable, name) names the child, and the name stays after it finished", "[task_group]") {
-    const std::vector<std::string> names = run_with_watchdog([]() -> corio::task<std::vector<std::string>> {
-        std::vector<std::string> out;
-        co_await corio::with_task_group([&out](corio::task_group& tg) -> corio::task<void> {
-            auto named = tg.spawn([]() -> corio::task<int> { co_return 1; }(), "fetch users");
-            auto unnamed = tg.spawn([]() -> corio::task<int> { co_return 2; }());
-            out.push_back(named.name());
-            out.push_back(unnamed.name());
-            const int sum = co_await named + co_await unnamed;
-            out.push_back(named.name() + " " + std::to_string(sum));
-        });
-        co_return out;
-    }(), 10s);
+TEST_CASE("spawn(awaitable, name) names the child, and the name stays after it finished",
+          "[task_group]") {
+    const std::vector<std::string> names = run_with_watchdog(
+        []() -> corio::task<std::vector<std::string>> {
+            std::vector<std::string> out;
+            co_await corio::with_task_group([&out](corio::task_group& tg) -> corio::task<void> {
+                auto named = tg.spawn([]() -> corio::task<int> { co_return 1; }(), "fetch users");
+                auto unnamed = tg.spawn([]() -> corio::task<int> { co_return 2; }());
+                out.push_back(named.name());
+                out.push_back(unnamed.name());
+                const int sum = co_await named + co_await unnamed;
+                out.push_back(named.name() + " " + std::to_string(sum));
+            });
+            co_return out;
+        }(),
+        10s);
     CHECK(names == std::vector<std::string>{"fetch users", "", "fetch users 3"});
 }

@@ -72,8 +72,9 @@ TEST_CASE("/debug/tasks serves the task tree as text and as JSON", "[debug_route
         CHECK_THAT(std::string(text.headers().get_or("Content-Type", "")), Contains("text/plain"));
         const std::string tree = co_await text.text();
         CHECK_THAT(tree, Contains("    idle \"worker\" (pending, awaiting idle_worker at "));
-        CHECK_THAT(tree, Contains("    accept loop (pending"));
-        CHECK_THAT(tree, Contains("        connection from 127.0.0.1:"));  // the request's own connection
+        CHECK_THAT(tree, Contains("    accept loop on 127.0.0.1:"));
+        CHECK_THAT(tree,
+                   Contains("        connection from 127.0.0.1:"));  // the request's own connection
 
         http::client_response json = co_await session.get(base + "/debug/tasks?format=json");
         CHECK(json.status() == 200);
@@ -107,11 +108,13 @@ TEST_CASE("/metrics serves the loop's counters in Prometheus format", "[debug_ro
         const std::uint64_t created_before = corio::get_running_loop().metrics().tasks_created;
         http::client_response metrics = co_await session.get(base + "/metrics");
         CHECK(metrics.status() == 200);
-        CHECK_THAT(std::string(metrics.headers().get_or("Content-Type", "")), Contains("version=0.0.4"));
+        CHECK_THAT(std::string(metrics.headers().get_or("Content-Type", "")),
+                   Contains("version=0.0.4"));
         const std::string exposition = co_await metrics.text();
         CHECK_THAT(exposition, Contains("# TYPE corio_tasks_created_total counter\n"));
         // The session keeps one connection: no task was created for this request.
-        CHECK_THAT(exposition, Contains("\ncorio_tasks_created_total " + std::to_string(created_before) + "\n"));
+        CHECK_THAT(exposition, Contains("\ncorio_tasks_created_total " +
+                                        std::to_string(created_before) + "\n"));
         CHECK_THAT(exposition, Contains("\ncorio_steps_total "));
         co_await session.close();
         co_await server.shutdown(1s);
@@ -128,9 +131,11 @@ TEST_CASE("curl fetches /debug/tasks and /metrics", "[debug_routes]") {
         auto worker = corio::create_task(idle_worker(), "curl-visible");
         auto server = co_await http::start_server(routes_with_debug(), "127.0.0.1", 0);
         const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
-        const std::string tree = co_await run_command("curl -sS --max-time 10 " + base + "/debug/tasks");
+        const std::string tree =
+            co_await run_command("curl -sS --max-time 10 " + base + "/debug/tasks");
         CHECK_THAT(tree, Contains("curl-visible (pending"));
-        const std::string metrics = co_await run_command("curl -sS --max-time 10 " + base + "/metrics");
+        const std::string metrics =
+            co_await run_command("curl -sS --max-time 10 " + base + "/metrics");
         CHECK_THAT(metrics, Contains("\ncorio_tasks_pending "));
         worker.cancel();
         co_await server.shutdown(1s);

@@ -6,10 +6,14 @@
 namespace corio::detail {
 
 template <class A>
-concept has_member_co_await = requires(A&& a) { std::forward<A>(a).operator co_await(); };
+concept has_member_co_await = requires(A&& a) {
+    std::forward<A>(a).operator co_await();
+};
 
 template <class A>
-concept has_free_co_await = requires(A&& a) { operator co_await(std::forward<A>(a)); };
+concept has_free_co_await = requires(A&& a) {
+    operator co_await(std::forward<A>(a));
+};
 
 /// What a promise's await_transform returns to have the co_await go on as if
 /// it had not been there: a reference to the awaitable that forwards to it.
@@ -21,15 +25,18 @@ template <class Awaitable>
 class await_forward {
     Awaitable&& m_awaitable;  // first: the members below deduce their types from it
 
-    static constexpr bool is_awaiter = !has_member_co_await<Awaitable> && !has_free_co_await<Awaitable>;
+    static constexpr bool is_awaiter =
+        !has_member_co_await<Awaitable> && !has_free_co_await<Awaitable>;
 
 public:
-    explicit await_forward(Awaitable&& awaitable) noexcept : m_awaitable(std::forward<Awaitable>(awaitable)) {}
+    explicit await_forward(Awaitable&& awaitable) noexcept
+        : m_awaitable(std::forward<Awaitable>(awaitable)) {}
 
     decltype(auto) operator co_await() && requires has_member_co_await<Awaitable> {
         return std::forward<Awaitable>(m_awaitable).operator co_await();
     }
-    decltype(auto) operator co_await() && requires(!has_member_co_await<Awaitable> && has_free_co_await<Awaitable>) {
+    decltype(auto) operator co_await() &&
+        requires(!has_member_co_await<Awaitable> && has_free_co_await<Awaitable>) {
         return operator co_await(std::forward<Awaitable>(m_awaitable));
     }
 

@@ -59,8 +59,9 @@ inline std::string elf_function_at(const char* path, std::uintptr_t base, std::u
     std::string name;
     Elf64_Ehdr header;
     std::memcpy(&header, bytes, sizeof header);
-    if (std::memcmp(header.e_ident, ELFMAG, SELFMAG) == 0 && header.e_ident[EI_CLASS] == ELFCLASS64 &&
-        header.e_shentsize == sizeof(Elf64_Shdr) && fits(header.e_shoff, std::uint64_t{header.e_shnum} * sizeof(Elf64_Shdr))) {
+    if (std::memcmp(header.e_ident, ELFMAG, SELFMAG) == 0 &&
+        header.e_ident[EI_CLASS] == ELFCLASS64 && header.e_shentsize == sizeof(Elf64_Shdr) &&
+        fits(header.e_shoff, std::uint64_t{header.e_shnum} * sizeof(Elf64_Shdr))) {
         const std::uintptr_t wanted = header.e_type == ET_EXEC ? address : address - base;
         for (unsigned i = 0; i < header.e_shnum && name.empty(); ++i) {
             Elf64_Shdr section;
@@ -70,16 +71,19 @@ inline std::string elf_function_at(const char* path, std::uintptr_t base, std::u
                 continue;
             }
             Elf64_Shdr strings;
-            std::memcpy(&strings, bytes + header.e_shoff + section.sh_link * sizeof(Elf64_Shdr), sizeof strings);
+            std::memcpy(&strings, bytes + header.e_shoff + section.sh_link * sizeof(Elf64_Shdr),
+                        sizeof strings);
             if (!fits(strings.sh_offset, strings.sh_size)) {
                 continue;
             }
-            for (std::uint64_t at = 0; at + sizeof(Elf64_Sym) <= section.sh_size; at += sizeof(Elf64_Sym)) {
+            for (std::uint64_t at = 0; at + sizeof(Elf64_Sym) <= section.sh_size;
+                 at += sizeof(Elf64_Sym)) {
                 Elf64_Sym symbol;
                 std::memcpy(&symbol, bytes + section.sh_offset + at, sizeof symbol);
                 if (ELF64_ST_TYPE(symbol.st_info) == STT_FUNC && symbol.st_value <= wanted &&
                     wanted < symbol.st_value + symbol.st_size && symbol.st_name < strings.sh_size) {
-                    const char* text = reinterpret_cast<const char*>(bytes + strings.sh_offset + symbol.st_name);
+                    const char* text =
+                        reinterpret_cast<const char*>(bytes + strings.sh_offset + symbol.st_name);
                     name.assign(text, ::strnlen(text, strings.sh_size - symbol.st_name));
                     break;
                 }
@@ -100,7 +104,8 @@ inline std::string resume_function_name(void* resume) {
         }
 #if CORIO_HAS_ELF_SYMBOLS
         if (symbol.empty()) {
-            const bool main_program = info.dli_fname == nullptr || std::strchr(info.dli_fname, '/') == nullptr;
+            const bool main_program =
+                info.dli_fname == nullptr || std::strchr(info.dli_fname, '/') == nullptr;
             symbol = elf_function_at(main_program ? "/proc/self/exe" : info.dli_fname,
                                      reinterpret_cast<std::uintptr_t>(info.dli_fbase),
                                      reinterpret_cast<std::uintptr_t>(resume));

@@ -20,11 +20,21 @@ inline void append_json_string(std::string& out, std::string_view text) {
     out.push_back('"');
     for (const char c : text) {
         switch (c) {
-            case '"': out.append("\\\""); break;
-            case '\\': out.append("\\\\"); break;
-            case '\n': out.append("\\n"); break;
-            case '\r': out.append("\\r"); break;
-            case '\t': out.append("\\t"); break;
+            case '"':
+                out.append("\\\"");
+                break;
+            case '\\':
+                out.append("\\\\");
+                break;
+            case '\n':
+                out.append("\\n");
+                break;
+            case '\r':
+                out.append("\\r");
+                break;
+            case '\t':
+                out.append("\\t");
+                break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
                     char escaped[8];
@@ -49,7 +59,8 @@ inline std::string tasks_json(event_loop& loop) {
         out.append(first ? "\n" : ",\n");
         first = false;
         out.append("{\"id\":").append(std::to_string(task.id));
-        out.append(",\"parent_id\":").append(task.parent_id != 0 ? std::to_string(task.parent_id) : "null");
+        out.append(",\"parent_id\":")
+            .append(task.parent_id != 0 ? std::to_string(task.parent_id) : "null");
         out.append(",\"name\":");
         append_json_string(out, task.name);
         out.append(",\"function\":");

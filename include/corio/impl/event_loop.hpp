@@ -400,7 +400,8 @@ namespace detail {
 
 inline std::string format_milliseconds(std::chrono::nanoseconds d) {
     char text[32];
-    std::snprintf(text, sizeof text, "%.1f ms", std::chrono::duration<double, std::milli>(d).count());
+    std::snprintf(text, sizeof text, "%.1f ms",
+                  std::chrono::duration<double, std::milli>(d).count());
     return text;
 }
 
@@ -449,7 +450,8 @@ inline void event_loop::run_step_debug(detail::ready_job job) {
 }
 
 inline void event_loop::end_step_debug(time_point started, const detail::thread_usage& before) {
-    const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - started);
+    const auto elapsed =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - started);
     const detail::thread_usage after = detail::thread_usage::now();
     m_counters.time_running += elapsed;
     detail::step_probe& probe = detail::current_step_probe();
@@ -477,8 +479,9 @@ inline void event_loop::end_step_debug(time_point started, const detail::thread_
     } else {
         message = "a callback";
     }
-    message += " blocked the loop for " + detail::format_milliseconds(elapsed) + " (slow_callback_duration " +
-               detail::format_milliseconds(slow_callback_duration) + ")";
+    message += " blocked the loop for " + detail::format_milliseconds(elapsed) +
+               " (slow_callback_duration " + detail::format_milliseconds(slow_callback_duration) +
+               ")";
     if (resumed_at.known()) {
         message += "; it resumed at " + detail::format_site(resumed_at);
     }
@@ -490,10 +493,11 @@ inline void event_loop::end_step_debug(time_point started, const detail::thread_
     const auto off_cpu = elapsed - (after.cpu - before.cpu);
     const std::int64_t waits = after.voluntary_switches - before.voluntary_switches;
     if (before.voluntary_switches >= 0 && waits > 0 && off_cpu > elapsed / 4) {
-        message += "; " + detail::format_milliseconds(off_cpu) + " of it off the CPU in " + std::to_string(waits) +
-                   (waits == 1 ? " wait" : " waits") +
-                   ": a blocking call (sleep, file or socket I/O, a lock) in a coroutine? Move it to "
-                   "corio::to_thread";
+        message +=
+            "; " + detail::format_milliseconds(off_cpu) + " of it off the CPU in " +
+            std::to_string(waits) + (waits == 1 ? " wait" : " waits") +
+            ": a blocking call (sleep, file or socket I/O, a lock) in a coroutine? Move it to "
+            "corio::to_thread";
     }
     log(message);
 }
@@ -503,7 +507,8 @@ inline void event_loop::adopt_tasks_created_in_step(detail::task_context* parent
     if (m_created_in_step.empty()) {
         return;
     }
-    const std::uint64_t parent_id = parent != nullptr ? static_cast<detail::spawned_task_base*>(parent)->id() : 0;
+    const std::uint64_t parent_id =
+        parent != nullptr ? static_cast<detail::spawned_task_base*>(parent)->id() : 0;
     for (detail::spawned_task_base* child : m_created_in_step) {
         if (child->id() != parent_id) {  // the root task is created before any step
             child->debug_info().parent_id = parent_id;

@@ -294,8 +294,8 @@ inline void server_state::start_connection(unique_fd fd, const listener& from) {
     stream_socket stream(socket_source(m_loop, std::move(fd)), std::move(peer));
     const std::uint64_t id = m_next_id++;
     task<void> body = serve_connection(shared_from_this(), id, std::move(stream));
-    task_handle<void> handle =
-        name.empty() ? m_loop.create_task(std::move(body)) : m_loop.create_task(std::move(body), name);
+    task_handle<void> handle = name.empty() ? m_loop.create_task(std::move(body))
+                                            : m_loop.create_task(std::move(body), name);
     m_connections.emplace(id, connection{std::move(handle)});
 }
 
@@ -436,7 +436,8 @@ inline server_state::listener make_listener(event_loop& loop, const socket_addre
 inline void start_accepting(const std::shared_ptr<server_state>& state) {
     state->m_acceptor_sleeping.assign(state->m_listeners.size(), false);
     for (std::size_t i = 0; i < state->m_listeners.size(); ++i) {
-        state->m_acceptors.push_back(state->m_loop.create_task(accept_loop(state, i), "accept loop"));
+        std::string name = "accept loop on " + state->m_listeners[i].local.to_string();
+        state->m_acceptors.push_back(state->m_loop.create_task(accept_loop(state, i), name));
         ++state->m_acceptors_running;
     }
 }

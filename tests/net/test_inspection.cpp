@@ -1,0 +1,135 @@
+// Tests of corio/net/inspection.hpp and tools/corio-ps: a process opens its
+// inspection socket, and corio-ps (run as a separate program against this
+// test's own PID) prints its task tree and metrics.
+
+#include "catch.hpp"
+#include "test_support.hpp"
+
+#include <corio/debug.hpp>
+#include <corio/detail/inspection_path.hpp>
+#include <corio/net/inspection.hpp>
+#include <corio/net/unix.hpp>
+#include <corio/sleep.hpp>
+#include <corio/spawn.hpp>
+#include <corio/thread_pool.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CORIO_PS_PATH
+#error "CORIO_PS_PATH (the corio-ps binary) is set by tests/CMakeLists.txt"
+#endif
+
+namespace {
+
+using namespace std::chrono_literals;
+using Catch::Matchers::Contains;
+using corio_test::run_with_watchdog;
+
+struct command_result {
+    std::string output;
+    int status = -1;
+};
+
+// Runs a command on the thread pool (so this loop keeps answering it).
+corio::task<command_result> run_command(std::string command) {
+    auto run = [command] {  // named: g++ 12 and capturing lambda temporaries in co_await
+        command_result result;
+        FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+        if (pipe == nullptr) {
+            result.output = "popen failed";
+            return result;
+        }
+        char block[4096];
+        std::size_t n = 0;
+        while ((n = std::fread(block, 1, sizeof block, pipe)) > 0) {
+            result.output.append(block, n);
+        }
+        const int status = pclose(pipe);
+        result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        return result;
+    };
+    command_result result = co_await corio::to_thread(std::move(run));
+    co_return result;
+}
+
+std::string corio_ps(long pid, std::string_view option = "") {
+    return std::string(CORIO_PS_PATH) + " " + std::to_string(pid) + (option.empty() ? "" : " ") +
+           std::string(option);
+}
+
+corio::task<void> idle(std::chrono::seconds how_long) {
+    co_await corio::sleep(how_long);
+}
+
+}  // namespace
+
+TEST_CASE("corio-ps prints the task tree of a process that opened its inspection socket",
+          "[inspection]") {
+    auto body = []() -> corio::task<void> {
+        auto worker = corio::create_task(idle(10s), "inspected worker");
+        auto server = co_await corio::start_inspection();
+        const std::string path = corio::detail::inspection_socket_path(::getpid());
+        struct stat st {};
+        REQUIRE(::stat(path.c_str(), &st) == 0);
+        CHECK((st.st_mode & 0777) == 0600);  // only this user may look
+
+        const command_result tree = co_await run_command(corio_ps(::getpid()));
+        CHECK(tree.status == 0);
+        CHECK_THAT(tree.output, Contains("pid " + std::to_string(::getpid()) + ", "));
+        CHECK_THAT(tree.output, Contains("inspected worker (pending"));
+
+        const command_result metrics = co_await run_command(corio_ps(::getpid(), "--metrics"));
+        CHECK(metrics.status == 0);
+        CHECK_THAT(metrics.output, Contains("# TYPE corio_tasks_created_total counter"));
+
+        server.close();
+        co_await server.wait_closed();
+        CHECK(::stat(path.c_str(), &st) != 0);  // the socket file went with the server
+        worker.cancel();
+    };
+    run_with_watchdog(body(), 20s);
+}
+
+TEST_CASE("corio-ps says what is wrong with a process it cannot reach, or bad arguments",
+          "[inspection]") {
+    auto body = []() -> corio::task<void> {
+        // Our own PID, but no inspection socket open.
+        const command_result missing = co_await run_command(corio_ps(::getpid()));
+        CHECK(missing.status == 1);
+        CHECK_THAT(missing.output,
+                   Contains("corio-ps: cannot reach process " + std::to_string(::getpid())));
+        CHECK_THAT(missing.output, Contains("corio::start_inspection()"));
+
+        const command_result not_a_pid = co_await run_command(std::string(CORIO_PS_PATH) + " abc");
+        CHECK(not_a_pid.status == 2);
+        CHECK_THAT(not_a_pid.output, Contains("'abc' is not a process id"));
+
+        const command_result bad_option =
+            co_await run_command(corio_ps(::getpid(), "--frobnicate"));
+        CHECK(bad_option.status == 2);
+        CHECK_THAT(bad_option.output, Contains("unknown option '--frobnicate'"));
+    };
+    run_with_watchdog(body(), 20s);
+}
+
+TEST_CASE("the inspection socket answers a raw client and rejects unknown commands",
+          "[inspection]") {
+    auto body = []() -> corio::task<void> {
+        auto server = co_await corio::start_inspection();
+        const std::string path = corio::detail::inspection_socket_path(::getpid());
+        auto stream = co_await corio::open_unix_connection(path);
+        co_await stream.write("frobnicate\n");
+        const std::string answer = co_await stream.read();
+        CHECK_THAT(answer, Contains("unknown command 'frobnicate'"));
+        server.close();
+        co_await server.wait_closed();
+    };
+    run_with_watchdog(body(), 20s);
+}
