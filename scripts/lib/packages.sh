@@ -27,6 +27,7 @@ CORIO_DEBIAN_PACKAGES=(
     node-ws
     postgresql
     libpq-dev
+    gdb
 )
 
 corio_log() {
