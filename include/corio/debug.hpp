@@ -155,7 +155,8 @@ inline void append_task_tree(std::string& out, const std::vector<task_info>& tas
 /// the task's name (an async stack trace). The whole chain needs a build with
 /// CORIO_TRACK_AWAITS=1; without it, debug mode knows the innermost co_await
 /// of the task's last step, and the chain shows that one line. A finished
-/// task has no chain.
+/// task has no chain; one that ended with an exception while debug mode was
+/// on shows the chain of coroutines the exception left, innermost first.
 [[nodiscard]] inline std::string format_await_chain(const task_ref& task) {
     if (!task.valid()) {
         return "(no task)\n";
@@ -163,6 +164,12 @@ inline void append_task_tree(std::string& out, const std::vector<task_info>& tas
     const detail::spawned_task_base& spawned = detail::loop_introspection::state(task);
     std::string out;
     if (spawned.done()) {
+        const detail::task_debug_info* debug = spawned.find_debug_info();
+        if (spawned.state() == detail::spawned_task_base::outcome::error && debug != nullptr &&
+            !debug->exception_chain.empty()) {
+            return "task '" + spawned.name() + "' ended with an exception, which left:\n" +
+                   debug->exception_chain;
+        }
         return "task '" + spawned.name() + "' has finished\n";
     }
     std::vector<detail::await_site> sites;

@@ -57,6 +57,7 @@ struct task_debug_info {
     std::uint64_t steps = 0;                          // steps run while debug mode was on
     std::chrono::nanoseconds running{0};
     await_site last_await;  // where its last timed step suspended
+    std::string exception_chain;  // debug mode: the await chain an exception left
 };
 
 /// Shared state of a task started with create_task: the running frame, its
@@ -122,6 +123,13 @@ public:
     [[nodiscard]] virtual const promise_base& root_promise() const noexcept = 0;
     [[nodiscard]] virtual std::coroutine_handle<> frame() const noexcept = 0;
 
+    void note_exception_chain(std::string_view chain) noexcept override {
+        try {
+            debug_info().exception_chain = chain;
+        } catch (...) {  // out of memory: no chain
+        }
+    }
+
     std::coroutine_handle<> on_task_done(task_context* /*strand*/) noexcept override {
         const std::exception_ptr error = frame_exception();
         if (!error) {
@@ -185,7 +193,12 @@ private:
 
     void finish_life() noexcept {
         if (m_outcome == outcome::error && !m_retrieved) {
-            const exception_context context{"Task exception was never retrieved", frame_exception()};
+            std::string message = "Task exception was never retrieved";
+            if (m_debug && !m_debug->exception_chain.empty()) {
+                message += " (task '" + name() + "'; it left these coroutines:\n" +
+                           m_debug->exception_chain + ")";
+            }
+            const exception_context context{std::move(message), frame_exception()};
             // The owning loop may be gone by the time the last handle drops; only
             // a loop running right here can be told, otherwise stderr is.
             if (event_loop* loop = running_loop_slot()) {

@@ -12,6 +12,8 @@
 #include <exception>
 #include <memory>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -29,6 +31,9 @@ namespace detail {
 class task_completion {
 public:
     virtual std::coroutine_handle<> on_task_done(task_context* strand) noexcept = 0;
+    /// Debug mode: the await chain at the point an exception left the task's
+    /// innermost coroutine (see promise_base::note_escaping_exception).
+    virtual void note_exception_chain(std::string_view /*chain*/) noexcept {}
 
 protected:
     ~task_completion() = default;
@@ -58,7 +63,7 @@ public:
                 return reinterpret_cast<task_completion*>(next & ~completion_bit)->on_task_done(promise.m_context);
             }
             if (next != 0) {
-                return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(next));
+                return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(next & ~task_frame_bit));
             }
             return std::noop_coroutine();
         }
@@ -110,6 +115,61 @@ public:
     void set_continuation(std::coroutine_handle<> continuation) noexcept {
         m_next = reinterpret_cast<std::uintptr_t>(continuation.address());
     }
+    /// The same for an awaiting corio task (or generator) whose promise sits
+    /// where a promise_base's would (alignment at most 16): debug mode may then
+    /// walk from this coroutine up to the task it runs in.
+    void set_task_continuation(std::coroutine_handle<> continuation) noexcept {
+        m_next = reinterpret_cast<std::uintptr_t>(continuation.address()) | task_frame_bit;
+    }
+
+    /// Debug mode: an exception leaves this coroutine (its promise stores it
+    /// for the awaiting one). The first coroutine it leaves, the innermost,
+    /// walks the chain of awaiting corio coroutines up to the task and hands it
+    /// to the task's completion; the outer ones see the same exception and
+    /// stop at once.
+    template <class Promise>
+    [[gnu::cold]] static void note_escaping_exception(std::coroutine_handle<Promise> self) noexcept {
+        step_probe& probe = current_step_probe();
+        if (!probe.timing) {
+            return;
+        }
+        try {
+            std::exception_ptr current = std::current_exception();
+            if (probe.unwinding == current) {
+                return;
+            }
+            probe.unwinding = current;
+            std::string chain;
+            std::coroutine_handle<> frame = self;
+            const promise_base* promise = &self.promise();
+            for (int depth = 0; depth < 10000; ++depth) {
+                std::string function = coroutine_function_name(frame);
+                chain.append("#").append(std::to_string(depth)).append(" ");
+                chain.append(function.empty() ? "?" : function);
+#if CORIO_TRACK_AWAITS
+                if (promise->m_await_site.known()) {
+                    chain.append(depth == 0 ? " (after its co_await at " : " at ")
+                        .append(promise->m_await_site.file)
+                        .append(":")
+                        .append(std::to_string(promise->m_await_site.line))
+                        .append(depth == 0 ? ")" : "");
+                }
+#endif
+                chain.append("\n");
+                const std::uintptr_t next = promise->m_next;
+                if ((next & completion_bit) != 0) {
+                    reinterpret_cast<task_completion*>(next & ~completion_bit)->note_exception_chain(chain);
+                    return;
+                }
+                if ((next & task_frame_bit) == 0) {
+                    return;  // awaited by a coroutine that is not corio's: its promise is unknown
+                }
+                frame = std::coroutine_handle<>::from_address(reinterpret_cast<void*>(next & ~task_frame_bit));
+                promise = &std::coroutine_handle<promise_base>::from_address(frame.address()).promise();
+            }
+        } catch (...) {  // out of memory: no chain
+        }
+    }
     /// Who is told when this task ends (replaces a continuation).
     void set_completion(task_completion* completion) noexcept {
         m_next = reinterpret_cast<std::uintptr_t>(completion) | completion_bit;
@@ -120,6 +180,7 @@ private:
     // (a completion), never both: one word, told apart by its low bit
     // (completions are pointers to 8-aligned objects; frames are 16-aligned).
     static constexpr std::uintptr_t completion_bit = 1;
+    static constexpr std::uintptr_t task_frame_bit = 2;  // the continuation is a promise_base's frame
     static_assert(alignof(task_completion) > 1);
 
     std::uintptr_t m_next = 0;  // continuation address, or completion | completion_bit, or 0
@@ -154,6 +215,9 @@ public:
     }
 
     void unhandled_exception() noexcept {
+        if (debug_probe_armed()) [[unlikely]] {
+            note_escaping_exception(std::coroutine_handle<task_promise>::from_promise(*this));
+        }
         ::new (static_cast<void*>(std::addressof(m_exception)))
             std::exception_ptr(std::current_exception());
         m_state = state::exception;
@@ -199,7 +263,12 @@ public:
     task<T&> get_return_object() noexcept;
 
     void return_value(T& value) noexcept { m_value = std::addressof(value); }
-    void unhandled_exception() noexcept { m_exception = std::current_exception(); }
+    void unhandled_exception() noexcept {
+        if (debug_probe_armed()) [[unlikely]] {
+            note_escaping_exception(std::coroutine_handle<task_promise>::from_promise(*this));
+        }
+        m_exception = std::current_exception();
+    }
 
     [[nodiscard]] bool has_exception() const noexcept { return m_exception != nullptr; }
     [[nodiscard]] std::exception_ptr exception() const noexcept { return m_exception; }
@@ -222,7 +291,12 @@ public:
     task<void> get_return_object() noexcept;
 
     void return_void() noexcept {}
-    void unhandled_exception() noexcept { m_exception = std::current_exception(); }
+    void unhandled_exception() noexcept {
+        if (debug_probe_armed()) [[unlikely]] {
+            note_escaping_exception(std::coroutine_handle<task_promise>::from_promise(*this));
+        }
+        m_exception = std::current_exception();
+    }
 
     [[nodiscard]] bool has_exception() const noexcept { return m_exception != nullptr; }
     [[nodiscard]] std::exception_ptr exception() const noexcept { return m_exception; }
@@ -308,7 +382,11 @@ public:
         template <class Promise>
         std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> caller) noexcept {
             promise_type& promise = m_handle.promise();
-            promise.set_continuation(caller);
+            if constexpr (std::is_base_of_v<detail::promise_base, Promise> && alignof(Promise) <= 16) {
+                promise.set_task_continuation(caller);
+            } else {
+                promise.set_continuation(caller);
+            }
             promise.set_context(detail::context_of(caller));
 #if CORIO_TRACK_AWAITS
             if constexpr (std::is_base_of_v<detail::promise_base, Promise>) {

@@ -426,3 +426,64 @@ TEST_CASE("debug mode reports a task destroyed without ever being awaited or sta
     }());
     CHECK(log.messages.empty());
 }
+
+namespace {
+
+corio::task<int> fails_deep() {
+    co_await corio::sleep(0s);
+    throw std::runtime_error("deep failure");
+}
+
+corio::task<int> calls_deep() {
+    co_return co_await fails_deep() + 1;
+}
+
+corio::task<int> calls_calls_deep() {
+    co_return co_await calls_deep() + 1;
+}
+
+}  // namespace
+
+TEST_CASE("in debug mode a task's exception keeps the chain of coroutines it left", "[debug]") {
+    corio::event_loop loop;
+    loop.set_debug(true);
+    const std::string chain = loop.run_until_complete([]() -> corio::task<std::string> {
+        auto failing = corio::create_task(calls_calls_deep(), "failing");
+        co_await corio::gather_settled(failing);
+        co_return corio::format_await_chain(failing);
+    }());
+    const std::vector<std::string> lines = lines_of(chain);
+    REQUIRE(lines.size() == 4);
+    CHECK(lines[0] == "task 'failing' ended with an exception, which left:");
+    CHECK(lines[1] == "#0 (anonymous namespace)::fails_deep()");
+    CHECK(lines[2] == "#1 (anonymous namespace)::calls_deep()");
+    CHECK(lines[3] == "#2 (anonymous namespace)::calls_calls_deep()");
+
+    // Without debug mode nothing is recorded.
+    corio::event_loop plain;
+    const std::string finished = plain.run_until_complete([]() -> corio::task<std::string> {
+        auto failing = corio::create_task(calls_calls_deep(), "failing");
+        co_await corio::gather_settled(failing);
+        co_return corio::format_await_chain(failing);
+    }());
+    CHECK(finished == "task 'failing' has finished\n");
+}
+
+TEST_CASE("a never-retrieved exception is reported with its await chain in debug mode", "[debug]") {
+    corio::event_loop loop;
+    loop.set_debug(true);
+    std::vector<std::string> reports;
+    loop.set_exception_handler([&reports](corio::event_loop&, const corio::exception_context& context) {
+        reports.push_back(context.message);
+    });
+    loop.run_until_complete([]() -> corio::task<void> {
+        {
+            auto dropped = corio::create_task(calls_deep(), "dropped");
+            co_await corio::sleep(10ms);  // it fails meanwhile; nobody looks
+        }
+        co_await corio::sleep(0s);
+    }());
+    REQUIRE(reports.size() == 1);
+    CHECK_THAT(reports[0], Contains("Task exception was never retrieved (task 'dropped'; it left"));
+    CHECK_THAT(reports[0], Contains("#0 (anonymous namespace)::fails_deep()\n#1 (anonymous namespace)::calls_deep()"));
+}

@@ -19,6 +19,7 @@
 #include <corio/timeout.hpp>
 
 #include <chrono>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -204,4 +205,38 @@ TEST_CASE("all_tasks and the task tree name unnamed tasks by their function", "[
     const std::vector<std::string> lines = lines_of(tree);
     REQUIRE(lines.size() == 2);
     CHECK_THAT(lines[1], Catch::StartsWith("outer (Task-2, pending, awaiting leaf at "));
+}
+
+namespace {
+
+int failing_await_line = 0;
+int rethrowing_line = 0;
+
+corio::task<int> fails_after_sleep() {
+    failing_await_line = __LINE__ + 1;
+    co_await corio::sleep(0s);
+    throw std::runtime_error("failure");
+}
+
+corio::task<int> awaits_failure() {
+    rethrowing_line = __LINE__ + 1;
+    co_return co_await fails_after_sleep();
+}
+
+}  // namespace
+
+TEST_CASE("an exception's await chain carries each coroutine's co_await line", "[debug][tracking]") {
+    corio::event_loop loop;
+    loop.set_debug(true);
+    const std::string chain = loop.run_until_complete([]() -> corio::task<std::string> {
+        auto failing = corio::create_task(awaits_failure(), "failing");
+        co_await corio::gather_settled(failing);
+        co_return corio::format_await_chain(failing);
+    }());
+    const std::vector<std::string> lines = lines_of(chain);
+    REQUIRE(lines.size() == 3);
+    CHECK_THAT(lines[1], Catch::StartsWith("#0 (anonymous namespace)::fails_after_sleep() (after its co_await at "));
+    CHECK_THAT(lines[1], Catch::EndsWith(at_line(failing_await_line) + ")"));
+    CHECK_THAT(lines[2], Catch::StartsWith("#1 (anonymous namespace)::awaits_failure() at "));
+    CHECK_THAT(lines[2], Catch::EndsWith(at_line(rethrowing_line)));
 }

@@ -137,6 +137,11 @@ inline std::string resume_function_name(void* resume) {
 inline std::string coroutine_function_name(std::coroutine_handle<> frame) {
     void* resume = nullptr;
     std::memcpy(&resume, frame.address(), sizeof resume);
+    if (resume == nullptr) {
+        // GCC clears the resume pointer of a coroutine that ended (or is ending
+        // by an exception); the destroy function next to it names it as well.
+        std::memcpy(&resume, static_cast<char*>(frame.address()) + sizeof resume, sizeof resume);
+    }
     static std::mutex cache_mutex;
     static std::unordered_map<void*, std::string> cache;
     std::lock_guard lock(cache_mutex);

@@ -7,6 +7,7 @@
 #include <corio/detail/cancellation.hpp>
 
 #include <atomic>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,7 @@ struct step_probe {
     std::string finished_task;          // the name of a task that ended during the step
     std::vector<std::string> warnings;  // found meanwhile, for the loop to log after the step
     bool timing = false;                // a debug-mode loop runs a step on this thread now
+    std::exception_ptr unwinding;       // the exception whose await chain was last recorded
 };
 
 inline step_probe& current_step_probe() noexcept {

@@ -422,6 +422,7 @@ inline void event_loop::run_step_debug(detail::ready_job job) {
         probe.task = nullptr;
         probe.site = {};
         probe.finished_task.clear();
+        probe.unwinding = nullptr;
         probe.timing = true;
         const detail::thread_usage usage_before = detail::thread_usage::now();
         const time_point started = clock::now();
@@ -431,6 +432,7 @@ inline void event_loop::run_step_debug(detail::ready_job job) {
             call_exception_handler({"exception in callback", std::current_exception()});
         }
         probe.timing = false;
+        probe.unwinding = nullptr;
         end_step_debug(started, usage_before);
     };
     if (job.run != &resume_fired) {
