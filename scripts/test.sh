@@ -5,7 +5,7 @@
 #      the kqueue backend, on Linux over the emulation in tests/kqueue_emulation;
 #      core, sync, detail, net and soak tests), clang-asan (ASan+UBSan, every
 #      test) and gcc-asan (ASan+UBSan with g++, whose coroutine bugs clang does
-#      not have; all but the pg, redis, web and soak folders), clang-tsan (TSan,
+#      not have; core, sync, detail, net and tls tests), clang-tsan (TSan,
 #      `threads` tests only),
 #   3. `fuzz` (not a CMake preset): the libFuzzer targets of the HTTP and URL
 #      parsers, the RESP parser and the WebSocket frame codec, each for CORIO_FUZZ_SECONDS (default 30) — scripts/fuzz.sh.
