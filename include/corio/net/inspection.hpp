@@ -19,9 +19,6 @@
 #include <string>
 #include <string_view>
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 namespace corio {
 namespace detail {
 
@@ -40,7 +37,7 @@ CORIO_HEADER_COROUTINE inline task<void> answer_inspection(unix_stream stream) {
     event_loop& loop = get_running_loop();
     std::string answer;
     if (command.empty() || command == "tasks") {
-        answer = "pid " + std::to_string(::getpid()) + ", " +
+        answer = "pid " + std::to_string(detail::current_process_id()) + ", " +
                  std::to_string(loop.metrics().tasks_pending) + " tasks\n" + format_task_tree(loop);
     } else if (command == "metrics") {
         answer = loop.metrics().to_prometheus();
@@ -60,9 +57,9 @@ CORIO_HEADER_COROUTINE inline task<void> answer_inspection(unix_stream stream) {
 /// It shows task names and source lines: only the user running the process
 /// can connect.
 [[nodiscard]] CORIO_HEADER_COROUTINE inline task<unix_server> start_inspection() {
-    const std::string path = detail::inspection_socket_path(::getpid());
+    const std::string path = detail::inspection_socket_path(detail::current_process_id());
     unix_server server = co_await start_unix_server(&detail::answer_inspection, path);
-    ::chmod(path.c_str(), S_IRUSR | S_IWUSR);
+    detail::restrict_to_owner(path);
     co_return server;
 }
 
