@@ -26,17 +26,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> lines;
-    std::size_t from = 0;
-    while (from < text.size()) {
-        const std::size_t end = text.find('\n', from);
-        lines.push_back(text.substr(from, end - from));
-        from = end == std::string::npos ? text.size() : end + 1;
-    }
-    return lines;
-}
+using corio_test::lines_of;
 
 corio::task<void> sleep_long() {
     co_await corio::sleep(10s);

@@ -31,17 +31,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> lines;
-    std::size_t from = 0;
-    while (from < text.size()) {
-        const std::size_t end = text.find('\n', from);
-        lines.push_back(text.substr(from, end - from));
-        from = end == std::string::npos ? text.size() : end + 1;
-    }
-    return lines;
-}
+using corio_test::lines_of;
 
 std::string at_line(int line) {
     return "test_debug_tracking.cpp:" + std::to_string(line);

@@ -38,26 +38,6 @@ http::router routes_with_debug() {
     return http::debug_routes(routes);
 }
 
-// Runs a shell command on the thread pool; returns its stdout and stderr.
-corio::task<std::string> run_command(std::string command) {
-    auto run = [command] {  // named: see test_http_server.cpp
-        std::string output;
-        FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-        if (pipe == nullptr) {
-            return std::string("popen failed");
-        }
-        char block[4096];
-        std::size_t n = 0;
-        while ((n = std::fread(block, 1, sizeof block, pipe)) > 0) {
-            output.append(block, n);
-        }
-        pclose(pipe);
-        return output;
-    };
-    std::string output = co_await corio::to_thread(std::move(run));
-    co_return output;
-}
-
 }  // namespace
 
 TEST_CASE("/debug/tasks serves the task tree as text and as JSON", "[debug_routes]") {
@@ -131,12 +111,14 @@ TEST_CASE("curl fetches /debug/tasks and /metrics", "[debug_routes]") {
         auto worker = corio::create_task(idle_worker(), "curl-visible");
         auto server = co_await http::start_server(routes_with_debug(), "127.0.0.1", 0);
         const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
-        const std::string tree =
-            co_await run_command("curl -sS --max-time 10 " + base + "/debug/tasks");
-        CHECK_THAT(tree, Contains("curl-visible (pending"));
-        const std::string metrics =
-            co_await run_command("curl -sS --max-time 10 " + base + "/metrics");
-        CHECK_THAT(metrics, Contains("\ncorio_tasks_pending "));
+        const corio_test::command_result tree =
+            co_await corio_test::run_command("curl -sS --max-time 10 " + base + "/debug/tasks");
+        CHECK(tree.status == 0);
+        CHECK_THAT(tree.output, Contains("curl-visible (pending"));
+        const corio_test::command_result metrics =
+            co_await corio_test::run_command("curl -sS --max-time 10 " + base + "/metrics");
+        CHECK(metrics.status == 0);
+        CHECK_THAT(metrics.output, Contains("\ncorio_tasks_pending "));
         worker.cancel();
         co_await server.shutdown(1s);
     };

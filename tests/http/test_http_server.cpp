@@ -149,24 +149,8 @@ std::string get_request(std::string_view target, std::string_view extra = "") {
 
 // Runs a shell command (curl) on the thread pool; returns its stdout and stderr.
 corio::task<std::string> run_command(std::string command) {
-    // The lambda is named: g++ 12 destroys a temporary capturing lambda twice
-    // when it shares a full-expression with co_await.
-    auto run = [command] {
-        std::string output;
-        FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-        if (pipe == nullptr) {
-            return std::string("popen failed");
-        }
-        char block[4096];
-        std::size_t n = 0;
-        while ((n = std::fread(block, 1, sizeof block, pipe)) > 0) {
-            output.append(block, n);
-        }
-        pclose(pipe);
-        return output;
-    };
-    std::string output = co_await corio::to_thread(std::move(run));
-    co_return output;
+    corio_test::command_result result = co_await corio_test::run_command(std::move(command));
+    co_return result.output;
 }
 
 std::string curl(std::uint16_t port, std::string_view args) {

@@ -30,34 +30,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
+using corio_test::command_result;
+using corio_test::run_command;
 using corio_test::run_with_watchdog;
-
-struct command_result {
-    std::string output;
-    int status = -1;
-};
-
-// Runs a command on the thread pool (so this loop keeps answering it).
-corio::task<command_result> run_command(std::string command) {
-    auto run = [command] {  // named: g++ 12 and capturing lambda temporaries in co_await
-        command_result result;
-        FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-        if (pipe == nullptr) {
-            result.output = "popen failed";
-            return result;
-        }
-        char block[4096];
-        std::size_t n = 0;
-        while ((n = std::fread(block, 1, sizeof block, pipe)) > 0) {
-            result.output.append(block, n);
-        }
-        const int status = pclose(pipe);
-        result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        return result;
-    };
-    command_result result = co_await corio::to_thread(std::move(run));
-    co_return result;
-}
 
 std::string corio_ps(long pid, std::string_view option = "") {
     return std::string(CORIO_PS_PATH) + " " + std::to_string(pid) + (option.empty() ? "" : " ") +

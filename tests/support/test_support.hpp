@@ -12,6 +12,8 @@
 //                       await; did it end by cancellation?
 //   pattern             deterministic pseudo-random bytes for payload round trips
 //   cancel_and_wait     cancels a spawned task, awaits it: did it end in cancelled_error?
+//   lines_of            a text split at its newlines
+//   run_command         a shell command run on the thread pool: its output and exit status
 #pragma once
 
 #include <corio/cancel.hpp>
@@ -22,13 +24,18 @@
 #include <corio/sleep.hpp>
 #include <corio/spawn.hpp>
 #include <corio/task.hpp>
+#include <corio/thread_pool.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
 #include <iostream>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
+
+#include <sys/wait.h>
 
 namespace corio_test {
 
@@ -110,6 +117,47 @@ T run_with_watchdog(corio::task<T> t, std::chrono::duration<Rep, Period> timeout
 /// to install, e.g. "PostgreSQL not installed: apt-get install postgresql".
 inline void skip_test(std::string_view why) {
     std::cout << "CORIO_SKIPPED: " << why << std::endl;
+}
+
+/// `text` split at its newlines (a last line without one included).
+inline std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::size_t from = 0;
+    while (from < text.size()) {
+        const std::size_t end = text.find('\n', from);
+        lines.push_back(text.substr(from, end - from));
+        from = end == std::string::npos ? text.size() : end + 1;
+    }
+    return lines;
+}
+
+struct command_result {
+    std::string output;  // stdout and stderr
+    int status = -1;     // the exit code; -1 when killed or not run
+};
+
+/// Runs `command` with /bin/sh on the thread pool (the loop goes on meanwhile).
+CORIO_HEADER_COROUTINE inline corio::task<command_result> run_command(std::string command) {
+    // The lambda is named: g++ 12 destroys a temporary capturing lambda twice
+    // when it shares a full-expression with co_await.
+    auto run = [command] {
+        command_result result;
+        FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+        if (pipe == nullptr) {
+            result.output = "popen failed";
+            return result;
+        }
+        char block[4096];
+        std::size_t n = 0;
+        while ((n = std::fread(block, 1, sizeof block, pipe)) > 0) {
+            result.output.append(block, n);
+        }
+        const int status = pclose(pipe);
+        result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        return result;
+    };
+    command_result result = co_await corio::to_thread(std::move(run));
+    co_return result;
 }
 
 /// `size` pseudo-random bytes (a linear congruential sequence from `seed`):
