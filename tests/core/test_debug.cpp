@@ -477,3 +477,55 @@ TEST_CASE("a never-retrieved exception is reported with its await chain in debug
     CHECK_THAT(reports[0], Contains("Task exception was never retrieved (task 'dropped'; it left"));
     CHECK_THAT(reports[0], Contains("#0 (anonymous namespace)::fails_deep()\n#1 (anonymous namespace)::calls_deep()"));
 }
+
+namespace {
+
+// block_then_sleep without the line bookkeeping (a global both threads would write).
+corio::task<void> block_on_any_thread(std::chrono::milliseconds block) {
+    std::this_thread::sleep_for(block);
+    co_await corio::sleep(1ms);
+}
+
+}  // namespace
+
+TEST_CASE("loops on two threads keep their own debug state, names and warnings", "[debug][threads]") {
+    struct result {
+        std::vector<std::string> messages;
+        std::vector<std::string> names;
+        std::uint64_t created = 0;
+    };
+    auto run_loop = [](result& out, std::string prefix, bool debug) {
+        corio::event_loop loop;
+        loop.set_debug(debug);
+        loop.slow_callback_duration = 20ms;
+        loop.set_log_handler([&out](corio::event_loop&, std::string_view m) { out.messages.emplace_back(m); });
+        loop.run_until_complete([](result& o, std::string p) -> corio::task<void> {
+            std::vector<corio::task_handle<void>> handles;
+            for (int i = 0; i < 3; ++i) {
+                handles.push_back(corio::create_task(block_on_any_thread(40ms), p + std::to_string(i)));
+            }
+            for (const corio::task_info& info : corio::all_tasks()) {
+                o.names.push_back(info.name);
+            }
+            for (auto& h : handles) {
+                co_await h;
+            }
+        }(out, prefix));
+        out.created = loop.metrics().tasks_created;
+    };
+    result a;
+    result b;
+    std::thread first(run_loop, std::ref(a), std::string("a"), true);
+    std::thread second(run_loop, std::ref(b), std::string("b"), false);
+    first.join();
+    second.join();
+    CHECK(a.names == std::vector<std::string>{"Task-1", "a0", "a1", "a2"});
+    CHECK(b.names == std::vector<std::string>{"Task-1", "b0", "b1", "b2"});
+    CHECK(a.created == 4);
+    CHECK(b.created == 4);
+    REQUIRE(a.messages.size() == 3);  // one slow step per task, each named
+    for (int i = 0; i < 3; ++i) {
+        CHECK_THAT(a.messages[static_cast<std::size_t>(i)], Contains("task 'a" + std::to_string(i) + "' blocked"));
+    }
+    CHECK(b.messages.empty());  // debug mode was off on that loop
+}
