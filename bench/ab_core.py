@@ -8,7 +8,10 @@ runs the three programs interleaved (base, new, floor, base, new, floor, ...)
 pinned to one CPU. Prints the median of every row with the ratio new/base, and
 the 100k-sleeper rows as ratios to the floor.
 
-    bench/ab_core.py [--base REV] [--reps N] [--cpu C] [--quick] [--asio PATH]
+    bench/ab_core.py [--base REV] [--reps N] [--cpu C] [--quick] [--asio PATH] [--debug]
+
+--debug also runs the new program with CORIO_DEBUG=1 (debug mode on), for
+what debug mode costs per row (column debug/new).
 
 --asio adds a built compare_core_asio (e.g. build/bench/bench/compare_core_asio)
 to the interleaving, for the ratios to Asio.
@@ -33,9 +36,9 @@ def build(src_root, out, source):
     subprocess.run(cmd, check=True)
 
 
-def run(cmd, cpu):
+def run(cmd, cpu, env=None):
     pin = ["taskset", "-c", str(cpu)] if shutil.which("taskset") else []
-    out = subprocess.run(pin + cmd, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(pin + cmd, check=True, capture_output=True, text=True, env=env).stdout
     rows = {}
     for line in out.splitlines():
         parts = line.split("\t")
@@ -51,6 +54,7 @@ def main():
     ap.add_argument("--cpu", type=int, default=0)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--asio", help="a built compare_core_asio to interleave as well (ratios new/asio)")
+    ap.add_argument("--debug", action="store_true", help="also run the new program with CORIO_DEBUG=1")
     args = ap.parse_args()
 
     work = os.path.join(ROOT, "build", "ab")
@@ -76,12 +80,16 @@ def main():
 
     if args.asio:
         programs["asio"] = args.asio
+    if args.debug:
+        programs["debug"] = programs["new"]
+    debug_env = dict(os.environ, CORIO_DEBUG="1")
+    plain_env = {k: v for k, v in os.environ.items() if k != "CORIO_DEBUG"}
     extra = ["--quick"] if args.quick else []
     results = {name: {} for name in programs}
     units = {}
     for rep in range(args.reps):
         for name, path in programs.items():
-            rows = run([path, *extra], args.cpu)
+            rows = run([path, *extra], args.cpu, debug_env if name == "debug" else plain_env)
             print(f"rep {rep + 1}/{args.reps} {name}: " +
                   ", ".join(f"{k}={v:.1f}" for k, (v, _u) in rows.items()), file=sys.stderr)
             for key, (value, unit) in rows.items():
@@ -101,6 +109,9 @@ def main():
             line += f" {f:10.2f} {n / f:10.2f} {b / f:10.2f}"
         if a:
             line += f"   (asio {a:.2f}: new/asio {n / a:.2f}, base/asio {b / a:.2f})"
+        d = med.get("debug", {}).get(key)
+        if d:
+            line += f"   (debug on {d:.2f}: debug/new {d / n:.2f})"
         print(line)
         if key.startswith("gather"):
             print(f"{'':44} min base {min(results['base'][key]):.2f}, new {min(results['new'][key]):.2f}"
