@@ -11,6 +11,7 @@
 #include <corio/detail/reactor.hpp>
 #include <corio/detail/ready_queue.hpp>
 #include <corio/detail/signal_registry.hpp>
+#include <corio/detail/thread_usage.hpp>
 #include <corio/detail/timer_heap.hpp>
 #include <corio/errors.hpp>
 #include <corio/loop_metrics.hpp>
@@ -41,7 +42,6 @@ namespace detail {
 
 class spawned_task_base;
 struct loop_introspection;
-struct thread_usage;
 
 /// The loop running on this thread, or null.
 inline event_loop*& running_loop_slot() noexcept {
@@ -304,7 +304,8 @@ private:
     void run_ready();
     void run_ready_debug(std::size_t count);
     void run_step_debug(detail::ready_job job);
-    void end_step_debug(time_point started, const detail::thread_usage& before);
+    void end_step_debug(time_point started);
+    [[gnu::cold]] void note_created_debug(detail::spawned_task_base& task);
     void adopt_tasks_created_in_step(detail::task_context* parent);
     void drain_remote();
     void close_now() noexcept;
@@ -324,9 +325,11 @@ private:
     log_handler m_log_handler;
     loop_metrics m_counters;  // the count fields; the rest is filled in by metrics()
     bool m_debug = false;
-    std::uint64_t m_last_task_id = 0;
     std::vector<detail::spawned_task_base*>
         m_created_in_step;  // debug mode: their parent is found at the step's end
+    detail::thread_usage m_usage_mark;  // debug mode: the thread's usage at the batch's start
+    time_point m_usage_mark_time{};
+    bool m_usage_mark_stale = true;  // the reactor may have blocked since the mark
     detail::signal_registry<event_loop> m_signals{*this, m_reactor};  // add_signal_handler's
 
     std::mutex m_remote_mutex;

@@ -10,9 +10,10 @@ namespace corio {
 
 /// Counters of one event loop since it was made (event_loop::metrics()).
 ///
-/// The counts are kept always (an increment where each happens); the two
-/// durations only while debug mode is on (they need a clock read around every
-/// step and every reactor wait), and read zero otherwise.
+/// The counts are kept always (an increment where each happens); the peak of
+/// the ready queue and the two durations only while debug mode is on (they
+/// cost a comparison per loop iteration and a clock read around every step
+/// and reactor wait), and read zero otherwise.
 struct loop_metrics {
     std::uint64_t tasks_created = 0;    ///< create_task calls (the root task of run included)
     std::uint64_t tasks_finished = 0;   ///< tasks that ended: value, exception or cancelled
@@ -21,7 +22,7 @@ struct loop_metrics {
     std::uint64_t io_waits = 0;         ///< waits in the reactor (epoll_wait / kevent calls)
     std::size_t tasks_pending = 0;      ///< tasks not finished now
     std::size_t ready_queue_depth = 0;  ///< jobs waiting to run now
-    std::size_t ready_queue_peak = 0;   ///< the most jobs ever ready at once
+    std::size_t ready_queue_peak = 0;   ///< the most jobs ready at once (debug mode)
     std::size_t timers_armed = 0;       ///< timers and sleeps pending now
     std::chrono::nanoseconds time_in_reactor{0};  ///< blocked in the reactor (debug mode)
     std::chrono::nanoseconds time_running{0};     ///< running steps (debug mode)

@@ -63,7 +63,7 @@ public:
                 return reinterpret_cast<task_completion*>(next & ~completion_bit)->on_task_done(promise.m_context);
             }
             if (next != 0) {
-                return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(next & ~task_frame_bit));
+                return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(next));
             }
             return std::noop_coroutine();
         }
@@ -91,6 +91,21 @@ public:
         return await_forward<Awaitable>(std::forward<Awaitable>(awaitable));
     }
 
+    /// The same for the commonest case, `co_await f()`: a task's awaiter is
+    /// cheap to return by value, so no forwarding reference is kept.
+    template <class U>
+    typename task<U>::awaiter await_transform(task<U>&& awaited, const char* file = __builtin_FILE(),
+                                               unsigned line = __builtin_LINE(),
+                                               const char* function = __builtin_FUNCTION()) noexcept {
+#if CORIO_TRACK_AWAITS
+        m_await_site = {file, function, line};
+#endif
+        if (debug_probe_armed()) [[unlikely]] {
+            note_await(m_context, {file, function, line});
+        }
+        return std::move(awaited).operator co_await();
+    }
+
 #if CORIO_TRACK_AWAITS
     /// Where this coroutine last reached a co_await (pending while suspended).
     [[nodiscard]] const await_site& pending_await() const noexcept {
@@ -115,12 +130,10 @@ public:
     void set_continuation(std::coroutine_handle<> continuation) noexcept {
         m_next = reinterpret_cast<std::uintptr_t>(continuation.address());
     }
-    /// The same for an awaiting corio task (or generator) whose promise sits
-    /// where a promise_base's would (alignment at most 16): debug mode may then
-    /// walk from this coroutine up to the task it runs in.
-    void set_task_continuation(std::coroutine_handle<> continuation) noexcept {
-        m_next = reinterpret_cast<std::uintptr_t>(continuation.address()) | task_frame_bit;
-    }
+
+#if CORIO_TRACK_AWAITS
+    /// The corio coroutine awaiting this one (null: none, or not corio's).
+    void set_awaiting_promise(const promise_base* parent) noexcept { m_awaiting_promise = parent; }
 
     /// Debug mode: an exception leaves this coroutine (its promise stores it
     /// for the awaiting one). The first coroutine it leaves, the innermost,
@@ -146,7 +159,6 @@ public:
                 std::string function = coroutine_function_name(frame);
                 chain.append("#").append(std::to_string(depth)).append(" ");
                 chain.append(function.empty() ? "?" : function);
-#if CORIO_TRACK_AWAITS
                 if (promise->m_await_site.known()) {
                     chain.append(depth == 0 ? " (after its co_await at " : " at ")
                         .append(promise->m_await_site.file)
@@ -154,22 +166,22 @@ public:
                         .append(std::to_string(promise->m_await_site.line))
                         .append(depth == 0 ? ")" : "");
                 }
-#endif
                 chain.append("\n");
                 const std::uintptr_t next = promise->m_next;
                 if ((next & completion_bit) != 0) {
                     reinterpret_cast<task_completion*>(next & ~completion_bit)->note_exception_chain(chain);
                     return;
                 }
-                if ((next & task_frame_bit) == 0) {
+                if (promise->m_awaiting_promise == nullptr) {
                     return;  // awaited by a coroutine that is not corio's: its promise is unknown
                 }
-                frame = std::coroutine_handle<>::from_address(reinterpret_cast<void*>(next & ~task_frame_bit));
-                promise = &std::coroutine_handle<promise_base>::from_address(frame.address()).promise();
+                frame = std::coroutine_handle<>::from_address(reinterpret_cast<void*>(next));
+                promise = promise->m_awaiting_promise;
             }
         } catch (...) {  // out of memory: no chain
         }
     }
+#endif
     /// Who is told when this task ends (replaces a continuation).
     void set_completion(task_completion* completion) noexcept {
         m_next = reinterpret_cast<std::uintptr_t>(completion) | completion_bit;
@@ -180,14 +192,14 @@ private:
     // (a completion), never both: one word, told apart by its low bit
     // (completions are pointers to 8-aligned objects; frames are 16-aligned).
     static constexpr std::uintptr_t completion_bit = 1;
-    static constexpr std::uintptr_t task_frame_bit = 2;  // the continuation is a promise_base's frame
     static_assert(alignof(task_completion) > 1);
 
     std::uintptr_t m_next = 0;  // continuation address, or completion | completion_bit, or 0
     task_context* m_context = nullptr;
 #if CORIO_TRACK_AWAITS
     await_site m_await_site;
-    const promise_base* m_awaited = nullptr;
+    const promise_base* m_awaited = nullptr;           // the task this one awaits
+    const promise_base* m_awaiting_promise = nullptr;  // the task awaiting this one
 #endif
 };
 
@@ -215,9 +227,11 @@ public:
     }
 
     void unhandled_exception() noexcept {
+#if CORIO_TRACK_AWAITS
         if (debug_probe_armed()) [[unlikely]] {
             note_escaping_exception(std::coroutine_handle<task_promise>::from_promise(*this));
         }
+#endif
         ::new (static_cast<void*>(std::addressof(m_exception)))
             std::exception_ptr(std::current_exception());
         m_state = state::exception;
@@ -264,9 +278,11 @@ public:
 
     void return_value(T& value) noexcept { m_value = std::addressof(value); }
     void unhandled_exception() noexcept {
+#if CORIO_TRACK_AWAITS
         if (debug_probe_armed()) [[unlikely]] {
             note_escaping_exception(std::coroutine_handle<task_promise>::from_promise(*this));
         }
+#endif
         m_exception = std::current_exception();
     }
 
@@ -292,9 +308,11 @@ public:
 
     void return_void() noexcept {}
     void unhandled_exception() noexcept {
+#if CORIO_TRACK_AWAITS
         if (debug_probe_armed()) [[unlikely]] {
             note_escaping_exception(std::coroutine_handle<task_promise>::from_promise(*this));
         }
+#endif
         m_exception = std::current_exception();
     }
 
@@ -354,11 +372,15 @@ public:
     explicit task(std::coroutine_handle<promise_type> handle) noexcept : m_frame(handle) {}
     task(task&&) noexcept = default;
     task& operator=(task&&) noexcept = default;
+#if CORIO_TRACK_AWAITS
+    // The never-awaited report costs a check per task destroyed: only in the
+    // build that keeps await sites.
     ~task() {
         if (detail::debug_probe_armed()) [[unlikely]] {
             detail::note_if_never_awaited(m_frame.get());
         }
     }
+#endif
 
     /// True if this task owns a coroutine (it was not moved from).
     [[nodiscard]] bool valid() const noexcept { return m_frame.valid(); }
@@ -382,16 +404,13 @@ public:
         template <class Promise>
         std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> caller) noexcept {
             promise_type& promise = m_handle.promise();
-            if constexpr (std::is_base_of_v<detail::promise_base, Promise> && alignof(Promise) <= 16) {
-                promise.set_task_continuation(caller);
-            } else {
-                promise.set_continuation(caller);
-            }
+            promise.set_continuation(caller);
             promise.set_context(detail::context_of(caller));
 #if CORIO_TRACK_AWAITS
             if constexpr (std::is_base_of_v<detail::promise_base, Promise>) {
                 m_caller = &caller.promise();
                 m_caller->set_awaited(&promise);
+                promise.set_awaiting_promise(m_caller);
             }
 #endif
             return m_handle;

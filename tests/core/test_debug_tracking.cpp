@@ -1,8 +1,9 @@
-// Tests of async stack traces in a CORIO_TRACK_AWAITS=1 build (this file is
-// compiled with it): format_await_chain walks a suspended task's chain of
-// coroutines, innermost first, through nested tasks, sleep, I/O, gather,
-// task groups and wait_for; all_tasks and format_task_tree show each task's
-// outermost function and innermost co_await without debug mode.
+// Tests of what a CORIO_TRACK_AWAITS=1 build adds (this file is compiled with
+// it): format_await_chain walks a suspended task's chain of coroutines,
+// innermost first, through nested tasks, sleep, I/O, gather, task groups and
+// wait_for; all_tasks and format_task_tree show each task's outermost function
+// and innermost co_await without debug mode; in debug mode, an exception keeps
+// the chain it left, and a task destroyed unawaited is reported.
 
 #include "catch.hpp"
 #include "test_support.hpp"
@@ -21,6 +22,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <unistd.h>
@@ -229,4 +231,102 @@ TEST_CASE("an exception's await chain carries each coroutine's co_await line", "
     CHECK_THAT(lines[1], Catch::EndsWith(at_line(failing_await_line) + ")"));
     CHECK_THAT(lines[2], Catch::StartsWith("#1 (anonymous namespace)::awaits_failure() at "));
     CHECK_THAT(lines[2], Catch::EndsWith(at_line(rethrowing_line)));
+}
+
+namespace {
+
+corio::task<int> forgotten_work() {
+    co_return 42;
+}
+
+}  // namespace
+
+TEST_CASE("debug mode reports a task destroyed without ever being awaited or started", "[debug][tracking]") {
+    corio::event_loop loop;
+    std::vector<std::string> messages;
+    loop.set_log_handler([&messages](corio::event_loop&, std::string_view m) { messages.emplace_back(m); });
+    loop.set_debug(true);
+    loop.run_until_complete([]() -> corio::task<void> {
+        {
+            auto forgotten = forgotten_work();  // never awaited: the classic missing co_await
+        }
+        co_await forgotten_work();  // awaited: fine
+        auto spawned = corio::create_task(forgotten_work());
+        co_await spawned;
+    }());
+    REQUIRE(messages.size() == 1);
+    CHECK_THAT(messages[0], Contains("a task was destroyed without ever being awaited or "
+                                         "started: (anonymous namespace)::forgotten_work() ("));
+    CHECK_THAT(messages[0], Contains("missing co_await"));
+
+    messages.clear();
+    corio::event_loop quiet;  // debug mode off: not checked
+    quiet.set_log_handler([&messages](corio::event_loop&, std::string_view m) { messages.emplace_back(m); });
+    quiet.run_until_complete([]() -> corio::task<void> {
+        { auto forgotten = forgotten_work(); }
+        co_return;
+    }());
+    CHECK(messages.empty());
+}
+
+namespace {
+
+corio::task<int> fails_deep() {
+    co_await corio::sleep(0s);
+    throw std::runtime_error("deep failure");
+}
+
+corio::task<int> calls_deep() {
+    co_return co_await fails_deep() + 1;
+}
+
+corio::task<int> calls_calls_deep() {
+    co_return co_await calls_deep() + 1;
+}
+
+}  // namespace
+
+TEST_CASE("in debug mode a task's exception keeps the chain of coroutines it left", "[debug][tracking]") {
+    corio::event_loop loop;
+    loop.set_debug(true);
+    const std::string chain = loop.run_until_complete([]() -> corio::task<std::string> {
+        auto failing = corio::create_task(calls_calls_deep(), "failing");
+        co_await corio::gather_settled(failing);
+        co_return corio::format_await_chain(failing);
+    }());
+    const std::vector<std::string> lines = lines_of(chain);
+    REQUIRE(lines.size() == 4);
+    CHECK(lines[0] == "task 'failing' ended with an exception, which left:");
+    CHECK_THAT(lines[1], Catch::StartsWith("#0 (anonymous namespace)::fails_deep() (after its co_await at "));
+    CHECK_THAT(lines[2], Catch::StartsWith("#1 (anonymous namespace)::calls_deep() at "));
+    CHECK_THAT(lines[3], Catch::StartsWith("#2 (anonymous namespace)::calls_calls_deep() at "));
+
+    // Without debug mode nothing is recorded.
+    corio::event_loop plain;
+    const std::string finished = plain.run_until_complete([]() -> corio::task<std::string> {
+        auto failing = corio::create_task(calls_calls_deep(), "failing");
+        co_await corio::gather_settled(failing);
+        co_return corio::format_await_chain(failing);
+    }());
+    CHECK(finished == "task 'failing' has finished\n");
+}
+
+TEST_CASE("a never-retrieved exception is reported with its await chain in debug mode", "[debug][tracking]") {
+    corio::event_loop loop;
+    loop.set_debug(true);
+    std::vector<std::string> reports;
+    loop.set_exception_handler([&reports](corio::event_loop&, const corio::exception_context& context) {
+        reports.push_back(context.message);
+    });
+    loop.run_until_complete([]() -> corio::task<void> {
+        {
+            auto dropped = corio::create_task(calls_deep(), "dropped");
+            co_await corio::sleep(10ms);  // it fails meanwhile; nobody looks
+        }
+        co_await corio::sleep(0s);
+    }());
+    REQUIRE(reports.size() == 1);
+    CHECK_THAT(reports[0], Contains("Task exception was never retrieved (task 'dropped'; it left"));
+    CHECK_THAT(reports[0], Contains("#0 (anonymous namespace)::fails_deep() (after its co_await at "));
+    CHECK_THAT(reports[0], Contains("\n#1 (anonymous namespace)::calls_deep() at "));
 }

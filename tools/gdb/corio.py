@@ -142,7 +142,6 @@ class CorioBacktrace(gdb.Command):
             if next_word & 1:
                 print("   in %s" % _task_description(next_word & ~1))
                 return
-            next_word &= ~2  # promise_base::task_frame_bit
             if next_word in seen:
                 print("   (cycle at frame 0x%x)" % next_word)
                 return

@@ -169,14 +169,9 @@ task_handle<T> event_loop::create_task(task<T> t) {
     }
     auto* state = new detail::spawned_task<T>(*this, std::move(t));
     task_handle<T> handle(state);
-    state->m_id = ++m_last_task_id;
-    ++m_counters.tasks_created;
+    state->m_id = ++m_counters.tasks_created;  // ids count from 1 in creation order
     if (m_debug) [[unlikely]] {
-        state->debug_info().created = clock::now();
-        // Its parent is the task the step ends in; only a timed step says which.
-        if (detail::current_step_probe().timing) {
-            m_created_in_step.push_back(state);
-        }
+        note_created_debug(*state);
     }
     state->schedule_start();
     return handle;
@@ -270,6 +265,7 @@ inline void event_loop::run_once() {
         });
         if (m_debug) [[unlikely]] {
             m_counters.time_in_reactor += clock::now() - wait_started;
+            m_usage_mark_stale = m_usage_mark_stale || timeout_ms != 0;
         }
     }
     if (m_remote_pending.load(std::memory_order_acquire)) {
@@ -333,8 +329,8 @@ inline void event_loop::run_ready() {
     std::size_t count = m_ready.size();
     // Every job counted here runs in this call: a throwing one is reported and the rest go on.
     m_counters.steps += count;
-    m_counters.ready_queue_peak = std::max(m_counters.ready_queue_peak, count);
     if (m_debug) [[unlikely]] {
+        m_counters.ready_queue_peak = std::max(m_counters.ready_queue_peak, count);
         run_ready_debug(count);
         return;
     }
@@ -408,6 +404,16 @@ inline std::string format_milliseconds(std::chrono::nanoseconds d) {
 }  // namespace detail
 
 inline void event_loop::run_ready_debug(std::size_t count) {
+    // The thread's CPU time and voluntary switches cost two system calls to
+    // read: they are read once per batch (after a wait in the reactor, which
+    // switches voluntarily itself, or 10 ms after the last reading), not per
+    // step; a slow step compares with that mark.
+    const time_point now = clock::now();
+    if (m_usage_mark_stale || now - m_usage_mark_time > std::chrono::milliseconds(10)) {
+        m_usage_mark = detail::thread_usage::now();
+        m_usage_mark_time = now;
+        m_usage_mark_stale = false;
+    }
     while (count != 0) {
         --count;
         run_step_debug(m_ready.pop());
@@ -424,7 +430,6 @@ inline void event_loop::run_step_debug(detail::ready_job job) {
         probe.finished_task.clear();
         probe.unwinding = nullptr;
         probe.timing = true;
-        const detail::thread_usage usage_before = detail::thread_usage::now();
         const time_point started = clock::now();
         try {
             run(arg);
@@ -433,7 +438,7 @@ inline void event_loop::run_step_debug(detail::ready_job job) {
         }
         probe.timing = false;
         probe.unwinding = nullptr;
-        end_step_debug(started, usage_before);
+        end_step_debug(started);
     };
     if (job.run != &resume_fired) {
         run_timed(job.run, job.arg);
@@ -451,10 +456,9 @@ inline void event_loop::run_step_debug(detail::ready_job job) {
     }
 }
 
-inline void event_loop::end_step_debug(time_point started, const detail::thread_usage& before) {
-    const auto elapsed =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - started);
-    const detail::thread_usage after = detail::thread_usage::now();
+inline void event_loop::end_step_debug(time_point started) {
+    const time_point ended = clock::now();
+    const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(ended - started);
     m_counters.time_running += elapsed;
     detail::step_probe& probe = detail::current_step_probe();
     auto* task = static_cast<detail::spawned_task_base*>(probe.task);
@@ -492,7 +496,13 @@ inline void event_loop::end_step_debug(time_point started, const detail::thread_
                    detail::format_site(probe.site);
     }
     // Off the CPU by its own doing (not preempted): it waited in the kernel.
-    const auto off_cpu = elapsed - (after.cpu - before.cpu);
+    // Measured since the batch's mark, so other (short) steps of the batch are
+    // in the window too; they ran on the CPU and do not count as off it.
+    const detail::thread_usage after = detail::thread_usage::now();
+    const detail::thread_usage before = std::exchange(m_usage_mark, after);
+    const auto window = std::chrono::duration_cast<std::chrono::nanoseconds>(ended - m_usage_mark_time);
+    m_usage_mark_time = ended;
+    const auto off_cpu = std::min(elapsed, window - (after.cpu - before.cpu));
     const std::int64_t waits = after.voluntary_switches - before.voluntary_switches;
     if (before.voluntary_switches >= 0 && waits > 0 && off_cpu > elapsed / 4) {
         message +=
@@ -502,6 +512,14 @@ inline void event_loop::end_step_debug(time_point started, const detail::thread_
             "corio::to_thread";
     }
     log(message);
+}
+
+inline void event_loop::note_created_debug(detail::spawned_task_base& task) {
+    task.debug_info().created = clock::now();
+    // Its parent is the task the step ends in; only a timed step says which.
+    if (detail::current_step_probe().timing) {
+        m_created_in_step.push_back(&task);
+    }
 }
 
 // Tasks created during a step are the children of the task that ran it.
