@@ -58,7 +58,7 @@ TEST_CASE("/debug/tasks serves the task tree as text and as JSON", "[debug_route
 
         http::client_response json = co_await session.get(base + "/debug/tasks?format=json");
         CHECK(json.status() == 200);
-        CHECK(json.headers().get_or("Content-Type", "") == "application/json");
+        CHECK(std::string(json.headers().get_or("Content-Type", "")) == "application/json");
         const std::string array = co_await json.text();
         CHECK(array.front() == '[');
         CHECK_THAT(array, Contains(R"("name":"idle \"worker\"")"));
