@@ -82,12 +82,7 @@ public:
                                              const char* file = __builtin_FILE(),
                                              unsigned line = __builtin_LINE(),
                                              const char* function = __builtin_FUNCTION()) noexcept {
-#if CORIO_TRACK_AWAITS
-        m_await_site = {file, function, line};
-#endif
-        if (debug_probe_armed()) [[unlikely]] {
-            note_await(m_context, {file, function, line});
-        }
+        record_await({file, function, line});
         return await_forward<Awaitable>(std::forward<Awaitable>(awaitable));
     }
 
@@ -97,13 +92,18 @@ public:
     typename task<U>::awaiter await_transform(task<U>&& awaited, const char* file = __builtin_FILE(),
                                                unsigned line = __builtin_LINE(),
                                                const char* function = __builtin_FUNCTION()) noexcept {
+        record_await({file, function, line});
+        return std::move(awaited).operator co_await();
+    }
+
+    // What both await_transforms do with the site.
+    void record_await(await_site site) noexcept {
 #if CORIO_TRACK_AWAITS
-        m_await_site = {file, function, line};
+        m_await_site = site;
 #endif
         if (debug_probe_armed()) [[unlikely]] {
-            note_await(m_context, {file, function, line});
+            note_await(m_context, site);
         }
-        return std::move(awaited).operator co_await();
     }
 
 #if CORIO_TRACK_AWAITS
