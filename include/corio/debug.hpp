@@ -14,10 +14,25 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 namespace corio {
+
+/// A child strand of a task that has not finished: one child of gather,
+/// gather_settled or wait_any, or of a task group. Not a task of its own (it
+/// shares its task's identity), so all_tasks() lists it inside its task.
+/// Known for strands started while debug mode was on.
+struct strand_info {
+    std::string kind;       ///< "gather", "gather_settled", "wait_any" or "task_group"
+    std::size_t index = 0;  ///< its place among its combinator's children (spawn order in a group)
+    std::string name;       ///< a task group child's name, if it was given one
+    std::string function;   ///< its coroutine's function, when known
+    std::string awaiting;   ///< its pending co_await (builds with CORIO_TRACK_AWAITS=1)
+    /// 0: started by the task's own coroutines; n: by the strand above it at depth n - 1
+    std::size_t depth = 0;
+};
 
 /// One task of all_tasks(): what the loop knows of it at the moment of the
 /// snapshot.
@@ -32,6 +47,9 @@ struct task_info {
     std::optional<std::chrono::nanoseconds> age;  ///< since creation (debug mode at creation)
     std::uint64_t steps = 0;                      ///< steps run while debug mode was on
     std::chrono::nanoseconds running_time{0};     ///< time those steps took
+    /// Its child strands (debug mode), depth first: each strand before the
+    /// strands it started.
+    std::vector<strand_info> strands;
 };
 
 namespace detail {
@@ -40,6 +58,21 @@ struct loop_introspection {
     static std::vector<task_info> tasks(event_loop& loop) {
         std::vector<task_info> out;
         const auto now = event_loop::clock::now();
+        // A strand is listed under the strand that started it if that one is
+        // listed too, else (started by the task's coroutines, or by a task
+        // group's body, which is not listed) at the top of its task.
+        std::multimap<const task_context*, const strand_record*> strands_by_parent;
+        std::set<const task_context*> listed;
+        loop.m_strands.for_each([&](const strand_record& record) {
+            strands_by_parent.emplace(record.parent, &record);
+            listed.insert(record.strand);
+        });
+        std::multimap<const task_context*, const strand_record*> top_strands_by_task;
+        loop.m_strands.for_each([&](const strand_record& record) {
+            if (listed.count(record.parent) == 0) {
+                top_strands_by_task.emplace(record.strand->enclosing_task(), &record);
+            }
+        });
         loop.m_tasks.for_each([&](spawned_task_base& spawned) {
             task_info info;
             info.task = task_ref(&spawned);
@@ -71,9 +104,48 @@ struct loop_introspection {
                     info.awaiting = format_site(debug->last_await);
                 }
             }
+            const auto [first, last] = top_strands_by_task.equal_range(&spawned);
+            for (auto it = first; it != last; ++it) {
+                append_strand(info.strands, strands_by_parent, *it->second, 0);
+            }
             out.push_back(std::move(info));
         });
         return out;
+    }
+
+    // `record`, then the strands it started, depth first.
+    static void append_strand(
+        std::vector<strand_info>& out,
+        const std::multimap<const task_context*, const strand_record*>& by_parent,
+        const strand_record& record, std::size_t depth) {
+        strand_info info;
+        info.kind = record.kind;
+        info.index = record.index;
+        if (record.name != nullptr) {
+            info.name = *record.name;
+        }
+#if CORIO_TRACK_AWAITS
+        if (const promise_base* innermost = record.promise) {
+            if (innermost->pending_await().function != nullptr) {
+                info.function = innermost->pending_await().function;  // as tasks are named
+            }
+            while (innermost->awaited() != nullptr) {
+                innermost = innermost->awaited();
+            }
+            if (innermost->pending_await().known()) {
+                info.awaiting = format_site(innermost->pending_await());
+            }
+        }
+#endif
+        if (info.function.empty()) {
+            info.function = coroutine_function_name(record.frame);
+        }
+        info.depth = depth;
+        out.push_back(std::move(info));
+        const auto [first, last] = by_parent.equal_range(record.strand);
+        for (auto it = first; it != last; ++it) {
+            append_strand(out, by_parent, *it->second, depth + 1);
+        }
     }
 
     static spawned_task_base& state(const task_ref& task) noexcept {
@@ -99,6 +171,20 @@ inline void append_task_tree(std::string& out, const std::vector<task_info>& tas
         out.append(", awaiting ").append(info.awaiting);
     }
     out.append(")\n");
+    for (const strand_info& strand : info.strands) {
+        out.append(static_cast<std::size_t>(depth + 1) * 4 + strand.depth * 4, ' ');
+        out.append(strand.kind).append(" child #").append(std::to_string(strand.index));
+        if (!strand.name.empty()) {
+            out.append(" '").append(strand.name).append("'");
+        }
+        if (!strand.function.empty()) {
+            out.append(": ").append(strand.function);
+        }
+        if (!strand.awaiting.empty()) {
+            out.append(" (awaiting ").append(strand.awaiting).append(")");
+        }
+        out.append("\n");
+    }
     const auto [first, last] = children.equal_range(info.id);
     for (auto it = first; it != last; ++it) {
         append_task_tree(out, tasks, children, it->second, depth + 1);
@@ -121,8 +207,10 @@ inline void append_task_tree(std::string& out, const std::vector<task_info>& tas
 /// Every unfinished task of `loop`, one per line, each indented under the
 /// task that created it (`python -m asyncio pstree`): by name, or unnamed by
 /// its coroutine's function when known, with its state and pending co_await.
-/// Parentage is known for tasks created while debug mode was on; the others
-/// are listed at the top level.
+/// Under each task, indented likewise, the children of its gathers,
+/// wait_anys and task groups that are still running. Parentage is known for
+/// tasks created and strands started while debug mode was on; tasks of
+/// unknown parent are listed at the top level.
 [[nodiscard]] inline std::string format_task_tree(event_loop& loop) {
     const std::vector<task_info> tasks = all_tasks(loop);
     std::map<std::uint64_t, std::size_t> index_of;

@@ -316,6 +316,9 @@ private:
     // The batch of fired sleeps being built while timers fire (run_once).
     detail::resuming_timer* m_fired_head = nullptr;
     detail::resuming_timer* m_fired_tail = nullptr;
+    // Debug mode: children of combinators and task groups, running (listed
+    // before m_tasks: destroying the tasks' frames unlinks them from it).
+    detail::intrusive_list<detail::strand_record> m_strands;
     detail::intrusive_list<detail::spawned_task_base> m_tasks;  // spawned, not finished
     std::size_t m_watched_fds = 0;  // fds and signals: with none, an iteration with work ready need not poll
     bool m_running = false;

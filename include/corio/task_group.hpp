@@ -116,6 +116,23 @@ public:
     // ever ran finishes as cancelled without running its body, as in asyncio.
     void start() noexcept;
 
+    // Debug mode: lists the child under its task in the task tree while it runs.
+    [[gnu::cold]] void record_strand(intrusive_list<strand_record>& list, const task_context* parent,
+                                     std::size_t index) {
+        m_debug_record = std::make_unique<strand_record>();
+        m_debug_record->parent = parent;
+        m_debug_record->strand = this;
+        m_debug_record->frame = frame();
+#if CORIO_TRACK_AWAITS
+        m_debug_record->promise = m_promise;
+#endif
+        m_debug_record->kind = "task_group";
+        m_debug_record->index = index;
+        m_debug_record->name = &m_name;
+        m_debug_record->list = &list;
+        list.push_back(*m_debug_record);
+    }
+
     task_group* m_group = nullptr;  // null once the group is gone
     std::string m_name;             // as given to spawn; empty: none
 
@@ -126,10 +143,15 @@ protected:
     // away unfinished, which happens when its loop closes.
     virtual void destroy_frame() noexcept = 0;
 
+#if CORIO_TRACK_AWAITS
+    const promise_base* m_promise = nullptr;  // the body's, for the task tree
+#endif
+
 private:
     friend class corio::task_group;
     void finish() noexcept {
         m_done = true;
+        m_debug_record.reset();
         // Awaiters stay armed until they resume (see join_operation).
         while (!m_waiters.empty()) {
             get_running_loop().resume_soon(m_waiters.pop_front().coroutine);
@@ -138,6 +160,7 @@ private:
 
     intrusive_list<completion_waiter> m_waiters;
     std::exception_ptr m_early_cancel;
+    std::unique_ptr<strand_record> m_debug_record;  // debug mode, while the child runs
     bool m_done = false;
 };
 
@@ -148,6 +171,9 @@ public:
         auto& promise = task_access::handle(m_body).promise();
         promise.set_context(this);
         promise.set_completion(this);
+#if CORIO_TRACK_AWAITS
+        m_promise = &promise;
+#endif
     }
 
     decltype(auto) value() {
@@ -269,6 +295,7 @@ public:
     ~task_group() {
         for (const auto& child : m_children) {
             child->m_group = nullptr;
+            child->m_debug_record.reset();  // a handle may outlive the loop and its list
             if (!child->done()) {
                 child->destroy_frame();
             }
@@ -296,6 +323,9 @@ public:
         event_loop& loop = get_running_loop();
         auto child = std::make_shared<detail::group_child<T>>(std::move(body));
         child->inherit_task_from(&m_body_context);
+        if (auto* strand_list = detail::strand_list_if_debugging()) [[unlikely]] {
+            child->record_strand(*strand_list, m_parent_strand, m_children.size());
+        }
         m_children.push_back(child);
         child->m_group = this;
         ++m_running;
@@ -335,6 +365,7 @@ private:
     std::coroutine_handle<> start(std::coroutine_handle<> awaiting, const detail::task_context* awaiting_strand,
                                   task<R>& body) {
         m_awaiting = awaiting;
+        m_parent_strand = awaiting_strand;
         m_body_context.inherit_task_from(awaiting_strand);
         m_body_frame = detail::task_access::handle(body);
         m_body_exception = [](std::coroutine_handle<> frame) noexcept {
@@ -426,6 +457,7 @@ private:
     std::vector<std::shared_ptr<detail::group_child_base>> m_children;
     std::vector<std::exception_ptr> m_failures;
     detail::task_context m_body_context;  // the body's own strand
+    const detail::task_context* m_parent_strand = nullptr;  // the strand awaiting the group
     std::coroutine_handle<> m_body_frame;
     std::exception_ptr (*m_body_exception)(std::coroutine_handle<>) noexcept = nullptr;
     std::coroutine_handle<> m_awaiting;

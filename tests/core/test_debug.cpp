@@ -14,6 +14,8 @@
 #include <corio/sleep.hpp>
 #include <corio/spawn.hpp>
 #include <corio/task.hpp>
+#include <corio/task_group.hpp>
+#include <corio/wait_any.hpp>
 
 #include <chrono>
 #include <cstdlib>
@@ -60,6 +62,23 @@ corio::task<void> inner_sleep() {
 
 corio::task<void> outer_sleep() {
     co_await inner_sleep();
+}
+
+corio::task<int> gathered_sleeper() {
+    co_await corio::sleep(10s);
+    co_return 1;
+}
+
+corio::task<void> group_worker() {
+    co_await corio::sleep(10s);
+}
+
+corio::task<void> nested_gatherer() {
+    co_await corio::gather(gathered_sleeper(), gathered_sleeper());
+}
+
+corio::task<void> racing_sleepers() {
+    co_await corio::wait_any(group_worker(), group_worker());
 }
 
 struct captured_log {
@@ -181,6 +200,93 @@ TEST_CASE("format_task_tree indents each task under the task that created it", "
     CHECK_THAT(lines[2], Catch::StartsWith("        child (pending, awaiting "));
     CHECK_THAT(lines[2], Contains("sleep_long at "));
     CHECK_THAT(lines[3], Catch::StartsWith("    sibling (pending"));
+}
+
+TEST_CASE("the task tree lists the running children of gather, wait_any and task groups",
+          "[debug]") {
+    corio::event_loop loop;
+    loop.set_debug(true);
+    std::string tree;
+    std::vector<corio::task_info> tasks;
+    std::vector<corio::task_info> after;
+    loop.run_until_complete([&]() -> corio::task<void> {
+        auto supervisor = corio::create_task(
+            []() -> corio::task<void> {
+                co_await corio::with_task_group([](corio::task_group& group) -> corio::task<void> {
+                    group.spawn(group_worker(), "worker-a");
+                    group.spawn(nested_gatherer());
+                    co_return;
+                });
+            }(),
+            "supervisor");
+        auto gatherer = corio::create_task(
+            []() -> corio::task<void> {
+                co_await corio::gather(racing_sleepers(), nested_gatherer());
+            }(),
+            "gatherer");
+        co_await corio::sleep(10ms);
+        tree = corio::format_task_tree();
+        tasks = corio::all_tasks();
+        supervisor.cancel();
+        gatherer.cancel();
+        co_await corio::gather_settled(supervisor, gatherer);
+        after = corio::all_tasks();
+    }());
+    const std::vector<std::string> lines = lines_of(tree);
+    REQUIRE(lines.size() == 13);
+    CHECK_THAT(lines[1], Catch::StartsWith("    supervisor (pending"));
+    CHECK_THAT(lines[2], Catch::StartsWith("        task_group child #0 'worker-a': "));
+    CHECK_THAT(lines[2], Contains("group_worker"));
+    CHECK_THAT(lines[3], Catch::StartsWith("        task_group child #1: "));
+    CHECK_THAT(lines[3], Contains("nested_gatherer"));
+    CHECK_THAT(lines[4], Catch::StartsWith("            gather child #0: "));
+    CHECK_THAT(lines[4], Contains("gathered_sleeper"));
+    CHECK_THAT(lines[5], Catch::StartsWith("            gather child #1: "));
+    CHECK_THAT(lines[6], Catch::StartsWith("    gatherer (pending"));
+    CHECK_THAT(lines[7], Catch::StartsWith("        gather child #0: "));
+    CHECK_THAT(lines[7], Contains("racing_sleepers"));
+    CHECK_THAT(lines[8], Catch::StartsWith("            wait_any child #0: "));
+    CHECK_THAT(lines[8], Contains("group_worker"));
+    CHECK_THAT(lines[9], Catch::StartsWith("            wait_any child #1: "));
+    CHECK_THAT(lines[10], Catch::StartsWith("        gather child #1: "));
+    CHECK_THAT(lines[10], Contains("nested_gatherer"));
+    CHECK_THAT(lines[11], Catch::StartsWith("            gather child #0: "));
+    CHECK_THAT(lines[12], Catch::StartsWith("            gather child #1: "));
+
+    REQUIRE(tasks.size() == 3);
+    CHECK(tasks[0].strands.empty());  // the root was running, not gathering
+    REQUIRE(tasks[1].strands.size() == 4);
+    CHECK(tasks[1].strands[0].kind == "task_group");
+    CHECK(tasks[1].strands[0].name == "worker-a");
+    CHECK(tasks[1].strands[0].depth == 0);
+    CHECK(tasks[1].strands[1].index == 1);
+    CHECK(tasks[1].strands[1].name.empty());
+    CHECK(tasks[1].strands[2].kind == "gather");
+    CHECK(tasks[1].strands[2].depth == 1);
+    CHECK(tasks[1].strands[3].index == 1);
+    REQUIRE(tasks[2].strands.size() == 6);
+    CHECK(tasks[2].strands[1].kind == "wait_any");
+    CHECK(tasks[2].strands[1].depth == 1);
+    CHECK(tasks[2].strands[3].kind == "gather");
+    CHECK(tasks[2].strands[3].index == 1);
+    CHECK(tasks[2].strands[3].depth == 0);
+    // Finished children leave the tree: only the root is left, gathering nothing.
+    REQUIRE(after.size() == 1);
+    CHECK(after[0].strands.empty());
+}
+
+TEST_CASE("children started with debug mode off are not recorded", "[debug]") {
+    corio::event_loop loop;
+    loop.run_until_complete([]() -> corio::task<void> {
+        auto gatherer = corio::create_task(nested_gatherer(), "gatherer");
+        co_await corio::sleep(1ms);
+        const std::vector<corio::task_info> tasks = corio::all_tasks();
+        REQUIRE(tasks.size() == 2);
+        CHECK(tasks[1].strands.empty());
+        CHECK(lines_of(corio::format_task_tree()).size() == 2);
+        gatherer.cancel();
+        co_await corio::gather_settled(gatherer);
+    }());
 }
 
 TEST_CASE("without debug mode the tree is flat and the await chain unknown", "[debug]") {

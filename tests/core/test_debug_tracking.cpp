@@ -199,6 +199,27 @@ TEST_CASE("all_tasks and the task tree name unnamed tasks by their function", "[
     CHECK_THAT(lines[1], Catch::StartsWith("outer (Task-2, pending, awaiting leaf at "));
 }
 
+TEST_CASE("in debug mode the task tree shows each gather child's pending co_await",
+          "[debug][tracking]") {
+    corio::event_loop loop;
+    loop.set_debug(true);
+    const std::string tree = loop.run_until_complete([]() -> corio::task<std::string> {
+        auto t = corio::create_task(
+            []() -> corio::task<void> { co_await corio::gather(outer(), leaf()); }(), "fan-out");
+        co_await corio::sleep(5ms);
+        std::string text = corio::format_task_tree();
+        t.cancel();
+        co_await corio::gather_settled(t);
+        co_return text;
+    }());
+    const std::vector<std::string> lines = lines_of(tree);
+    REQUIRE(lines.size() == 4);
+    CHECK_THAT(lines[1], Catch::StartsWith("    fan-out (pending, awaiting "));
+    CHECK_THAT(lines[2], Catch::StartsWith("        gather child #0: outer (awaiting leaf at "));
+    CHECK_THAT(lines[2], Catch::EndsWith(at_line(leaf_line) + ")"));
+    CHECK_THAT(lines[3], Catch::StartsWith("        gather child #1: leaf (awaiting leaf at "));
+}
+
 namespace {
 
 int failing_await_line = 0;

@@ -11,6 +11,7 @@
 #include <corio/http/server.hpp>
 #include <corio/sleep.hpp>
 #include <corio/spawn.hpp>
+#include <corio/task_group.hpp>
 #include <corio/thread_pool.hpp>
 
 #include <chrono>
@@ -30,6 +31,13 @@ corio::task<void> idle_worker() {
     co_await corio::sleep(10s);
 }
 
+corio::task<void> supervise_poller() {
+    co_await corio::with_task_group([](corio::task_group& group) -> corio::task<void> {
+        group.spawn(idle_worker(), "poller");
+        co_return;
+    });
+}
+
 http::router routes_with_debug() {
     http::router routes;
     routes.get("/hello", [](http::request&) -> corio::task<http::response> {
@@ -43,6 +51,7 @@ http::router routes_with_debug() {
 TEST_CASE("/debug/tasks serves the task tree as text and as JSON", "[debug_routes]") {
     auto body = []() -> corio::task<void> {
         auto worker = corio::create_task(idle_worker(), "idle \"worker\"");
+        auto supervisor = corio::create_task(supervise_poller(), "supervisor");
         auto server = co_await http::start_server(routes_with_debug(), "127.0.0.1", 0);
         const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
         http::client_session session;
@@ -55,6 +64,8 @@ TEST_CASE("/debug/tasks serves the task tree as text and as JSON", "[debug_route
         CHECK_THAT(tree, Contains("    accept loop on 127.0.0.1:"));
         CHECK_THAT(tree,
                    Contains("        connection from 127.0.0.1:"));  // the request's own connection
+        CHECK_THAT(tree, Contains("    supervisor (pending"));
+        CHECK_THAT(tree, Contains("        task_group child #0 'poller': "));
 
         http::client_response json = co_await session.get(base + "/debug/tasks?format=json");
         CHECK(json.status() == 200);
@@ -65,8 +76,13 @@ TEST_CASE("/debug/tasks serves the task tree as text and as JSON", "[debug_route
         CHECK_THAT(array, Contains(R"("id":1,"parent_id":null,)"));
         CHECK_THAT(array, Contains(R"("state":"pending")"));
         CHECK_THAT(array, Contains(R"("id":2,"parent_id":1,"name":"idle \"worker\"")"));
+        CHECK_THAT(array, Contains(R"("strands":[]})"));
+        CHECK_THAT(array,
+                   Contains(R"("strands":[{"kind":"task_group","index":0,"name":"poller",)"));
+        CHECK_THAT(array, Contains(R"("depth":0}]})"));
 
         worker.cancel();
+        supervisor.cancel();
         co_await session.close();
         co_await server.shutdown(1s);
     };

@@ -15,6 +15,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -107,4 +109,58 @@ TEST_CASE("the inspection socket answers a raw client and rejects unknown comman
         co_await server.wait_closed();
     };
     run_with_watchdog(body(), 20s);
+}
+
+TEST_CASE("start_inspection binds only in a directory closed to other users", "[inspection]") {
+    char pattern[] = "/tmp/corio-inspection-test-XXXXXX";
+    REQUIRE(::mkdtemp(pattern) != nullptr);
+    const std::string runtime_dir = pattern;
+    const std::string missing_dir = runtime_dir + "/created";
+    const char* saved = std::getenv("XDG_RUNTIME_DIR");
+    const std::string saved_value = saved != nullptr ? saved : "";
+
+    // Open to others: refused, naming the directory.
+    REQUIRE(::chmod(pattern, 0755) == 0);
+    ::setenv("XDG_RUNTIME_DIR", runtime_dir.c_str(), 1);
+    std::string refusal;
+    auto refused = [&]() -> corio::task<void> {
+        try {
+            auto server = co_await corio::start_inspection();
+            server.close();
+            co_await server.wait_closed();
+        } catch (const std::runtime_error& error) {
+            refusal = error.what();
+        }
+    };
+    run_with_watchdog(refused(), 20s);
+    CHECK_THAT(refusal, Contains(runtime_dir + " is not a directory of this user closed to others"));
+
+    // Missing: created with mode 0700, and the socket is bound inside it.
+    REQUIRE(::chmod(pattern, 0700) == 0);
+    ::setenv("XDG_RUNTIME_DIR", missing_dir.c_str(), 1);
+    mode_t created_mode = 0;
+    bool socket_inside = false;
+    auto created = [&]() -> corio::task<void> {
+        auto server = co_await corio::start_inspection();
+        struct stat status {};
+        if (::stat(missing_dir.c_str(), &status) == 0) {
+            created_mode = status.st_mode & 07777;
+        }
+        const std::string path = corio::detail::inspection_socket_path(::getpid());
+        socket_inside = path.rfind(missing_dir + "/", 0) == 0 && ::stat(path.c_str(), &status) == 0 &&
+                        S_ISSOCK(status.st_mode);
+        server.close();
+        co_await server.wait_closed();
+    };
+    run_with_watchdog(created(), 20s);
+    CHECK(created_mode == 0700);
+    CHECK(socket_inside);
+
+    if (saved != nullptr) {
+        ::setenv("XDG_RUNTIME_DIR", saved_value.c_str(), 1);
+    } else {
+        ::unsetenv("XDG_RUNTIME_DIR");
+    }
+    ::rmdir(missing_dir.c_str());
+    ::rmdir(runtime_dir.c_str());
 }

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <exception>
 #include <limits>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -22,7 +23,12 @@ namespace corio::detail {
 /// strand), and nothing else. The group is every child's completion hook; it
 /// tells which child finished from the finished task's context (this slot),
 /// and reaches the children themselves through a child_access.
-class child_slot final : public task_context {};
+class child_slot final : public task_context {
+#if CORIO_TRACK_AWAITS
+public:
+    const promise_base* promise = nullptr;  // the child's, for the task tree
+#endif
+};
 
 /// How a child_group reaches its children without knowing their types (the
 /// children of a tuple form differ), so a slot need not carry pointers to them.
@@ -64,6 +70,10 @@ public:
     bool start(std::coroutine_handle<Promise> awaiting, std::span<child_slot> slots, const child_access& children) {
         m_slots = slots;
         m_children = children;
+        intrusive_list<strand_record>* strand_list = strand_list_if_debugging();
+        if (strand_list != nullptr) [[unlikely]] {
+            m_debug_strands = std::make_unique<strand_record[]>(slots.size());
+        }
         if (!begin_wait(awaiting)) {
             return false;
         }
@@ -78,7 +88,11 @@ public:
             }
             ++m_started;
             slots[i].inherit_task_from(strand());
-            m_children.bind(m_children.children, i, slots[i], *this).resume();
+            const std::coroutine_handle<> child = m_children.bind(m_children.children, i, slots[i], *this);
+            if (strand_list != nullptr) [[unlikely]] {
+                record_strand(*strand_list, i, child);
+            }
+            child.resume();
         }
         if (--m_remaining == 0) {
             disarm();
@@ -110,6 +124,9 @@ private:
     // A child finished: its strand is its slot.
     std::coroutine_handle<> on_task_done(task_context* strand) noexcept override {
         const auto index = static_cast<std::size_t>(static_cast<child_slot*>(strand) - m_slots.data());
+        if (m_debug_strands) [[unlikely]] {
+            m_debug_strands[index].unlink();
+        }
         // Children unwinding from a cancellation the group sent itself do not
         // stop it again.
         if (m_stopped_by == no_child && !cancelled() && stops(index)) {
@@ -128,6 +145,23 @@ private:
     bool cancel() noexcept {
         cancel_children(strand()->cause().forwarded());
         return true;
+    }
+
+    [[gnu::cold]] void record_strand(intrusive_list<strand_record>& list, std::size_t index,
+                                     std::coroutine_handle<> child) noexcept {
+        strand_record& record = m_debug_strands[index];
+        record.parent = strand();
+        record.strand = &m_slots[index];
+        record.frame = child;
+#if CORIO_TRACK_AWAITS
+        record.promise = m_slots[index].promise;
+#endif
+        record.kind = m_rule == stop_rule::first_failure ? "gather"
+                      : m_rule == stop_rule::never       ? "gather_settled"
+                                                         : "wait_any";
+        record.index = index;
+        record.list = &list;
+        list.push_back(record);
     }
 
     bool stops(std::size_t index) const noexcept {
@@ -158,6 +192,9 @@ private:
     std::size_t m_remaining = 0;
     std::size_t m_started = 0;  // children 0 .. m_started - 1 were started
     std::size_t m_stopped_by = no_child;
+    // Debug mode: the children, for the task tree (each leaves the loop's list
+    // when it ends).
+    std::unique_ptr<strand_record[]> m_debug_strands;
 };
 
 /// Throws std::invalid_argument naming `who` and the first empty (moved-from)
@@ -175,6 +212,9 @@ void require_valid_tasks(const std::vector<task<T>>& children, const char* who) 
 template <class T>
 std::coroutine_handle<> bind_child(const task<T>& child, child_slot& slot, task_completion& group) noexcept {
     auto& promise = task_access::handle(child).promise();
+#if CORIO_TRACK_AWAITS
+    slot.promise = &promise;
+#endif
     promise.set_context(&slot);
     promise.set_completion(&group);
     return task_access::handle(child);

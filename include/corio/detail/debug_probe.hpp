@@ -5,8 +5,11 @@
 // call site here only when debug_probe_armed() says some loop listens.
 
 #include <corio/detail/cancellation.hpp>
+#include <corio/detail/intrusive_list.hpp>
 
 #include <atomic>
+#include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <string>
 #include <vector>
@@ -54,6 +57,35 @@ inline std::atomic<int>& debug_loop_count() noexcept {
     return debug_loop_count().load(std::memory_order_relaxed) != 0;
 }
 
+class promise_base;
+
+/// Debug mode: a strand running beside its task's own, started by a
+/// combinator (a child of gather, gather_settled or wait_any) or a task
+/// group, so the task tree can list it under its task. Lives in the
+/// combinator's state from the child's start to its end, linked into the
+/// loop's list meanwhile; leaves it when destroyed.
+struct strand_record : list_hook {
+    strand_record() = default;
+    strand_record(const strand_record&) = delete;
+    strand_record& operator=(const strand_record&) = delete;
+    ~strand_record() { unlink(); }
+
+    void unlink() noexcept {
+        if (linked()) {
+            list->unlink(*this);
+        }
+    }
+
+    list_links* list = nullptr;
+    const task_context* parent = nullptr;  // the strand that started it
+    const task_context* strand = nullptr;  // its own
+    std::coroutine_handle<> frame;         // its outermost coroutine
+    const promise_base* promise = nullptr; // that coroutine's promise (CORIO_TRACK_AWAITS builds)
+    const char* kind = "";                 // "gather", "wait_any", "task_group", ...
+    std::size_t index = 0;                 // its position among the combinator's children
+    const std::string* name = nullptr;     // a task group child's name, if any
+};
+
 /// What the step of a debug-mode loop running on this thread reached last:
 /// the task (enclosing strand) of the co_await and its site. Reset by the
 /// loop before each step and read after it, so a slow step can be named.
@@ -64,11 +96,22 @@ struct step_probe {
     std::vector<std::string> warnings;  // found meanwhile, for the loop to log after the step
     bool timing = false;                // a debug-mode loop runs a step on this thread now
     std::exception_ptr unwinding;       // the exception whose await chain was last recorded
+    intrusive_list<strand_record>* strands = nullptr;  // the stepping loop's child strands
 };
 
 inline step_probe& current_step_probe() noexcept {
     thread_local step_probe probe;
     return probe;
+}
+
+/// The list a child strand started now joins: the list of the debug-mode loop
+/// running a step on this thread, or null (debug mode off: nothing to record).
+[[nodiscard]] inline intrusive_list<strand_record>* strand_list_if_debugging() noexcept {
+    if (!debug_probe_armed()) [[likely]] {
+        return nullptr;
+    }
+    const step_probe& probe = current_step_probe();
+    return probe.timing ? probe.strands : nullptr;
 }
 
 [[gnu::cold]] inline void note_await(task_context* strand, await_site site) noexcept {

@@ -71,7 +71,22 @@ inline std::string tasks_json(event_loop& loop) {
         append_json_string(out, task.awaiting);
         out.append(",\"age_seconds\":").append(task.age ? seconds(*task.age) : "null");
         out.append(",\"steps\":").append(std::to_string(task.steps));
-        out.append(",\"running_seconds\":").append(seconds(task.running_time)).append("}");
+        out.append(",\"running_seconds\":").append(seconds(task.running_time));
+        out.append(",\"strands\":[");
+        for (std::size_t i = 0; i < task.strands.size(); ++i) {
+            const strand_info& strand = task.strands[i];
+            out.append(i == 0 ? "{\"kind\":" : ",{\"kind\":");
+            append_json_string(out, strand.kind);
+            out.append(",\"index\":").append(std::to_string(strand.index));
+            out.append(",\"name\":");
+            append_json_string(out, strand.name);
+            out.append(",\"function\":");
+            append_json_string(out, strand.function);
+            out.append(",\"awaiting\":");
+            append_json_string(out, strand.awaiting);
+            out.append(",\"depth\":").append(std::to_string(strand.depth)).append("}");
+        }
+        out.append("]}");
     }
     out.append(first ? "]\n" : "\n]\n");
     return out;

@@ -429,6 +429,7 @@ inline void event_loop::run_step_debug(detail::ready_job job) {
         probe.site = {};
         probe.finished_task.clear();
         probe.unwinding = nullptr;
+        probe.strands = &m_strands;
         probe.timing = true;
         const time_point started = clock::now();
         try {

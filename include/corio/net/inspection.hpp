@@ -50,13 +50,16 @@ CORIO_HEADER_COROUTINE inline task<void> answer_inspection(unix_stream stream) {
 }  // namespace detail
 
 /// Opens this process's inspection socket (see detail::inspection_socket_path:
-/// `$XDG_RUNTIME_DIR/corio-<pid>.sock`, else `/tmp/corio-<pid>.sock`, mode
-/// 0600) on the running loop and returns its server: `corio-ps PID` then
-/// prints the loop's task tree (turn debug mode on too for parents, steps and
-/// pending co_awaits). Close the server to stop; its socket file goes with it.
-/// It shows task names and source lines: only the user running the process
-/// can connect.
+/// `$XDG_RUNTIME_DIR/corio-<pid>.sock`, else `/tmp/corio-<uid>/corio-<pid>.sock`,
+/// in a directory of mode 0700, the socket 0600) on the running loop and
+/// returns its server: `corio-ps PID` then prints the loop's task tree (turn
+/// debug mode on too for parents, steps and pending co_awaits). Close the
+/// server to stop; its socket file goes with it. It shows task names and
+/// source lines: only the user running the process can connect. Throws
+/// std::runtime_error when the directory is open to others or not this
+/// user's.
 [[nodiscard]] CORIO_HEADER_COROUTINE inline task<unix_server> start_inspection() {
+    detail::ensure_private_directory(detail::inspection_directory());
     const std::string path = detail::inspection_socket_path(detail::current_process_id());
     unix_server server = co_await start_unix_server(&detail::answer_inspection, path);
     detail::restrict_to_owner(path);
