@@ -2,7 +2,6 @@
 
 #include <corio/detail/await_forward.hpp>
 #include <corio/detail/cancellation.hpp>
-#include <corio/detail/coroutine_name.hpp>
 #include <corio/detail/debug_probe.hpp>
 #include <corio/detail/frame_allocator.hpp>
 #include <corio/detail/unique_coroutine.hpp>
@@ -16,6 +15,10 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+
+#if CORIO_TRACK_AWAITS  // (set by debug_probe.hpp when not given)
+#include <corio/detail/coroutine_name.hpp>  // names frames in the tracking build's reports
+#endif
 
 namespace corio {
 
@@ -331,6 +334,7 @@ private:
 
 struct task_access;
 
+#if CORIO_TRACK_AWAITS
 // Debug mode's "coroutine was never awaited": a task destroyed before anything
 // awaited, spawned or ran it. Logged by the loop after the current step.
 template <class Promise>
@@ -351,6 +355,7 @@ template <class Promise>
     } catch (...) {  // out of memory: the warning is not worth more
     }
 }
+#endif
 
 }  // namespace detail
 
