@@ -49,6 +49,7 @@ private:
 class timeout_error : public std::runtime_error {
 public:
     timeout_error() : std::runtime_error("corio: operation timed out") {}
+    /// `what` is the message what() returns (e.g. which timeout passed, after how long).
     explicit timeout_error(const std::string& what) : std::runtime_error(what) {}
 };
 
@@ -65,6 +66,7 @@ public:
 class timeout_expired : public timeout_error, public cancelled_error {
 public:
     timeout_expired() : timeout_error("corio: timeout expired") {}
+    /// "corio: timeout expired": both bases have a what(); this one answers with timeout_error's.
     [[nodiscard]] const char* what() const noexcept override { return timeout_error::what(); }
 };
 

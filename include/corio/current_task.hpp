@@ -29,6 +29,7 @@ public:
 
     /// False for an empty reference (current_task() outside any task).
     [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(m_task); }
+    /// valid().
     explicit operator bool() const noexcept { return valid(); }
 
     /// True once the task finished: value, exception or cancelled.
@@ -45,6 +46,7 @@ public:
     /// The same, carrying `message` in the task's cancelled_error.
     bool cancel(std::string_view message) { return detail::cancel_with_message(*m_task, message); }
 
+    /// Equal when both refer to the same task, or both are empty.
     friend bool operator==(const task_ref& a, const task_ref& b) noexcept {
         return a.m_task.get() == b.m_task.get();
     }

@@ -53,7 +53,9 @@ inline event_loop*& running_loop_slot() noexcept {
 
 /// What the loop's exception handler is told (asyncio's context dict).
 struct exception_context {
+    /// What happened, in words (e.g. "exception in callback").
     std::string message;
+    /// The exception involved; may be null when there is none.
     std::exception_ptr exception;
 };
 
@@ -62,11 +64,13 @@ struct exception_context {
 class callback_handle {
 public:
     callback_handle() noexcept = default;
+    /// A handle on `node`; made by call_soon, call_later and call_at, not by user code.
     explicit callback_handle(detail::callback_node* node) noexcept : m_node(node) {}
 
     /// Stops the callback from running if it has not run yet. Loop thread only.
     void cancel() noexcept;
 
+    /// True once cancel() was called on this handle or a copy (false for an empty handle).
     [[nodiscard]] bool cancelled() const noexcept { return m_node && m_node->m_cancelled; }
 
 private:
@@ -86,9 +90,13 @@ private:
 /// deadline order, equal deadlines in the order they were set.
 class event_loop {
 public:
+    /// The loop's clock, monotonic: never the wall clock.
     using clock = std::chrono::steady_clock;
+    /// A point in time on the loop's clock (what time() returns, what call_at takes).
     using time_point = clock::time_point;
+    /// A delay on the loop's clock (what call_later takes).
     using duration = clock::duration;
+    /// Called with the loop and the context of an error nobody else can receive.
     using exception_handler = std::function<void(event_loop&, const exception_context&)>;
 
     /// A loop with debug mode on when the environment has CORIO_DEBUG set to
@@ -148,7 +156,9 @@ public:
     /// is cancelled once; tasks spawned meanwhile are cancelled too.
     void cancel_all_tasks();
 
+    /// True while run_forever or run_until_complete runs on this loop.
     [[nodiscard]] bool is_running() const noexcept { return m_running; }
+    /// True once close() was called (or the destructor ran it).
     [[nodiscard]] bool is_closed() const noexcept { return m_closed.load(std::memory_order_relaxed); }
 
     /// Releases the loop's resources; see ~event_loop. Throws if running.
@@ -203,6 +213,7 @@ public:
 
     // ---- Debug mode and introspection ----
 
+    /// Receives each debug-mode warning, one line of text without a trailing newline.
     using log_handler = std::function<void(event_loop&, std::string_view)>;
 
     /// Debug mode (asyncio's loop.set_debug): each step of a task is timed,
@@ -213,6 +224,7 @@ public:
     /// format_task_tree(). Off: none of it, at the cost of one predictable
     /// branch per step and per co_await.
     void set_debug(bool enabled) noexcept;
+    /// True while debug mode is on; see set_debug.
     [[nodiscard]] bool get_debug() const noexcept { return m_debug; }
 
     /// The step length above which debug mode warns (asyncio's attribute of

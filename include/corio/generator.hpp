@@ -104,11 +104,15 @@ public:
 template <class T>
 class [[nodiscard]] async_generator {
 public:
+    /// The coroutine promise; it makes a function returning async_generator<T> a generator.
     using promise_type = detail::generator_promise<T>;
+    /// The type given to co_yield.
     using value_type = T;
+    /// What next() yields: std::optional<T>, or a pointer (null at the end) when T is a reference.
     using next_type = detail::generator_next_t<T>;
 
     async_generator() noexcept = default;
+    /// Takes ownership of a generator frame (the promise makes this; not for user code).
     explicit async_generator(std::coroutine_handle<promise_type> handle) noexcept : m_frame(handle) {}
 
     /// True if this object owns a generator frame (it was not moved from).

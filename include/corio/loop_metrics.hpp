@@ -60,6 +60,7 @@ struct loop_metrics {
                seconds(time_running));
         return out;
     }
+    /// The same, with the prefix "corio_".
     [[nodiscard]] std::string to_prometheus() const { return to_prometheus("corio_"); }
 };
 

@@ -32,6 +32,8 @@ public:
     }
 
     template <class... Args>
+    /// An outcome holding the value built from `args` (for outcome<T&>, the address of the one
+    /// argument; for outcome<void>, no argument).
     static outcome from_value(Args&&... args) {
         if constexpr (std::is_reference_v<T>) {
             return outcome(std::in_place_index<0>, std::addressof(args)...);
@@ -40,8 +42,11 @@ public:
         }
     }
 
+    /// True when the awaitable produced a value (for `void`: completed normally).
     [[nodiscard]] bool has_value() const noexcept { return m_data.index() == 0; }
+    /// True when it ended with an exception; exactly one of the two is true.
     [[nodiscard]] bool has_exception() const noexcept { return m_data.index() == 1; }
+    /// has_value().
     explicit operator bool() const noexcept { return has_value(); }
 
     /// The exception, or null when there is a value.
@@ -52,7 +57,9 @@ public:
     /// The value, or the exception rethrown: a reference into the outcome
     /// for an lvalue, the value moved out (a T) for an rvalue.
     decltype(auto) value() & { return value_of(*this); }
+    /// The same on a const outcome: a const reference into it.
     decltype(auto) value() const& { return value_of(*this); }
+    /// The same, the value moved out (returned as a T).
     decltype(auto) value() && { return value_of(std::move(*this)); }
 
 private:

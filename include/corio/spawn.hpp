@@ -306,6 +306,7 @@ class task_handle {
 public:
     task_handle() noexcept = default;
 
+    /// False for a default-constructed or moved-from handle; the other members need a valid one.
     [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(m_state); }
     /// True once the task finished: value, exception or cancelled.
     [[nodiscard]] bool done() const noexcept { return state().done(); }
@@ -333,6 +334,8 @@ public:
             return static_cast<const T&>(state().value());
         }
     }
+    /// The same on an rvalue (`std::move(h).result()`): moves the value out of the task, so
+    /// other handles to it then see a moved-from value.
     decltype(auto) result() && {
         ensure_done();
         if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
@@ -357,7 +360,9 @@ public:
     template <bool Move>
     using await_operation = detail::join_operation<T, detail::spawned_task<T>*, Move>;
 
+    /// Awaits the task: yields a copy of its value or rethrows its exception.
     [[nodiscard]] await_operation<false> operator co_await() & noexcept { return await_operation<false>(m_state.get()); }
+    /// The same, moving the value out of the task (`co_await std::move(handle)`).
     [[nodiscard]] await_operation<true> operator co_await() && noexcept { return await_operation<true>(m_state.get()); }
 
 private:

@@ -370,12 +370,18 @@ template <class Promise>
 template <class T>
 class [[nodiscard]] task {
 public:
+    /// The coroutine promise; it makes a function returning task<T> a coroutine.
     using promise_type = detail::task_promise<T>;
+    /// What the body co_returns and awaiting the task yields.
     using value_type = T;
 
     task() noexcept = default;
+    /// Takes ownership of a coroutine frame (the promise makes this; not for user code).
     explicit task(std::coroutine_handle<promise_type> handle) noexcept : m_frame(handle) {}
+    /// Takes the coroutine; the source is left empty (valid() false).
     task(task&&) noexcept = default;
+    /// Takes the coroutine, destroying the frame held before (an unfinished body does not run
+    /// further); the source is left empty.
     task& operator=(task&&) noexcept = default;
 #if CORIO_TRACK_AWAITS
     // The never-awaited report costs a check per task destroyed: only in the
@@ -392,8 +398,12 @@ public:
     /// True once the body has run to completion.
     [[nodiscard]] bool done() const noexcept { return m_frame.done(); }
 
+    /// What co_await on a task returns: starts the body, resumes the awaiting coroutine by
+    /// symmetric transfer when it finishes. Throws std::logic_error when the task is empty or
+    /// was already awaited.
     class awaiter {
     public:
+        /// Awaits the coroutine `handle`, which it does not own (the task keeps it).
         explicit awaiter(std::coroutine_handle<promise_type> handle) noexcept : m_handle(handle) {}
 
         bool await_ready() const {
@@ -443,7 +453,9 @@ public:
 #endif
     };
 
+    /// Runs the task to its end: yields its value or rethrows its exception. Once only.
     awaiter operator co_await() && noexcept { return awaiter{m_frame.get()}; }
+    /// The same for a named task (`co_await t;`), which cannot be awaited again either.
     awaiter operator co_await() & noexcept { return awaiter{m_frame.get()}; }
 
 private:

@@ -56,7 +56,9 @@ namespace corio {
 /// creation like any local (it is neither copyable nor movable). Loop thread only.
 class timeout_scope : private detail::timer_entry, private detail::timeout_source {
 public:
+    /// The loop's clock (event_loop::clock): deadlines are on the steady clock.
     using clock = event_loop::clock;
+    /// A deadline on that clock, as when() returns and reschedule() takes.
     using time_point = event_loop::time_point;
 
     timeout_scope(const timeout_scope&) = delete;

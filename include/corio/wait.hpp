@@ -33,7 +33,9 @@ enum class return_when {
 /// the order they were given.
 template <class T>
 struct wait_result {
+    /// Tasks finished by the time wait returned (value, exception or cancelled).
     std::vector<task_handle<T>> done;
+    /// Tasks still running; wait neither cancels them nor waits for them.
     std::vector<task_handle<T>> pending;
 };
 

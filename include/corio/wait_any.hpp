@@ -26,7 +26,9 @@ namespace corio {
 /// reference one a std::reference_wrapper.
 template <class... Ts>
 struct first_completed {
+    /// Position among wait_any's arguments of the awaitable that finished first.
     std::size_t index = 0;
+    /// Its result, in the alternative `index`.
     std::variant<detail::gather_vector_element_t<Ts>...> value;
 };
 
@@ -35,7 +37,9 @@ struct first_completed {
 /// std::reference_wrapper for a reference).
 template <class T>
 struct indexed_result {
+    /// Position in the vector of the task that finished first.
     std::size_t index = 0;
+    /// Its result.
     detail::gather_vector_element_t<T> value;
 };
 

@@ -15,6 +15,7 @@
 #include "test_support.hpp"
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -432,6 +433,52 @@ TEST_CASE("next() and messages() end at a normal close", "[websocket]") {
         CHECK(got == "123");
         CHECK(client.close_code() == http::close_code::normal);
         co_await server.shutdown(1s);
+    }());
+}
+
+TEST_CASE("a server shutdown closes every open websocket with 1001 without waiting out the grace",
+          "[websocket]") {
+    run_with_watchdog([]() -> corio::task<void> {
+        http::router routes;
+        // Waits in receive(): the closing handshake completes through it.
+        routes.websocket("/reader", [](http::websocket& socket, http::request&) -> corio::task<void> {
+            for (;;) {
+                http::ws_message m = co_await socket.receive();
+                co_await socket.send_text(m.data);
+            }
+        });
+        // Never reads: sends until its next send finds the connection closing.
+        routes.websocket("/talker", [](http::websocket& socket, http::request&) -> corio::task<void> {
+            for (;;) {
+                co_await socket.send_text("tick");
+                co_await corio::sleep(5ms);
+            }
+        });
+        http::server server = co_await http::start_server(routes, "127.0.0.1", 0);
+        http::websocket reader = co_await http::ws_connect(ws_url(server, "/reader"));
+        http::websocket talker = co_await http::ws_connect(ws_url(server, "/talker"));
+        co_await reader.send_text("ping");
+        const http::ws_message echoed = co_await reader.receive();
+        CHECK(echoed.data == "ping");
+        const http::ws_message tick = co_await talker.receive();
+        CHECK(tick.data == "tick");
+
+        const auto started = std::chrono::steady_clock::now();
+        auto stopping = corio::create_task(server.shutdown(60s));
+        const std::optional<http::ws_message> after = co_await reader.next();
+        CHECK_FALSE(after.has_value());  // 1001 is a normal end for next()
+        CHECK(reader.close_code() == http::close_code::going_away);
+        CHECK(reader.close_reason() == "server shutting down");
+        std::size_t ticks = 0;
+        while (auto m = co_await talker.next()) {
+            CHECK(m->data == "tick");
+            ++ticks;
+        }
+        CHECK(talker.close_code() == http::close_code::going_away);
+        CHECK(ticks < 10000);
+        co_await stopping;
+        CHECK(std::chrono::steady_clock::now() - started < 20s);  // not the 60 s of grace
+        CHECK(server.active_connections() == 0);
     }());
 }
 

@@ -60,7 +60,9 @@ public:
     /// A session with `options` (see session_options).
     explicit client_session(session_options options = {})
         : m_state(std::make_shared<corio::detail::http_session_state>(std::move(options))) {}
+    /// Takes the session (its pool and options); the source is left closed.
     client_session(client_session&&) noexcept = default;
+    /// Closes the session held before (see close()) and takes the other one.
     client_session& operator=(client_session&& other) noexcept {
         if (this != &other) {
             shut();
@@ -163,6 +165,7 @@ public:
     [[nodiscard]] task<websocket> ws_connect(std::string url, ws_connect_options options) {
         return corio::detail::ws::connect(m_state, std::move(url), std::move(options));
     }
+    /// The same with default ws_connect_options.
     [[nodiscard]] task<websocket> ws_connect(std::string url) {
         return ws_connect(std::move(url), ws_connect_options{});
     }
@@ -175,7 +178,9 @@ public:
         co_return;
     }
 
+    /// True once close() was called, or for a moved-from session.
     [[nodiscard]] bool closed() const noexcept { return !m_state || m_state->pool->closed(); }
+    /// The options the session was made with; std::logic_error on a moved-from session.
     [[nodiscard]] const session_options& options() const { return state().options; }
     /// Connections established so far (a measure of reuse).
     [[nodiscard]] std::uint64_t connections_opened() const {

@@ -42,6 +42,8 @@ struct session_options {
     std::size_t limit = 100;
     /// Most connections open at once to one (scheme, host, port) (0 = unlimited).
     std::size_t limit_per_host = 0;
+    /// Timeouts of each request (total 5 minutes, no connect or read limit), unless the request
+    /// gives its own (request_options::timeouts).
     client_timeouts timeouts{};
     /// Redirects followed per request before too_many_redirects; 0 returns
     /// the 3xx response itself.
@@ -67,7 +69,10 @@ struct session_options {
 
 /// Per-request settings for client_session::send.
 struct request_options {
+    /// Headers added to the session's default_headers, winning over them.
     http::headers headers{};
+    /// Body sent as is; a non-empty one gets a Content-Length but no Content-Type (put one in
+    /// `headers`).
     std::string body{};
     /// Replaces the session's timeouts for this request.
     std::optional<client_timeouts> timeouts{};

@@ -64,7 +64,10 @@ class client_session;
 /// Move-only; not thread-safe; one body read at a time.
 class client_response {
 public:
+    /// Takes the response and its connection; the source is left empty.
     client_response(client_response&&) noexcept = default;
+    /// Takes the other response; the one held before is dropped as by its destructor (its
+    /// connection closed unless its body was read to the end).
     client_response& operator=(client_response&&) noexcept = default;
     client_response(const client_response&) = delete;
     client_response& operator=(const client_response&) = delete;

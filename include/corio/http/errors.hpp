@@ -31,12 +31,14 @@ public:
         not_implemented,     ///< a request transfer coding corio cannot decode (501)
     };
 
+    /// A failure of kind `k`: `problem` in words, found at byte `offset`.
     protocol_error(kind k, const std::string& problem, std::uint64_t offset)
         : std::runtime_error("http protocol error: " + problem + " at byte " +
                              std::to_string(offset)),
           m_kind(k),
           m_offset(offset) {}
 
+    /// The kind of failure (see kind).
     [[nodiscard]] kind error_kind() const noexcept { return m_kind; }
     /// Byte offset in the parsed stream where the problem was found.
     [[nodiscard]] std::uint64_t offset() const noexcept { return m_offset; }
@@ -52,6 +54,7 @@ private:
 /// limit. The response's connection has been closed.
 class body_too_large : public protocol_error {
 public:
+    /// The response of `url` passed `limit` bytes at byte `offset`; `problem` in words.
     body_too_large(std::string url, const std::string& problem, std::uint64_t limit,
                    std::uint64_t offset)
         : protocol_error(kind::body_too_large, problem, offset),
@@ -72,6 +75,7 @@ private:
 /// and the offset of the offending character in the input.
 class url_error : public std::invalid_argument {
 public:
+    /// `problem` in words, found at character `offset` of the input.
     url_error(const std::string& problem, std::size_t offset)
         : std::invalid_argument("invalid URL: " + problem + " at offset " + std::to_string(offset)),
           m_offset(offset) {}
@@ -95,6 +99,8 @@ private:
 /// corio::http::protocol_error) when there was one.
 class client_connection_error : public std::runtime_error {
 public:
+    /// Fetching `url` failed; `what` is the message what() returns, `cause` the exception
+    /// behind it (null when none).
     client_connection_error(std::string url, const std::string& what,
                             std::exception_ptr cause = nullptr)
         : std::runtime_error(what), m_url(std::move(url)), m_cause(std::move(cause)) {}
@@ -114,13 +120,16 @@ private:
 /// requested one first, the Location that was not followed last.
 class too_many_redirects : public std::runtime_error {
 public:
+    /// `history`: the URLs visited, not empty; `max` the limit passed (for the message).
     too_many_redirects(std::vector<std::string> history, int max)
         : std::runtime_error("corio::http: more than " + std::to_string(max) +
                              " redirects, last to " +
                              (history.empty() ? std::string() : history.back())),
           m_history(std::move(history)) {}
 
+    /// Every URL visited: the requested one first, the Location not followed last.
     [[nodiscard]] const std::vector<std::string>& history() const noexcept { return m_history; }
+    /// The Location that was not followed (history().back()).
     [[nodiscard]] const std::string& last_url() const noexcept { return m_history.back(); }
 
 private:

@@ -26,8 +26,11 @@ struct protocol_switch;
 
 /// One header field as received or to be sent.
 struct header_field {
+    /// Field name, case preserved as received or added (compare with iequals, not ==).
     std::string name;
+    /// Field value (the parser trims the SP/HTAB around it); repeated fields are not joined.
     std::string value;
+    /// Equal when name and value are byte for byte (the name's case counts here).
     friend bool operator==(const header_field&, const header_field&) = default;
 };
 
@@ -36,9 +39,11 @@ struct header_field {
 /// spelled as they were added. Not thread-safe (a plain value type).
 class headers {
 public:
+    /// Iterates the fields as header_field, in insertion order.
     using const_iterator = std::vector<header_field>::const_iterator;
 
     headers() = default;
+    /// The fields given, in order: `{{"Accept", "text/html"}, {"X-Id", "7"}}`.
     headers(std::initializer_list<header_field> fields) : m_fields(fields) {}
 
     /// The value of the first field named `name`, or nullopt. The view is valid
@@ -65,6 +70,7 @@ public:
         return values;
     }
 
+    /// True when a field named `name` exists (compared case-insensitively).
     [[nodiscard]] bool contains(std::string_view name) const { return get(name).has_value(); }
 
     /// True when a field named `name` holds `token` in its comma-separated list
@@ -113,12 +119,18 @@ public:
         return before - m_fields.size();
     }
 
+    /// Removes every field.
     void clear() noexcept { m_fields.clear(); }
+    /// Number of fields, a repeated name counting each time.
     [[nodiscard]] std::size_t size() const noexcept { return m_fields.size(); }
+    /// True when there is no field.
     [[nodiscard]] bool empty() const noexcept { return m_fields.empty(); }
+    /// First field, in insertion order.
     [[nodiscard]] const_iterator begin() const noexcept { return m_fields.begin(); }
+    /// Past the last field.
     [[nodiscard]] const_iterator end() const noexcept { return m_fields.end(); }
 
+    /// Equal when the same fields are in the same order (names compared exactly).
     friend bool operator==(const headers&, const headers&) = default;
 
 private:
@@ -146,8 +158,11 @@ namespace corio::http {
 
 /// HTTP-version of a message: 1.0 or 1.1 in practice.
 struct http_version {
+    /// The digit before the dot.
     int major = 1;
+    /// The digit after the dot.
     int minor = 1;
+    /// Equal when major and minor are.
     friend bool operator==(const http_version&, const http_version&) = default;
 };
 
@@ -171,6 +186,7 @@ public:
         throw std::out_of_range("corio::http::path_params: no parameter '" + std::string(name) + "'");
     }
 
+    /// True when parameter `name` was matched.
     [[nodiscard]] bool contains(std::string_view name) const noexcept { return get(name).has_value(); }
 
     /// Sets parameter `name` (replacing a value it had).
@@ -184,13 +200,18 @@ public:
         m_items.emplace_back(std::string(name), std::move(value));
     }
 
+    /// Removes every parameter.
     void clear() noexcept { m_items.clear(); }
+    /// Number of parameters.
     [[nodiscard]] std::size_t size() const noexcept { return m_items.size(); }
+    /// True when there is no parameter.
     [[nodiscard]] bool empty() const noexcept { return m_items.empty(); }
     /// Iteration yields std::pair<std::string, std::string> (name, value) in pattern order.
     [[nodiscard]] auto begin() const noexcept { return m_items.begin(); }
+    /// Past the last parameter.
     [[nodiscard]] auto end() const noexcept { return m_items.end(); }
 
+    /// Equal when the same names have the same values in the same order.
     friend bool operator==(const path_params&, const path_params&) = default;
 
 private:
@@ -271,6 +292,7 @@ namespace corio::http {
 class query_params {
 public:
     query_params() = default;
+    /// Parses `query`: the part of a target after '?', without the '?'.
     explicit query_params(std::string_view query) {
         while (!query.empty()) {
             const std::size_t amp = query.find('&');
@@ -308,13 +330,18 @@ public:
         }
         return values;
     }
+    /// True when `name` occurs, with or without a value.
     [[nodiscard]] bool contains(std::string_view name) const noexcept { return get(name).has_value(); }
+    /// Number of name/value pairs, a repeated name counting each time.
     [[nodiscard]] std::size_t size() const noexcept { return m_items.size(); }
+    /// True when there is no pair.
     [[nodiscard]] bool empty() const noexcept { return m_items.empty(); }
     /// Iteration yields std::pair<std::string, std::string> (name, value) in query order.
     [[nodiscard]] auto begin() const noexcept { return m_items.begin(); }
+    /// Past the last pair.
     [[nodiscard]] auto end() const noexcept { return m_items.end(); }
 
+    /// Equal when the same pairs are in the same order.
     friend bool operator==(const query_params&, const query_params&) = default;
 
 private:
@@ -344,10 +371,15 @@ private:
 /// (origin form "/path?query" for ordinary requests; see target_form). path()
 /// and query() read any form, so a handler routes "http://host/a?b" as "/a".
 struct request {
+    /// Method token as sent, case-sensitive ("GET", "POST", ...).
     std::string method = "GET";
+    /// Request-target as on the request line, percent-escapes kept; see form() and path().
     std::string target = "/";
+    /// HTTP-version of the request line (1.1 by default).
     http_version version{};
+    /// Header fields as received, or to send.
     http::headers headers{};
+    /// Body, de-chunked; "" when there is none.
     std::string body{};
     /// Filled by http::router from the matched pattern's {name} segments (empty otherwise).
     http::path_params path_params{};
@@ -378,20 +410,28 @@ struct request {
         return headers.get_or("Host", "");
     }
 
+    /// Equal when every field, path_params included, is.
     friend bool operator==(const request&, const request&) = default;
 };
 
 /// An HTTP response.
 struct response {
+    /// Status code, three digits (100 to 999).
     int status = 200;
+    /// Reason phrase; when empty, http::server sends the standard one for `status`.
     std::string reason{};
+    /// HTTP-version of the status line (1.1 by default).
     http_version version{};
+    /// Header fields; http::server adds Connection, Date and (unless framing is set)
+    /// Content-Length.
     http::headers headers{};
+    /// Body, de-chunked when received; "" when there is none.
     std::string body{};
     /// With status 101: the protocol the server switches the connection to
     /// after writing this response (set by router::websocket; see
     /// http/detail/protocol_switch.hpp).
     std::shared_ptr<protocol_switch> upgrade{};
+    /// Equal when every field is (`upgrade` by pointer).
     friend bool operator==(const response&, const response&) = default;
 };
 

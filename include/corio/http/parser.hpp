@@ -46,6 +46,7 @@ enum class body_mode {
 struct parse_result {
     /// Bytes of the input consumed; the caller passes the rest to the next feed().
     std::size_t consumed = 0;
+    /// What this feed() produced (see parse_status).
     parse_status status = parse_status::need_more;
     /// For body_chunk: a subspan of the input given to feed() (valid as long as that input is).
     std::span<const char> body{};

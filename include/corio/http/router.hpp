@@ -169,10 +169,15 @@ public:
         m_routes.push_back(route{std::move(method), corio::detail::http_router::parse_pattern(pattern), std::move(h)});
         return *this;
     }
+    /// add("GET", pattern, h); HEAD requests reach this route too.
     router& get(std::string_view pattern, handler h) { return add("GET", pattern, std::move(h)); }
+    /// add("POST", pattern, h).
     router& post(std::string_view pattern, handler h) { return add("POST", pattern, std::move(h)); }
+    /// add("PUT", pattern, h).
     router& put(std::string_view pattern, handler h) { return add("PUT", pattern, std::move(h)); }
+    /// add("PATCH", pattern, h).
     router& patch(std::string_view pattern, handler h) { return add("PATCH", pattern, std::move(h)); }
+    /// add("DELETE", pattern, h) (`delete` is a keyword).
     router& del(std::string_view pattern, handler h) { return add("DELETE", pattern, std::move(h)); }
 
     /// Adds a WebSocket route: a GET with a valid opening handshake is

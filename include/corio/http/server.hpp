@@ -99,9 +99,12 @@ struct server_options {
 class server {
 public:
     server() noexcept = default;
+    /// Wraps a listening server and its state (start_server makes it, not user code).
     server(stream_server tcp, std::shared_ptr<corio::detail::http_server::state> state) noexcept
         : m_tcp(std::move(tcp)), m_state(std::move(state)) {}
+    /// Takes the server; the source is left empty.
     server(server&&) noexcept = default;
+    /// Stops accepting on the server held before (as its destructor does) and takes the other.
     server& operator=(server&&) noexcept = default;
     server(const server&) = delete;
     server& operator=(const server&) = delete;
@@ -129,13 +132,17 @@ public:
 
     /// Graceful shutdown: stops accepting, closes idle keep-alive connections
     /// at once, lets requests in flight finish (their responses carry
-    /// "Connection: close") within `grace`, then cancels the handlers still
-    /// running and resumes once every connection has ended. Cancelling the
+    /// "Connection: close") within `grace`, starts the closing handshake of
+    /// every WebSocket (Close 1001, "server shutting down": a handler's
+    /// receive() then throws connection_closed, next() returns nullopt), then
+    /// cancels the handlers still running and resumes once every connection
+    /// has ended. Cancelling the
     /// awaiting task stops the wait only.
     [[nodiscard]] CORIO_HEADER_COROUTINE task<void> shutdown(event_loop::duration grace) {
         if (m_state) {
             m_state->shutting_down = true;
             m_state->close_idle();
+            m_state->notify_switched();
         }
         co_await m_tcp.shutdown(grace);
     }

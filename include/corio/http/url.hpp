@@ -251,6 +251,7 @@ public:
         return u;
     }
 
+    /// "http" or "https", lowercased.
     [[nodiscard]] const std::string& scheme() const noexcept { return m_scheme; }
     /// The host: a lowercased name, an IPv4 address, or an IPv6 address without brackets.
     [[nodiscard]] const std::string& host() const noexcept { return m_host; }
@@ -262,10 +263,13 @@ public:
     [[nodiscard]] const std::string& path() const noexcept { return m_path; }
     /// The query without its '?', empty when absent.
     [[nodiscard]] const std::string& query() const noexcept { return m_query; }
+    /// True when the URL had a '?', even with an empty query ("/a?" keeps it in target()).
     [[nodiscard]] bool has_query() const noexcept { return m_has_query; }
     /// The fragment without its '#' (never sent to a server).
     [[nodiscard]] const std::string& fragment() const noexcept { return m_fragment; }
+    /// True for the https scheme.
     [[nodiscard]] bool is_https() const noexcept { return m_scheme == "https"; }
+    /// True when port() is the scheme's default (80 for http, 443 for https).
     [[nodiscard]] bool default_port() const noexcept { return m_port == (is_https() ? 443 : 80); }
 
     /// The request-target for the request line: path and "?query".
@@ -374,6 +378,7 @@ public:
         return r;
     }
 
+    /// Equal when every part is, as stored (host lowercased, escapes kept as written).
     friend bool operator==(const url&, const url&) = default;
 
 private:

@@ -23,6 +23,7 @@
 #include <corio/http/parser.hpp>
 #include <corio/http/url.hpp>
 #include <corio/http/websocket_options.hpp>
+#include <corio/spawn.hpp>
 #include <corio/task.hpp>
 
 #include <cstddef>
@@ -74,8 +75,13 @@ namespace corio::http {
 class websocket {
 public:
     websocket() noexcept = default;
+    /// Wraps a connection whose handshake is done (ws_connect and the router make it, not user
+    /// code).
     explicit websocket(std::unique_ptr<corio::detail::ws::engine> engine) noexcept : m_engine(std::move(engine)) {}
+    /// Takes the connection; the source is left empty (is_open() false).
     websocket(websocket&&) noexcept = default;
+    /// Takes the other connection; the one held before is closed at once, without a closing
+    /// handshake.
     websocket& operator=(websocket&&) noexcept = default;
     ~websocket() = default;
 
@@ -122,6 +128,7 @@ public:
     [[nodiscard]] task<void> send_binary(std::string_view bytes) {
         return engine().send_message(corio::detail::ws::opcode::binary, bytes);
     }
+    /// The same for a byte span.
     [[nodiscard]] task<void> send_binary(std::span<const std::byte> bytes) {
         return send_binary(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
     }
@@ -155,6 +162,7 @@ public:
     [[nodiscard]] bool compressed() const { return engine().compressed(); }
     /// The close code once closing started (0 before): ours if we closed first.
     [[nodiscard]] std::uint16_t close_code() const { return engine().close_code(); }
+    /// The reason text that goes with close_code() ("" before closing started, or none given).
     [[nodiscard]] const std::string& close_reason() const { return engine().close_reason(); }
 
     /// Used by the server when its handler returns: closes with `code` if open.
@@ -179,23 +187,50 @@ using websocket_handler = std::function<task<void>(websocket&, request&)>;
 
 namespace corio::detail::ws {
 
-// The server's half of a connection: the handler, then the close.
+// The server's half of a connection: the handler, then the close. When the
+// server shuts down meanwhile, a task runs our closing handshake (1001) beside
+// the handler; it ends before the websocket does.
 CORIO_HEADER_COROUTINE inline task<void> serve(http::websocket_handler handler, http::websocket_options options,
                                                std::optional<deflate_params> deflate, std::string subprotocol,
                                                http_connection_stream stream, std::string leftover,
-                                               http::request& request) {
+                                               http::request& request, http::shutdown_notice& notice) {
     http::websocket ws(std::make_unique<engine>(std::move(stream), role::server, options, deflate,
                                                 std::move(subprotocol), leftover));
+    std::optional<task_handle<void>> going_away;
+    notice.notify = [&ws, &going_away]() noexcept {
+        if (going_away || !ws.is_open()) {
+            return;
+        }
+        try {
+            going_away.emplace(
+                create_task(ws.close(http::close_code::going_away, "server shutting down")));
+        } catch (...) {  // out of memory: the grace period's cancellation still ends it
+        }
+    };
+    if (notice.requested) {
+        notice.notify();
+    }
     std::exception_ptr failure;
+    std::exception_ptr cancellation;
     try {
         co_await handler(ws, request);
     } catch (const cancelled_error&) {
-        ws.abort();
-        throw;
+        cancellation = std::current_exception();
     } catch (const http::connection_closed&) {
         // The connection ended under the handler: nothing more to report.
     } catch (...) {
         failure = std::current_exception();
+    }
+    notice.notify = nullptr;
+    if (going_away) {
+        if (cancellation) {
+            going_away->cancel();
+        }
+        co_await gather_settled(*going_away);  // it uses ws: wait for it, whatever happens
+    }
+    if (cancellation) {
+        ws.abort();
+        std::rethrow_exception(cancellation);
     }
     co_await ws.finish(failure ? http::close_code::internal_error : http::close_code::normal);
     if (failure) {
@@ -280,8 +315,10 @@ inline http::response accept(const http::request& r, const http::websocket_handl
     }
     auto sw = std::make_shared<http::protocol_switch>();
     sw->run = [handler, ws_options = options.websocket, deflate, subprotocol](
-                  http_connection_stream stream, std::string leftover, http::request& req) {
-        return serve(handler, ws_options, deflate, subprotocol, std::move(stream), std::move(leftover), req);
+                  http_connection_stream stream, std::string leftover, http::request& req,
+                  http::shutdown_notice& notice) {
+        return serve(handler, ws_options, deflate, subprotocol, std::move(stream),
+                     std::move(leftover), req, notice);
     };
     answer.upgrade = std::move(sw);
     return answer;

@@ -12,8 +12,11 @@ enum class address_family : unsigned char { unspecified, ipv4, ipv6, unix_path }
 /// IPv4/IPv6 ("127.0.0.1", 8080), or a filesystem path for a Unix domain
 /// socket (port 0). A plain value type; no name resolution happens here.
 struct endpoint {
+    /// Numeric IPv4 or IPv6 address (no brackets), or the Unix socket's path ("" if unnamed).
     std::string address;
+    /// Port in host byte order; 0 for a Unix socket.
     std::uint16_t port = 0;
+    /// Which of the above `address` is; unspecified in a default endpoint.
     address_family family = address_family::unspecified;
 
     /// "127.0.0.1:8080", "[::1]:8080", or the path of a Unix socket.
@@ -28,6 +31,7 @@ struct endpoint {
         }
     }
 
+    /// Equal when address, port and family are.
     friend bool operator==(const endpoint&, const endpoint&) = default;
 };
 

@@ -27,7 +27,9 @@ class read_buffer {
 public:
     read_buffer() noexcept = default;
 
+    /// True when no bytes are buffered.
     [[nodiscard]] bool empty() const noexcept { return m_begin == m_end; }
+    /// Bytes buffered, not yet handed out.
     [[nodiscard]] std::size_t size() const noexcept { return m_end - m_begin; }
     /// The buffered bytes (valid until the buffer changes).
     [[nodiscard]] std::string_view view() const noexcept {

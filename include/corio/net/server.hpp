@@ -465,8 +465,11 @@ concept connection_handler = std::move_constructible<Handler> && std::invocable<
 class stream_server {
 public:
     stream_server() noexcept = default;
+    /// Wraps a started server's state (start_server and start_unix_server make it, not user code).
     explicit stream_server(std::shared_ptr<detail::server_state> state) noexcept : m_state(std::move(state)) {}
+    /// Takes the server; the source is left empty.
     stream_server(stream_server&&) noexcept = default;
+    /// Closes the server held before (see close()) and takes the other one.
     stream_server& operator=(stream_server&& other) noexcept {
         if (this != &other) {
             close();

@@ -65,6 +65,7 @@ public:
     stream_socket(detail::socket_source socket, endpoint peer)
         : m_socket(std::move(socket)), m_peer(std::move(peer)), m_peer_text(m_peer.to_string()) {}
 
+    /// False once closed, moved from, or default-constructed.
     [[nodiscard]] bool is_open() const noexcept { return m_socket.is_open(); }
     /// The fd, for socket options corio does not wrap; -1 once closed.
     [[nodiscard]] int native_handle() const noexcept { return m_socket.fd(); }
@@ -121,6 +122,7 @@ public:
     [[nodiscard]] task<void> write(std::string_view bytes) {
         return write(std::as_bytes(std::span<const char>(bytes.data(), bytes.size())));
     }
+    /// Writes a NUL-terminated string, without the NUL.
     [[nodiscard]] task<void> write(const char* text) { return write(std::string_view(text)); }
 
     /// Sends end-of-stream to the peer (half-close); reading stays possible.
@@ -146,9 +148,11 @@ public:
 
     /// TCP_NODELAY (on by default for TCP streams corio makes).
     void set_nodelay(bool on) { detail::set_nodelay(open_fd("setsockopt"), on); }
+    /// Whether TCP_NODELAY is set; stream_closed when closed.
     [[nodiscard]] bool nodelay() const { return detail::get_nodelay(open_fd("getsockopt")); }
     /// SO_KEEPALIVE (off by default).
     void set_keepalive(bool on) { detail::set_keepalive(open_fd("setsockopt"), on); }
+    /// Whether SO_KEEPALIVE is set; stream_closed when closed.
     [[nodiscard]] bool keepalive() const { return detail::get_keepalive(open_fd("getsockopt")); }
 
     /// Bytes read from the socket but not returned yet (by read_until's look-ahead).
@@ -156,6 +160,7 @@ public:
 
     /// Whether a read / write is waiting for readiness (for tests and diagnostics).
     [[nodiscard]] bool read_pending() const noexcept { return m_socket.has_reader(); }
+    /// Whether a write is waiting for the socket to drain (see read_pending).
     [[nodiscard]] bool write_pending() const noexcept { return m_socket.has_writer(); }
 
 private:

@@ -21,7 +21,9 @@ namespace corio {
 
 /// What udp_socket::receive_from returns: the datagram's size and sender.
 struct datagram_info {
+    /// Bytes of the datagram stored in the buffer (at most its size: the rest is lost).
     std::size_t size = 0;
+    /// Numeric address and port the datagram came from.
     endpoint sender;
 };
 
@@ -40,7 +42,9 @@ struct datagram_info {
 class udp_socket {
 public:
     udp_socket() noexcept = default;
+    /// Takes the socket; the source is left closed.
     udp_socket(udp_socket&&) noexcept = default;
+    /// Closes the socket held before and takes the other one; the source is left closed.
     udp_socket& operator=(udp_socket&&) noexcept = default;
 
     /// A socket bound to host:port (numeric host or a name; "" is 0.0.0.0).
@@ -68,7 +72,9 @@ public:
     /// Sets (or changes) the default peer of a socket; `peer` must be numeric.
     void connect(const endpoint& peer) { connect_to(to_address(peer)); }
 
+    /// False once closed, moved from, or default-constructed.
     [[nodiscard]] bool is_open() const noexcept { return m_socket.is_open(); }
+    /// The file descriptor, -1 when closed; still owned by this object.
     [[nodiscard]] int native_handle() const noexcept { return m_socket.fd(); }
 
     /// Sends one datagram to `to` (a numeric endpoint, e.g. from receive_from).
@@ -76,6 +82,7 @@ public:
         const detail::socket_address address = to_address(to);
         co_await send_impl(bytes, &address, to.to_string());
     }
+    /// The same for text bytes.
     [[nodiscard]] task<void> send_to(std::string_view bytes, endpoint to) {
         return send_to(as_span(bytes), std::move(to));
     }
@@ -84,6 +91,7 @@ public:
     [[nodiscard]] task<void> send(std::span<const std::byte> bytes) {
         return send_impl(bytes, nullptr, m_peer_text);
     }
+    /// The same for text bytes.
     [[nodiscard]] task<void> send(std::string_view bytes) { return send(as_span(bytes)); }
 
     /// Receives one datagram into `buffer`; returns its size (truncated to the
@@ -109,6 +117,7 @@ public:
         co_return info.size;
     }
 
+    /// The address and port the socket is bound to (the port the OS picked for port 0).
     [[nodiscard]] endpoint local_endpoint() const { return detail::local_endpoint_of(m_socket, m_peer_text); }
     /// The connected peer, or an unspecified endpoint.
     [[nodiscard]] const endpoint& remote_endpoint() const noexcept { return m_peer; }
@@ -119,6 +128,7 @@ public:
     /// Closes the socket; a pending operation throws corio::stream_closed.
     void close() noexcept { m_socket.close(); }
 
+    /// True while a receive is waiting for a datagram.
     [[nodiscard]] bool receive_pending() const noexcept { return m_socket.has_reader(); }
 
 private:

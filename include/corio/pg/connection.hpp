@@ -48,10 +48,15 @@ struct connect_options {
 
 enum class isolation_level { default_level, read_committed, repeatable_read, serializable };
 
-/// BEGIN's options for connection::transaction.
+/// BEGIN's options for connection::transaction (a nested call, a savepoint, ignores them).
 struct transaction_options {
+    /// ISOLATION LEVEL of the transaction; default_level adds none (the server's default,
+    /// normally READ COMMITTED).
     isolation_level isolation = isolation_level::default_level;
+    /// Adds READ ONLY: the transaction may not write.
     bool read_only = false;
+    /// Adds DEFERRABLE (takes effect only with serializable and read_only: waits for a snapshot
+    /// that cannot fail on a serialization conflict).
     bool deferrable = false;
 };
 
@@ -170,13 +175,21 @@ void append_copy_field(std::string& out, const T& value) {
 
 class pool;
 
+/// One PostgreSQL connection (asyncpg's Connection), made by connect() or taken from a pool.
+/// Statements go in libpq's pipeline mode with binary parameters and results: tasks sharing
+/// the connection have their statements in flight together and get their answers in the
+/// order they sent them. Server errors throw postgres_error (or a subclass by SQLSTATE), a
+/// lost connection connection_error. Move-only; loop thread only; destroying it closes it.
 class connection {
 public:
+    /// Wraps an open libpq connection (connect() makes it; not for user code).
     connection(detail::connection_ptr conn, connect_options options)
         : m_pipeline(std::make_unique<detail::pipeline>(get_running_loop(), std::move(conn),
                                                         options.statement_cache_size)),
           m_options(std::move(options)) {}
+    /// Takes the connection; the source is left closed (its calls throw connection_error).
     connection(connection&&) noexcept = default;
+    /// Closes the connection held before (see close()) and takes the other one.
     connection& operator=(connection&&) noexcept = default;
     ~connection() = default;
 
@@ -228,6 +241,7 @@ public:
     [[nodiscard]] async_generator<record> cursor(std::string sql, const Args&... args) {
         return cursor_encoded(std::move(sql), detail::encode_parameters(args...), 1000);
     }
+    /// cursor with a fetch size of `batch` rows per round trip (cursor uses 1000).
     template <class... Args>
     [[nodiscard]] async_generator<record> cursor_batched(std::size_t batch, std::string sql, const Args&... args) {
         return cursor_encoded(std::move(sql), detail::encode_parameters(args...), batch);
@@ -279,11 +293,13 @@ public:
     /// A statement changed session state (SET, LISTEN, DECLARE...): a pool
     /// resets the connection before handing it to someone else.
     [[nodiscard]] bool session_state_changed() const noexcept { return m_session_changed; }
+    /// Forgets that the session state changed (the pool calls it after resetting the session).
     void clear_session_state_changed() noexcept { m_session_changed = false; }
     /// Statements sent and not yet answered.
     [[nodiscard]] std::size_t pending() const noexcept { return m_pipeline ? m_pipeline->pending() : 0; }
     /// The libpq connection, for what corio::pg does not wrap.
     [[nodiscard]] PGconn* native_handle() const noexcept { return m_pipeline ? m_pipeline->native() : nullptr; }
+    /// The options the connection was made with.
     [[nodiscard]] const connect_options& options() const noexcept { return m_options; }
 
     /// Closes at once: statements still queued fail with connection_error.

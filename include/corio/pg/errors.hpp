@@ -46,29 +46,47 @@ public:
 
 /// What the server reported about a failed statement.
 struct error_fields {
+    /// Five-character SQLSTATE code ("23505"); its first two characters are the class.
     std::string sqlstate;
+    /// "ERROR", "FATAL" or "PANIC", translated when the server's lc_messages is not English.
     std::string severity;
+    /// The primary message, one line.
     std::string message;
+    /// Optional detail ("" when none): e.g. the key that violated a unique constraint.
     std::string detail;
+    /// Optional suggestion on what to do ("" when none).
     std::string hint;
+    /// Name of the constraint violated ("" when the error is not about one).
     std::string constraint;
+    /// Name of the table involved ("" when none was reported).
     std::string table;
+    /// Name of the column involved ("" when none was reported).
     std::string column;
 };
 
 /// An error reported by the server, with its SQLSTATE and the server's text.
 class postgres_error : public error {
 public:
+    /// The error the server reported in `fields`; what() is the message, SQLSTATE, detail and
+    /// hint.
     explicit postgres_error(error_fields fields)
         : error(describe(fields)), m_fields(std::make_shared<const error_fields>(std::move(fields))) {}
 
+    /// The SQLSTATE code, e.g. "23505" (see error_fields).
     [[nodiscard]] const std::string& sqlstate() const noexcept { return m_fields->sqlstate; }
+    /// "ERROR", "FATAL" or "PANIC", possibly translated (see error_fields).
     [[nodiscard]] const std::string& severity() const noexcept { return m_fields->severity; }
+    /// The server's primary message.
     [[nodiscard]] const std::string& message() const noexcept { return m_fields->message; }
+    /// The server's detail, "" when none.
     [[nodiscard]] const std::string& detail() const noexcept { return m_fields->detail; }
+    /// The server's hint, "" when none.
     [[nodiscard]] const std::string& hint() const noexcept { return m_fields->hint; }
+    /// The violated constraint's name, "" when none.
     [[nodiscard]] const std::string& constraint_name() const noexcept { return m_fields->constraint; }
+    /// The table involved, "" when none was reported.
     [[nodiscard]] const std::string& table_name() const noexcept { return m_fields->table; }
+    /// The column involved, "" when none was reported.
     [[nodiscard]] const std::string& column_name() const noexcept { return m_fields->column; }
 
 private:

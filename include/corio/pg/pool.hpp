@@ -30,9 +30,14 @@
 
 namespace corio::pg {
 
+/// Options of create_pool (asyncpg.create_pool's keywords).
 struct pool_options {
+    /// Where each connection goes, as connect_options::dsn.
     std::string dsn;
+    /// Connections create_pool opens before returning; more are opened on demand.
     std::size_t min_size = 1;
+    /// Most connections open at once, idle and in use; acquire() waits when all are lent.
+    /// create_pool throws interface_error unless 0 < max_size and min_size <= max_size.
     std::size_t max_size = 10;
     /// How long acquire() waits for a connection before corio::timeout_error (none: forever).
     std::optional<std::chrono::milliseconds> acquire_timeout;
@@ -40,6 +45,7 @@ struct pool_options {
     std::chrono::milliseconds max_inactive_connection_lifetime = std::chrono::minutes(5);
     /// Per-statement limit, as connect_options::command_timeout.
     std::optional<std::chrono::milliseconds> command_timeout;
+    /// Statements prepared and kept per connection, as connect_options::statement_cache_size.
     std::size_t statement_cache_size = 100;
 };
 
@@ -115,13 +121,16 @@ CORIO_HEADER_COROUTINE inline task<> reset_and_return(std::shared_ptr<pool_state
 /// A connection taken from a pool; back to the pool when destroyed.
 class pooled_connection {
 public:
+    /// Hands out `conn` under `permit` (acquire() makes it; not for user code).
     pooled_connection(std::shared_ptr<detail::pool_state> state, std::unique_ptr<connection> conn,
                       corio::semaphore_permit permit) noexcept
         : m_state(std::move(state)), m_conn(std::move(conn)), m_permit(std::move(permit)) {
         m_state->in_use.insert(m_conn.get());
         m_state->drained.clear();
     }
+    /// Takes the connection; the source holds none afterwards.
     pooled_connection(pooled_connection&&) noexcept = default;
+    /// Gives the connection held before back (see release()) and takes the other one.
     pooled_connection& operator=(pooled_connection&& other) noexcept {
         if (this != &other) {
             release();
@@ -133,7 +142,9 @@ public:
     }
     ~pooled_connection() { release(); }
 
+    /// The connection; null after release() or a move.
     connection* operator->() const noexcept { return m_conn.get(); }
+    /// The connection; only while one is held.
     connection& operator*() const noexcept { return *m_conn; }
 
     /// Gives the connection back now (the destructor does it otherwise).
@@ -168,8 +179,15 @@ private:
     corio::semaphore_permit m_permit;
 };
 
+/// A pool of PostgreSQL connections (asyncpg's Pool), made by create_pool. acquire() lends
+/// one until the pooled_connection is destroyed; fetch / fetchrow / fetchval / execute borrow
+/// one for a single statement. A connection coming back inside a transaction, or with
+/// session state changed, is rolled back and reset (ROLLBACK, CLOSE ALL, UNLISTEN *, RESET
+/// ALL) before anyone else gets it; one that is closed or has a statement in flight is
+/// closed. Copying shares the pool; loop thread only.
 class pool {
 public:
+    /// Wraps a pool's state (create_pool makes it; not for user code).
     explicit pool(std::shared_ptr<detail::pool_state> state) noexcept : m_state(std::move(state)) {}
 
     /// Waits (FIFO) for a connection: an idle one, or a new one while fewer
@@ -205,6 +223,7 @@ public:
         co_return pooled_connection(state, std::make_unique<connection>(std::move(conn)), std::move(*permit));
     }
 
+    /// connection::fetch on a connection acquired for the statement.
     template <class... Args>
     [[nodiscard]] task<std::vector<record>> fetch(std::string sql, const Args&... args) {
         return with_connection<std::vector<record>>(std::move(sql), detail::encode_parameters(args...),
@@ -212,6 +231,7 @@ public:
                                                         return c.fetch_encoded(std::move(s), std::move(p));
                                                     });
     }
+    /// connection::fetchrow on a connection acquired for the statement.
     template <class... Args>
     [[nodiscard]] task<std::optional<record>> fetchrow(std::string sql, const Args&... args) {
         return with_connection<std::optional<record>>(
@@ -220,6 +240,7 @@ public:
                 return c.fetchrow_encoded(std::move(s), std::move(p));
             });
     }
+    /// connection::fetchval on a connection acquired for the statement.
     template <class T, class... Args>
     [[nodiscard]] task<T> fetchval(std::string sql, const Args&... args) {
         return with_connection<T>(std::move(sql), detail::encode_parameters(args...),
@@ -227,6 +248,7 @@ public:
                                       return c.template fetchval_encoded<T>(std::move(s), std::move(p));
                                   });
     }
+    /// connection::execute on a connection acquired for the statement.
     template <class... Args>
     [[nodiscard]] task<std::string> execute(std::string sql, const Args&... args) {
         return with_connection<std::string>(std::move(sql), detail::encode_parameters(args...),
@@ -239,7 +261,9 @@ public:
     [[nodiscard]] std::size_t size() const noexcept {
         return m_state->idle.size() + m_state->in_use.size() + m_state->resetting;
     }
+    /// Connections open and waiting in the pool.
     [[nodiscard]] std::size_t idle_size() const noexcept { return m_state->idle.size(); }
+    /// Callers of acquire() (or of a statement) waiting for a connection.
     [[nodiscard]] std::size_t waiters() const noexcept { return m_state->permits.waiters(); }
 
     /// Stops handing out connections, waits until every acquired one is back,

@@ -56,8 +56,12 @@ struct optional_traits<std::optional<T>> : std::true_type {
 
 }  // namespace detail
 
+/// One row of a query's result (asyncpg's Record): its columns read by index or name with
+/// get<T>(). Records of one result share it, so a record stays valid on its own after the
+/// connection moves on or closes. Copying is cheap: copies share the result.
 class record {
 public:
+    /// Row `row` of `result` (the connection makes records; not for user code).
     record(std::shared_ptr<const detail::shared_result> result, int row) noexcept
         : m_result(std::move(result)), m_row(row) {}
 
@@ -75,12 +79,14 @@ public:
         }
         throw interface_error("corio::pg: the result has no column \"" + std::string(column) + "\"");
     }
+    /// True when the column at `index` is NULL; interface_error when out of range.
     template <std::integral Index>
     [[nodiscard]] bool is_null(Index index) const {
         const auto column = static_cast<std::size_t>(index);
         check_index(column);
         return PQgetisnull(m_result->get(), m_row, static_cast<int>(column)) != 0;
     }
+    /// True when the column named `column` is NULL; interface_error when there is none.
     [[nodiscard]] bool is_null(std::string_view column) const { return is_null(index_of(column)); }
     /// The PostgreSQL type OID of a column.
     [[nodiscard]] unsigned int type_oid(std::size_t column) const {
@@ -124,11 +130,13 @@ public:
             return value_codec::decode(bytes, type);
         }
     }
+    /// The value of the column named `column` as T (see get(Index)); interface_error when
+    /// there is none.
     template <class T>
     [[nodiscard]] T get(std::string_view column) const {
         return get<T>(index_of(column));
     }
-    // A string literal is a column name, not an index.
+    /// A string literal is a column name, not an index.
     template <class T>
     [[nodiscard]] T get(const char* column) const {
         return get<T>(index_of(column));

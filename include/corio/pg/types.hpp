@@ -24,6 +24,7 @@ namespace corio::pg {
 
 /// A UUID (PostgreSQL `uuid`): 16 bytes, text as 8-4-4-4-12 lower-case hex.
 struct uuid {
+    /// The 16 bytes in network order, as written left to right in the text form.
     std::array<std::uint8_t, 16> bytes{};
 
     /// Parses "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (hyphens optional, any case);
@@ -56,6 +57,7 @@ struct uuid {
         return result;
     }
 
+    /// The text form: 8-4-4-4-12 lower-case hex digits with hyphens.
     [[nodiscard]] std::string to_string() const {
         static constexpr char hex[] = "0123456789abcdef";
         std::string text;
@@ -69,24 +71,31 @@ struct uuid {
         return text;
     }
 
+    /// Equal when the 16 bytes are.
     friend bool operator==(const uuid&, const uuid&) = default;
 };
 
 /// A `numeric` value carried as its decimal text (no precision is lost).
 struct numeric {
+    /// The number in decimal ("-12.50", "NaN"), as PostgreSQL writes it; sent without a check.
     std::string text;
+    /// Equal when the texts are: "1.0" and "1.00" differ.
     friend bool operator==(const numeric&, const numeric&) = default;
 };
 
 /// A `json` document (text); a std::string also reads json columns.
 struct json {
+    /// The document's JSON text, sent without a check (the server validates it).
     std::string text;
+    /// Equal when the texts are, byte for byte.
     friend bool operator==(const json&, const json&) = default;
 };
 
 /// A `jsonb` document (text); a std::string also reads jsonb columns.
 struct jsonb {
+    /// The document's JSON text, sent without a check (the server validates it).
     std::string text;
+    /// Equal when the texts are, byte for byte.
     friend bool operator==(const jsonb&, const jsonb&) = default;
 };
 
@@ -97,7 +106,41 @@ using timestamptz = std::chrono::sys_time<std::chrono::microseconds>;
 /// `date`.
 using date = std::chrono::sys_days;
 
-/// A type corio::pg has no codec for fails here, naming the type.
+/// How a C++ type T travels to and from PostgreSQL: what query parameters
+/// and record::get use. A type corio::pg has no codec for fails here, at
+/// compile time, naming the type.
+///
+/// Each specialization (they are left out of this reference) provides:
+/// - `type_oid`: the OID a parameter of type T is sent with; `unknown` (705)
+///   for strings, so the server gives them the type the statement needs.
+/// - `binary`: true when sent in the binary format, false for text.
+/// - `cpp_name`: the C++ type's name, for error messages.
+/// - `encode(value, out)`: appends the value's bytes to `out`.
+/// - `accepts(oid)`: whether a column of that type can be read as T.
+/// - `decode(bytes, oid)`: a value of T from a non-NULL column's bytes; throws
+///   interface_error when they are malformed.
+///
+/// The supported types, and the column types each reads:
+/// - `bool`: boolean.
+/// - `std::int16_t`, `std::int32_t`, `std::int64_t` (and the other 64-bit
+///   signed type, `long` or `long long`): int2, int4, int8; each reads every
+///   integer type whose values always fit it (std::int64_t also reads oid).
+/// - `float`: real. `double`: double precision; also reads real.
+/// - `std::string_view`, `std::string`: sent untyped as text; read text,
+///   varchar, char(n), name, json and jsonb (std::string also numeric and uuid,
+///   as text). A std::string_view points into the result: valid while the
+///   record lives.
+/// - `const char*` (and string literals): sent as std::string_view; not read.
+/// - `std::vector<std::byte>`: bytea.
+/// - pg::uuid, pg::numeric (sent as text, so exact), pg::json, pg::jsonb (each
+///   reads json and jsonb).
+/// - pg::date (`std::chrono::sys_days`): date.
+/// - `std::chrono::sys_time<D>` (pg::timestamptz): timestamptz, to the
+///   microsecond (finer values are floored).
+/// - `std::chrono::local_time<D>` (pg::timestamp): timestamp, likewise.
+/// - `std::optional<T>`: T, NULL when empty.
+/// - `std::vector<T>` (T not std::byte): a one-dimensional array of T; a NULL
+///   element needs std::optional elements, else null_value_error.
 template <class T, class = void>
 struct codec {
     static_assert(sizeof(T) == 0, "corio::pg: no codec for this type (see corio/pg/types.hpp)");
@@ -146,6 +189,8 @@ inline bool is_text_type(oid_t type) noexcept {
 
 }  // namespace detail
 
+/// @cond
+// The specializations, listed in codec's comment.
 template <>
 struct codec<bool> {
     static constexpr detail::oid_t type_oid = detail::oids::boolean;
@@ -556,5 +601,6 @@ inline std::string codec<std::string>::decode(std::string_view bytes, detail::oi
     }
     return std::string(codec<std::string_view>::decode(bytes, type));
 }
+/// @endcond
 
 }  // namespace corio::pg

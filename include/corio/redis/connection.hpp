@@ -38,6 +38,7 @@ public:
         ++m_count;
         return *this;
     }
+    /// Commands queued and not yet sent.
     [[nodiscard]] std::size_t size() const noexcept { return m_count; }
 
     /// Sends every command and returns their replies in order. Error replies
@@ -68,12 +69,14 @@ private:
 /// between MULTI and EXEC).
 class transaction {
 public:
+    /// Queues a command (same arguments as connection::command); returns *this for chaining.
     template <command_argument... Args>
     transaction& command(const Args&... args) {
         detail::append_command(m_encoded, args...);
         ++m_count;
         return *this;
     }
+    /// Commands queued (MULTI and EXEC not counted).
     [[nodiscard]] std::size_t size() const noexcept { return m_count; }
 
     /// Runs MULTI, the commands, EXEC; returns the commands' replies (an error
@@ -133,9 +136,12 @@ private:
 class connection {
 public:
     connection() noexcept = default;
+    /// Wraps a client's shared state, owning it (connect() makes it; not for user code).
     explicit connection(std::shared_ptr<detail::client_state> state) noexcept : m_state(std::move(state)) {}
+    /// Takes the connection (and whether it owns it); the source is left empty.
     connection(connection&& other) noexcept
         : m_state(std::move(other.m_state)), m_owner(std::exchange(other.m_owner, true)) {}
+    /// Closes the connection held before if it owned it, and takes the other one.
     connection& operator=(connection&& other) noexcept {
         if (this != &other) {
             if (m_owner) {
@@ -168,7 +174,9 @@ public:
         }
     }
 
+    /// False for a default-constructed or moved-from connection.
     [[nodiscard]] bool valid() const noexcept { return m_state != nullptr; }
+    /// The options it was made with (see connect_options); connection_error if not valid().
     [[nodiscard]] const connect_options& options() const { return state().m_options; }
     /// Whether the current connection speaks RESP3 (HELLO 3 was accepted).
     [[nodiscard]] bool resp3() const noexcept { return m_state && m_state->m_link && m_state->m_link->m_resp3; }
@@ -224,15 +232,19 @@ public:
         }
         return not_null(command(args));
     }
+    /// INCR: the new value (a missing key counts as 0); redis::error when not an integer.
     [[nodiscard]] task<std::int64_t> incr(std::string_view key) { return integer(command("INCR", key)); }
+    /// INCRBY: the new value, after adding `by`.
     [[nodiscard]] task<std::int64_t> incrby(std::string_view key, std::int64_t by) {
         return integer(command("INCRBY", key, by));
     }
+    /// DECR: the new value (a missing key counts as 0).
     [[nodiscard]] task<std::int64_t> decr(std::string_view key) { return integer(command("DECR", key)); }
     /// MGET: one optional per key, in order.
     [[nodiscard]] task<std::vector<std::optional<std::string>>> mget(const std::vector<std::string>& keys) {
         return optional_strings(command("MGET", keys));
     }
+    /// MSET: sets every key/value pair at once, replacing the values there.
     [[nodiscard]] task<void> mset(const field_list& pairs) {
         std::vector<std::string> args{"MSET"};
         for (const auto& [key, value] : pairs) {
@@ -246,11 +258,13 @@ public:
 
     /// DEL: how many of the keys existed.
     [[nodiscard]] task<std::int64_t> del(const std::vector<std::string>& keys) { return integer(command("DEL", keys)); }
+    /// DEL of one key: 1 if it existed, else 0.
     [[nodiscard]] task<std::int64_t> del(std::string_view key) { return integer(command("DEL", key)); }
     /// EXISTS: how many of the keys exist.
     [[nodiscard]] task<std::int64_t> exists(const std::vector<std::string>& keys) {
         return integer(command("EXISTS", keys));
     }
+    /// EXISTS of one key: 1 or 0.
     [[nodiscard]] task<std::int64_t> exists(std::string_view key) { return integer(command("EXISTS", key)); }
     /// EXPIRE (or PEXPIRE for sub-second durations): false when the key does not exist.
     template <class Rep, class Period>
@@ -263,7 +277,9 @@ public:
     }
     /// TTL in seconds: -1 without expiry, -2 when the key does not exist.
     [[nodiscard]] task<std::int64_t> ttl(std::string_view key) { return integer(command("TTL", key)); }
+    /// PTTL: as ttl(), in milliseconds.
     [[nodiscard]] task<std::int64_t> pttl(std::string_view key) { return integer(command("PTTL", key)); }
+    /// PERSIST: true if an expiry was removed, false when there was none or no key.
     [[nodiscard]] task<bool> persist(std::string_view key) { return boolean(command("PERSIST", key)); }
 
     /// SCAN as an async generator of keys matching `pattern` (each key at
@@ -274,6 +290,7 @@ public:
 
     // ---- Hashes ----
 
+    /// HSET of one field: 1 if the field is new, 0 if its value was replaced.
     [[nodiscard]] task<std::int64_t> hset(std::string_view key, std::string_view field, std::string_view value) {
         return integer(command("HSET", key, field, value));
     }
@@ -286,19 +303,25 @@ public:
         }
         return integer(command(args));
     }
+    /// HGET: the field's value, or nullopt when the field or key does not exist.
     [[nodiscard]] task<std::optional<std::string>> hget(std::string_view key, std::string_view field) {
         return optional_string(command("HGET", key, field));
     }
+    /// HGETALL: every field and value (empty when the key does not exist).
     [[nodiscard]] task<field_list> hgetall(std::string_view key) { return pairs(command("HGETALL", key)); }
+    /// HDEL: how many of the fields existed and were removed.
     [[nodiscard]] task<std::int64_t> hdel(std::string_view key, const std::vector<std::string>& fields) {
         return integer(command("HDEL", key, fields));
     }
+    /// HINCRBY: the field's new value, after adding `by` (a missing field counts as 0).
     [[nodiscard]] task<std::int64_t> hincrby(std::string_view key, std::string_view field, std::int64_t by) {
         return integer(command("HINCRBY", key, field, by));
     }
+    /// HEXISTS: whether the field exists.
     [[nodiscard]] task<bool> hexists(std::string_view key, std::string_view field) {
         return boolean(command("HEXISTS", key, field));
     }
+    /// HLEN: number of fields (0 when the key does not exist).
     [[nodiscard]] task<std::int64_t> hlen(std::string_view key) { return integer(command("HLEN", key)); }
 
     // ---- Lists ----
@@ -307,24 +330,31 @@ public:
     [[nodiscard]] task<std::int64_t> lpush(std::string_view key, const std::vector<std::string>& values) {
         return integer(command("LPUSH", key, values));
     }
+    /// LPUSH of one value: the list's new length.
     [[nodiscard]] task<std::int64_t> lpush(std::string_view key, std::string_view value) {
         return integer(command("LPUSH", key, value));
     }
+    /// RPUSH of several values, in order: the list's new length.
     [[nodiscard]] task<std::int64_t> rpush(std::string_view key, const std::vector<std::string>& values) {
         return integer(command("RPUSH", key, values));
     }
+    /// RPUSH of one value: the list's new length.
     [[nodiscard]] task<std::int64_t> rpush(std::string_view key, std::string_view value) {
         return integer(command("RPUSH", key, value));
     }
+    /// LPOP: the first element, or nullopt when the list is empty or missing.
     [[nodiscard]] task<std::optional<std::string>> lpop(std::string_view key) {
         return optional_string(command("LPOP", key));
     }
+    /// RPOP: the last element, or nullopt when the list is empty or missing.
     [[nodiscard]] task<std::optional<std::string>> rpop(std::string_view key) {
         return optional_string(command("RPOP", key));
     }
+    /// LRANGE: elements `start` to `stop`, both included (negative: from the end; 0, -1: all).
     [[nodiscard]] task<std::vector<std::string>> lrange(std::string_view key, std::int64_t start, std::int64_t stop) {
         return strings(command("LRANGE", key, start, stop));
     }
+    /// LLEN: the list's length (0 when missing).
     [[nodiscard]] task<std::int64_t> llen(std::string_view key) { return integer(command("LLEN", key)); }
     /// BLPOP on a dedicated connection: {key, value} of the first list with
     /// an element, or nullopt after `timeout` (0: wait forever).
@@ -332,6 +362,7 @@ public:
         const std::vector<std::string>& keys, std::chrono::milliseconds timeout) {
         return key_and_value(blocking_command("BLPOP", keys, seconds_text(timeout)));
     }
+    /// BRPOP: as blpop, taking from the tail.
     [[nodiscard]] task<std::optional<std::pair<std::string, std::string>>> brpop(
         const std::vector<std::string>& keys, std::chrono::milliseconds timeout) {
         return key_and_value(blocking_command("BRPOP", keys, seconds_text(timeout)));
@@ -348,6 +379,8 @@ public:
                                                               std::chrono::milliseconds timeout) {
         return blmove(source, destination, list_end::right, list_end::left, timeout);
     }
+    /// LMOVE: the element moved from the `from` end of `source` to the `to` end of
+    /// `destination`, or nullopt when `source` is empty.
     [[nodiscard]] task<std::optional<std::string>> lmove(std::string_view source, std::string_view destination,
                                                          list_end from, list_end to) {
         return optional_string(command("LMOVE", source, destination, end_name(from), end_name(to)));
@@ -355,28 +388,36 @@ public:
 
     // ---- Sets ----
 
+    /// SADD: how many of the members were not in the set yet.
     [[nodiscard]] task<std::int64_t> sadd(std::string_view key, const std::vector<std::string>& members) {
         return integer(command("SADD", key, members));
     }
+    /// SADD of one member: 1 if it was added, 0 if already there.
     [[nodiscard]] task<std::int64_t> sadd(std::string_view key, std::string_view member) {
         return integer(command("SADD", key, member));
     }
+    /// SREM: how many of the members were in the set and were removed.
     [[nodiscard]] task<std::int64_t> srem(std::string_view key, const std::vector<std::string>& members) {
         return integer(command("SREM", key, members));
     }
+    /// SMEMBERS: every member, in no particular order.
     [[nodiscard]] task<std::vector<std::string>> smembers(std::string_view key) {
         return strings(command("SMEMBERS", key));
     }
+    /// SISMEMBER: whether `member` is in the set.
     [[nodiscard]] task<bool> sismember(std::string_view key, std::string_view member) {
         return boolean(command("SISMEMBER", key, member));
     }
+    /// SCARD: number of members (0 when missing).
     [[nodiscard]] task<std::int64_t> scard(std::string_view key) { return integer(command("SCARD", key)); }
 
     // ---- Sorted sets ----
 
+    /// ZADD of one member: 1 if it is new, 0 if only its score changed.
     [[nodiscard]] task<std::int64_t> zadd(std::string_view key, double score, std::string_view member) {
         return integer(command("ZADD", key, score, member));
     }
+    /// ZADD of several (score, member) pairs: how many members are new.
     [[nodiscard]] task<std::int64_t> zadd(std::string_view key,
                                           const std::vector<std::pair<double, std::string>>& members) {
         std::vector<std::string> args{"ZADD", std::string(key)};
@@ -393,23 +434,29 @@ public:
     [[nodiscard]] task<std::vector<std::string>> zrange(std::string_view key, std::int64_t start, std::int64_t stop) {
         return strings(command("ZRANGE", key, start, stop));
     }
+    /// ZRANGE WITHSCORES: (member, score) pairs by rank, as zrange.
     [[nodiscard]] task<std::vector<std::pair<std::string, double>>> zrange_with_scores(std::string_view key,
                                                                                       std::int64_t start,
                                                                                       std::int64_t stop) {
         return scored(command("ZRANGE", key, start, stop, "WITHSCORES"));
     }
+    /// ZSCORE: the member's score, or nullopt when the member or key does not exist.
     [[nodiscard]] task<std::optional<double>> zscore(std::string_view key, std::string_view member) {
         return optional_double(command("ZSCORE", key, member));
     }
+    /// ZINCRBY: the member's new score, after adding `by` (a new member starts at 0).
     [[nodiscard]] task<double> zincrby(std::string_view key, double by, std::string_view member) {
         return number(command("ZINCRBY", key, by, member));
     }
+    /// ZRANK: the member's 0-based rank by ascending score, or nullopt when absent.
     [[nodiscard]] task<std::optional<std::int64_t>> zrank(std::string_view key, std::string_view member) {
         return optional_integer(command("ZRANK", key, member));
     }
+    /// ZREM: how many of the members existed and were removed.
     [[nodiscard]] task<std::int64_t> zrem(std::string_view key, const std::vector<std::string>& members) {
         return integer(command("ZREM", key, members));
     }
+    /// ZCARD: number of members (0 when missing).
     [[nodiscard]] task<std::int64_t> zcard(std::string_view key) { return integer(command("ZCARD", key)); }
 
     // ---- Streams ----
@@ -428,7 +475,9 @@ public:
         }
         return text(command(args));
     }
+    /// XLEN: number of entries in the stream (0 when missing).
     [[nodiscard]] task<std::int64_t> xlen(std::string_view stream) { return integer(command("XLEN", stream)); }
+    /// XDEL: how many of the ids existed and were deleted.
     [[nodiscard]] task<std::int64_t> xdel(std::string_view stream, const std::vector<std::string>& ids) {
         return integer(command("XDEL", stream, ids));
     }

@@ -13,6 +13,7 @@ namespace corio::redis {
 /// The connection stays usable.
 class error : public std::runtime_error {
 public:
+    /// The error reply `text`, without the leading '-'.
     explicit error(std::string text) : std::runtime_error(text), m_text(std::move(text)) {
         m_prefix = m_text.substr(0, m_text.find(' '));
     }
@@ -39,6 +40,7 @@ public:
 /// byte can be matched to a command.
 class protocol_error : public std::runtime_error {
 public:
+    /// `what` went wrong at byte `offset` of the reply.
     protocol_error(const std::string& what, std::size_t offset)
         : std::runtime_error("redis protocol error at byte " + std::to_string(offset) + ": " + what),
           m_offset(offset) {}

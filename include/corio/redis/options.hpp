@@ -18,7 +18,9 @@ namespace corio::redis {
 /// Where and how to connect; connect(url) fills it from a URL, or build one
 /// and pass it to connect(options).
 struct connect_options {
+    /// Server host name or address (an IPv6 address without brackets).
     std::string host = "127.0.0.1";
+    /// Server TCP port.
     std::uint16_t port = 6379;
     /// A Unix domain socket path (unix://path); when set, host/port are unused.
     std::string unix_path{};
@@ -26,6 +28,7 @@ struct connect_options {
     bool use_tls = false;
     /// AUTH: a password alone authenticates the "default" user.
     std::string username{};
+    /// AUTH password; empty sends no AUTH (and `username` is then unused).
     std::string password{};
     /// SELECT after connecting (0 is the server's default and sends nothing).
     int database = 0;
@@ -40,7 +43,9 @@ struct connect_options {
     /// many times, waiting reconnect_delay, doubled each time up to
     /// max_reconnect_delay, between attempts.
     int reconnect_attempts = 6;
+    /// Wait before the second attempt to reconnect (the first is immediate); doubles after each.
     std::chrono::milliseconds reconnect_delay{25};
+    /// Cap of that doubling wait.
     std::chrono::milliseconds max_reconnect_delay{1000};
     /// Dedicated connections for blocking commands (BLPOP, XREADGROUP BLOCK,
     /// ...): at most this many run at once; more wait for one to free up.

@@ -188,11 +188,14 @@ CORIO_HEADER_COROUTINE inline task<void> subscribe_to(std::shared_ptr<subscriber
 /// ends messages(). Loop thread only; move-only.
 class subscriber {
 public:
+    /// A subscriber that connects with `options` at its first subscribe() or psubscribe().
     explicit subscriber(connect_options options)
         : m_state(std::make_shared<detail::subscriber_state>(std::move(options))) {}
     /// A subscriber to the server `r` is connected to (same options).
     explicit subscriber(const connection& r) : subscriber(r.options()) {}
+    /// Takes the subscription; the source is left closed.
     subscriber(subscriber&&) noexcept = default;
+    /// Closes the subscription held before (see close()) and takes the other one.
     subscriber& operator=(subscriber&& other) noexcept {
         if (this != &other) {
             close();
@@ -212,6 +215,7 @@ public:
     }
     /// UNSUBSCRIBE (messages already received may still come out of messages()).
     void unsubscribe(const std::vector<std::string>& channels) { drop("UNSUBSCRIBE", m_state->m_channels, channels); }
+    /// PUNSUBSCRIBE, the same for patterns.
     void punsubscribe(const std::vector<std::string>& patterns) {
         drop("PUNSUBSCRIBE", m_state->m_patterns, patterns);
     }

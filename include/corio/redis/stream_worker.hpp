@@ -26,9 +26,11 @@
 
 namespace corio::redis {
 
+/// Options of a stream_worker; stream, group and consumer are required.
 struct stream_worker_options {
     /// The stream the jobs are in, and the consumer group sharing them out.
     std::string stream;
+    /// The consumer group the workers share (run() creates it if missing).
     std::string group;
     /// This worker's name in the group: unique per worker (host + pid, say).
     std::string consumer;
@@ -60,11 +62,11 @@ struct stream_worker_options {
 
 /// What a worker did so far.
 struct stream_worker_stats {
-    std::uint64_t succeeded = 0;      // jobs acknowledged after the handler succeeded
-    std::uint64_t failed_attempts = 0;  // handler runs that threw
-    std::uint64_t dead_lettered = 0;  // jobs moved to the dead-letter stream
-    std::uint64_t reclaimed = 0;      // jobs taken over from other consumers
-    std::uint64_t in_flight = 0;      // jobs running now
+    std::uint64_t succeeded = 0;      ///< jobs acknowledged after the handler succeeded
+    std::uint64_t failed_attempts = 0;  ///< handler runs that threw
+    std::uint64_t dead_lettered = 0;  ///< jobs moved to the dead-letter stream
+    std::uint64_t reclaimed = 0;      ///< jobs taken over from other consumers
+    std::uint64_t in_flight = 0;      ///< jobs running now
 };
 
 /// Consumes a Redis Stream as a job queue through a consumer group, with
@@ -99,8 +101,12 @@ struct stream_worker_stats {
 /// serving other commands (acks included). Loop thread only.
 class stream_worker {
 public:
+    /// Runs one job: returning acknowledges it, throwing counts a failed attempt.
     using handler_type = std::function<task<void>(const stream_entry&)>;
 
+    /// A worker on `r` (borrowed: it must stay open while run() runs). Throws
+    /// std::invalid_argument without a stream, group or consumer name; a concurrency of 0
+    /// counts as 1.
     stream_worker(connection& r, stream_worker_options options, handler_type handler)
         : m_state(std::make_shared<state>(r, std::move(options), std::move(handler))) {
         if (m_state->options.stream.empty() || m_state->options.group.empty() || m_state->options.consumer.empty()) {
@@ -142,7 +148,9 @@ public:
         }
     }
 
+    /// Counters of what the worker did so far (updated as it runs).
     [[nodiscard]] const stream_worker_stats& stats() const noexcept { return m_state->stats; }
+    /// The options in effect (dead_letter_stream filled in when it was empty).
     [[nodiscard]] const stream_worker_options& options() const noexcept { return m_state->options; }
 
 private:

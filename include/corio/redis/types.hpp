@@ -18,10 +18,15 @@ using field_list = std::vector<std::pair<std::string, std::string>>;
 /// SET's options: expiry (EX seconds / PX milliseconds) and condition
 /// (NX: only if absent, XX: only if present).
 struct set_options {
+    /// EX: expire after this many seconds.
     std::optional<std::chrono::seconds> ex{};
+    /// PX: expire after this many milliseconds.
     std::optional<std::chrono::milliseconds> px{};
+    /// NX: set only if the key does not exist.
     bool nx = false;
+    /// XX: set only if the key exists.
     bool xx = false;
+    /// KEEPTTL: keep the key's current expiry instead of clearing it.
     bool keepttl = false;
 };
 
@@ -30,7 +35,9 @@ enum class list_end { left, right };
 
 /// One entry of a stream: its id ("1700000000000-0") and fields.
 struct stream_entry {
+    /// Entry id, "<milliseconds>-<sequence>".
     std::string id;
+    /// Field/value pairs in the order they were added.
     field_list fields;
 
     /// The value of `field`, or nullopt.
@@ -48,32 +55,46 @@ struct stream_entry {
 /// pending list was scanned), the entries now owned by the caller, and ids
 /// that were pending but deleted from the stream.
 struct autoclaim_result {
+    /// The start to pass to the next call; "0-0" once the scan is complete.
     std::string next_start;
+    /// Entries now pending for the calling consumer (delivery count incremented).
     std::vector<stream_entry> claimed;
+    /// Ids that were pending but no longer in the stream (removed from the pending list).
     std::vector<std::string> deleted_ids;
 };
 
 /// XPENDING's summary of a group.
 struct pending_summary {
+    /// Entries delivered to the group and not acknowledged.
     std::int64_t count = 0;
+    /// Lowest pending id; nullopt when nothing is pending.
     std::optional<std::string> smallest_id;
+    /// Highest pending id; nullopt when nothing is pending.
     std::optional<std::string> largest_id;
+    /// Each consumer with pending entries, and how many it has.
     std::vector<std::pair<std::string, std::int64_t>> consumers;  // name, pending entries
 };
 
 /// One row of XPENDING's extended form.
 struct pending_entry {
+    /// The entry's id.
     std::string id;
+    /// The consumer it was delivered to.
     std::string consumer;
+    /// Time since it was last delivered.
     std::chrono::milliseconds idle{0};
+    /// Times it was delivered (a claim counts as one).
     std::int64_t deliveries = 0;
 };
 
 /// A pub/sub message: the channel it was published on, the payload, and the
 /// pattern that matched (empty for a plain SUBSCRIBE).
 struct message {
+    /// Channel the message was published on.
     std::string channel;
+    /// The message as published, bytes unchanged.
     std::string payload;
+    /// Pattern that matched (PSUBSCRIBE); empty for a plain SUBSCRIBE.
     std::string pattern;
 };
 

@@ -64,20 +64,27 @@ class value {
 public:
     value() noexcept = default;
 
+    /// A null reply (a missing key's GET).
     [[nodiscard]] static value null() { return value(kind::null); }
+    /// A simple string reply ("OK") holding `text`.
     [[nodiscard]] static value simple_string(std::string text) { return value(kind::simple_string, std::move(text)); }
+    /// A bulk string reply holding `text` (any bytes).
     [[nodiscard]] static value bulk_string(std::string text) { return value(kind::bulk_string, std::move(text)); }
+    /// An error reply; `text` is the server's message, prefix included ("ERR unknown command").
     [[nodiscard]] static value error_reply(std::string text) { return value(kind::error, std::move(text)); }
+    /// An integer reply holding `n`.
     [[nodiscard]] static value integer_reply(std::int64_t n) {
         value v(kind::integer);
         v.m_integer = n;
         return v;
     }
+    /// A RESP3 double reply holding `d`.
     [[nodiscard]] static value double_reply(double d) {
         value v(kind::double_number);
         v.m_number = d;
         return v;
     }
+    /// A RESP3 boolean reply holding `b`.
     [[nodiscard]] static value boolean_reply(bool b) {
         value v(kind::boolean);
         v.m_integer = b ? 1 : 0;
@@ -92,24 +99,36 @@ public:
     /// A string-like kind (simple, bulk, verbatim, error, big number) holding `text`.
     [[nodiscard]] static value text_reply(kind k, std::string text) { return value(k, std::move(text)); }
 
+    /// The RESP type the reply arrived as.
     [[nodiscard]] kind type() const noexcept { return m_kind; }
+    /// True for a null reply.
     [[nodiscard]] bool is_null() const noexcept { return m_kind == kind::null; }
+    /// True for an error reply (simple or blob error).
     [[nodiscard]] bool is_error() const noexcept { return m_kind == kind::error; }
+    /// True for a simple, bulk or verbatim string (not for an error or a big number).
     [[nodiscard]] bool is_string() const noexcept {
         return m_kind == kind::simple_string || m_kind == kind::bulk_string || m_kind == kind::verbatim_string;
     }
+    /// True for an array, map, set or push.
     [[nodiscard]] bool is_aggregate() const noexcept {
         return m_kind == kind::array || m_kind == kind::map || m_kind == kind::set || m_kind == kind::push;
     }
 
     /// The raw fields, whatever the kind (empty / 0 when not applicable).
     [[nodiscard]] const std::string& text() const noexcept { return m_text; }
+    /// The integer of an integer reply (1 / 0 for a boolean); raw: 0 for other kinds.
     [[nodiscard]] std::int64_t integer() const noexcept { return m_integer; }
+    /// The double of a double reply; raw: 0 for other kinds.
     [[nodiscard]] double number() const noexcept { return m_number; }
+    /// The boolean of a boolean reply (nonzero integer too); raw: false for other kinds.
     [[nodiscard]] bool boolean() const noexcept { return m_integer != 0; }
+    /// The elements of an aggregate (a map alternates key, value); raw: empty for other kinds.
     [[nodiscard]] const std::vector<value>& elements() const noexcept { return m_elements; }
+    /// The same, modifiable (to move elements out).
     [[nodiscard]] std::vector<value>& elements() noexcept { return m_elements; }
+    /// Number of elements (a map counts keys and values); 0 for a non-aggregate.
     [[nodiscard]] std::size_t size() const noexcept { return m_elements.size(); }
+    /// Element `i`; std::out_of_range when there is none.
     [[nodiscard]] const value& operator[](std::size_t i) const { return m_elements.at(i); }
 
     /// Throws redis::error when this is an error reply; returns *this otherwise.
@@ -188,6 +207,7 @@ public:
         return m_elements;
     }
 
+    /// Equal when kind and content are (two NaN doubles compare equal here).
     friend bool operator==(const value& a, const value& b) noexcept {
         return a.m_kind == b.m_kind && a.m_text == b.m_text && a.m_integer == b.m_integer &&
                (a.m_number == b.m_number || (a.m_number != a.m_number && b.m_number != b.m_number)) &&

@@ -23,6 +23,7 @@ namespace corio {
 class queue_closed : public std::runtime_error {
 public:
     queue_closed() : std::runtime_error("corio::queue: the queue is closed") {}
+    /// `what` is the message what() returns.
     explicit queue_closed(const std::string& what) : std::runtime_error(what) {}
 };
 
@@ -56,6 +57,7 @@ class queue {
                   "corio::queue<T>: T must be move-constructible and move-assignable");
 
 public:
+    /// The item type.
     using value_type = T;
 
     /// An unbounded queue (asyncio's maxsize=0).

@@ -46,6 +46,7 @@ private:
 /// never consumes a permit. Loop thread only.
 class semaphore {
 public:
+    /// A semaphore with `initial` free permits (default 1: one holder at a time).
     explicit semaphore(std::size_t initial = 1) noexcept : m_available(initial) {}
     semaphore(const semaphore&) = delete;
     semaphore& operator=(const semaphore&) = delete;
@@ -106,10 +107,10 @@ public:
     [[nodiscard]] std::size_t waiters() const noexcept { return m_waiters.size(); }
 
 protected:
-    // A semaphore_permit gives its permit back; it cannot throw (destructors call it).
+    /// A semaphore_permit gives its permit back; it cannot throw (destructors call it).
     virtual void return_permit() noexcept { give_back(); }
 
-    // Hands the permit to the first waiter, or adds it to the free count.
+    /// Hands the permit to the first waiter, or adds it to the free count.
     void give_back() noexcept {
         if (!m_waiters.empty()) {
             m_waiters.pop_front().grant();
@@ -130,6 +131,7 @@ private:
 /// which catches acquire/release pairing bugs early.
 class bounded_semaphore final : public semaphore {
 public:
+    /// A semaphore with `initial` free permits (default 1), which is also the most it may hold.
     explicit bounded_semaphore(std::size_t initial = 1) noexcept : semaphore(initial), m_limit(initial) {}
 
     void release() override {
@@ -140,6 +142,7 @@ public:
         give_back();
     }
 
+    /// The most permits it may hold: the `initial` it was constructed with.
     [[nodiscard]] std::size_t limit() const noexcept { return m_limit; }
 
 private:

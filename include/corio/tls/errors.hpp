@@ -23,6 +23,8 @@ public:
 /// verification text (X509_verify_cert_error_string) and the host.
 class certificate_error : public tls_error {
 public:
+    /// `what` is the message what() returns; `host` the name checked; `verify_result` OpenSSL's
+    /// X509_V_ERR_* code.
     certificate_error(const std::string& what, std::string host, long verify_result)
         : tls_error(what), m_host(std::move(host)), m_verify_result(verify_result) {}
 

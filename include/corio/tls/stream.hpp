@@ -75,6 +75,7 @@ public:
     /// Adopts a channel that finished its handshake (used by connect/accept).
     explicit stream(std::unique_ptr<detail::tls_channel<Next>> channel) noexcept : m_channel(std::move(channel)) {}
 
+    /// True while the layer underneath is open (shutdown() does not change it; close() does).
     [[nodiscard]] bool is_open() const noexcept { return m_channel && m_channel->is_open(); }
 
     /// Reads decrypted bytes, up to buffer.size(), waiting until at least one
@@ -109,9 +110,11 @@ public:
     /// Encrypts and writes all of `bytes`, resuming once they are handed to
     /// the next layer. The bytes must stay alive until the co_await completes.
     [[nodiscard]] task<void> write(std::span<const std::byte> bytes) { return channel("write").write(bytes); }
+    /// The same for text or binary bytes in a string.
     [[nodiscard]] task<void> write(std::string_view bytes) {
         return write(std::as_bytes(std::span<const char>(bytes.data(), bytes.size())));
     }
+    /// Writes a NUL-terminated string, without the NUL.
     [[nodiscard]] task<void> write(const char* text) { return write(std::string_view(text)); }
 
     /// Sends close_notify (after writes already queued) and returns without

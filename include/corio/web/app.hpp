@@ -46,6 +46,7 @@ struct route_options {
     int status_code = 0;
     /// For the OpenAPI description.
     std::string summary{};
+    /// OpenAPI tags, which group the route in the generated docs.
     std::vector<std::string> tags{};
     /// Leave the route out of /openapi.json.
     bool include_in_schema = true;
@@ -230,22 +231,27 @@ public:
         return *this;
     }
 
+    /// route("GET", ...); HEAD requests reach this route too.
     template <class Handler>
     app& get(std::string_view pattern, Handler handler, route_options options = {}) {
         return route("GET", pattern, std::move(handler), std::move(options));
     }
+    /// route("POST", ...).
     template <class Handler>
     app& post(std::string_view pattern, Handler handler, route_options options = {}) {
         return route("POST", pattern, std::move(handler), std::move(options));
     }
+    /// route("PUT", ...).
     template <class Handler>
     app& put(std::string_view pattern, Handler handler, route_options options = {}) {
         return route("PUT", pattern, std::move(handler), std::move(options));
     }
+    /// route("PATCH", ...).
     template <class Handler>
     app& patch(std::string_view pattern, Handler handler, route_options options = {}) {
         return route("PATCH", pattern, std::move(handler), std::move(options));
     }
+    /// route("DELETE", ...) (`delete` is a keyword).
     template <class Handler>
     app& del(std::string_view pattern, Handler handler, route_options options = {}) {
         return route("DELETE", pattern, std::move(handler), std::move(options));
@@ -325,6 +331,7 @@ public:
                                            const http::server_options& options) const {
         return http::start_server(handler(), std::move(host), port, options);
     }
+    /// The same with default http::server_options.
     [[nodiscard]] task<http::server> serve(std::string host, std::uint16_t port) const {
         return http::start_server(handler(), std::move(host), port);
     }

@@ -21,14 +21,17 @@ namespace corio::web {
 /// WWW-Authenticate with a 401).
 class http_exception : public std::runtime_error {
 public:
+    /// An answer with `status`, {"detail": detail} and the extra `headers`.
     http_exception(int status, std::string detail, http::headers headers = {})
         : std::runtime_error("corio::web::http_exception " + std::to_string(status) + ": " + detail),
           m_status(status),
           m_detail(std::move(detail)),
           m_headers(std::move(headers)) {}
 
+    /// The HTTP status to answer with.
     [[nodiscard]] int status() const noexcept { return m_status; }
     [[nodiscard]] const std::string& detail() const noexcept { return m_detail; }
+    /// Fields added to the response (e.g. WWW-Authenticate).
     [[nodiscard]] const http::headers& headers() const noexcept { return m_headers; }
 
 private:
@@ -41,8 +44,11 @@ private:
 /// ["path", "id"], ["query", "tags", 1]), what (`msg`, for people) and its
 /// kind (`type`, for programs: "missing", "int_parsing", "string_type", ...).
 struct validation_issue {
+    /// Where: the source ("body", "path", "query", "header", "cookie") then names or indexes.
     boost::json::array loc;
+    /// What is wrong, for people ("Field required").
     std::string msg;
+    /// The kind of problem, for programs ("missing", "int_parsing", ...).
     std::string type;
 };
 
@@ -51,9 +57,11 @@ struct validation_issue {
 /// every issue found (not only the first), as FastAPI does.
 class validation_error : public std::runtime_error {
 public:
+    /// Every issue found; what() summarizes them.
     explicit validation_error(std::vector<validation_issue> issues)
         : std::runtime_error(summary(issues)), m_issues(std::move(issues)) {}
 
+    /// Every issue, in the order found.
     [[nodiscard]] const std::vector<validation_issue>& issues() const noexcept { return m_issues; }
 
     /// The issues as FastAPI's "detail" array.

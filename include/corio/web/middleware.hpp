@@ -23,8 +23,10 @@ using middleware = std::function<task<http::response>(http::request&, next)>;
 /// request. Copyable and cheap; valid as long as the app is.
 class next {
 public:
+    /// What ends the chain: the router, or a route's handler.
     using endpoint = std::function<task<http::response>(http::request&)>;
 
+    /// The chain from `chain[index]` on, then `last` (the app builds these; not for user code).
     next(const std::vector<middleware>* chain, std::size_t index, const endpoint* last) noexcept
         : m_chain(chain), m_index(index), m_last(last) {}
 

@@ -39,10 +39,13 @@ namespace corio::web {
 /// A string usable as a template argument: query<int, "limit">.
 template <std::size_t N>
 struct fixed_string {
+    /// The characters, NUL included (N counts it).
     char text[N]{};
+    /// From a string literal; implicit, so that `query<int, "limit">` works.
     constexpr fixed_string(const char (&s)[N]) noexcept {  // NOLINT: implicit by design
         std::copy_n(s, N, text);
     }
+    /// The text without its NUL.
     [[nodiscard]] constexpr std::string_view view() const noexcept { return std::string_view(text, N - 1); }
 };
 
@@ -67,6 +70,7 @@ struct param_value {
 /// The path parameter `Name` converted to T.
 template <class T, fixed_string Name>
 struct path : detail::param_value<T> {
+    /// The parameter's name, as in the route's pattern ("{id}" gives "id").
     static constexpr std::string_view name = Name.view();
 };
 
@@ -74,21 +78,28 @@ struct path : detail::param_value<T> {
 /// absent; std::vector<U>: every value; Default: used when absent).
 template <class T, fixed_string Name, auto Default = no_default{}>
 struct query : detail::param_value<T> {
+    /// The parameter's name in the query string.
     static constexpr std::string_view name = Name.view();
+    /// Used when the parameter is absent (a string's as fixed_string{"text"}); with no_default
+    /// an absent parameter is a 422 "missing", unless T is an optional or a vector.
     static constexpr auto default_value = Default;
 };
 
 /// The header field `Name` (case-insensitive) converted to T.
 template <class T, fixed_string Name, auto Default = no_default{}>
 struct header : detail::param_value<T> {
+    /// The field's name (matched case-insensitively).
     static constexpr std::string_view name = Name.view();
+    /// Used when the field is absent; with no_default, as for query.
     static constexpr auto default_value = Default;
 };
 
 /// The cookie `Name` (from the Cookie header) converted to T.
 template <class T, fixed_string Name, auto Default = no_default{}>
 struct cookie : detail::param_value<T> {
+    /// The cookie's name (matched exactly).
     static constexpr std::string_view name = Name.view();
+    /// Used when the cookie is absent; with no_default, as for query.
     static constexpr auto default_value = Default;
 };
 

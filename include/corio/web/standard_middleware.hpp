@@ -30,9 +30,12 @@ namespace corio::web {
 
 /// What request_logger reports per request.
 struct access_log_entry {
+    /// The request's method ("GET").
     std::string method;
+    /// The request-target as received, query included ("/users?limit=3").
     std::string target;
     int status = 0;  ///< 0 when the chain threw (no response)
+    /// Time the rest of the chain took, handler included.
     std::chrono::steady_clock::duration duration{};
 };
 
@@ -46,6 +49,7 @@ inline void print_access_log(const access_log_entry& entry) {
 struct cors_options {
     /// Origins allowed ("https://app.example"); "*" allows any.
     std::vector<std::string> allow_origins{"*"};
+    /// Methods a preflight may ask for (sent in Access-Control-Allow-Methods); others get 400.
     std::vector<std::string> allow_methods{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
     /// Request headers allowed in a preflight; "*" allows whatever is asked.
     std::vector<std::string> allow_headers{"*"};

@@ -38,6 +38,7 @@ struct test_response : http::response {
 /// where no loop runs. Inside a coroutine, co_await send() instead.
 class test_client {
 public:
+    /// A client of `application`, which it shares (copies share one app).
     explicit test_client(const app& application) : m_app(application) {}
 
     /// Every request gets these headers too (unless it sets them itself).
@@ -69,16 +70,20 @@ public:
         co_return result;
     }
 
+    /// send() on an event loop of its own (corio::run); not from inside a coroutine.
     test_response request(std::string method, std::string target, std::string body = {},
                           http::headers extra = {}) const {
         return corio::run(send(std::move(method), std::move(target), std::move(body), std::move(extra)));
     }
+    /// GET `target`.
     test_response get(std::string target, http::headers extra = {}) const {
         return request("GET", std::move(target), {}, std::move(extra));
     }
+    /// DELETE `target`.
     test_response del(std::string target, http::headers extra = {}) const {
         return request("DELETE", std::move(target), {}, std::move(extra));
     }
+    /// OPTIONS `target` (e.g. a CORS preflight, its headers in `extra`).
     test_response options(std::string target, http::headers extra = {}) const {
         return request("OPTIONS", std::move(target), {}, std::move(extra));
     }
@@ -86,9 +91,11 @@ public:
     test_response post(std::string target, std::string body, http::headers extra = {}) const {
         return request("POST", std::move(target), std::move(body), with_json_type(std::move(extra)));
     }
+    /// PUT `body` (JSON unless `extra` sets a Content-Type).
     test_response put(std::string target, std::string body, http::headers extra = {}) const {
         return request("PUT", std::move(target), std::move(body), with_json_type(std::move(extra)));
     }
+    /// PATCH `body` (JSON unless `extra` sets a Content-Type).
     test_response patch(std::string target, std::string body, http::headers extra = {}) const {
         return request("PATCH", std::move(target), std::move(body), with_json_type(std::move(extra)));
     }

@@ -58,6 +58,7 @@ struct settings {
 /// (the node lives in the coroutine frame).
 struct connection_record : list_hook {
     stream_socket* stream = nullptr;
+    http::shutdown_notice* switched = nullptr;  // set while a switched protocol runs
     bool idle = false;       // waiting for the first byte of a next request: shutdown may close it
     bool kept_alive = false;  // idle after answering a request (not a new connection yet to send one)
     event_loop::time_point idle_since{};
@@ -94,6 +95,19 @@ struct state {
     /// At max_connections with a client waiting: closes the keep-alive
     /// connection idle longest, or, with none idle, has the next connection
     /// that goes idle close instead of waiting for another request.
+    /// Tells every connection running a switched protocol that the server
+    /// shuts down (WebSocket closes with 1001).
+    void notify_switched() noexcept {
+        connections.for_each([](connection_record& c) {
+            if (c.switched != nullptr && !c.switched->requested) {
+                c.switched->requested = true;
+                if (c.switched->notify) {
+                    c.switched->notify();
+                }
+            }
+        });
+    }
+
     void make_room() noexcept {
         connection_record* longest = nullptr;
         connections.for_each([&longest](connection_record& c) {
@@ -594,14 +608,19 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                 out.clear();
                 std::string leftover(buffer.data() + begin, end - begin);
                 std::exception_ptr switched_failure;
+                http::shutdown_notice notice;
+                notice.requested = st->shutting_down;
+                record.switched = &notice;
                 try {
                     corio::detail::http_connection_stream upgraded(std::move(stream));
-                    co_await switch_to->run(std::move(upgraded), std::move(leftover), r);
+                    co_await switch_to->run(std::move(upgraded), std::move(leftover), r, notice);
                 } catch (const cancelled_error&) {
+                    record.switched = nullptr;
                     throw;
                 } catch (...) {
                     switched_failure = std::current_exception();
                 }
+                record.switched = nullptr;
                 if (switched_failure) {
                     st->loop->call_exception_handler(
                         {"corio http server: handler of the protocol switched to for " + r.target + " failed",
