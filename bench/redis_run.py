@@ -9,6 +9,11 @@ corio and redis.asyncio use 50 tasks on ONE connection; redis-benchmark uses
 50 connections (-c 50), with -P 16 (16 commands per write per connection,
 what auto-pipelining aims at) and without. redis.asyncio runs 1/5 of the
 requests (it is ~50x slower) and is scaled to requests/s.
+
+Then jobs/s through a stream consumer group: corio's stream_worker against
+the usual redis.asyncio XREADGROUP/XACK worker loop, 50 jobs at once, jobs
+that do nothing (the queue machinery alone); corio takes requests/2 jobs,
+redis.asyncio requests/10 (rows WORKER, "requests/s" meaning jobs/s).
 """
 import os
 import re
@@ -66,6 +71,13 @@ try:
                                   str(port), op, str(requests // 5), "50"],
                                  capture_output=True, text=True, check=True, env=env).stdout
             results.setdefault(("redis.asyncio", op), []).append((rps(out), cpu(out)))
+        out = subprocess.run([corio, "127.0.0.1", str(port), "worker", str(requests // 2), "50"],
+                             capture_output=True, text=True, check=True).stdout
+        results.setdefault(("corio", "worker"), []).append((rps(out), cpu(out)))
+        out = subprocess.run(["/usr/bin/python3", os.path.join(here, "peers", "redis_asyncio.py"), "127.0.0.1",
+                              str(port), "worker", str(requests // 10), "50"],
+                             capture_output=True, text=True, check=True, env=env).stdout
+        results.setdefault(("redis.asyncio", "worker"), []).append((rps(out), cpu(out)))
         for pipeline in ("16", "1"):
             out = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-n", str(requests),
                                   "-c", "50", "-P", pipeline, "-t", "set,get", "-q"],
@@ -83,6 +95,8 @@ for (name, op), value in sorted(results.items()):
     c = statistics.median(x for _, x in value)
     print(f"  {name:22} {op.upper()}: {median[(name, op)]:10.0f} requests/s"
           + ("" if c != c else f", client CPU {c:.2f} us/request"))
+print(f"  WORKER (jobs/s): corio / redis.asyncio = "
+      f"{median[('corio', 'worker')] / median[('redis.asyncio', 'worker')]:.1f}x")
 for op in ("set", "get"):
     print(f"  {op.upper()}: corio / redis-benchmark -P 16 = {median[('corio', op)] / median[('redis-benchmark -P 16', op)]:.2f}x,"
           f" corio / redis-benchmark = {median[('corio', op)] / median[('redis-benchmark -P 1', op)]:.2f}x,"
