@@ -28,3 +28,9 @@
 #include <corio/version.hpp>
 #include <corio/wait.hpp>
 #include <corio/wait_any.hpp>
+
+/// Python's asyncio in C++20 coroutines: tasks and the event loop, combinators
+/// (gather, wait_for, wait, as_completed), task groups, timeouts, synchronization,
+/// async generators, thread off-loading; networking in corio::http and the headers
+/// of <corio/net.hpp>.
+namespace corio {}

@@ -29,7 +29,7 @@ public:
 
     /// False for an empty reference (current_task() outside any task).
     [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(m_task); }
-    /// valid().
+    /// Same as valid().
     explicit operator bool() const noexcept { return valid(); }
 
     /// True once the task finished: value, exception or cancelled.

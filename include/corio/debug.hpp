@@ -287,6 +287,7 @@ inline void append_task_tree(std::string& out, const std::vector<task_info>& tas
     return out;
 }
 
+/// The same for a task_handle.
 template <class T>
 [[nodiscard]] std::string format_await_chain(const task_handle<T>& handle) {
     return format_await_chain(task_ref(handle));

@@ -158,7 +158,7 @@ public:
 
     /// True while run_forever or run_until_complete runs on this loop.
     [[nodiscard]] bool is_running() const noexcept { return m_running; }
-    /// True once close() was called (or the destructor ran it).
+    /// True once the loop was closed (see close()).
     [[nodiscard]] bool is_closed() const noexcept { return m_closed.load(std::memory_order_relaxed); }
 
     /// Releases the loop's resources; see ~event_loop. Throws if running.

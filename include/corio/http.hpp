@@ -17,3 +17,7 @@
 #include <corio/http/url.hpp>
 #include <corio/http/websocket.hpp>
 #include <corio/http/websocket_options.hpp>
+
+/// HTTP/1.1 client (aiohttp's ClientSession) and server with a router, WebSocket
+/// (RFC 6455, permessage-deflate) on both sides; target corio::http.
+namespace corio::http {}

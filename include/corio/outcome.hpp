@@ -46,7 +46,7 @@ public:
     [[nodiscard]] bool has_value() const noexcept { return m_data.index() == 0; }
     /// True when it ended with an exception; exactly one of the two is true.
     [[nodiscard]] bool has_exception() const noexcept { return m_data.index() == 1; }
-    /// has_value().
+    /// Same as has_value().
     explicit operator bool() const noexcept { return has_value(); }
 
     /// The exception, or null when there is a value.

@@ -9,3 +9,6 @@
 #include <corio/pg/record.hpp>
 #include <corio/pg/types.hpp>
 #include <corio/pg/pool.hpp>
+
+/// PostgreSQL client and pool on libpq (asyncpg's API); target corio::pg.
+namespace corio::pg {}

@@ -11,3 +11,7 @@
 #include <corio/redis/stream_worker.hpp>
 #include <corio/redis/types.hpp>
 #include <corio/redis/value.hpp>
+
+/// Redis client (redis.asyncio): RESP2/RESP3, auto-pipelining, pub/sub, streams
+/// and the stream_worker job queue; target corio::redis.
+namespace corio::redis {}

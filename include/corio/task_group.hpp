@@ -46,6 +46,8 @@ namespace corio {
 /// in the common case.)
 class task_group_error : public std::runtime_error {
 public:
+    /// `errors`: every failure, first one first (more than one); what() counts them and gives
+    /// the first one's message.
     explicit task_group_error(std::vector<std::exception_ptr> errors)
         : std::runtime_error(describe(errors)), m_errors(std::move(errors)) {}
 
@@ -209,6 +211,7 @@ class child_handle {
 public:
     child_handle() noexcept = default;
 
+    /// False for a default-constructed handle; the other members need a valid one.
     [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(m_state); }
     /// True once the child finished: value, exception or cancelled.
     [[nodiscard]] bool done() const noexcept { return m_state->done(); }
@@ -231,6 +234,8 @@ public:
             return static_cast<const T&>(m_state->value());
         }
     }
+    /// The same on an rvalue (`std::move(h).result()`): moves the value out of the child, so
+    /// other copies of the handle then see a moved-from value.
     decltype(auto) result() && {
         ensure_done();
         if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
@@ -255,7 +260,9 @@ public:
     template <bool Move>
     using await_operation = detail::join_operation<T, std::shared_ptr<detail::group_child<T>>, Move>;
 
+    /// Awaits the child: yields a copy of its value or rethrows its exception.
     [[nodiscard]] await_operation<false> operator co_await() & noexcept { return await_operation<false>(m_state); }
+    /// The same, moving the value out of the child (`co_await std::move(handle)`).
     [[nodiscard]] await_operation<true> operator co_await() && noexcept { return await_operation<true>(m_state); }
 
 private:

@@ -7,3 +7,7 @@
 #include <corio/tls/context.hpp>
 #include <corio/tls/errors.hpp>
 #include <corio/tls/stream.hpp>
+
+/// TLS over any corio byte stream (OpenSSL): client and server contexts,
+/// connect and accept; target corio::tls.
+namespace corio::tls {}

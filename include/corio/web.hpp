@@ -12,3 +12,7 @@
 #include <corio/web/test_client.hpp>
 #include <corio/web/standard_middleware.hpp>
 #include <corio/web/responses.hpp>
+
+/// FastAPI-style web apps over corio::http::server: typed JSON handlers on
+/// Boost.JSON + Boost.Describe, validation, middleware, OpenAPI; target corio::web.
+namespace corio::web {}

@@ -28,6 +28,7 @@ CORIO_DEBIAN_PACKAGES=(
     postgresql
     libpq-dev
     gdb
+    doxygen
 )
 
 corio_log() {

@@ -26,7 +26,7 @@ struct protocol_switch;
 
 /// One header field as received or to be sent.
 struct header_field {
-    /// Field name, case preserved as received or added (compare with iequals, not ==).
+    /// Field name, case preserved as received or added (names are case-insensitive).
     std::string name;
     /// Field value (the parser trims the SP/HTAB around it); repeated fields are not joined.
     std::string value;
@@ -422,8 +422,8 @@ struct response {
     std::string reason{};
     /// HTTP-version of the status line (1.1 by default).
     http_version version{};
-    /// Header fields; http::server adds Connection, Date and (unless framing is set)
-    /// Content-Length.
+    /// Header fields; http::server adds its own Connection, Content-Length (unless framing is
+    /// set) and, as its options say, Date and Server.
     http::headers headers{};
     /// Body, de-chunked when received; "" when there is none.
     std::string body{};

@@ -46,6 +46,8 @@ struct connect_options {
     std::size_t statement_cache_size = 100;
 };
 
+/// A transaction's isolation level (BEGIN ISOLATION LEVEL ...); default_level
+/// leaves the server's default (read committed unless configured otherwise).
 enum class isolation_level { default_level, read_committed, repeatable_read, serializable };
 
 /// BEGIN's options for connection::transaction (a nested call, a savepoint, ignores them).
@@ -510,6 +512,8 @@ CORIO_HEADER_COROUTINE inline task<connection> connect(connect_options options) 
     co_return connection(std::move(conn), std::move(options));
 }
 
+/// Opens a connection to `dsn` ("postgresql://user:password@host:port/db" or
+/// "key=value" form) with the default options.
 CORIO_HEADER_COROUTINE inline task<connection> connect(std::string dsn) {
     connect_options options;
     options.dsn = std::move(dsn);

@@ -112,20 +112,34 @@ private:
         using base::base;                        \
     };
 
-CORIO_PG_SQLSTATE_ERROR(integrity_constraint_violation, postgres_error)  // class 23
-CORIO_PG_SQLSTATE_ERROR(unique_violation, integrity_constraint_violation)       // 23505
-CORIO_PG_SQLSTATE_ERROR(foreign_key_violation, integrity_constraint_violation)  // 23503
-CORIO_PG_SQLSTATE_ERROR(not_null_violation, integrity_constraint_violation)     // 23502
-CORIO_PG_SQLSTATE_ERROR(check_violation, integrity_constraint_violation)        // 23514
-CORIO_PG_SQLSTATE_ERROR(transaction_rollback, postgres_error)            // class 40
-CORIO_PG_SQLSTATE_ERROR(serialization_failure, transaction_rollback)     // 40001
-CORIO_PG_SQLSTATE_ERROR(deadlock_detected, transaction_rollback)         // 40P01
-CORIO_PG_SQLSTATE_ERROR(syntax_error_or_access_rule_violation, postgres_error)   // class 42
-CORIO_PG_SQLSTATE_ERROR(syntax_error, syntax_error_or_access_rule_violation)     // 42601
-CORIO_PG_SQLSTATE_ERROR(undefined_table, syntax_error_or_access_rule_violation)  // 42P01
-CORIO_PG_SQLSTATE_ERROR(undefined_column, syntax_error_or_access_rule_violation) // 42703
-CORIO_PG_SQLSTATE_ERROR(query_canceled, postgres_error)                  // 57014
-CORIO_PG_SQLSTATE_ERROR(invalid_text_representation, postgres_error)     // 22P02
+/// SQLSTATE class 23 (integrity constraint violation); base of the errors below it.
+CORIO_PG_SQLSTATE_ERROR(integrity_constraint_violation, postgres_error)
+/// SQLSTATE 23505: unique violation; derives from integrity_constraint_violation.
+CORIO_PG_SQLSTATE_ERROR(unique_violation, integrity_constraint_violation)
+/// SQLSTATE 23503: foreign key violation; derives from integrity_constraint_violation.
+CORIO_PG_SQLSTATE_ERROR(foreign_key_violation, integrity_constraint_violation)
+/// SQLSTATE 23502: not null violation; derives from integrity_constraint_violation.
+CORIO_PG_SQLSTATE_ERROR(not_null_violation, integrity_constraint_violation)
+/// SQLSTATE 23514: check violation; derives from integrity_constraint_violation.
+CORIO_PG_SQLSTATE_ERROR(check_violation, integrity_constraint_violation)
+/// SQLSTATE class 40 (transaction rollback); base of the errors below it.
+CORIO_PG_SQLSTATE_ERROR(transaction_rollback, postgres_error)
+/// SQLSTATE 40001: serialization failure; derives from transaction_rollback.
+CORIO_PG_SQLSTATE_ERROR(serialization_failure, transaction_rollback)
+/// SQLSTATE 40P01: deadlock detected; derives from transaction_rollback.
+CORIO_PG_SQLSTATE_ERROR(deadlock_detected, transaction_rollback)
+/// SQLSTATE class 42 (syntax error or access rule violation); base of the errors below it.
+CORIO_PG_SQLSTATE_ERROR(syntax_error_or_access_rule_violation, postgres_error)
+/// SQLSTATE 42601: syntax error; derives from syntax_error_or_access_rule_violation.
+CORIO_PG_SQLSTATE_ERROR(syntax_error, syntax_error_or_access_rule_violation)
+/// SQLSTATE 42P01: undefined table; derives from syntax_error_or_access_rule_violation.
+CORIO_PG_SQLSTATE_ERROR(undefined_table, syntax_error_or_access_rule_violation)
+/// SQLSTATE 42703: undefined column; derives from syntax_error_or_access_rule_violation.
+CORIO_PG_SQLSTATE_ERROR(undefined_column, syntax_error_or_access_rule_violation)
+/// SQLSTATE 57014: query canceled; derives from postgres_error.
+CORIO_PG_SQLSTATE_ERROR(query_canceled, postgres_error)
+/// SQLSTATE 22P02: invalid text representation; derives from postgres_error.
+CORIO_PG_SQLSTATE_ERROR(invalid_text_representation, postgres_error)
 
 #undef CORIO_PG_SQLSTATE_ERROR
 

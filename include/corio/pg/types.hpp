@@ -132,8 +132,8 @@ using date = std::chrono::sys_days;
 ///   record lives.
 /// - `const char*` (and string literals): sent as std::string_view; not read.
 /// - `std::vector<std::byte>`: bytea.
-/// - pg::uuid, pg::numeric (sent as text, so exact), pg::json, pg::jsonb (each
-///   reads json and jsonb).
+/// - pg::uuid: uuid. pg::numeric: numeric, sent as text (exact).
+/// - pg::json, pg::jsonb: json, jsonb; each reads both.
 /// - pg::date (`std::chrono::sys_days`): date.
 /// - `std::chrono::sys_time<D>` (pg::timestamptz): timestamptz, to the
 ///   microsecond (finer values are floored).
