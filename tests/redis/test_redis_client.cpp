@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -455,6 +456,100 @@ TEST_CASE("pipeline sends commands together, and MULTI/EXEC runs them atomically
         CHECK(prefix == "EXECABORT");
         const std::optional<std::string> untouched = co_await r.get("t");
         CHECK(untouched == std::optional<std::string>("2"));
+    });
+}
+
+TEST_CASE("watch runs an optimistic transaction again when a watched key changed, then gives up") {
+    REQUIRE_REDIS();
+    redis_server& server = shared_server();
+    run_redis([&]() -> corio::task<void> {
+        redis::connection r = co_await redis::connect(server.url(10));
+        (void)co_await r.command("FLUSHDB");
+        (void)co_await r.set("counter", "10");
+        const std::vector<std::string> keys{"counter"};
+
+        // The first run's EXEC is refused: another client (the shared
+        // connection) changed the key after the WATCH; the second run sees 11.
+        int runs = 0;
+        auto doubler = [&](redis::connection& conn, redis::transaction& tx) -> corio::task<void> {
+            ++runs;
+            const std::optional<std::string> current = co_await conn.get("counter");
+            if (runs == 1) {
+                (void)co_await r.command("INCR", "counter");
+            }
+            tx.command("SET", "counter", std::to_string(std::stoi(current.value()) * 2));
+        };
+        const std::vector<redis::value> replies = co_await r.watch(keys, doubler);
+        CHECK(runs == 2);
+        REQUIRE(replies.size() == 1);
+        CHECK(replies[0].as_string() == "OK");
+        const std::optional<std::string> doubled = co_await r.get("counter");
+        CHECK(doubled == std::optional<std::string>("22"));
+
+        // Changed before every EXEC: watch_error after max_attempts, and
+        // none of the transactions' SETs ran.
+        int attempts = 0;
+        auto always_raced = [&](redis::connection&, redis::transaction& tx) -> corio::task<void> {
+            ++attempts;
+            (void)co_await r.command("INCR", "counter");
+            tx.command("SET", "counter", "0");
+        };
+        std::string message;
+        std::string prefix;
+        try {
+            (void)co_await r.watch(keys, always_raced, 3);
+        } catch (const redis::watch_error& e) {
+            message = e.what();
+            prefix = e.prefix();
+        }
+        CHECK(attempts == 3);
+        CHECK(prefix == "WATCH");
+        CHECK(message.find("each of the 3 attempts") != std::string::npos);
+        const std::optional<std::string> raced = co_await r.get("counter");
+        CHECK(raced == std::optional<std::string>("25"));
+
+        // A body that queues nothing: UNWATCH only, no replies; the leased
+        // connection goes back to the pool without a WATCH left on it, so the
+        // next watch on it (a write from the shared connection meanwhile) runs once.
+        auto reader = [](redis::connection& conn, redis::transaction&) -> corio::task<void> {
+            (void)co_await conn.get("counter");
+        };
+        const std::vector<redis::value> nothing = co_await r.watch(keys, reader);
+        CHECK(nothing.empty());
+        (void)co_await r.set("counter", "1");
+        int once = 0;
+        auto setter = [&](redis::connection&, redis::transaction& tx) -> corio::task<void> {
+            ++once;
+            tx.command("INCR", "counter");
+            co_return;
+        };
+        const std::vector<redis::value> incremented = co_await r.watch(keys, setter);
+        CHECK(once == 1);
+        REQUIRE(incremented.size() == 1);
+        CHECK(incremented[0].as_integer() == 2);
+
+        // The body's exception propagates; bad arguments are named.
+        auto failing = [](redis::connection&, redis::transaction& tx) -> corio::task<void> {
+            tx.command("SET", "counter", "lost");
+            throw std::runtime_error("body failed");
+            co_return;
+        };
+        std::string body_error;
+        try {
+            (void)co_await r.watch(keys, failing);
+        } catch (const std::runtime_error& e) {
+            body_error = e.what();
+        }
+        CHECK(body_error == "body failed");
+        const std::optional<std::string> kept = co_await r.get("counter");
+        CHECK(kept == std::optional<std::string>("2"));
+        std::string no_keys;
+        try {
+            (void)co_await r.watch(std::vector<std::string>{}, reader);
+        } catch (const std::invalid_argument& e) {
+            no_keys = e.what();
+        }
+        CHECK(no_keys.find("no keys") != std::string::npos);
     });
 }
 

@@ -11,10 +11,13 @@
 #include <corio/task.hpp>
 
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -82,7 +85,9 @@ public:
     /// Runs MULTI, the commands, EXEC; returns the commands' replies (an error
     /// reply of one command stays a value, as the others still ran). Throws
     /// redis::error (EXECABORT) when the server refused to queue a command,
-    /// connection_error when the connection is lost.
+    /// watch_error when it refused the EXEC because a key WATCHed on this
+    /// connection changed (see connection::watch), connection_error when the
+    /// connection is lost.
     [[nodiscard]] task<std::vector<value>> exec() {
         std::string encoded;
         detail::append_command(encoded, "MULTI");
@@ -101,7 +106,7 @@ private:
         value& result = replies.back();
         result.throw_if_error();
         if (result.is_null()) {
-            throw error("EXECABORT transaction discarded");
+            throw watch_error("a watched key changed: the transaction did not run");
         }
         co_return std::move(result.elements());
     }
@@ -205,6 +210,26 @@ public:
     [[nodiscard]] redis::pipeline pipeline() { return redis::pipeline(state_ptr()); }
     /// A MULTI/EXEC transaction (see redis::transaction).
     [[nodiscard]] transaction multi() { return transaction(state_ptr()); }
+
+    /// An optimistic transaction (WATCH, then MULTI/EXEC: redis.asyncio's
+    /// Redis.transaction). On a dedicated connection from the pool, WATCHes
+    /// `keys`, runs `body(conn, tx)` (`task<void>(connection&, transaction&)`:
+    /// read the current values through `conn`, that same connection; queue
+    /// the writes on `tx`), then EXECs `tx`. When another client changed a
+    /// watched key in between, the server refuses the EXEC and all of it runs
+    /// again, body included, up to `max_attempts` times in all; then
+    /// watch_error. Returns EXEC's replies; when the body queued nothing,
+    /// only UNWATCH is sent and the result is empty. An exception from the
+    /// body propagates (the dedicated connection is closed, not reused).
+    /// std::invalid_argument for no keys or max_attempts < 1.
+    template <class Body>
+        requires std::invocable<Body&, connection&, transaction&>
+    [[nodiscard]] task<std::vector<value>> watch(std::vector<std::string> keys, Body body,
+                                                 int max_attempts = 16) {
+        return watch_loop(state_ptr(), std::move(keys),
+                          std::function<task<void>(connection&, transaction&)>(std::move(body)),
+                          max_attempts);
+    }
 
     // ---- Strings ----
 
@@ -554,6 +579,50 @@ public:
     }
 
 private:
+    CORIO_HEADER_COROUTINE static task<std::vector<value>> watch_loop(
+        std::shared_ptr<detail::client_state> state, std::vector<std::string> keys,
+        std::function<task<void>(connection&, transaction&)> body, int max_attempts) {
+        if (keys.empty()) {
+            throw std::invalid_argument("corio::redis::connection::watch: no keys to watch");
+        }
+        if (max_attempts < 1) {
+            throw std::invalid_argument("corio::redis::connection::watch: max_attempts must be at least 1");
+        }
+        detail::dedicated_lease lease = co_await detail::lease_dedicated(std::move(state));
+        connection leased(lease.conn);
+        leased.m_owner = false;  // the lease returns it to the pool or closes it
+        for (int attempt = 1;; ++attempt) {
+            std::string watch_command;
+            detail::append_command(watch_command, "WATCH", keys);
+            (co_await detail::execute(lease.conn, std::move(watch_command), 1)).front().throw_if_error();
+            transaction tx(lease.conn);
+            co_await body(leased, tx);
+            if (tx.size() == 0) {
+                std::string unwatch;
+                detail::append_command(unwatch, "UNWATCH");
+                (co_await detail::execute(lease.conn, std::move(unwatch), 1)).front().throw_if_error();
+                lease.finished = true;
+                co_return std::vector<value>{};
+            }
+            bool conflicted = false;
+            std::vector<value> replies;
+            try {
+                replies = co_await tx.exec();
+            } catch (const watch_error&) {
+                conflicted = true;
+            }
+            if (!conflicted) {
+                lease.finished = true;
+                co_return replies;
+            }
+            if (attempt == max_attempts) {
+                lease.finished = true;  // EXEC was answered: the connection is in step
+                throw watch_error("a watched key changed before each of the " + std::to_string(max_attempts) +
+                                  " attempts' EXEC");
+            }
+        }
+    }
+
     [[nodiscard]] detail::client_state& state() const { return *state_ptr(); }
 
     static const char* end_name(list_end end) noexcept { return end == list_end::left ? "LEFT" : "RIGHT"; }

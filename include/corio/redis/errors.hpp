@@ -27,6 +27,15 @@ private:
     std::string m_prefix;
 };
 
+/// connection::watch gave up: another client changed a watched key before
+/// each of the attempts' EXEC (transaction::exec throws it for an EXEC the
+/// server refused because of a WATCH). Nothing of the transaction ran.
+class watch_error : public error {
+public:
+    /// `text`: what happened (the prefix is WATCH).
+    explicit watch_error(const std::string& text) : error("WATCH " + text) {}
+};
+
 /// The connection to the server failed or was lost (connect refused, server
 /// gone, reset): commands in flight on it throw this; later commands
 /// reconnect first (with backoff) and throw it only when that fails.

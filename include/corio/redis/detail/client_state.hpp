@@ -229,35 +229,55 @@ CORIO_HEADER_COROUTINE inline task<value> execute_one(std::shared_ptr<client_sta
     co_return std::move(reply);
 }
 
+/// A dedicated connection from `owner`'s pool, held with one of its blocking
+/// slots: back to the pool on destruction once `finished` was set (its
+/// replies all read) and it is still usable, else closed, since a reply may
+/// still be on the way.
+struct dedicated_lease {
+    dedicated_lease(semaphore_permit slot, std::shared_ptr<client_state> owner_state)
+        : permit(std::move(slot)), owner(std::move(owner_state)) {
+        if (!owner->m_idle_dedicated.empty()) {
+            conn = std::move(owner->m_idle_dedicated.back());
+            owner->m_idle_dedicated.pop_back();
+        } else {
+            conn = std::make_shared<client_state>(owner->m_options);
+        }
+    }
+    dedicated_lease(dedicated_lease&&) = default;
+    dedicated_lease& operator=(dedicated_lease&&) = delete;
+    ~dedicated_lease() {
+        if (!conn) {
+            return;  // moved from
+        }
+        if (finished && !owner->m_closed && conn->usable_now()) {
+            owner->m_idle_dedicated.push_back(std::move(conn));
+        } else {
+            conn->close();
+        }
+    }
+
+    semaphore_permit permit;
+    std::shared_ptr<client_state> owner;
+    std::shared_ptr<client_state> conn;
+    bool finished = false;
+};
+
+/// Waits for a blocking slot of `state` and leases a dedicated connection.
+CORIO_HEADER_COROUTINE inline task<dedicated_lease> lease_dedicated(std::shared_ptr<client_state> state) {
+    semaphore_permit permit = co_await state->m_blocking_slots.acquire();
+    if (state->m_closed) {
+        throw connection_error("redis connection to " + state->m_options.describe() + " is closed");
+    }
+    co_return dedicated_lease(std::move(permit), std::move(state));
+}
+
 /// One command on a dedicated connection from the pool (blocking commands):
 /// the connection goes back to the pool after a reply, and is closed when the
 /// command is cancelled or fails, since its reply may still be on the way.
 CORIO_HEADER_COROUTINE inline task<value> execute_dedicated(std::shared_ptr<client_state> state, std::string encoded) {
-    auto permit = co_await state->m_blocking_slots.acquire();
-    if (state->m_closed) {
-        throw connection_error("redis connection to " + state->m_options.describe() + " is closed");
-    }
-    std::shared_ptr<client_state> dedicated;
-    if (!state->m_idle_dedicated.empty()) {
-        dedicated = std::move(state->m_idle_dedicated.back());
-        state->m_idle_dedicated.pop_back();
-    } else {
-        dedicated = std::make_shared<client_state>(state->m_options);
-    }
-    struct return_or_close {
-        client_state* owner;
-        std::shared_ptr<client_state> conn;
-        bool finished = false;
-        ~return_or_close() {
-            if (finished && !owner->m_closed && conn->usable_now()) {
-                owner->m_idle_dedicated.push_back(std::move(conn));
-            } else {
-                conn->close();
-            }
-        }
-    } guard{state.get(), dedicated};
-    std::vector<value> replies = co_await execute(dedicated, std::move(encoded), 1);
-    guard.finished = true;
+    dedicated_lease lease = co_await lease_dedicated(std::move(state));
+    std::vector<value> replies = co_await execute(lease.conn, std::move(encoded), 1);
+    lease.finished = true;
     replies.front().throw_if_error();
     co_return std::move(replies.front());
 }
