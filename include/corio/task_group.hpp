@@ -131,8 +131,7 @@ public:
         m_debug_record->kind = "task_group";
         m_debug_record->index = index;
         m_debug_record->name = &m_name;
-        m_debug_record->list = &list;
-        list.push_back(*m_debug_record);
+        m_debug_record->link(list);
     }
 
     task_group* m_group = nullptr;  // null once the group is gone

@@ -160,8 +160,7 @@ private:
                       : m_rule == stop_rule::never       ? "gather_settled"
                                                          : "wait_any";
         record.index = index;
-        record.list = &list;
-        list.push_back(record);
+        record.link(list);
     }
 
     bool stops(std::size_t index) const noexcept {

@@ -70,6 +70,12 @@ struct strand_record : list_hook {
     strand_record& operator=(const strand_record&) = delete;
     ~strand_record() { unlink(); }
 
+    /// Joins `into` (the fields set first); unlink() or destruction leaves it.
+    void link(intrusive_list<strand_record>& into) noexcept {
+        list = &into;
+        into.push_back(*this);
+    }
+
     void unlink() noexcept {
         if (linked()) {
             list->unlink(*this);

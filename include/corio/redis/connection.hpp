@@ -592,15 +592,11 @@ private:
         connection leased(lease.conn);
         leased.m_owner = false;  // the lease returns it to the pool or closes it
         for (int attempt = 1;; ++attempt) {
-            std::string watch_command;
-            detail::append_command(watch_command, "WATCH", keys);
-            (co_await detail::execute(lease.conn, std::move(watch_command), 1)).front().throw_if_error();
+            (void)co_await leased.command("WATCH", keys);
             transaction tx(lease.conn);
             co_await body(leased, tx);
             if (tx.size() == 0) {
-                std::string unwatch;
-                detail::append_command(unwatch, "UNWATCH");
-                (co_await detail::execute(lease.conn, std::move(unwatch), 1)).front().throw_if_error();
+                (void)co_await leased.command("UNWATCH");
                 lease.finished = true;
                 co_return std::vector<value>{};
             }
