@@ -1,7 +1,10 @@
 // End-to-end tests of how corio/http/server.hpp frames requests through its
 // parser: empty lines between requests, obs-fold, and transfer codings it
-// cannot decode, each sent as raw bytes over loopback.
+// cannot decode, each sent as raw bytes over loopback; and how it frames
+// streamed response bodies (chunked, HTTP/1.0, HEAD, a client going away).
 #include <corio/combinators.hpp>
+#include <corio/generator.hpp>
+#include <corio/http/client.hpp>
 #include <corio/http/router.hpp>
 #include <corio/http/server.hpp>
 #include <corio/net.hpp>
@@ -13,10 +16,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 using namespace std::chrono_literals;
 using corio_test::run_with_watchdog;
@@ -230,6 +235,227 @@ TEST_CASE("an Upgrade request is answered without switching and the connection c
         CHECK(all.find("Connection: close\r\n") != std::string::npos);
         CHECK(seen.count == 1);
         co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+// ---- Streamed bodies (http::stream_response) -------------------------------
+
+namespace {
+
+// What the streamed routes saw: whether the generator started, ended, and
+// whether it was cancelled where it waited.
+struct stream_events {
+    bool started = false;
+    bool finished = false;
+    bool cancelled = false;
+};
+
+corio::async_generator<std::string> pieces(std::vector<std::string> parts, std::chrono::milliseconds gap,
+                                           stream_events& seen) {
+    seen.started = true;
+    for (std::string& part : parts) {
+        co_yield std::move(part);
+        co_await corio::sleep(gap);
+    }
+    seen.finished = true;
+}
+
+// One piece, then waits (for a client that goes away).
+corio::async_generator<std::string> one_then_wait(stream_events& seen) {
+    seen.started = true;
+    co_yield std::string("first\n");
+    try {
+        co_await corio::sleep(60s);
+    } catch (const corio::cancelled_error&) {
+        seen.cancelled = true;
+        throw;
+    }
+    seen.finished = true;
+}
+
+corio::async_generator<std::string> fails_midway() {
+    co_yield std::string("partial");
+    co_await corio::sleep(1ms);
+    throw std::runtime_error("the body source broke");
+}
+
+http::router stream_routes(stream_events& seen) {
+    http::router r;
+    r.get("/pieces", [&seen](http::request&) -> corio::task<http::response> {
+        co_return http::stream_response(pieces({"alpha,", "", "beta,", "gamma"}, 20ms, seen), "text/plain");
+    });
+    r.get("/wait", [&seen](http::request&) -> corio::task<http::response> {
+        co_return http::stream_response(one_then_wait(seen), "text/plain");
+    });
+    r.get("/fails", [](http::request&) -> corio::task<http::response> {
+        co_return http::stream_response(fails_midway());
+    });
+    r.get("/sized", [&seen](http::request&) -> corio::task<http::response> {
+        http::response answer = http::stream_response(pieces({"12345", "6789"}, 1ms, seen));
+        answer.headers.add("Content-Length", "9");
+        co_return answer;
+    });
+    r.get("/hello", [](http::request&) -> corio::task<http::response> {
+        co_return http::text_response(200, "hello\n");
+    });
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("a streamed body goes out chunked as the generator yields, and the connection goes on",
+          "[http][server_framing]") {
+    auto body = []() -> corio::task<void> {
+        stream_events seen;
+        auto server = co_await http::start_server(stream_routes(seen), "127.0.0.1", 0);
+        auto stream = co_await corio::open_connection("127.0.0.1", server.port());
+        // A pipelined second request waits in the kernel while the stream runs.
+        co_await stream.write("GET /pieces HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+        std::string all;
+        while (all.find("hello\n") == std::string::npos) {
+            const std::string more = co_await stream.read();
+            REQUIRE_FALSE(more.empty());
+            all += more;
+        }
+        const std::size_t split = all.find("HTTP/1.1 200", 1);
+        REQUIRE(split != std::string::npos);
+        const std::string first = all.substr(0, split);
+        CHECK(first.starts_with("HTTP/1.1 200 OK\r\n"));
+        CHECK(first.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+        CHECK(first.find("Content-Length") == std::string::npos);
+        CHECK(first.find("Content-Type: text/plain\r\n") != std::string::npos);
+        // One chunk per non-empty piece (the empty one would have ended the body), then the last chunk.
+        CHECK(first.ends_with("\r\n\r\n6\r\nalpha,\r\n5\r\nbeta,\r\n5\r\ngamma\r\n0\r\n\r\n"));
+        CHECK(all.substr(split).starts_with("HTTP/1.1 200 OK\r\n"));
+        CHECK(seen.started);
+        CHECK(seen.finished);
+        CHECK(server.connections_accepted() == 1);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("corio's client reads a streamed body piece by piece", "[http][server_framing]") {
+    auto body = []() -> corio::task<void> {
+        stream_events seen;
+        auto server = co_await http::start_server(stream_routes(seen), "127.0.0.1", 0);
+        http::client_session session;
+        const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/pieces";
+        auto response = co_await session.get(url);
+        CHECK(response.status() == 200);
+        std::vector<std::string> got;
+        for (;;) {
+            std::string piece = co_await response.read_chunk();
+            if (piece.empty()) {
+                break;
+            }
+            got.push_back(std::move(piece));
+        }
+        // 20 ms apart: each piece is read on its own.
+        CHECK(got == std::vector<std::string>{"alpha,", "beta,", "gamma"});
+        co_await session.close();
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("a streamed body to HTTP/1.0 ends with the connection, and HEAD never runs the generator",
+          "[http][server_framing]") {
+    auto body = []() -> corio::task<void> {
+        stream_events seen;
+        auto server = co_await http::start_server(stream_routes(seen), "127.0.0.1", 0);
+        const std::string old = co_await exchange(server.port(), "GET /pieces HTTP/1.0\r\n\r\n");
+        CHECK(old.starts_with("HTTP/1.1 200 OK\r\n"));
+        CHECK(old.find("Transfer-Encoding") == std::string::npos);
+        CHECK(old.find("Connection: close\r\n") != std::string::npos);
+        CHECK(old.ends_with("\r\n\r\nalpha,beta,gamma"));
+
+        stream_events head_seen;
+        auto head_server = co_await http::start_server(stream_routes(head_seen), "127.0.0.1", 0);
+        const std::string head =
+            co_await exchange(head_server.port(), "HEAD /pieces HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        CHECK(head.starts_with("HTTP/1.1 200 OK\r\n"));
+        CHECK(head.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+        CHECK(head.ends_with("\r\n\r\n"));
+        CHECK_FALSE(head_seen.started);
+
+        // A Content-Length of the handler's own: the pieces go out as they are.
+        const std::string sized = co_await exchange(server.port(), "GET /sized HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        CHECK(sized.find("Content-Length: 9\r\n") != std::string::npos);
+        CHECK(sized.find("Transfer-Encoding") == std::string::npos);
+        CHECK(sized.ends_with("\r\n\r\n123456789"));
+        co_await head_server.shutdown(1s);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("a client going away cancels the streamed body's generator where it waits", "[http][server_framing]") {
+    auto body = []() -> corio::task<void> {
+        stream_events seen;
+        auto server = co_await http::start_server(stream_routes(seen), "127.0.0.1", 0);
+        {
+            auto stream = co_await corio::open_connection("127.0.0.1", server.port());
+            co_await stream.write("GET /wait HTTP/1.1\r\nHost: t\r\n\r\n");
+            std::string all;
+            while (all.find("first\n") == std::string::npos) {
+                const std::string more = co_await stream.read();
+                REQUIRE_FALSE(more.empty());
+                all += more;
+            }
+            CHECK(all.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+        }  // closed here, with the generator asleep for a minute
+        for (int i = 0; i < 500 && !seen.cancelled; ++i) {
+            co_await corio::sleep(10ms);
+        }
+        CHECK(seen.cancelled);
+        CHECK_FALSE(seen.finished);
+        for (int i = 0; i < 500 && server.active_connections() != 0; ++i) {
+            co_await corio::sleep(10ms);
+        }
+        CHECK(server.active_connections() == 0);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("a streamed body whose generator throws is cut, reported, and the connection closed",
+          "[http][server_framing]") {
+    auto body = []() -> corio::task<void> {
+        std::vector<std::string> reported;
+        corio::get_running_loop().set_exception_handler(
+            [&reported](corio::event_loop&, const corio::exception_context& context) {
+                std::string what;
+                try {
+                    std::rethrow_exception(context.exception);
+                } catch (const std::exception& e) {
+                    what = e.what();
+                }
+                reported.push_back(context.message + " | " + what);
+            });
+        stream_events seen;
+        auto server = co_await http::start_server(stream_routes(seen), "127.0.0.1", 0);
+        const std::string all =
+            co_await exchange(server.port(), "GET /fails HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+        CHECK(all.ends_with("\r\n\r\n7\r\npartial\r\n"));  // no last chunk: the client sees the body cut
+        CHECK(all.find("hello") == std::string::npos);
+        REQUIRE(reported.size() == 1);
+        CHECK(reported[0].find("GET /fails") != std::string::npos);
+        CHECK(reported[0].find("the body source broke") != std::string::npos);
+        // And through corio's client: a named error, not a short body taken as whole.
+        http::client_session session;
+        bool cut = false;
+        try {
+            auto response = co_await session.get("http://127.0.0.1:" + std::to_string(server.port()) + "/fails");
+            (void)co_await response.text();
+        } catch (const http::client_connection_error&) {
+            cut = true;
+        }
+        CHECK(cut);
+        co_await session.close();
+        co_await server.shutdown(1s);
+        corio::get_running_loop().set_exception_handler({});
     };
     run_with_watchdog(body());
 }

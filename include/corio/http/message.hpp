@@ -3,6 +3,7 @@
 // corio::http messages: ordered case-insensitive header fields, request and
 // response values, and the standard reason phrases.
 
+#include <corio/generator.hpp>
 #include <corio/http/detail/grammar.hpp>
 
 #include <algorithm>
@@ -431,7 +432,14 @@ struct response {
     /// after writing this response (set by router::websocket; see
     /// http/detail/protocol_switch.hpp).
     std::shared_ptr<protocol_switch> upgrade{};
-    /// Equal when every field is (`upgrade` by pointer).
+    /// A body produced while it is sent (set by http::stream_response; `body`
+    /// is then ignored): http::server writes each piece the generator yields
+    /// as soon as it comes, chunked for HTTP/1.1 (unless the response sets
+    /// Content-Length or Transfer-Encoding itself, whose framing the pieces
+    /// then carry), up to the connection's close for HTTP/1.0. A client that
+    /// goes away meanwhile cancels the generator where it waits.
+    std::shared_ptr<async_generator<std::string>> body_stream{};
+    /// Equal when every field is (`upgrade` and `body_stream` by pointer).
     friend bool operator==(const response&, const response&) = default;
 };
 
@@ -464,6 +472,34 @@ struct response {
 /// The same with the status first, like text_response(status, body).
 [[nodiscard]] inline response json_response(int status, std::string json) {
     return json_response(std::move(json), status);
+}
+
+/// A response whose body is `body`'s pieces, sent as the generator yields
+/// them (aiohttp's StreamResponse, Starlette's StreamingResponse):
+///
+///     corio::async_generator<std::string> countdown() {
+///         for (int i = 3; i > 0; --i) {
+///             co_yield std::to_string(i) + "\n";
+///             co_await corio::sleep(1s);
+///         }
+///     }
+///     routes.get("/countdown", [](http::request&) -> task<http::response> {
+///         co_return http::stream_response(countdown());
+///     });
+///
+/// The generator runs on the connection's task after the head is written,
+/// before the next request on the connection is read, so a request it took
+/// by reference stays valid while it runs. An exception from it ends the connection without the
+/// body's end (the client sees a cut body) and goes to the loop's exception
+/// handler; a HEAD request never runs it.
+[[nodiscard]] inline response stream_response(async_generator<std::string> body,
+                                              std::string content_type = "application/octet-stream",
+                                              int status = 200) {
+    response r;
+    r.status = status;
+    r.headers.add("Content-Type", std::move(content_type));
+    r.body_stream = std::make_shared<async_generator<std::string>>(std::move(body));
+    return r;
 }
 
 /// The standard reason phrase of `status` (RFC 9110 §15), or "Unknown".

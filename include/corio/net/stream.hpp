@@ -158,6 +158,26 @@ public:
     /// Bytes read from the socket but not returned yet (by read_until's look-ahead).
     [[nodiscard]] std::size_t buffered() const noexcept { return m_buffer.size(); }
 
+    /// Resumes once a read would not wait: bytes arrived (or are buffered
+    /// here), or the peer closed or reset the connection. Reads nothing, so
+    /// the next read returns what is there. For a task that must notice a
+    /// client going away while it writes (a streamed HTTP response). Throws
+    /// stream_closed if the stream is closed meanwhile, cancelled_error when
+    /// cancelled.
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<void> wait_readable() {
+        if (!m_buffer.empty()) {
+            co_return;
+        }
+        ensure_open("poll");
+        if (detail::peek_input(m_socket.fd()) != detail::pending_input::nothing) {
+            co_return;
+        }
+        // The readiness edge this wait takes is gone for the next read: that
+        // read must try recv before it waits.
+        m_drained = false;
+        co_await m_socket.readable("poll", m_peer_text);
+    }
+
     /// Whether a read / write is waiting for readiness (for tests and diagnostics).
     [[nodiscard]] bool read_pending() const noexcept { return m_socket.has_reader(); }
     /// Whether a write is waiting for the socket to drain (see read_pending).

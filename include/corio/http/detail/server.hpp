@@ -16,9 +16,12 @@
 #include <corio/http/parser.hpp>
 #include <corio/http/serialize.hpp>
 #include <corio/http/url.hpp>
+#include <corio/net/detail/socket.hpp>
 #include <corio/net/stream.hpp>
+#include <corio/sync/event.hpp>
 #include <corio/task.hpp>
 #include <corio/timeout.hpp>
+#include <corio/wait_any.hpp>
 
 #include <array>
 #include <chrono>
@@ -331,8 +334,13 @@ inline int check_head(http::request& r) {
 /// Returns whether the connection stays open: `keep_alive`, unless the
 /// handler's Connection field lists "close". Throws std::invalid_argument
 /// (malformed status, reason or field) leaving `out` as it was.
+///
+/// A streamed body (r.body_stream) is left to the caller; its framing is
+/// chosen here: chunked (`*chunk_stream` set) for an HTTP/1.1 request when
+/// the handler set none, else the handler's own, else (HTTP/1.0) the
+/// connection's close, which makes the result false.
 inline bool append_response(state& st, std::string& out, const http::response& r, bool head_only, bool keep_alive,
-                            bool keep_alive_1_0) {
+                            bool keep_alive_1_0, bool request_1_1 = true, bool* chunk_stream = nullptr) {
     namespace wire = http_wire;
     if (r.status < 100 || r.status > 999) {
         throw std::invalid_argument("corio::http: status " + std::to_string(r.status) + " is not three digits");
@@ -386,8 +394,18 @@ inline bool append_response(state& st, std::string& out, const http::response& r
         throw;
     }
     const bool no_body = http_grammar::status_forbids_body(r.status);
+    const bool streamed = r.body_stream != nullptr;
     if (!no_body && !framing) {
-        wire::append_content_length(out, r.body.size());
+        if (!streamed) {
+            wire::append_content_length(out, r.body.size());
+        } else if (request_1_1) {
+            out += std::string_view("Transfer-Encoding: chunked\r\n");
+            if (chunk_stream != nullptr) {
+                *chunk_stream = true;
+            }
+        } else {
+            keep_alive = false;  // HTTP/1.0 knows no chunks: the close ends the body
+        }
     }
     if (switching) {
     } else if (!keep_alive) {
@@ -404,7 +422,7 @@ inline bool append_response(state& st, std::string& out, const http::response& r
         out += "\r\n";
     }
     out.append("\r\n", 2);
-    if (!head_only && !no_body) {
+    if (!head_only && !no_body && !streamed) {
         out += r.body;
     }
     return keep_alive;
@@ -453,6 +471,100 @@ CORIO_HEADER_COROUTINE inline task<void> finish_and_close(stream_socket& stream,
         }
     }
     stream.close();
+}
+
+/// Resumes when the client is gone (FIN, reset, or the stream closed) while a
+/// streamed body is written. Bytes the client sends meanwhile (a pipelined
+/// request) are left for the connection to read afterwards; from then on only
+/// a failing write can tell that the client went away.
+CORIO_HEADER_COROUTINE inline task<void> wait_client_gone(stream_socket& stream) {
+    for (;;) {
+        if (stream.buffered() > 0) {
+            break;
+        }
+        const pending_input input = peek_input(stream.native_handle());
+        if (input == pending_input::end) {
+            co_return;
+        }
+        if (input == pending_input::bytes) {
+            break;
+        }
+        try {
+            co_await stream.wait_readable();
+        } catch (const std::system_error&) {
+            co_return;  // closed under us (server shutdown)
+        }
+    }
+    event never;
+    co_await never.wait();
+}
+
+/// Writes what `body` yields, chunk-framed when `chunked`, ending a chunked
+/// body with its last chunk. Returns false when the connection cannot go on:
+/// a write failed, or the generator threw (reported to the loop's exception
+/// handler; the body is left unfinished so the client sees it cut).
+CORIO_HEADER_COROUTINE inline task<bool> pump_body(state& st, stream_socket& stream,
+                                                  async_generator<std::string>& body, bool chunked,
+                                                  const http::request& r) {
+    std::string frame;
+    for (;;) {
+        std::optional<std::string> piece;
+        std::exception_ptr failure;
+        try {
+            piece = co_await body.next();
+        } catch (const cancelled_error&) {
+            throw;
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        if (failure) {
+            st.loop->call_exception_handler(
+                {"corio http server: body stream for " + r.method + " " + r.target + " failed; connection closed",
+                 failure});
+            co_return false;
+        }
+        if (!piece) {
+            break;
+        }
+        if (piece->empty()) {
+            continue;  // an empty chunk would end the body
+        }
+        std::string_view bytes = *piece;
+        if (chunked) {
+            frame.clear();
+            http::append_chunk(frame, bytes);
+            bytes = frame;
+        }
+        try {
+            co_await stream.write(bytes);
+        } catch (const std::system_error&) {
+            co_return false;
+        }
+    }
+    if (chunked) {
+        try {
+            co_await stream.write(std::string_view("0\r\n\r\n"));
+        } catch (const std::system_error&) {
+            co_return false;
+        }
+    }
+    co_return true;
+}
+
+/// Sends `out` (ending with a streamed response's head), then the body from
+/// `body`, while watching for the client to go away: then the generator is
+/// cancelled where it waits. Returns whether the connection can go on.
+CORIO_HEADER_COROUTINE inline task<bool> send_streamed(state& st, stream_socket& stream, std::string& out,
+                                                      async_generator<std::string>& body, bool chunked,
+                                                      const http::request& r) {
+    try {
+        co_await stream.write(std::string_view(out));
+    } catch (const std::system_error&) {
+        co_return false;
+    }
+    out.clear();
+    auto first = co_await corio::wait_any(pump_body(st, stream, body, chunked, r), wait_client_gone(stream));
+    co_return first.index == 0 && std::get<0>(first.value);
 }
 
 /// Serves one connection: requests are parsed from one reusable buffer and
@@ -561,6 +673,8 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
             std::exception_ptr failure;
             bool malformed = false;
             std::shared_ptr<http::protocol_switch> switch_to;
+            std::shared_ptr<async_generator<std::string>> streaming;
+            bool chunk_stream = false;
             try {
                 const http::response answer = co_await st->handler(r);
                 if (answer.status == 101 && answer.upgrade && parser.upgrade()) {
@@ -572,7 +686,11 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                 // parsed as requests.
                 keep_alive = keep_alive && !st->shutting_down && (!parser.upgrade() || switch_to);
                 try {
-                    keep_alive = append_response(*st, out, answer, head_only, keep_alive, keep_alive_1_0);
+                    keep_alive = append_response(*st, out, answer, head_only, keep_alive, keep_alive_1_0,
+                                                 r.version.minor >= 1, &chunk_stream);
+                    if (answer.body_stream && !head_only && !http_grammar::status_forbids_body(answer.status)) {
+                        streaming = answer.body_stream;
+                    }
                 } catch (const std::invalid_argument&) {
                     malformed = true;
                     failure = std::current_exception();
@@ -627,6 +745,13 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                          switched_failure});
                 }
                 co_return;
+            }
+            if (streaming) {
+                const bool sent = co_await send_streamed(*st, stream, out, *streaming, chunk_stream, r);
+                streaming.reset();  // the generator's frame ends here, on the connection's strand
+                if (!sent) {
+                    co_return;
+                }
             }
             fresh = false;
             at = phase::idle;

@@ -8,6 +8,7 @@
 
 #include <corio/detail/config.hpp>
 #include <corio/net/byte_stream.hpp>
+#include <corio/net/detail/socket.hpp>
 #include <corio/net/stream.hpp>
 #include <corio/task.hpp>
 
@@ -16,9 +17,6 @@
 #define CORIO_HTTP_HAS_TLS 1
 #endif
 
-#include <sys/socket.h>
-
-#include <cerrno>
 #include <cstddef>
 #include <span>
 #include <string_view>
@@ -27,27 +25,6 @@
 #include <variant>
 
 namespace corio::detail {
-
-/// Whether socket `fd` has something to read right now without waiting:
-/// bytes, the peer's FIN, or a pending error (a non-blocking MSG_PEEK of one
-/// byte, which leaves the bytes where they are). A closed fd counts as
-/// readable: either way the connection cannot carry a new request.
-// (A socket call outside net/detail/: the pool's one-off question has no
-// counterpart in the stream API yet.)
-inline bool http_socket_readable(int fd) noexcept {
-    if (fd < 0) {
-        return true;
-    }
-    char byte = 0;
-    for (;;) {
-        if (::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0) {
-            return true;
-        }
-        if (errno != EINTR) {
-            return errno != EAGAIN && errno != EWOULDBLOCK;
-        }
-    }
-}
 
 #if defined(CORIO_HTTP_HAS_TLS)
 /// The TLS stream type of https connections: the only place the HTTP client
@@ -113,11 +90,11 @@ public:
         return std::visit(
             [](auto& s) noexcept {
                 if constexpr (std::is_same_v<std::remove_cvref_t<decltype(s)>, tcp_stream>) {
-                    return s.buffered() > 0 || http_socket_readable(s.native_handle());
+                    return s.buffered() > 0 || peek_input(s.native_handle()) != pending_input::nothing;
                 } else {
                     return !s.is_open() || s.input_pending() ||
                            s.next_layer().buffered() > 0 ||
-                           http_socket_readable(s.next_layer().native_handle());
+                           peek_input(s.next_layer().native_handle()) != pending_input::nothing;
                 }
             },
             m_stream);

@@ -224,6 +224,24 @@ inline long receive(int fd, void* buffer, std::size_t size) noexcept {
     return retry_interrupted([&] { return ::recv(fd, buffer, size, 0); });
 }
 
+/// What a connected socket holds for the reader right now, found without
+/// waiting and without taking it (a non-blocking MSG_PEEK of one byte).
+enum class pending_input { nothing, bytes, end };
+
+/// pending_input of `fd`: `end` covers the peer's FIN, a pending error and a
+/// closed fd alike, since none of them can carry more input.
+inline pending_input peek_input(int fd) noexcept {
+    if (fd < 0) {
+        return pending_input::end;
+    }
+    char byte = 0;
+    const long n = retry_interrupted([&] { return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT); });
+    if (n > 0) {
+        return pending_input::bytes;
+    }
+    return n == 0 || !would_block(static_cast<int>(-n)) ? pending_input::end : pending_input::nothing;
+}
+
 /// send() without SIGPIPE; bytes written or -errno.
 inline long send_some(int fd, const void* buffer, std::size_t size) noexcept {
     return retry_interrupted([&] { return ::send(fd, buffer, size, MSG_NOSIGNAL); });
