@@ -3,7 +3,9 @@
 #include <corio/web.hpp>
 #include <corio/web/json_implementation.hpp>
 
+#include <corio/generator.hpp>
 #include <corio/http/client.hpp>
+#include <corio/sleep.hpp>
 
 #include "catch.hpp"
 #include "test_support.hpp"
@@ -19,6 +21,7 @@
 #include <future>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <cstdint>
 #include <filesystem>
@@ -339,4 +342,126 @@ TEST_CASE("app.run serves on several loops and stops on SIGTERM", "[threads]") {
     const std::lock_guard<std::mutex> lock(seen_mutex);
     CHECK(serving_threads.size() >= 1);
     CHECK(serving_threads.size() <= 3);
+}
+
+// ---- Server-Sent Events (corio/web/event_stream.hpp) -----------------------
+
+TEST_CASE("an SSE event is formatted line by line and bad fields are refused") {
+    CHECK(web::format_sse_event({.data = "hello"}) == "data: hello\n\n");
+    CHECK(web::format_sse_event({.data = "a\nb\r\nc\rd", .event = "update", .id = "7",
+                                 .retry = std::chrono::milliseconds(2500)}) ==
+          "event: update\nid: 7\nretry: 2500\ndata: a\ndata: b\ndata: c\ndata: d\n\n");
+    CHECK(web::format_sse_event({}) == "data: \n\n");
+    CHECK(web::format_sse_event({.data = "end\n"}) == "data: end\ndata: \n\n");
+    CHECK_THROWS_AS(web::format_sse_event({.data = "x", .event = "two\nlines"}), std::invalid_argument);
+    CHECK_THROWS_AS(web::format_sse_event({.data = "x", .id = "a\rb"}), std::invalid_argument);
+    CHECK_THROWS_AS(web::format_sse_event({.data = "x", .id = std::string("a\0b", 3)}), std::invalid_argument);
+}
+
+namespace {
+
+// What an event generator saw of its consumer.
+struct sse_seen {
+    int yielded = 0;
+    bool finished = false;
+    bool cancelled = false;
+};
+
+corio::async_generator<web::sse_event> counted_events(int count, std::chrono::milliseconds gap, sse_seen& seen) {
+    try {
+        for (int i = 0; i < count; ++i) {
+            co_yield web::sse_event{.data = "n=" + std::to_string(i), .event = "tick", .id = std::to_string(i)};
+            ++seen.yielded;
+            co_await corio::sleep(gap);
+        }
+    } catch (const corio::cancelled_error&) {
+        seen.cancelled = true;
+        throw;
+    }
+    seen.finished = true;
+}
+
+web::app sse_app(sse_seen& quick, sse_seen& slow, sse_seen& endless) {
+    web::app app;
+    app.use(web::gzip({.minimum_size = 1, .level = 6}));  // must leave the stream alone
+    app.get("/quick", [&quick] { return web::sse_response(counted_events(3, std::chrono::milliseconds(1), quick)); });
+    app.get("/slow", [&slow] {
+        return web::sse_response(counted_events(2, std::chrono::milliseconds(300), slow),
+                                 {.keep_alive = std::chrono::milliseconds(50)});
+    });
+    app.get("/endless", [&endless] {
+        return web::sse_response(counted_events(1'000'000, std::chrono::milliseconds(20), endless),
+                                 {.keep_alive = std::chrono::milliseconds(1000)});
+    });
+    return app;
+}
+
+// Reads from `response` until `text` has arrived; returns all read.
+corio::task<std::string> read_until_seen(http::client_response& response, std::string text) {
+    std::string all;
+    while (all.find(text) == std::string::npos) {
+        std::string piece = co_await response.read_chunk();
+        if (piece.empty()) {
+            break;
+        }
+        all += piece;
+    }
+    co_return all;
+}
+
+}  // namespace
+
+TEST_CASE("sse_response streams events, keeps an idle stream alive, and a client leaving cancels the generator") {
+    sse_seen quick, slow, endless;
+    web::app app = sse_app(quick, slow, endless);
+    run_with_watchdog([&]() -> corio::task<void> {
+        http::server server = co_await app.serve("127.0.0.1", 0);
+        const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+        http::client_session session;
+
+        http::client_response events = co_await session.get(base + "/quick", {{"Accept-Encoding", "gzip"}});
+        const std::string all = co_await events.text();
+        CHECK(events.status() == 200);
+        CHECK(std::string(events.headers().get_or("Content-Type", "")) == "text/event-stream");
+        CHECK(std::string(events.headers().get_or("Cache-Control", "")) == "no-cache");
+        CHECK_FALSE(events.headers().contains("Content-Encoding"));
+        CHECK(all ==
+              "event: tick\nid: 0\ndata: n=0\n\nevent: tick\nid: 1\ndata: n=1\n\nevent: tick\nid: 2\ndata: n=2\n\n");
+        CHECK(quick.finished);
+
+        // 300 ms between events, a comment every 50 ms of silence.
+        http::client_response idle = co_await session.get(base + "/slow");
+        const std::string slow_all = co_await idle.text();
+        const std::size_t first = slow_all.find("data: n=0\n\n");
+        const std::size_t second = slow_all.find("data: n=1\n\n");
+        REQUIRE(first != std::string::npos);
+        REQUIRE(second != std::string::npos);
+        CHECK(slow_all.find(": keep-alive\n\n", first) < second);
+        CHECK(slow.finished);
+
+        {
+            http::client_response endless_response = co_await session.get(base + "/endless");
+            const std::string start = co_await read_until_seen(endless_response, "data: n=2\n\n");
+            CHECK(start.find("data: n=2\n\n") != std::string::npos);
+        }  // dropped mid-body: the connection is closed, not pooled
+        for (int i = 0; i < 500 && !endless.cancelled; ++i) {
+            co_await corio::sleep(std::chrono::milliseconds(10));
+        }
+        CHECK(endless.cancelled);
+        CHECK_FALSE(endless.finished);
+        co_await session.close();
+        co_await server.shutdown(std::chrono::seconds(1));
+    }());
+}
+
+TEST_CASE("test_client reads a finite event stream whole") {
+    sse_seen quick, slow, endless;
+    web::test_client client(sse_app(quick, slow, endless));
+    const web::test_response r = client.get("/quick");
+    CHECK(r.status == 200);
+    CHECK(r.header("Content-Type") == "text/event-stream");
+    CHECK(r.body.starts_with("event: tick\nid: 0\ndata: n=0\n\n"));
+    CHECK(r.body.ends_with("data: n=2\n\n"));
+    CHECK_FALSE(r.body_stream);
+    CHECK(quick.finished);
 }

@@ -14,6 +14,7 @@
 #include <boost/json/value.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -66,7 +67,14 @@ public:
         static_cast<http::response&>(result) = std::move(answer);
         if (request->method == "HEAD") {
             result.body.clear();
+        } else if (result.body_stream) {
+            // A streamed body is read to its end (so an endless one, such as
+            // an event stream without end, never returns: test its generator).
+            while (std::optional<std::string> piece = co_await result.body_stream->next()) {
+                result.body += *piece;
+            }
         }
+        result.body_stream.reset();
         co_return result;
     }
 
