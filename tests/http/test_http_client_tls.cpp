@@ -1,7 +1,13 @@
 // https through corio::http::client_session (client.hpp over corio::tls): a
-// corio TLS server on loopback with a certificate from a CA made at test time.
+// corio TLS server on loopback with a certificate from a CA made at test time;
+// and http::server itself over TLS (https and wss://).
+#include <corio/generator.hpp>
 #include <corio/http/client.hpp>
+#include <corio/http/router.hpp>
+#include <corio/http/server.hpp>
+#include <corio/http/websocket.hpp>
 #include <corio/net.hpp>
+#include <corio/sleep.hpp>
 #include <corio/tls.hpp>
 
 #include "catch.hpp"
@@ -371,4 +377,107 @@ TEST_CASE("a connection cut inside a TLS record is a client_connection_error hol
         CHECK(session.open_connections() == 0);
         co_await session.close();
     }(), 20s);
+}
+
+// ---- http::server over TLS (start_server with a tls::context) --------------
+
+namespace {
+
+corio::async_generator<std::string> secure_pieces() {
+    for (int i = 0; i < 3; ++i) {
+        co_yield "piece " + std::to_string(i) + "\n";
+        co_await corio::sleep(5ms);
+    }
+}
+
+http::router secure_routes() {
+    http::router r;
+    r.get("/hello", [](http::request& request) -> corio::task<http::response> {
+        co_return http::text_response("secure hello " + std::string(request.path()) + "\n");
+    });
+    r.post("/echo", [](http::request& request) -> corio::task<http::response> {
+        co_return http::text_response(std::move(request.body));
+    });
+    r.get("/stream", [](http::request&) -> corio::task<http::response> {
+        co_return http::stream_response(secure_pieces(), "text/plain");
+    });
+    r.websocket("/ws", [](http::websocket& socket, http::request&) -> corio::task<void> {
+        for (;;) {
+            std::optional<http::ws_message> m = co_await socket.next();
+            if (!m) {
+                break;
+            }
+            co_await socket.send_text("echo: " + m->data);
+        }
+    });
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("an HTTPS http::server serves requests, streamed bodies and wss:// upgrades on one connection",
+          "[http][server][tls]") {
+    corio_test::run_with_watchdog([]() -> corio::task<void> {
+        corio::tls::context ctx = corio::tls::context::server(tls_certs().server_cert, tls_certs().server_key);
+        http::server server = co_await http::start_server(secure_routes(), "127.0.0.1", 0, ctx);
+        const std::string base = "https://localhost:" + std::to_string(server.port());
+        http::client_session session(trusting(tls_certs().ca));
+        for (int i = 0; i < 3; ++i) {
+            http::client_response r = co_await session.get(base + "/hello");
+            const std::string text = co_await r.text();
+            CHECK(r.status() == 200);
+            CHECK(text == "secure hello /hello\n");
+        }
+        const std::string big = corio_test::pattern(300'000, 3);
+        http::client_response echoed = co_await session.post(base + "/echo", big, "application/octet-stream");
+        const std::string echoed_text = co_await echoed.text();
+        CHECK(echoed_text == big);
+        http::client_response streamed = co_await session.get(base + "/stream");
+        const std::string streamed_text = co_await streamed.text();
+        CHECK(std::string(streamed.headers().get_or("Transfer-Encoding", "")) == "chunked");
+        CHECK(streamed_text == "piece 0\npiece 1\npiece 2\n");
+        CHECK(session.connections_opened() == 1);  // keep-alive over TLS
+        CHECK(server.connections_accepted() == 1);
+
+        http::websocket ws = co_await session.ws_connect("wss://localhost:" + std::to_string(server.port()) + "/ws");
+        co_await ws.send_text("over tls");
+        http::ws_message reply = co_await ws.receive();
+        CHECK(reply.data == "echo: over tls");
+        co_await ws.close();
+
+        // A plain-HTTP client on the TLS port gets no HTTP answer, and the server goes on.
+        auto plain = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await plain.write("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+        std::string garbage;
+        for (;;) {
+            std::string more;
+            try {
+                more = co_await plain.read();
+            } catch (const std::system_error&) {
+                break;
+            }
+            if (more.empty()) {
+                break;
+            }
+            garbage += more;
+        }
+        CHECK(garbage.find("HTTP/1.1 200") == std::string::npos);
+        http::client_response after = co_await session.get(base + "/hello");
+        CHECK(after.status() == 200);
+        (void)co_await after.text();
+        co_await session.close();
+        co_await server.shutdown(1s);
+    }(), 30s);
+}
+
+TEST_CASE("an HTTPS server needs a server context", "[http][server][tls]") {
+    corio_test::run_with_watchdog([]() -> corio::task<void> {
+        bool refused = false;
+        try {
+            http::server server = co_await http::start_server(secure_routes(), "127.0.0.1", 0, corio::tls::context::client());
+        } catch (const std::invalid_argument&) {
+            refused = true;
+        }
+        CHECK(refused);
+    }());
 }

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -181,7 +182,14 @@ inline std::shared_ptr<state> make_state(http::handler handler, const http::serv
 CORIO_HEADER_COROUTINE inline task<http::server> start(std::shared_ptr<state> shared, std::string host,
                                                        std::uint16_t port, corio::server_options tcp_options) {
     shared->loop = &get_running_loop();
-    auto on_connection = [shared](stream_socket stream) { return serve_connection(shared, std::move(stream)); };
+    auto on_connection = [shared](stream_socket stream) {
+#if defined(CORIO_HTTP_HAS_TLS)
+        if (shared->tls) {
+            return serve_secured(shared, std::move(stream));
+        }
+#endif
+        return serve_connection(shared, http_connection_stream(std::move(stream)));
+    };
     stream_server tcp = co_await corio::start_server(on_connection, std::move(host), port, tcp_options);
     // Weak: the TCP server's state can outlive this one; then there is no room to make.
     std::weak_ptr<state> weak = shared;
@@ -230,6 +238,34 @@ template <request_handler Handler>
         corio::detail::http_server::make_state(http::handler(std::move(h)), options), std::move(host), port,
         corio::detail::http_server::tcp_options(options));
 }
+
+#if defined(CORIO_HTTP_HAS_TLS)
+/// Starts an HTTPS server: as start_server above, with every connection
+/// first running the TLS handshake with `tls` (a tls::context::server(cert,
+/// key)), within options.header_timeout; a connection whose handshake fails
+/// or is late is closed. Everything after the handshake (keep-alive, limits,
+/// streamed bodies, WebSocket upgrades as wss://) is as over TCP. Throws
+/// std::invalid_argument when `tls` is not a server context. Needs corio::tls.
+template <request_handler Handler>
+    requires std::copy_constructible<Handler>
+[[nodiscard]] task<server> start_server(Handler h, std::string host, std::uint16_t port, tls::context tls,
+                                        const server_options& options) {
+    if (!tls || !tls.is_server()) {
+        throw std::invalid_argument("corio::http::start_server: HTTPS needs a context made by tls::context::server()");
+    }
+    auto shared = corio::detail::http_server::make_state(http::handler(std::move(h)), options);
+    shared->tls = std::move(tls);
+    return corio::detail::http_server::start(std::move(shared), std::move(host), port,
+                                             corio::detail::http_server::tcp_options(options));
+}
+
+/// The HTTPS server with the default options.
+template <request_handler Handler>
+    requires std::copy_constructible<Handler>
+[[nodiscard]] task<server> start_server(Handler h, std::string host, std::uint16_t port, tls::context tls) {
+    return start_server(std::move(h), std::move(host), port, std::move(tls), server_options{});
+}
+#endif
 
 /// start_server with the default options. (An overload, not a default
 /// argument: g++ 12 corrupts a defaulted class-type argument holding a

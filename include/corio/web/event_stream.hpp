@@ -8,13 +8,18 @@
 //
 //     corio::async_generator<web::sse_event> ticks() {
 //         for (int i = 0;; ++i) {
-//             co_yield web::sse_event{.data = std::to_string(i), .event = "tick"};
+//             web::sse_event e{.data = std::to_string(i), .event = "tick"};
+//             co_yield std::move(e);  // (a braced temporary in co_yield: see below)
 //             co_await corio::sleep(1s);
 //         }
 //     }
 //     application.get("/ticks", [](http::request&) -> corio::task<http::response> {
 //         co_return web::sse_response(ticks());
 //     });
+//
+// With g++ 12, name an event before yielding it: `co_yield sse_event{...}`
+// with a braced temporary is miscompiled there at -O2 (seen: the event's
+// strings later freed from a wrong address); clang is not affected.
 
 #include <corio/detail/config.hpp>
 #include <corio/cancel.hpp>
@@ -130,7 +135,13 @@ struct channel {
 /// queue at the end (keeping the generator's exception for the writer).
 CORIO_HEADER_COROUTINE inline task<void> produce(std::shared_ptr<channel> shared) {
     try {
-        while (std::optional<web::sse_event> e = co_await shared->events.next()) {
+        // Not `while (auto e = co_await ...)`: g++ 12 frees a condition
+        // variable of a coroutine's loop twice.
+        for (;;) {
+            std::optional<web::sse_event> e = co_await shared->events.next();
+            if (!e) {
+                break;
+            }
             co_await shared->ready.put(web::format_sse_event(*e));
         }
     } catch (const cancelled_error&) {
@@ -144,7 +155,11 @@ CORIO_HEADER_COROUTINE inline task<void> produce(std::shared_ptr<channel> shared
 
 /// The response body without keep-alive: each event formatted in turn.
 CORIO_HEADER_COROUTINE inline async_generator<std::string> formatted(async_generator<web::sse_event> events) {
-    while (std::optional<web::sse_event> e = co_await events.next()) {
+    for (;;) {
+        std::optional<web::sse_event> e = co_await events.next();
+        if (!e) {
+            break;
+        }
         co_yield web::format_sse_event(*e);
     }
 }

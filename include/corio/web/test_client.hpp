@@ -70,7 +70,11 @@ public:
         } else if (result.body_stream) {
             // A streamed body is read to its end (so an endless one, such as
             // an event stream without end, never returns: test its generator).
-            while (std::optional<std::string> piece = co_await result.body_stream->next()) {
+            for (;;) {
+                std::optional<std::string> piece = co_await result.body_stream->next();
+                if (!piece) {
+                    break;
+                }
                 result.body += *piece;
             }
         }

@@ -30,6 +30,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -57,10 +58,15 @@ struct settings {
     std::string server_name{};
 };
 
+/// What a connection's reads and writes throw when it breaks: std::system_error
+/// over TCP, tls::tls_error over TLS (timeout_error, also one, is caught first
+/// where a deadline applies; cancelled_error is none).
+using connection_failure = std::runtime_error;
+
 /// One live connection, linked into the server state while its coroutine runs
 /// (the node lives in the coroutine frame).
 struct connection_record : list_hook {
-    stream_socket* stream = nullptr;
+    http_connection_stream* stream = nullptr;
     http::shutdown_notice* switched = nullptr;  // set while a switched protocol runs
     bool idle = false;       // waiting for the first byte of a next request: shutdown may close it
     bool kept_alive = false;  // idle after answering a request (not a new connection yet to send one)
@@ -75,6 +81,9 @@ struct state {
     event_loop* loop = nullptr;  // set when the server starts
     http::handler handler;
     settings options;
+#if defined(CORIO_HTTP_HAS_TLS)
+    tls::context tls{};  // set for HTTPS: each connection starts with its handshake
+#endif
     bool shutting_down = false;  // graceful shutdown started: finish requests in flight, then close
     // At max_connections with a client waiting and no idle keep-alive
     // connection to close: the next connection to go idle closes instead.
@@ -437,7 +446,7 @@ inline void append_error(state& st, std::string& out, int status) {
 /// Reads and drops what the client still sends, until it closes or the cap is
 /// reached: closing a socket with unread input makes the kernel send a reset,
 /// which can destroy the error response before the client reads it.
-CORIO_HEADER_COROUTINE inline task<void> drain(stream_socket& stream, std::span<char> buffer) {
+CORIO_HEADER_COROUTINE inline task<void> drain(http_connection_stream& stream, std::span<char> buffer) {
     std::size_t total = 0;
     while (total < 1024 * 1024) {
         const std::size_t n = co_await stream.read_some(std::as_writable_bytes(buffer));
@@ -451,7 +460,7 @@ CORIO_HEADER_COROUTINE inline task<void> drain(stream_socket& stream, std::span<
 /// Writes `out` (the final bytes, ending in an error response or a
 /// Connection: close response), half-closes, and lingers briefly reading
 /// what the client still sends. Never throws except cancelled_error.
-CORIO_HEADER_COROUTINE inline task<void> finish_and_close(stream_socket& stream, std::string& out,
+CORIO_HEADER_COROUTINE inline task<void> finish_and_close(http_connection_stream& stream, std::string& out,
                                                           std::span<char> buffer, bool linger) {
     bool ok = true;
     try {
@@ -459,8 +468,8 @@ CORIO_HEADER_COROUTINE inline task<void> finish_and_close(stream_socket& stream,
             co_await stream.write(std::string_view(out));
         }
         out.clear();
-        stream.shutdown_write();
-    } catch (const std::system_error&) {
+        co_await stream.shutdown_write();
+    } catch (const connection_failure&) {
         ok = false;
     }
     if (ok && linger) {
@@ -477,12 +486,9 @@ CORIO_HEADER_COROUTINE inline task<void> finish_and_close(stream_socket& stream,
 /// streamed body is written. Bytes the client sends meanwhile (a pipelined
 /// request) are left for the connection to read afterwards; from then on only
 /// a failing write can tell that the client went away.
-CORIO_HEADER_COROUTINE inline task<void> wait_client_gone(stream_socket& stream) {
+CORIO_HEADER_COROUTINE inline task<void> wait_client_gone(http_connection_stream& stream) {
     for (;;) {
-        if (stream.buffered() > 0) {
-            break;
-        }
-        const pending_input input = peek_input(stream.native_handle());
+        const pending_input input = stream.peek_input();
         if (input == pending_input::end) {
             co_return;
         }
@@ -491,7 +497,7 @@ CORIO_HEADER_COROUTINE inline task<void> wait_client_gone(stream_socket& stream)
         }
         try {
             co_await stream.wait_readable();
-        } catch (const std::system_error&) {
+        } catch (const connection_failure&) {
             co_return;  // closed under us (server shutdown)
         }
     }
@@ -503,7 +509,7 @@ CORIO_HEADER_COROUTINE inline task<void> wait_client_gone(stream_socket& stream)
 /// body with its last chunk. Returns false when the connection cannot go on:
 /// a write failed, or the generator threw (reported to the loop's exception
 /// handler; the body is left unfinished so the client sees it cut).
-CORIO_HEADER_COROUTINE inline task<bool> pump_body(state& st, stream_socket& stream,
+CORIO_HEADER_COROUTINE inline task<bool> pump_body(state& st, http_connection_stream& stream,
                                                   async_generator<std::string>& body, bool chunked,
                                                   const http::request& r) {
     std::string frame;
@@ -537,14 +543,14 @@ CORIO_HEADER_COROUTINE inline task<bool> pump_body(state& st, stream_socket& str
         }
         try {
             co_await stream.write(bytes);
-        } catch (const std::system_error&) {
+        } catch (const connection_failure&) {
             co_return false;
         }
     }
     if (chunked) {
         try {
             co_await stream.write(std::string_view("0\r\n\r\n"));
-        } catch (const std::system_error&) {
+        } catch (const connection_failure&) {
             co_return false;
         }
     }
@@ -554,12 +560,12 @@ CORIO_HEADER_COROUTINE inline task<bool> pump_body(state& st, stream_socket& str
 /// Sends `out` (ending with a streamed response's head), then the body from
 /// `body`, while watching for the client to go away: then the generator is
 /// cancelled where it waits. Returns whether the connection can go on.
-CORIO_HEADER_COROUTINE inline task<bool> send_streamed(state& st, stream_socket& stream, std::string& out,
+CORIO_HEADER_COROUTINE inline task<bool> send_streamed(state& st, http_connection_stream& stream, std::string& out,
                                                       async_generator<std::string>& body, bool chunked,
                                                       const http::request& r) {
     try {
         co_await stream.write(std::string_view(out));
-    } catch (const std::system_error&) {
+    } catch (const connection_failure&) {
         co_return false;
     }
     out.clear();
@@ -570,7 +576,7 @@ CORIO_HEADER_COROUTINE inline task<bool> send_streamed(state& st, stream_socket&
 /// Serves one connection: requests are parsed from one reusable buffer and
 /// answered in order; responses to pipelined requests already buffered are
 /// batched into one write.
-CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state> st, stream_socket stream) {
+CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state> st, http_connection_stream stream) {
     using clock = event_loop::clock;
     connection_record record;
     record.stream = &stream;
@@ -720,7 +726,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                 // the request are its first input.
                 try {
                     co_await stream.write(std::string_view(out));
-                } catch (const std::system_error&) {
+                } catch (const connection_failure&) {
                     co_return;
                 }
                 out.clear();
@@ -730,8 +736,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                 notice.requested = st->shutting_down;
                 record.switched = &notice;
                 try {
-                    corio::detail::http_connection_stream upgraded(std::move(stream));
-                    co_await switch_to->run(std::move(upgraded), std::move(leftover), r, notice);
+                    co_await switch_to->run(std::move(stream), std::move(leftover), r, notice);
                 } catch (const cancelled_error&) {
                     record.switched = nullptr;
                     throw;
@@ -762,7 +767,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
             if (out.size() >= 64 * 1024) {
                 try {
                     co_await stream.write(std::string_view(out));
-                } catch (const std::system_error&) {
+                } catch (const connection_failure&) {
                     co_return;
                 }
                 out.clear();
@@ -785,7 +790,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
         if (!out.empty()) {
             try {
                 co_await stream.write(std::string_view(out));
-            } catch (const std::system_error&) {
+            } catch (const connection_failure&) {
                 co_return;
             }
             out.clear();
@@ -824,7 +829,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                 n = co_await stream.read_some(std::as_writable_bytes(buffer));
             } catch (const timeout_error&) {
                 timed_out = true;  // read_deadline expired (once: later awaits are not cancelled)
-            } catch (const std::system_error&) {
+            } catch (const connection_failure&) {
                 co_return;  // reset by the peer, or closed by a shutdown
             } catch (const cancelled_error&) {
                 record.idle = false;
@@ -849,5 +854,22 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
         end = n;
     }
 }
+
+#if defined(CORIO_HTTP_HAS_TLS)
+/// Serves one HTTPS connection: the TLS handshake (within header_timeout,
+/// as the request head would be), then HTTP as over TCP. A failed or late
+/// handshake closes the connection without a word (there is no channel to
+/// send an HTTP error on).
+CORIO_HEADER_COROUTINE inline task<void> serve_secured(std::shared_ptr<state> st, stream_socket socket) {
+    std::optional<http_tls_stream> secured;
+    try {
+        auto handshake = tls::accept(std::move(socket), st->tls);
+        secured.emplace(co_await corio::wait_for(std::move(handshake), st->options.header_timeout));
+    } catch (const connection_failure&) {
+        co_return;  // timeout_error, tls_error or a socket error: the client gets a close
+    }
+    co_await serve_connection(std::move(st), http_connection_stream(std::move(*secured)));
+}
+#endif
 
 }  // namespace corio::detail::http_server

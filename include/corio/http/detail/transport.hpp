@@ -32,8 +32,8 @@ namespace corio::detail {
 using http_tls_stream = tls::stream<>;
 #endif
 
-/// One client connection's stream: a tcp_stream (http) or an http_tls_stream
-/// (https). Each member forwards to the stream it holds; read_some and write
+/// One HTTP connection's stream, client or server side: a tcp_stream (http)
+/// or an http_tls_stream (https). Each member forwards to the stream it holds; read_some and write
 /// return that stream's own task, so no coroutine frame is added per call.
 /// Loop thread only; one reader and one writer at a time (HTTP/1.1 without
 /// pipelining never has more).
@@ -86,15 +86,37 @@ public:
     /// in the socket), or closed it: an idle keep-alive connection in that
     /// state must not carry the next request, whose response those bytes
     /// would otherwise become.
-    [[nodiscard]] bool has_unread_input() noexcept {
+    [[nodiscard]] bool has_unread_input() noexcept { return peek_input() != pending_input::nothing; }
+
+    /// What the peer has sent that is not read yet, without reading it:
+    /// bytes (buffered here, or in the socket: for TLS, any record, a
+    /// close_notify too), the end (FIN, reset, or closed here), or nothing.
+    [[nodiscard]] pending_input peek_input() noexcept {
         return std::visit(
             [](auto& s) noexcept {
                 if constexpr (std::is_same_v<std::remove_cvref_t<decltype(s)>, tcp_stream>) {
-                    return s.buffered() > 0 || peek_input(s.native_handle()) != pending_input::nothing;
+                    return s.buffered() > 0 ? pending_input::bytes : corio::detail::peek_input(s.native_handle());
                 } else {
-                    return !s.is_open() || s.input_pending() ||
-                           s.next_layer().buffered() > 0 ||
-                           peek_input(s.next_layer().native_handle()) != pending_input::nothing;
+                    if (!s.is_open()) {
+                        return pending_input::end;
+                    }
+                    if (s.input_pending() || s.next_layer().buffered() > 0) {
+                        return pending_input::bytes;
+                    }
+                    return corio::detail::peek_input(s.next_layer().native_handle());
+                }
+            },
+            m_stream);
+    }
+    /// Resumes once peek_input() may have changed (stream_socket::wait_readable
+    /// of the socket underneath).
+    [[nodiscard]] task<void> wait_readable() {
+        return std::visit(
+            [](auto& s) {
+                if constexpr (std::is_same_v<std::remove_cvref_t<decltype(s)>, tcp_stream>) {
+                    return s.wait_readable();
+                } else {
+                    return s.next_layer().wait_readable();
                 }
             },
             m_stream);
