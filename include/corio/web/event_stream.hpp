@@ -135,8 +135,6 @@ struct channel {
 /// queue at the end (keeping the generator's exception for the writer).
 CORIO_HEADER_COROUTINE inline task<void> produce(std::shared_ptr<channel> shared) {
     try {
-        // Not `while (auto e = co_await ...)`: g++ 12 frees a condition
-        // variable of a coroutine's loop twice.
         for (;;) {
             std::optional<web::sse_event> e = co_await shared->events.next();
             if (!e) {
