@@ -418,8 +418,9 @@ http::router secure_routes() {
 TEST_CASE("an HTTPS http::server serves requests, streamed bodies and wss:// upgrades on one connection",
           "[http][server][tls]") {
     corio_test::run_with_watchdog([]() -> corio::task<void> {
-        corio::tls::context ctx = corio::tls::context::server(tls_certs().server_cert, tls_certs().server_key);
-        http::server server = co_await http::start_server(secure_routes(), "127.0.0.1", 0, ctx);
+        http::server_options options;
+        options.tls = corio::tls::context::server(tls_certs().server_cert, tls_certs().server_key);
+        http::server server = co_await http::start_server(secure_routes(), "127.0.0.1", 0, options);
         const std::string base = "https://localhost:" + std::to_string(server.port());
         http::client_session session(trusting(tls_certs().ca));
         for (int i = 0; i < 3; ++i) {
@@ -473,8 +474,10 @@ TEST_CASE("an HTTPS http::server serves requests, streamed bodies and wss:// upg
 TEST_CASE("an HTTPS server needs a server context", "[http][server][tls]") {
     corio_test::run_with_watchdog([]() -> corio::task<void> {
         bool refused = false;
+        http::server_options options;
+        options.tls = corio::tls::context::client();
         try {
-            http::server server = co_await http::start_server(secure_routes(), "127.0.0.1", 0, corio::tls::context::client());
+            http::server server = co_await http::start_server(secure_routes(), "127.0.0.1", 0, options);
         } catch (const std::invalid_argument&) {
             refused = true;
         }

@@ -9,6 +9,9 @@
 
 #include "catch.hpp"
 #include "test_support.hpp"
+#if defined(CORIO_WITH_TLS)
+#include "tls_support.hpp"
+#endif
 
 #include <pthread.h>
 
@@ -471,3 +474,31 @@ TEST_CASE("test_client reads a finite event stream whole") {
     CHECK_FALSE(r.body_stream);
     CHECK(quick.finished);
 }
+
+#if defined(CORIO_HTTP_HAS_TLS)
+TEST_CASE("one app serves HTTP and HTTPS on two ports") {
+    web::app app = greeting_app();
+    run_with_watchdog([&]() -> corio::task<void> {
+        http::server plain = co_await app.serve("127.0.0.1", 0);
+        http::server_options secure_options;
+        secure_options.tls = corio::tls::context::server(corio_test::tls_certs().server_cert,
+                                                         corio_test::tls_certs().server_key);
+        http::server secure = co_await app.serve("127.0.0.1", 0, secure_options);
+        http::session_options trusting;
+        trusting.ca_file = corio_test::tls_certs().ca;
+        http::client_session session(std::move(trusting));
+        std::vector<std::string> bases;
+        bases.push_back("http://127.0.0.1:" + std::to_string(plain.port()));
+        bases.push_back("https://localhost:" + std::to_string(secure.port()));
+        for (const std::string& base : bases) {
+            http::client_response r = co_await session.get(base + "/json");
+            const std::string body = co_await r.text();
+            CHECK(r.status() == 200);
+            CHECK(body == R"({"message":"Hello, World!"})");
+        }
+        co_await session.close();
+        co_await secure.shutdown(std::chrono::seconds(1));
+        co_await plain.shutdown(std::chrono::seconds(1));
+    }());
+}
+#endif

@@ -64,6 +64,14 @@ struct server_options {
     bool date_header = true;
     /// Value of a Server header; empty (the default) sends none.
     std::string server_name{};
+#if defined(CORIO_HTTP_HAS_TLS)
+    /// HTTPS: a tls::context::server(cert, key) makes every connection start
+    /// with the TLS handshake, which must end within header_timeout (else, or
+    /// when it fails, the connection is closed without a word). Everything
+    /// after it (keep-alive, limits, streamed bodies, WebSocket upgrades as
+    /// wss://) is as over TCP. Empty (the default): plain HTTP. Needs corio::tls.
+    tls::context tls{};
+#endif
 };
 
 /// A running HTTP/1.1 server (made by http::start_server); move-only.
@@ -176,7 +184,15 @@ inline std::shared_ptr<state> make_state(http::handler handler, const http::serv
     s.read_buffer_size = options.read_buffer_size;
     s.date_header = options.date_header;
     s.server_name = options.server_name;
-    return std::make_shared<state>(std::move(handler), std::move(s));
+    auto shared = std::make_shared<state>(std::move(handler), std::move(s));
+#if defined(CORIO_HTTP_HAS_TLS)
+    if (options.tls && !options.tls.is_server()) {
+        throw std::invalid_argument(
+            "corio::http::start_server: server_options::tls needs a context made by tls::context::server()");
+    }
+    shared->tls = options.tls;
+#endif
+    return shared;
 }
 
 CORIO_HEADER_COROUTINE inline task<http::server> start(std::shared_ptr<state> shared, std::string host,
@@ -238,34 +254,6 @@ template <request_handler Handler>
         corio::detail::http_server::make_state(http::handler(std::move(h)), options), std::move(host), port,
         corio::detail::http_server::tcp_options(options));
 }
-
-#if defined(CORIO_HTTP_HAS_TLS)
-/// Starts an HTTPS server: as start_server above, with every connection
-/// first running the TLS handshake with `tls` (a tls::context::server(cert,
-/// key)), within options.header_timeout; a connection whose handshake fails
-/// or is late is closed. Everything after the handshake (keep-alive, limits,
-/// streamed bodies, WebSocket upgrades as wss://) is as over TCP. Throws
-/// std::invalid_argument when `tls` is not a server context. Needs corio::tls.
-template <request_handler Handler>
-    requires std::copy_constructible<Handler>
-[[nodiscard]] task<server> start_server(Handler h, std::string host, std::uint16_t port, tls::context tls,
-                                        const server_options& options) {
-    if (!tls || !tls.is_server()) {
-        throw std::invalid_argument("corio::http::start_server: HTTPS needs a context made by tls::context::server()");
-    }
-    auto shared = corio::detail::http_server::make_state(http::handler(std::move(h)), options);
-    shared->tls = std::move(tls);
-    return corio::detail::http_server::start(std::move(shared), std::move(host), port,
-                                             corio::detail::http_server::tcp_options(options));
-}
-
-/// The HTTPS server with the default options.
-template <request_handler Handler>
-    requires std::copy_constructible<Handler>
-[[nodiscard]] task<server> start_server(Handler h, std::string host, std::uint16_t port, tls::context tls) {
-    return start_server(std::move(h), std::move(host), port, std::move(tls), server_options{});
-}
-#endif
 
 /// start_server with the default options. (An overload, not a default
 /// argument: g++ 12 corrupts a defaulted class-type argument holding a
