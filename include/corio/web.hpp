@@ -7,6 +7,7 @@
 #include <corio/web/app.hpp>
 #include <corio/web/errors.hpp>
 #include <corio/web/event_stream.hpp>
+#include <corio/web/forms.hpp>
 #include <corio/web/json.hpp>
 #include <corio/web/middleware.hpp>
 #include <corio/web/params.hpp>

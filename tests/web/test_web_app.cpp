@@ -424,3 +424,58 @@ TEST_CASE("openapi.json describes routes, parameters, bodies and schemas, and do
     CHECK(docs.body.find("http://") == std::string::npos);
     CHECK(docs.body.find("https://") == std::string::npos);
 }
+
+namespace {
+
+struct login_form {
+    std::string user;
+    int age = 0;
+    std::optional<std::string> note;
+};
+BOOST_DESCRIBE_STRUCT(login_form, (), (user, age, note))
+
+web::app form_app() {
+    web::app app;
+    app.post("/login", [](web::form_model<login_form> form) {
+        return http::text_response(form->user + " " + std::to_string(form->age) + " " + form->note.value_or("-"));
+    });
+    app.post("/upload", [](web::form_data form) {
+        const web::upload_file* file = form.file("file");
+        return http::text_response(std::string(form.get_or("title", "?")) + ": " +
+                                   (file != nullptr ? file->filename() + " " + std::to_string(file->size()) + " " +
+                                                          file->read()
+                                                    : std::string("no file")));
+    });
+    return app;
+}
+
+}  // namespace
+
+TEST_CASE("form parameters: a described struct from the fields, or the whole form with its files") {
+    web::test_client client(form_app());
+    const http::headers urlencoded{{"Content-Type", "application/x-www-form-urlencoded"}};
+    CHECK(client.post("/login", "user=ada+l&age=36", urlencoded).body == "ada l 36 -");
+    CHECK(client.post("/login", "user=ada&age=36&note=hi%21", urlencoded).body == "ada 36 hi!");
+    const web::test_response bad = client.post("/login", "age=old", urlencoded);
+    REQUIRE(bad.status == 422);
+    CHECK(bad.json().at("detail").as_array().size() == 2);  // user missing, age not a number
+    CHECK(first_loc(bad.json()) == "/body/user");
+    CHECK(client.post("/login", R"({"user":"ada"})").status == 415);
+
+    const std::string body = "--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nreport\r\n"
+                             "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n"
+                             "Content-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n";
+    const http::headers multipart{{"Content-Type", "multipart/form-data; boundary=XyZ"}};
+    CHECK(client.post("/upload", body, multipart).body == "report: a.txt 5 hello");
+    CHECK(client.post("/login", "--XyZ\r\nContent-Disposition: form-data; name=\"user\"\r\n\r\nbo\r\n"
+                                "--XyZ\r\nContent-Disposition: form-data; name=\"age\"\r\n\r\n7\r\n--XyZ--",
+                      multipart)
+              .body == "bo 7 -");
+    const web::test_response cut = client.post("/upload", body.substr(0, 60), multipart);
+    CHECK(cut.status == 400);
+
+    const json::value doc = form_app().openapi();
+    const json::value& content = doc.at("paths").at("/login").at("post").at("requestBody").at("content");
+    CHECK(content.as_object().contains("application/x-www-form-urlencoded"));
+    CHECK(content.as_object().contains("multipart/form-data"));
+}

@@ -113,6 +113,13 @@ struct body : detail::param_value<T> {};
 template <class T>
 struct query_model : detail::param_value<T> {};
 
+/// The request's form (urlencoded or multipart, see corio/web/forms.hpp)
+/// into a described struct, as query_model does from the query: each member
+/// is the form field of its name (FastAPI's Form(...) parameters). A
+/// handler wanting the files too takes web::form_data instead.
+template <class T>
+struct form_model : detail::param_value<T> {};
+
 }  // namespace corio::web
 
 namespace corio::web::detail {

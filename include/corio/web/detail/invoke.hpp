@@ -8,6 +8,7 @@
 #include <corio/detail/config.hpp>
 #include <corio/http/message.hpp>
 #include <corio/task.hpp>
+#include <corio/web/forms.hpp>
 #include <corio/web/json.hpp>
 #include <corio/web/params.hpp>
 
@@ -82,7 +83,7 @@ template <class T, fixed_string N, auto D>
 struct is_cookie_param<web::cookie<T, N, D>> : std::true_type {};
 
 /// What a handler parameter is taken from.
-enum class source { request, path_positional, path, query, query_model, header, cookie, body, state };
+enum class source { request, path_positional, path, query, query_model, header, cookie, body, form, form_model, state };
 
 template <class A>
 constexpr source source_of() {
@@ -95,6 +96,10 @@ constexpr source source_of() {
         return source::query;
     } else if constexpr (is_instance<D, web::query_model>::value) {
         return source::query_model;
+    } else if constexpr (std::is_same_v<D, web::form_data>) {
+        return source::form;
+    } else if constexpr (is_instance<D, web::form_model>::value) {
+        return source::form_model;
     } else if constexpr (is_header_param<D>::value) {
         return source::header;
     } else if constexpr (is_cookie_param<D>::value) {
@@ -188,12 +193,14 @@ struct extraction {
     }
 };
 
-template <class S>
-void read_query_model(const http::query_params& query, S& out, json_reader& reader) {
+/// Fills the described struct `out` from named values (a query or a form:
+/// anything with get_all(name)), each issue located at [location, member].
+template <class S, class Named>
+void read_named_model(const Named& values, const char* location, S& out, json_reader& reader) {
     boost::mp11::mp_for_each<boost::describe::describe_members<S, described_member_mask>>([&](auto d) {
         using member_type = std::remove_cvref_t<decltype(out.*d.pointer)>;
-        reader.where = boost::json::array{"query", d.name};
-        read_named<member_type, no_default{}>(query.get_all(d.name), out.*d.pointer, reader);
+        reader.where = boost::json::array{location, d.name};
+        read_named<member_type, no_default{}>(values.get_all(d.name), out.*d.pointer, reader);
     });
     reader.where.clear();
 }
@@ -248,7 +255,11 @@ void extract(argument_slot<A>& slot, extraction& x) {
         read_named<decltype(slot.value.value), D::default_value>(values, slot.value.value, x.reader);
         x.reader.where.clear();
     } else if constexpr (from == source::query_model) {
-        read_query_model(x.request.query_params(), slot.value.value, x.reader);
+        read_named_model(x.request.query_params(), "query", slot.value.value, x.reader);
+    } else if constexpr (from == source::form) {
+        slot.value = web::parse_form(x.request);
+    } else if constexpr (from == source::form_model) {
+        read_named_model(web::parse_form(x.request), "body", slot.value.value, x.reader);
     } else if constexpr (from == source::body) {
         if (const boost::json::value* json = x.body_json()) {
             x.reader.where = boost::json::array{"body"};

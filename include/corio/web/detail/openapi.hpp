@@ -143,6 +143,7 @@ struct operation_builder {
     std::size_t next_positional = 0;
     boost::json::array parameters;
     std::optional<boost::json::object> body_schema;
+    std::optional<boost::json::object> form_schema;  // a form body (urlencoded or multipart)
 
     void parameter(std::string_view name, std::string_view where, bool required, boost::json::object schema) {
         boost::json::object p;
@@ -185,6 +186,10 @@ struct operation_builder {
                 parameter(d.name, "query", named_required<member_type, no_default{}>(),
                           json_schema<member_type>(components));
             });
+        } else if constexpr (from == source::form) {
+            form_schema = boost::json::object{{"type", "object"}};
+        } else if constexpr (from == source::form_model) {
+            form_schema = json_schema<typename D::value_type>(components);
         } else if constexpr (from == source::body) {
             if constexpr (is_instance<D, web::body>::value) {
                 body_schema = json_schema<typename D::value_type>(components);
@@ -201,7 +206,7 @@ boost::json::object describe_operation(std::string_view method, std::string_view
                                        const std::string& summary, const std::vector<std::string>& tags,
                                        boost::json::object& components) {
     using traits = callable_traits<std::remove_cvref_t<Handler>>;
-    operation_builder builder{components, pattern_parameters(pattern), 0, {}, std::nullopt};
+    operation_builder builder{components, pattern_parameters(pattern), 0, {}, std::nullopt, std::nullopt};
     [&]<std::size_t... I>(std::index_sequence<I...>) {
         (builder.template add<std::tuple_element_t<I, typename traits::args>>(), ...);
     }(std::make_index_sequence<std::tuple_size_v<typename traits::args>>{});
@@ -233,6 +238,17 @@ boost::json::object describe_operation(std::string_view method, std::string_view
         media["schema"] = std::move(*builder.body_schema);
         boost::json::object content;
         content["application/json"] = std::move(media);
+        boost::json::object body;
+        body["required"] = true;
+        body["content"] = std::move(content);
+        op["requestBody"] = std::move(body);
+    } else if (builder.form_schema) {
+        boost::json::object content;
+        for (const char* media_type : {"application/x-www-form-urlencoded", "multipart/form-data"}) {
+            boost::json::object media;
+            media["schema"] = *builder.form_schema;
+            content[media_type] = std::move(media);
+        }
         boost::json::object body;
         body["required"] = true;
         body["content"] = std::move(content);

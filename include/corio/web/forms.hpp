@@ -1,0 +1,375 @@
+#pragma once
+
+// HTML forms and file uploads: application/x-www-form-urlencoded and
+// multipart/form-data bodies as a web::form_data (FastAPI's Form(...) and
+// UploadFile). A handler takes `web::form_data form` (every field and file)
+// or `web::form_model<T>` (a described struct filled from the fields, as
+// query_model does from the query):
+//
+//     app.post("/profile", [](web::form_data form) {
+//         const web::upload_file* photo = form.file("photo");
+//         if (photo != nullptr) {
+//             photo->save_as("/srv/photos/" + std::string(*form.get("user")) + ".jpg");
+//         }
+//         return http::text_response("saved\n");
+//     });
+//
+// The multipart parser is incremental and an uploaded file is kept in memory
+// only up to form_limits::spool_threshold, then written to a temporary file
+// (removed with the last copy of the form_data unless saved). The request's
+// body itself is still read whole by http::server first, within
+// server_options::limits.max_body_size (64 MiB by default): raise that for
+// larger uploads.
+
+#include <corio/http/message.hpp>
+#include <corio/web/detail/multipart.hpp>
+#include <corio/web/errors.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace corio::web {
+
+namespace detail {
+struct form_builder;
+}
+
+/// Limits of parse_form (each one broken: 413, except max_head_size: 400).
+struct form_limits {
+    /// Fields (not files) in one form.
+    std::size_t max_fields = 1000;
+    /// Bytes of one field's value.
+    std::size_t max_field_size = 1024 * 1024;
+    /// Files in one form.
+    std::size_t max_files = 100;
+    /// Bytes of one uploaded file.
+    std::uint64_t max_file_size = 1024ull * 1024 * 1024;
+    /// Bytes of one part's header section.
+    std::size_t max_head_size = 16 * 1024;
+    /// A file larger than this goes to a temporary file (FastAPI's spooled
+    /// UploadFile); a smaller one stays in memory.
+    std::size_t spool_threshold = 1024 * 1024;
+    /// Where temporary files go; empty: std::filesystem::temp_directory_path().
+    std::filesystem::path directory{};
+};
+
+/// One uploaded file of a multipart form (FastAPI's UploadFile): in memory,
+/// or in a temporary file once larger than form_limits::spool_threshold.
+/// Copies share the content; the temporary file is removed with the last one
+/// unless save_as() moved it.
+class upload_file {
+public:
+    /// The form field the file came in.
+    [[nodiscard]] const std::string& field() const noexcept { return m_field; }
+    /// The file name the client gave: not a safe path (strip it to a base
+    /// name, or make your own, before using it on disk).
+    [[nodiscard]] const std::string& filename() const noexcept { return m_filename; }
+    /// The part's Content-Type as the client sent it (text/plain when it
+    /// sent none, RFC 7578 §4.4).
+    [[nodiscard]] const std::string& content_type() const noexcept { return m_content_type; }
+    /// Bytes in the file.
+    [[nodiscard]] std::uint64_t size() const noexcept { return m_size; }
+    /// True while the content is held in memory (no temporary file).
+    [[nodiscard]] bool in_memory() const noexcept { return !m_spool; }
+    /// The temporary file holding the content, or an empty path when in memory.
+    [[nodiscard]] std::filesystem::path path() const { return m_spool ? m_spool->path : std::filesystem::path{}; }
+
+    /// The whole content. Throws std::system_error when the temporary file
+    /// cannot be read.
+    [[nodiscard]] std::string read() const {
+        if (!m_spool) {
+            return m_memory;
+        }
+        std::string content;
+        content.resize(static_cast<std::size_t>(m_size));
+        std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(m_spool->path.c_str(), "rb"), &std::fclose);
+        if (!in || std::fread(content.data(), 1, content.size(), in.get()) != content.size()) {
+            throw std::system_error(errno, std::generic_category(),
+                                    "corio::web: cannot read upload " + m_spool->path.string());
+        }
+        return content;
+    }
+
+    /// Stores the content at `destination` (replacing a file there): the
+    /// temporary file is renamed when it can be (same file system), else
+    /// copied. Throws std::system_error naming the path.
+    void save_as(const std::filesystem::path& destination) const {
+        std::error_code error;
+        if (m_spool) {
+            std::filesystem::rename(m_spool->path, destination, error);
+            if (!error) {
+                m_spool->path = destination;
+                m_spool->owned = false;
+                return;
+            }
+            std::filesystem::copy_file(m_spool->path, destination,
+                                       std::filesystem::copy_options::overwrite_existing, error);
+        } else {
+            std::unique_ptr<std::FILE, int (*)(std::FILE*)> out(std::fopen(destination.c_str(), "wb"), &std::fclose);
+            if (!out || std::fwrite(m_memory.data(), 1, m_memory.size(), out.get()) != m_memory.size() ||
+                std::fflush(out.get()) != 0) {
+                error = std::error_code(errno != 0 ? errno : EIO, std::generic_category());
+            }
+        }
+        if (error) {
+            throw std::system_error(error, "corio::web: cannot save upload to " + destination.string());
+        }
+    }
+
+private:
+    friend struct detail::form_builder;
+
+    // A temporary file, removed when the last upload_file copy goes (unless saved).
+    struct spool {
+        std::filesystem::path path;
+        bool owned = true;
+        spool() = default;
+        spool(const spool&) = delete;
+        spool& operator=(const spool&) = delete;
+        ~spool() {
+            if (owned && !path.empty()) {
+                std::error_code ignored;
+                std::filesystem::remove(path, ignored);
+            }
+        }
+    };
+
+    std::string m_field;
+    std::string m_filename;
+    std::string m_content_type;
+    std::uint64_t m_size = 0;
+    std::string m_memory;
+    std::shared_ptr<spool> m_spool;
+};
+
+/// A parsed form: fields (name/value pairs, in order, a name possibly
+/// repeated) and uploaded files. Made by parse_form or by a handler taking it.
+class form_data {
+public:
+    /// The first value of field `name`, or nullopt.
+    [[nodiscard]] std::optional<std::string_view> get(std::string_view name) const noexcept {
+        for (const auto& [key, value] : m_fields) {
+            if (key == name) {
+                return std::string_view(value);
+            }
+        }
+        return std::nullopt;
+    }
+    /// The first value of field `name`, or `fallback`.
+    [[nodiscard]] std::string_view get_or(std::string_view name, std::string_view fallback) const noexcept {
+        return get(name).value_or(fallback);
+    }
+    /// Every value of field `name`, in order.
+    [[nodiscard]] std::vector<std::string_view> get_all(std::string_view name) const {
+        std::vector<std::string_view> values;
+        for (const auto& [key, value] : m_fields) {
+            if (key == name) {
+                values.emplace_back(value);
+            }
+        }
+        return values;
+    }
+    /// True when a field or a file is called `name`.
+    [[nodiscard]] bool contains(std::string_view name) const noexcept {
+        return get(name).has_value() || file(name) != nullptr;
+    }
+    /// Every field, in the order sent.
+    [[nodiscard]] const std::vector<std::pair<std::string, std::string>>& fields() const noexcept { return m_fields; }
+    /// The first file sent as field `name`, or null.
+    [[nodiscard]] const upload_file* file(std::string_view name) const noexcept {
+        for (const upload_file& f : m_files) {
+            if (f.field() == name) {
+                return &f;
+            }
+        }
+        return nullptr;
+    }
+    /// Every file, in the order sent.
+    [[nodiscard]] const std::vector<upload_file>& files() const noexcept { return m_files; }
+
+private:
+    friend struct detail::form_builder;
+    std::vector<std::pair<std::string, std::string>> m_fields;
+    std::vector<upload_file> m_files;
+};
+
+}  // namespace corio::web
+
+namespace corio::web::detail {
+
+/// Fills a form_data from parser events, enforcing form_limits (the sink of
+/// parse_form's multipart parser, and where urlencoded pairs go too).
+struct form_builder {
+    form_data& form;
+    const form_limits& limits;
+    upload_file* file = nullptr;      // the file part being received, or null
+    std::string* value = nullptr;     // the field part being received, or null
+    int spool_fd = -1;
+
+    form_builder(form_data& f, const form_limits& l) : form(f), limits(l) {}
+    form_builder(const form_builder&) = delete;
+    form_builder& operator=(const form_builder&) = delete;
+    ~form_builder() { close_spool(); }
+
+    void begin(corio::detail::web_multipart::part_head&& head) {
+        if (head.filename) {
+            if (form.m_files.size() >= limits.max_files) {
+                throw http_exception(413, "more than " + std::to_string(limits.max_files) + " files in the form");
+            }
+            upload_file& f = form.m_files.emplace_back();
+            f.m_field = std::move(head.name);
+            f.m_filename = std::move(*head.filename);
+            f.m_content_type = std::move(head.content_type);
+            file = &f;
+        } else {
+            add_field(std::move(head.name), {});
+            value = &form.m_fields.back().second;
+        }
+    }
+
+    void data(std::string_view bytes) {
+        if (value != nullptr) {
+            append_value(*value, bytes);
+            return;
+        }
+        upload_file& f = *file;
+        if (f.m_size + bytes.size() > limits.max_file_size) {
+            throw http_exception(413, "file '" + f.m_filename + "' is larger than " +
+                                          std::to_string(limits.max_file_size) + " bytes");
+        }
+        f.m_size += bytes.size();
+        if (!f.m_spool && f.m_memory.size() + bytes.size() <= limits.spool_threshold) {
+            f.m_memory.append(bytes);
+            return;
+        }
+        if (!f.m_spool) {
+            open_spool(f);
+            write_spool(f, f.m_memory);
+            f.m_memory.clear();
+            f.m_memory.shrink_to_fit();
+        }
+        write_spool(f, bytes);
+    }
+
+    void end() {
+        file = nullptr;
+        value = nullptr;
+        close_spool();
+    }
+
+    void add_field(std::string name, std::string field_value) {
+        if (form.m_fields.size() >= limits.max_fields) {
+            throw http_exception(413, "more than " + std::to_string(limits.max_fields) + " fields in the form");
+        }
+        if (field_value.size() > limits.max_field_size) {
+            throw http_exception(413, "field '" + name + "' is longer than " +
+                                          std::to_string(limits.max_field_size) + " bytes");
+        }
+        form.m_fields.emplace_back(std::move(name), std::move(field_value));
+    }
+
+private:
+    void append_value(std::string& target, std::string_view bytes) {
+        if (target.size() + bytes.size() > limits.max_field_size) {
+            throw http_exception(413, "field '" + form.m_fields.back().first + "' is longer than " +
+                                          std::to_string(limits.max_field_size) + " bytes");
+        }
+        target.append(bytes);
+    }
+
+    void open_spool(upload_file& f) {
+        const std::filesystem::path dir =
+            limits.directory.empty() ? std::filesystem::temp_directory_path() : limits.directory;
+        std::string name = (dir / "corio-upload-XXXXXX").string();
+        spool_fd = ::mkstemp(name.data());
+        if (spool_fd < 0) {
+            throw std::system_error(errno, std::generic_category(),
+                                    "corio::web: cannot create a temporary file in " + dir.string());
+        }
+        f.m_spool = std::make_shared<upload_file::spool>();
+        f.m_spool->path = name;
+    }
+
+    void write_spool(upload_file& f, std::string_view bytes) {
+        while (!bytes.empty()) {
+            const ::ssize_t n = ::write(spool_fd, bytes.data(), bytes.size());
+            if (n < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                throw std::system_error(errno, std::generic_category(),
+                                        "corio::web: cannot write upload " + f.m_spool->path.string());
+            }
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+        }
+    }
+
+    void close_spool() noexcept {
+        if (spool_fd >= 0) {
+            ::close(spool_fd);
+            spool_fd = -1;
+        }
+    }
+};
+
+}  // namespace corio::web::detail
+
+namespace corio::web {
+
+/// Parses `request`'s body as a form by its Content-Type:
+/// application/x-www-form-urlencoded (`+` and %XX decoded, as a query) or
+/// multipart/form-data. Throws web::http_exception: 415 for another type,
+/// 400 for a malformed body (naming what is wrong), 413 past `limits`; and
+/// std::system_error when a temporary file cannot be written.
+[[nodiscard]] inline form_data parse_form(const http::request& request, const form_limits& limits) {
+    const std::string_view type = request.headers.get_or("Content-Type", "");
+    const std::string_view media = type.substr(0, type.find(';'));
+    auto is = [&media](std::string_view expected) {
+        std::string_view m = media;
+        while (!m.empty() && (m.back() == ' ' || m.back() == '\t')) {
+            m.remove_suffix(1);
+        }
+        return corio::detail::http_grammar::iequals(m, expected);
+    };
+    form_data form;
+    detail::form_builder builder(form, limits);
+    if (is("application/x-www-form-urlencoded")) {
+        for (const auto& [name, value] : http::query_params(request.body)) {
+            builder.add_field(name, value);
+        }
+        return form;
+    }
+    if (!is("multipart/form-data")) {
+        throw http_exception(415, "expected a form (application/x-www-form-urlencoded or multipart/form-data), got '" +
+                                      std::string(type) + "'");
+    }
+    const std::optional<std::string> boundary = corio::detail::web_multipart::boundary_of(type);
+    if (!boundary) {
+        throw http_exception(400, "multipart/form-data without a valid boundary parameter");
+    }
+    try {
+        corio::detail::web_multipart::parser<detail::form_builder> parser(*boundary, builder, limits.max_head_size);
+        parser.feed(request.body);
+        parser.finish();
+    } catch (const corio::detail::web_multipart::malformed& e) {
+        throw http_exception(400, std::string("malformed multipart body: ") + e.what());
+    }
+    return form;
+}
+
+/// parse_form with the default form_limits.
+[[nodiscard]] inline form_data parse_form(const http::request& request) { return parse_form(request, form_limits{}); }
+
+}  // namespace corio::web
