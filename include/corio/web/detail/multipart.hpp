@@ -8,6 +8,7 @@
 
 #include <corio/http/detail/grammar.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <stdexcept>
