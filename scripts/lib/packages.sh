@@ -23,6 +23,9 @@ CORIO_DEBIAN_PACKAGES=(
     python3
     redis-server
     python3-websockets
+    chromium
+    chromium-driver
+    python3-selenium
     nodejs
     node-ws
     postgresql

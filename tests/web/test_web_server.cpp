@@ -502,3 +502,38 @@ TEST_CASE("one app serves HTTP and HTTPS on two ports") {
     }());
 }
 #endif
+
+TEST_CASE("app.websocket serves a WebSocket route behind the app's middleware") {
+    web::app app;
+    app.use(web::bearer_auth([](std::string_view token) { return token == "s3cret"; }));
+    app.websocket("/ws", [](http::websocket& ws, http::request&) -> corio::task<void> {
+        for (;;) {
+            std::optional<http::ws_message> m = co_await ws.next();
+            if (!m) {
+                co_return;
+            }
+            co_await ws.send_text("echo: " + m->data);
+        }
+    });
+    run_with_watchdog([&]() -> corio::task<void> {
+        http::server server = co_await app.serve("127.0.0.1", 0);
+        const std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws";
+        http::client_session session;
+        int refused_status = 0;
+        try {
+            http::websocket anonymous = co_await session.ws_connect(url);
+        } catch (const http::websocket_handshake_error& e) {
+            refused_status = e.status();
+        }
+        CHECK(refused_status == 401);
+        http::ws_connect_options options;
+        options.headers.add("Authorization", "Bearer s3cret");
+        http::websocket ws = co_await session.ws_connect(url, options);
+        co_await ws.send_text("hi");
+        const http::ws_message reply = co_await ws.receive();
+        CHECK(reply.data == "echo: hi");
+        co_await ws.close();
+        co_await session.close();
+        co_await server.shutdown(std::chrono::seconds(1));
+    }());
+}
