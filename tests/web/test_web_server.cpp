@@ -537,3 +537,61 @@ TEST_CASE("app.websocket serves a WebSocket route behind the app's middleware") 
         co_await server.shutdown(std::chrono::seconds(1));
     }());
 }
+
+TEST_CASE("file responses are sent from the file: sendfile over TCP, pieces over TLS, ranges, HEAD") {
+    site_directory site;
+    std::string big;
+    big.reserve(3 * 1024 * 1024 + 7);
+    for (std::size_t i = 0; big.size() < 3 * 1024 * 1024 + 7; ++i) {
+        big += "block " + std::to_string(i) + " of a large download\n";
+    }
+    big.resize(3 * 1024 * 1024 + 7);
+    std::ofstream(site.root / "big.bin", std::ios::binary) << big;
+    web::app app;
+    app.mount_static("/static", site.root);
+    run_with_watchdog([&]() -> corio::task<void> {
+        http::server plain = co_await app.serve("127.0.0.1", 0);
+        std::vector<std::string> bases;
+        bases.push_back("http://127.0.0.1:" + std::to_string(plain.port()));
+#if defined(CORIO_HTTP_HAS_TLS)
+        http::server_options secure_options;
+        secure_options.tls = corio::tls::context::server(corio_test::tls_certs().server_cert,
+                                                         corio_test::tls_certs().server_key);
+        http::server secure = co_await app.serve("127.0.0.1", 0, secure_options);
+        bases.push_back("https://localhost:" + std::to_string(secure.port()));
+        http::session_options session_options;
+        session_options.ca_file = corio_test::tls_certs().ca;
+#else
+        http::session_options session_options;
+#endif
+        http::client_session session(std::move(session_options));
+        for (const std::string& base : bases) {
+            INFO(base);
+            http::client_response whole = co_await session.get(base + "/static/big.bin");
+            const std::string body = co_await whole.text();
+            CHECK(whole.status() == 200);
+            CHECK(std::string(whole.headers().get_or("Content-Length", "")) == std::to_string(big.size()));
+            CHECK(body.size() == big.size());
+            CHECK(body == big);
+            http::headers range;
+            range.add("Range", "bytes=1000000-1000099");
+            http::client_response part = co_await session.get(base + "/static/big.bin", std::move(range));
+            const std::string part_body = co_await part.text();
+            CHECK(part.status() == 206);
+            CHECK(part_body == big.substr(1000000, 100));
+            http::client_response head = co_await session.head(base + "/static/big.bin");
+            CHECK(head.status() == 200);
+            CHECK(std::string(head.headers().get_or("Content-Length", "")) == std::to_string(big.size()));
+            // Still one connection each: the bodies were framed exactly.
+            http::client_response again = co_await session.get(base + "/static/css/site.css");
+            const std::string css = co_await again.text();
+            CHECK(css == "0123456789");
+        }
+        CHECK(session.connections_opened() == bases.size());
+        co_await session.close();
+#if defined(CORIO_HTTP_HAS_TLS)
+        co_await secure.shutdown(std::chrono::seconds(1));
+#endif
+        co_await plain.shutdown(std::chrono::seconds(1));
+    }(), std::chrono::seconds(60));
+}

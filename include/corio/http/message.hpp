@@ -3,11 +3,13 @@
 // corio::http messages: ordered case-insensitive header fields, request and
 // response values, and the standard reason phrases.
 
+#include <corio/detail/file_ops.hpp>
 #include <corio/generator.hpp>
 #include <corio/http/detail/grammar.hpp>
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -416,6 +418,39 @@ struct request {
 };
 
 /// An HTTP response.
+/// A response body taken from an open file: `length` bytes from `offset`
+/// (made by http::open_file_body, or web::file_response). http::server sends
+/// it with sendfile(2) over plain TCP (no copy through user space) and in
+/// read pieces over TLS. Copies share the open file.
+struct file_body {
+    /// The file, open for reading (closed with the last copy).
+    std::shared_ptr<corio::detail::file_descriptor> file{};
+    /// Where the body starts in the file.
+    std::uint64_t offset = 0;
+    /// Bytes of the body.
+    std::uint64_t length = 0;
+    /// Equal when the same open file and range.
+    friend bool operator==(const file_body&, const file_body&) = default;
+};
+
+/// Opens `path` for a file_body of `length` bytes from `offset` (nullopt: to
+/// the end of the file). Throws std::system_error naming the path when it
+/// cannot be opened, std::out_of_range when the range passes the file's end.
+[[nodiscard]] inline file_body open_file_body(const std::string& path, std::uint64_t offset = 0,
+                                              std::optional<std::uint64_t> length = std::nullopt) {
+    file_body body;
+    body.file = std::make_shared<corio::detail::file_descriptor>();
+    body.file->path = path;
+    corio::detail::open_file_descriptor(*body.file, corio::detail::parse_open_mode("r"));
+    const std::uint64_t size = corio::detail::file_size(*body.file);
+    if (offset > size || (length && *length > size - offset)) {
+        throw std::out_of_range("corio::http: the range passes the end of " + path);
+    }
+    body.offset = offset;
+    body.length = length.value_or(size - offset);
+    return body;
+}
+
 struct response {
     /// Status code, three digits (100 to 999).
     int status = 200;
@@ -439,7 +474,10 @@ struct response {
     /// then carry), up to the connection's close for HTTP/1.0. A client that
     /// goes away meanwhile cancels the generator where it waits.
     std::shared_ptr<async_generator<std::string>> body_stream{};
-    /// Equal when every field is (`upgrade` and `body_stream` by pointer).
+    /// A body sent from a file (see file_body; `body` is then ignored);
+    /// Content-Length is its length unless the response sets framing itself.
+    std::optional<file_body> body_file{};
+    /// Equal when every field is (`upgrade`, `body_stream` and `body_file`'s file by pointer).
     friend bool operator==(const response&, const response&) = default;
 };
 

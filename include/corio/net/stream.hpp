@@ -12,8 +12,10 @@
 #include <corio/task.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
+#include <system_error>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -115,6 +117,34 @@ public:
                 detail::throw_socket_error(static_cast<int>(-n), "send", m_peer_text);
             }
             co_await m_socket.writable("send", m_peer_text);
+        }
+    }
+
+    /// Sends `count` bytes of the open file `file` from `offset`, the kernel
+    /// copying them from the page cache where it can (sendfile(2) on Linux;
+    /// pread and send elsewhere), waiting whenever the socket buffer is full.
+    /// The file is neither closed nor its offset moved. Throws
+    /// std::system_error for a socket error, and for a file that ends early
+    /// or cannot be read (naming it "sendfile").
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<void> send_file(int file, std::uint64_t offset, std::uint64_t count) {
+        while (count > 0) {
+            ensure_open("sendfile");
+            const std::size_t piece = count < (std::uint64_t{1} << 30) ? static_cast<std::size_t>(count) : (1u << 30);
+            const long n = detail::send_file_piece(m_socket.fd(), file, offset, piece);
+            if (n > 0) {
+                offset += static_cast<std::uint64_t>(n);
+                count -= static_cast<std::uint64_t>(n);
+                continue;
+            }
+            if (n == 0) {
+                throw std::system_error(std::make_error_code(std::errc::io_error),
+                                        "sendfile " + m_peer_text + ": the file ended " + std::to_string(count) +
+                                            " bytes early");
+            }
+            if (-n != EAGAIN) {
+                detail::throw_socket_error(static_cast<int>(-n), "sendfile", m_peer_text);
+            }
+            co_await m_socket.writable("sendfile", m_peer_text);
         }
     }
 

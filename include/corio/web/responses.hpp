@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -121,8 +120,9 @@ namespace corio::web {
 /// extension, a weak ETag from size and modification time (If-None-Match
 /// matching it → 304 without body), Accept-Ranges, and a single "Range:
 /// bytes=..." → 206 with Content-Range (unsatisfiable → 416). A missing file
-/// or a directory throws http_exception(404). The file is read whole, on the
-/// loop's thread: meant for the small files of a web UI, not large downloads.
+/// or a directory throws http_exception(404). The body is not read here:
+/// the response carries the open file (http::file_body), which http::server
+/// sends with sendfile(2) over plain TCP, so large downloads cost no memory.
 [[nodiscard]] inline http::response file_response(const std::filesystem::path& file, const http::request& request) {
     std::error_code error;
     const auto status = std::filesystem::status(file, error);
@@ -158,15 +158,12 @@ namespace corio::web {
         first = span->first;
         last = span->second;
     }
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        throw http_exception(404, "Not Found");
-    }
     const std::uint64_t count = size == 0 ? 0 : last - first + 1;
-    r.body.resize(static_cast<std::size_t>(count));
-    in.seekg(static_cast<std::streamoff>(first));
-    in.read(r.body.data(), static_cast<std::streamsize>(count));
-    r.body.resize(static_cast<std::size_t>(in.gcount()));
+    try {
+        r.body_file = http::open_file_body(file.string(), first, count);
+    } catch (const std::exception&) {
+        throw http_exception(404, "Not Found");  // gone or unreadable since the stat above
+    }
     r.headers.add("Content-Type", std::string(content_type_for(file.filename().string())));
     if (partial) {
         r.status = 206;

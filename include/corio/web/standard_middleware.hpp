@@ -200,8 +200,9 @@ CORIO_HEADER_COROUTINE inline task<http::response> apply_gzip(gzip_options optio
     const bool accepted = request.headers.has_token("Accept-Encoding", "gzip");
     http::response answer = co_await rest(request);
     // A streamed body (answer.body_stream) is left as it is: its size is
-    // unknown and each piece must leave when it comes.
-    if (!accepted || answer.body_stream || answer.body.size() < options.minimum_size ||
+    // unknown and each piece must leave when it comes; so is a file body,
+    // sent as it is on disk.
+    if (!accepted || answer.body_stream || answer.body_file || answer.body.size() < options.minimum_size ||
         answer.headers.contains("Content-Encoding") ||
         answer.headers.contains("Content-Range")) {
         co_return answer;

@@ -67,6 +67,10 @@ public:
         static_cast<http::response&>(result) = std::move(answer);
         if (request->method == "HEAD") {
             result.body.clear();
+        } else if (result.body_file) {
+            result.body = corio::detail::read_at(*result.body_file->file,
+                                                 static_cast<std::size_t>(result.body_file->length),
+                                                 result.body_file->offset);
         } else if (result.body_stream) {
             // A streamed body is read to its end (so an endless one, such as
             // an event stream without end, never returns: test its generator).
@@ -79,6 +83,7 @@ public:
             }
         }
         result.body_stream.reset();
+        result.body_file.reset();
         co_return result;
     }
 

@@ -404,8 +404,11 @@ inline bool append_response(state& st, std::string& out, const http::response& r
     }
     const bool no_body = http_grammar::status_forbids_body(r.status);
     const bool streamed = r.body_stream != nullptr;
+    const bool from_file = r.body_file.has_value();
     if (!no_body && !framing) {
-        if (!streamed) {
+        if (from_file) {
+            wire::append_content_length(out, r.body_file->length);
+        } else if (!streamed) {
             wire::append_content_length(out, r.body.size());
         } else if (request_1_1) {
             out += std::string_view("Transfer-Encoding: chunked\r\n");
@@ -431,7 +434,7 @@ inline bool append_response(state& st, std::string& out, const http::response& r
         out += "\r\n";
     }
     out.append("\r\n", 2);
-    if (!head_only && !no_body && !streamed) {
+    if (!head_only && !no_body && !streamed && !from_file) {
         out += r.body;
     }
     return keep_alive;
@@ -681,6 +684,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
             std::shared_ptr<http::protocol_switch> switch_to;
             std::shared_ptr<async_generator<std::string>> streaming;
             bool chunk_stream = false;
+            std::optional<http::file_body> from_file;
             try {
                 const http::response answer = co_await st->handler(r);
                 if (answer.status == 101 && answer.upgrade && parser.upgrade()) {
@@ -694,8 +698,12 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                 try {
                     keep_alive = append_response(*st, out, answer, head_only, keep_alive, keep_alive_1_0,
                                                  r.version.minor >= 1, &chunk_stream);
-                    if (answer.body_stream && !head_only && !http_grammar::status_forbids_body(answer.status)) {
-                        streaming = answer.body_stream;
+                    if (!head_only && !http_grammar::status_forbids_body(answer.status)) {
+                        if (answer.body_file) {
+                            from_file = answer.body_file;
+                        } else if (answer.body_stream) {
+                            streaming = answer.body_stream;
+                        }
                     }
                 } catch (const std::invalid_argument&) {
                     malformed = true;
@@ -750,6 +758,21 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                          switched_failure});
                 }
                 co_return;
+            }
+            if (from_file) {
+                // The head (and any responses before it) first, then the file.
+                bool sent = true;
+                try {
+                    co_await stream.write(std::string_view(out));
+                    out.clear();
+                    co_await stream.send_file(from_file->file->fd, from_file->offset, from_file->length);
+                } catch (const connection_failure&) {
+                    sent = false;  // the client went away, or the file ended early: the body cannot be finished
+                }
+                from_file.reset();
+                if (!sent) {
+                    co_return;
+                }
             }
             if (streaming) {
                 const bool sent = co_await send_streamed(*st, stream, out, *streaming, chunk_stream, r);

@@ -18,8 +18,11 @@
 #endif
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -56,6 +59,19 @@ public:
     }
     [[nodiscard]] task<void> write(std::string_view bytes) {
         return write(std::as_bytes(std::span<const char>(bytes.data(), bytes.size())));
+    }
+    /// Sends `count` bytes of open file `file` from `offset`: sendfile over
+    /// TCP; over TLS, read in pieces and written through the TLS stream.
+    [[nodiscard]] task<void> send_file(int file, std::uint64_t offset, std::uint64_t count) {
+        return std::visit(
+            [file, offset, count](auto& s) {
+                if constexpr (std::is_same_v<std::remove_cvref_t<decltype(s)>, tcp_stream>) {
+                    return s.send_file(file, offset, count);
+                } else {
+                    return send_file_through(s, file, offset, count);
+                }
+            },
+            m_stream);
     }
     /// Ends the sending direction: TCP FIN, or TLS close_notify.
     [[nodiscard]] task<void> shutdown_write() {
@@ -123,6 +139,25 @@ public:
     }
 
 private:
+    template <class Stream>
+    CORIO_HEADER_COROUTINE static task<void> send_file_through(Stream& s, int file, std::uint64_t offset,
+                                                               std::uint64_t count) {
+        std::string piece;
+        while (count > 0) {
+            piece.resize(count < 64 * 1024 ? static_cast<std::size_t>(count) : 64 * 1024);
+            const long got = read_file_at(file, piece.data(), piece.size(), offset);
+            if (got <= 0) {
+                throw std::system_error(got < 0 ? std::error_code(static_cast<int>(-got), std::generic_category())
+                                                : std::make_error_code(std::errc::io_error),
+                                        "corio::http: reading the file of a response");
+            }
+            piece.resize(static_cast<std::size_t>(got));
+            co_await s.write(std::string_view(piece));
+            offset += static_cast<std::uint64_t>(got);
+            count -= static_cast<std::uint64_t>(got);
+        }
+    }
+
     template <class Stream>
     CORIO_HEADER_COROUTINE static task<void> shutdown_write_of(Stream& s) {
         if constexpr (std::is_void_v<decltype(s.shutdown_write())>) {

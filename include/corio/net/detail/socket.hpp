@@ -21,6 +21,9 @@
 #include <string_view>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#if defined(__linux__)
+#include <sys/sendfile.h>
+#endif
 #include <sys/types.h>
 #include <sys/un.h>
 #include <system_error>
@@ -245,6 +248,31 @@ inline pending_input peek_input(int fd) noexcept {
 /// send() without SIGPIPE; bytes written or -errno.
 inline long send_some(int fd, const void* buffer, std::size_t size) noexcept {
     return retry_interrupted([&] { return ::send(fd, buffer, size, MSG_NOSIGNAL); });
+}
+
+/// pread(): up to `size` bytes of `file` at `offset`; bytes read, 0 at the
+/// end of the file, or -errno.
+inline long read_file_at(int file, void* buffer, std::size_t size, std::uint64_t offset) noexcept {
+    return retry_interrupted([&] { return ::pread(file, buffer, size, static_cast<off_t>(offset)); });
+}
+
+/// Sends up to `count` bytes of file `file` from `offset` on socket `fd`
+/// without copying them through user space where the kernel can (Linux
+/// sendfile); elsewhere reads a piece with pread and sends it. Returns the
+/// bytes sent (0 at the file's end), or -errno (-EAGAIN when the socket is
+/// full).
+inline long send_file_piece(int fd, int file, std::uint64_t offset, std::size_t count) noexcept {
+#if defined(__linux__)
+    auto at = static_cast<off_t>(offset);
+    return retry_interrupted([&] { return ::sendfile(fd, file, &at, count); });
+#else
+    char piece[64 * 1024];
+    const long got = read_file_at(file, piece, std::min(count, sizeof piece), offset);
+    if (got <= 0) {
+        return got;
+    }
+    return send_some(fd, piece, static_cast<std::size_t>(got));
+#endif
 }
 
 /// recvfrom(); bytes read or -errno, filling `from`.
