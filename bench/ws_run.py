@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""WebSocket echo rows: corio against Boost.Beast, python websockets and aiohttp.
+
+    /usr/bin/python3 bench/ws_run.py BIN_DIR [REPS]
+
+BIN_DIR holds ws_echo_corio and ws_echo_beast (cmake --preset bench; cmake
+--build build/bench --target ws_echo_corio ws_echo_beast: build/bench/bench).
+Every server is pinned to core 0 and driven by one load generator,
+`ws_echo_corio load`, pinned to core 1: 100 connections x 200 messages of
+32 bytes (x 50 for the Python servers), then 4 connections x 20 messages of
+1 MiB. Repetitions are interleaved (each server once per round); the table
+shows the best messages/s and the lowest server CPU per message (utime +
+stime from /proc/PID/stat around the load). Python peers run with
+/usr/bin/python3 and MALLOC_MMAP_THRESHOLD_=1048576; a peer whose module is
+missing is skipped with a message.
+"""
+import importlib.util
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LOADS = {"32 B": ("100", "200", "32"), "1 MiB": ("4", "20", "1048576")}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_listening(port, proc, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the server exited at start")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("the server did not start listening")
+
+
+def servers(bin_dir):
+    found = {"corio": [os.path.join(bin_dir, "ws_echo_corio"), "server"]}
+    beast = os.path.join(bin_dir, "ws_echo_beast")
+    if os.path.exists(beast):
+        found["Beast"] = [beast]
+    else:
+        print("skipping Beast: ws_echo_beast not built (needs libboost1.81-dev)", file=sys.stderr)
+    for name, module, script in (("python websockets", "websockets", "ws_echo_websockets.py"),
+                                 ("aiohttp", "aiohttp", "ws_echo_aiohttp.py")):
+        if importlib.util.find_spec(module) is None:
+            print(f"skipping {name}: apt-get install python3-{module}", file=sys.stderr)
+        else:
+            found[name] = ["/usr/bin/python3", os.path.join(HERE, "peers", script)]
+    return found
+
+
+def run_one(bin_dir, cmd, load):
+    port = free_port()
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="1048576")
+    proc = subprocess.Popen(["taskset", "-c", "0", *cmd, str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_listening(port, proc)
+        before = cpu_seconds(proc.pid)
+        out = subprocess.run(["taskset", "-c", "1", os.path.join(bin_dir, "ws_echo_corio"), "load",
+                              f"ws://127.0.0.1:{port}/", *load], capture_output=True, text=True, timeout=600)
+        after = cpu_seconds(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait()
+    match = re.search(r"(\d+) messages/s", out.stdout)
+    if not match:
+        raise RuntimeError(f"load generator output: {out.stdout!r} {out.stderr!r}")
+    messages = int(load[0]) * int(load[1])
+    return int(match.group(1)), (after - before) / messages * 1e6
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    bin_dir = sys.argv[1]
+    reps = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    table = servers(bin_dir)
+    best = {}
+    for rep in range(reps):
+        for name, cmd in table.items():
+            for size, load in LOADS.items():
+                python = cmd[0].endswith("python3")
+                if python and size == "32 B":
+                    load = (load[0], "50", load[2])
+                if python and size == "1 MiB" and rep > 0:
+                    continue  # minutes per run; one is enough
+                rate, cpu = run_one(bin_dir, cmd, load)
+                print(f"round {rep + 1}: {name}, {size}: {rate} msg/s, {cpu:.1f} µs CPU/msg", file=sys.stderr)
+                old = best.get((name, size), (0, float("inf")))
+                best[(name, size)] = (max(old[0], rate), min(old[1], cpu))
+    print("| server | 32 B msg/s | CPU/msg | 1 MiB msg/s | CPU/msg |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name in table:
+        small, large = best[(name, "32 B")], best[(name, "1 MiB")]
+        print(f"| {name} | {small[0]:,} | {small[1]:.1f} µs | {large[0]:,} | {large[1] / 1000:.2f} ms |")
+    corio = best[("corio", "32 B")]
+    for name in table:
+        if name != "corio":
+            other = best[(name, "32 B")]
+            print(f"corio / {name}, 32 B: {corio[0] / other[0]:.2f}x msg/s at "
+                  f"{corio[1] / other[1]:.2f}x the CPU per message")
+
+
+if __name__ == "__main__":
+    main()
