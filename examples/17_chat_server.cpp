@@ -7,6 +7,7 @@
 // and leaves are announced. Plain HTTP routes keep working on the same port.
 //
 //   17_chat_server           serve http://127.0.0.1:8080 until Ctrl-C (open it in two tabs)
+//   17_chat_server --port N  the same on port N (0: a free one, printed)
 //   17_chat_server --quick   serve on a free port; two clients chat, a third never reads and is dropped
 
 #include <corio/corio.hpp>
@@ -19,6 +20,9 @@
 
 #include <csignal>
 #include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <list>
 #include <memory>
 #include <string>
@@ -209,10 +213,11 @@ corio::task<int> quick_demo() {
     co_return sleeper_dropped ? 0 : 1;
 }
 
-corio::task<int> serve() {
+corio::task<int> serve(std::uint16_t port) {
     chat_room room(256);
-    auto server = co_await http::start_server(make_routes(room), "127.0.0.1", 8080);
+    auto server = co_await http::start_server(make_routes(room), "127.0.0.1", port);
     fmt::print("chat on http://127.0.0.1:{} (open it in two tabs); Ctrl-C stops\n", server.port());
+    std::fflush(stdout);  // a test reads the port from a pipe
     corio::event_loop& loop = corio::get_running_loop();
     loop.add_signal_handler(SIGINT, [&server] { server.close(); });
     loop.add_signal_handler(SIGTERM, [&server] { server.close(); });
@@ -225,8 +230,12 @@ corio::task<int> serve() {
 
 int main(int argc, char** argv) {
     const bool quick = argc > 1 && std::string_view(argv[1]) == "--quick";
+    std::uint16_t port = 8080;
+    if (argc > 2 && std::string_view(argv[1]) == "--port") {
+        port = static_cast<std::uint16_t>(std::strtoul(argv[2], nullptr, 10));
+    }
     try {
-        return corio::run(quick ? quick_demo() : serve());
+        return corio::run(quick ? quick_demo() : serve(port));
     } catch (const std::exception& error) {
         fmt::print(stderr, "17_chat_server: {}\n", error.what());
         return 1;

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -98,6 +99,19 @@ inline void open_file_descriptor(file_descriptor& file, const open_flags& flags)
     }
     file.fd = fd;
     file.append = flags.append;
+}
+
+/// Creates a new file, open for writing, named `prefix` plus six random
+/// characters in `directory` (mkstemp: no other process can have opened it).
+inline void create_temporary_file(file_descriptor& file, const std::string& directory, const std::string& prefix) {
+    std::string name = directory + "/" + prefix + "XXXXXX";
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0) {
+        throw std::system_error(errno, std::generic_category(), "mkstemp " + name);
+    }
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    file.fd = fd;
+    file.path = std::move(name);
 }
 
 /// Up to `size` bytes at `offset` (fewer only at the end of the file).

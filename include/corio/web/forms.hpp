@@ -25,8 +25,7 @@
 #include <corio/web/detail/multipart.hpp>
 #include <corio/web/errors.hpp>
 
-#include <fcntl.h>
-#include <unistd.h>
+#include <corio/detail/file_ops.hpp>
 
 #include <cerrno>
 #include <cstdint>
@@ -216,12 +215,12 @@ struct form_builder {
     const form_limits& limits;
     upload_file* file = nullptr;      // the file part being received, or null
     std::string* value = nullptr;     // the field part being received, or null
-    int spool_fd = -1;
+    std::unique_ptr<corio::detail::file_descriptor> spool_file;  // the open spool of `file`
+    std::uint64_t spool_size = 0;
 
     form_builder(form_data& f, const form_limits& l) : form(f), limits(l) {}
     form_builder(const form_builder&) = delete;
     form_builder& operator=(const form_builder&) = delete;
-    ~form_builder() { close_spool(); }
 
     void begin(corio::detail::web_multipart::part_head&& head) {
         if (head.filename) {
@@ -266,7 +265,7 @@ struct form_builder {
     void end() {
         file = nullptr;
         value = nullptr;
-        close_spool();
+        spool_file.reset();  // closes it
     }
 
     void add_field(std::string name, std::string field_value) {
@@ -292,35 +291,20 @@ private:
     void open_spool(upload_file& f) {
         const std::filesystem::path dir =
             limits.directory.empty() ? std::filesystem::temp_directory_path() : limits.directory;
-        std::string name = (dir / "corio-upload-XXXXXX").string();
-        spool_fd = ::mkstemp(name.data());
-        if (spool_fd < 0) {
-            throw std::system_error(errno, std::generic_category(),
-                                    "corio::web: cannot create a temporary file in " + dir.string());
+        spool_file = std::make_unique<corio::detail::file_descriptor>();
+        try {
+            corio::detail::create_temporary_file(*spool_file, dir.string(), "corio-upload-");
+        } catch (const std::system_error& e) {
+            throw std::system_error(e.code(), "corio::web: cannot create a temporary file in " + dir.string());
         }
+        spool_size = 0;
         f.m_spool = std::make_shared<upload_file::spool>();
-        f.m_spool->path = name;
+        f.m_spool->path = spool_file->path;
     }
 
-    void write_spool(upload_file& f, std::string_view bytes) {
-        while (!bytes.empty()) {
-            const ::ssize_t n = ::write(spool_fd, bytes.data(), bytes.size());
-            if (n < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                throw std::system_error(errno, std::generic_category(),
-                                        "corio::web: cannot write upload " + f.m_spool->path.string());
-            }
-            bytes.remove_prefix(static_cast<std::size_t>(n));
-        }
-    }
-
-    void close_spool() noexcept {
-        if (spool_fd >= 0) {
-            ::close(spool_fd);
-            spool_fd = -1;
-        }
+    void write_spool(upload_file&, std::string_view bytes) {
+        corio::detail::write_at(*spool_file, bytes, spool_size);
+        spool_size += bytes.size();
     }
 };
 
