@@ -417,7 +417,6 @@ struct request {
     friend bool operator==(const request&, const request&) = default;
 };
 
-/// An HTTP response.
 /// A response body taken from an open file: `length` bytes from `offset`
 /// (made by http::open_file_body, or web::file_response). http::server sends
 /// it with sendfile(2) over plain TCP (no copy through user space) and in
@@ -451,6 +450,7 @@ struct file_body {
     return body;
 }
 
+/// An HTTP response.
 struct response {
     /// Status code, three digits (100 to 999).
     int status = 200;

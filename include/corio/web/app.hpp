@@ -232,7 +232,7 @@ public:
         return *this;
     }
 
-    /// A WebSocket endpoint (FastAPI's @app.websocket): a GET on `pattern`
+    /// A WebSocket endpoint (FastAPI's websocket decorator): a GET on `pattern`
     /// with a valid opening handshake switches the connection to a websocket
     /// passed to `handler(ws, request)`, as http::router::websocket does (426
     /// without a handshake, 400 for a bad one, 403 when options.check_origin
