@@ -27,7 +27,10 @@ Every measurement is a fresh server process on a free port, pinned to CPU 0
 with wrk on CPU 1 (taskset, when there are two CPUs), checked to answer the
 route correctly, warmed up with 1 s of the same load (--quick: none), then
 measured. Server CPU per request is utime + stime of the server process
-(/proc/PID/stat) across the measured window divided by wrk's request count.
+(/proc/PID/stat) across the measured window divided by wrk's request count;
+the user part (utime alone) is given too: every C++ server here makes the same
+two system calls per request (one receive, one send), so the kernel's share is
+about the same for all of them and the user part is where they differ.
 A repetition runs every route on every server (web, raw, beast, fastapi,
 route by route); the table gives the best of the repetitions (highest req/s,
 lowest CPU/request: on a shared machine, the run least disturbed by others)
@@ -46,7 +49,7 @@ import sys
 import time
 
 import net_run
-from net_run import CLEANUP_SIGNALS, PYTHON, WRK_REQUESTS, WRK_RPS, Pinning, cpu_seconds, free_port
+from net_run import CLEANUP_SIGNALS, PYTHON, WRK_REQUESTS, WRK_RPS, Pinning, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = os.path.join(HERE, "peers")
@@ -59,6 +62,14 @@ IMPL_TITLES = {"web": "corio::web", "raw": "corio http::server (raw)", "beast": 
                "fastapi": "FastAPI/uvicorn", "floor": "epoll floor (http_floor)"}
 HELLO = "Hello, World!"
 PYTHON_ENV = {"MALLOC_MMAP_THRESHOLD_": "1048576"}
+
+
+def cpu_times(pid):
+    """(utime, stime) of a process in seconds, from /proc/<pid>/stat (fields 14, 15)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def log(message):
@@ -155,10 +166,11 @@ def measure(cmd, env, route, args, pin):
     try:
         if args.warmup:
             wrk(port, route, args.warmup, pin)
-        before = cpu_seconds(proc.pid)
+        user_before, system_before = cpu_times(proc.pid)
         requests, rps = wrk(port, route, args.seconds, pin)
-        after = cpu_seconds(proc.pid)
-        return rps, (after - before) * 1e6 / requests
+        user_after, system_after = cpu_times(proc.pid)
+        user = user_after - user_before
+        return rps, (user + system_after - system_before) * 1e6 / requests, user * 1e6 / requests
     finally:
         net_run.stop_server(proc)
 
@@ -196,12 +208,14 @@ def fmt_cpu(value):
 
 
 def summarize(results):
-    """{(impl, route): [(rps, cpu)]} -> {(impl, route): (best rps, median rps, best cpu, median cpu)}"""
+    """{(impl, route): [(rps, cpu, user)]} -> {(impl, route): (best rps, median rps, best cpu,
+    median cpu, user cpu of the best-cpu run)}"""
     out = {}
     for key, runs in results.items():
-        rps = [r for r, _ in runs]
-        cpu = [c for _, c in runs]
-        out[key] = (max(rps), statistics.median(rps), min(cpu), statistics.median(cpu))
+        rps = [r for r, _, _ in runs]
+        cpu = [c for _, c, _ in runs]
+        best_cpu_run = min(runs, key=lambda run: run[1])
+        out[key] = (max(rps), statistics.median(rps), best_cpu_run[1], statistics.median(cpu), best_cpu_run[2])
     return out
 
 
@@ -233,14 +247,14 @@ def ratio_lines(best):
 
 
 def table_lines(summary, reps):
-    lines = [f"| route | server | best req/s | median req/s | best CPU µs/req | median CPU µs/req |",
+    lines = ["| route | server | best req/s | median req/s | best CPU µs/req (user) | median CPU µs/req |",
              "| --- | --- | ---: | ---: | ---: | ---: |"]
     for route in ROUTES:
         for impl in IMPLS:
             if (impl, route) in summary:
-                b, m, bc, mc = summary[(impl, route)]
+                b, m, bc, mc, bu = summary[(impl, route)]
                 lines.append(f"| {PATHS[route]} | {IMPL_TITLES[impl]} | {fmt_rps(b)} | {fmt_rps(m)} | "
-                             f"{fmt_cpu(bc)} | {fmt_cpu(mc)} |")
+                             f"{fmt_cpu(bc)} ({fmt_cpu(bu)}) | {fmt_cpu(mc)} |")
     return lines
 
 
@@ -250,7 +264,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=5, help="measured wrk duration per run")
     ap.add_argument("--quick", action="store_true", help="1 s runs, no warm-up")
-    ap.add_argument("--raw", help="TSV file to append every run to (impl, rep, route, req/s, CPU µs/req)")
+    ap.add_argument("--raw", help="TSV file to append every run to (impl, rep, route, req/s, CPU µs/req, user µs/req)")
     ap.add_argument("--md", help="Markdown section to write (table, ratios, command)")
     ap.add_argument("--skipped-file", help="file to append one line per skipped server to")
     ap.add_argument("--only", default=",".join(IMPLS), help="servers to run, comma-separated")
@@ -290,15 +304,15 @@ def main():
                         continue
                     log(f"Repetition {rep}/{args.reps}: {PATHS[route]} on {IMPL_TITLES[impl]}")
                     try:
-                        rps, cpu = measure(cmd, env, route, args, pin)
+                        rps, cpu, user = measure(cmd, env, route, args, pin)
                     except (RuntimeError, ValueError, subprocess.TimeoutExpired, OSError) as error:
                         failures += 1
                         log(f"{PATHS[route]} on {impl} failed (repetition {rep}): {error}")
                         continue
-                    log(f"  {rps:,.0f} req/s, {cpu:.2f} µs CPU/request")
-                    results.setdefault((impl, route), []).append((rps, cpu))
+                    log(f"  {rps:,.0f} req/s, {cpu:.2f} µs CPU/request ({user:.2f} user)")
+                    results.setdefault((impl, route), []).append((rps, cpu, user))
                     if raw:
-                        raw.write(f"{impl}\t{rep}\t{route}\t{rps:.6g}\t{cpu:.6g}\n")
+                        raw.write(f"{impl}\t{rep}\t{route}\t{rps:.6g}\t{cpu:.6g}\t{user:.6g}\n")
                         raw.flush()
     finally:
         net_run.kill_all()
