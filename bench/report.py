@@ -376,6 +376,8 @@ def main():
     ap.add_argument("--net-raw", help="results of bench/net_run.py (same TSV format)")
     ap.add_argument("--net-reps", default="?")
     ap.add_argument("--net-pinned", default="")
+    ap.add_argument("--extra-md", help="Markdown section written by another driver (bench/web_run.py), "
+                                       "placed after the network tables")
     args = ap.parse_args()
 
     runs, units = load(args.raw)
@@ -483,6 +485,10 @@ def main():
             for r in s_rows:
                 md.append("| " + " | ".join(r) + " |")
             md.append("")
+    if args.extra_md and os.path.exists(args.extra_md):
+        with open(args.extra_md, encoding="utf-8") as f:
+            md.append(f.read().rstrip())
+        md.append("")
     md.append("## Reading the numbers")
     md.append("")
     md.append("The targets set for these rows (a benchmark, not a test: they are reported, not enforced):")

@@ -4,8 +4,10 @@
 //
 //   web_techempower_corio --mode web|raw [--port N]   serve until Ctrl-C
 //
-// Load: wrk -t2 -c100 -d10s http://127.0.0.1:N/json  (bench/run drives it).
-// In raw mode the JSON is written by hand, as a router handler would.
+// Load: wrk -t1 -c100 -d5s http://127.0.0.1:N/json, driven by bench/web_run.py
+// (which bench/run calls) against Beast and FastAPI/uvicorn; POST /typed with
+// -s bench/load/typed_post.lua. In raw mode (/plaintext and /json only) the
+// JSON is a string literal, as a router handler would write it.
 
 #include <corio/http/router.hpp>
 #include <corio/http/server.hpp>

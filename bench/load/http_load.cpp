@@ -3,11 +3,12 @@
 // exactly N requests divides the server's instructions by N, which wrk (a
 // duration, and requests still in flight when it stops) cannot do.
 //
-//   http_load PORT [CONNECTIONS=100] [REQUESTS_PER_CONNECTION=100]
+//   http_load PORT [CONNECTIONS=100] [REQUESTS_PER_CONNECTION=100] [PATH=/]
 //
 // Opens CONNECTIONS connections, then in lock step sends one request on every
-// connection (the request wrk sends: "GET / HTTP/1.1" with Host) and reads one
-// whole response (head, then Content-Length bytes) from each, REQUESTS times.
+// connection (the request wrk sends: "GET PATH HTTP/1.1" with Host) and reads one
+// whole response (head, then Content-Length bytes; it must be a 200) from
+// each, REQUESTS times.
 // So the server sees up to CONNECTIONS ready sockets per wake-up, as under
 // wrk -c CONNECTIONS. Plain C++ and blocking sockets, independent of corio.
 // Prints `requests<TAB>N` on success; exits 1 on any error.
@@ -39,6 +40,11 @@ void read_response(int fd, std::string& carry) {
         const std::size_t head_end = carry.find("\r\n\r\n");
         if (head_end != std::string::npos) {
             const std::string_view head(carry.data(), head_end);
+            if (!head.starts_with("HTTP/1.1 200 ")) {
+                std::fprintf(stderr, "http_load: the server answered %.*s\n",
+                             static_cast<int>(head.find("\r\n")), head.data());
+                std::exit(1);
+            }
             std::size_t length = 0;
             const std::size_t at = head.find("Content-Length:");
             if (at != std::string_view::npos) {
@@ -62,14 +68,16 @@ void read_response(int fd, std::string& carry) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2 || argc > 4) {
-        std::fprintf(stderr, "usage: http_load PORT [CONNECTIONS] [REQUESTS_PER_CONNECTION]\n");
+    if (argc < 2 || argc > 5) {
+        std::fprintf(stderr, "usage: http_load PORT [CONNECTIONS] [REQUESTS_PER_CONNECTION] [PATH]\n");
         return 2;
     }
     const int port = std::atoi(argv[1]);
     const int connections = argc > 2 ? std::atoi(argv[2]) : 100;
     const int rounds = argc > 3 ? std::atoi(argv[3]) : 100;
-    const std::string request = "GET / HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n\r\n";
+    const std::string path = argc > 4 ? argv[4] : "/";
+    const std::string request =
+        "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n\r\n";
 
     std::vector<int> fds;
     std::vector<std::string> carries(static_cast<std::size_t>(connections));
