@@ -73,41 +73,29 @@ template <class T>
 void encode_parameter(pipeline::parameters& params, const T& value) {
     using value_type = std::remove_cvref_t<T>;
     if constexpr (std::is_same_v<value_type, std::nullptr_t> || std::is_same_v<value_type, std::nullopt_t>) {
-        params.storage.emplace_back();
-        params.formats.push_back(0);
-        params.types.push_back(oids::unknown);
-        params.lengths.push_back(-1);  // NULL
+        params.slots.push_back({params.data.size(), -1, 0, oids::unknown});  // NULL
     } else if constexpr (is_optional<value_type>::value) {
         if (!value.has_value()) {
-            params.storage.emplace_back();
-            params.formats.push_back(1);
-            params.types.push_back(codec<typename value_type::value_type>::type_oid);
-            params.lengths.push_back(-1);
+            params.slots.push_back({params.data.size(), -1, 1, codec<typename value_type::value_type>::type_oid});
         } else {
             encode_parameter(params, *value);
         }
     } else if constexpr (std::is_array_v<value_type> || std::is_same_v<value_type, char*>) {
         encode_parameter(params, static_cast<const char*>(value));
     } else {
-        std::string& out = params.storage.emplace_back();
-        codec<value_type>::encode(value, out);
-        params.formats.push_back(codec<value_type>::binary ? 1 : 0);
-        params.types.push_back(codec<value_type>::type_oid);
-        params.lengths.push_back(static_cast<int>(out.size()));
+        const std::size_t offset = params.data.size();
+        codec<value_type>::encode(value, params.data);
+        params.slots.push_back({offset, static_cast<int>(params.data.size() - offset),
+                                codec<value_type>::binary ? 1 : 0, codec<value_type>::type_oid});
     }
-    params.signature += std::to_string(params.types.back());
-    params.signature += ',';
 }
 
 template <class... Args>
 pipeline::parameters encode_parameters(const Args&... args) {
     pipeline::parameters params;
-    params.storage.reserve(sizeof...(Args));
-    (encode_parameter(params, args), ...);
-    // The pointers are taken once every value is in place.
-    params.values.reserve(sizeof...(Args));
-    for (std::size_t i = 0; i < params.storage.size(); ++i) {
-        params.values.push_back(params.lengths[i] < 0 ? nullptr : params.storage[i].data());
+    if constexpr (sizeof...(Args) > 0) {
+        params.slots.reserve(sizeof...(Args));
+        (encode_parameter(params, args), ...);
     }
     return params;
 }
@@ -347,20 +335,21 @@ private:
         co_return std::move(records.front());
     }
 
+    // Decodes straight from the result: no records are made for one value.
     template <class T>
     CORIO_HEADER_COROUTINE task<T> fetchval_encoded(std::string sql, detail::pipeline::parameters params) {
-        std::optional<record> row = co_await fetchrow_encoded(std::move(sql), std::move(params));
-        if (!row) {
+        detail::result_ptr result = co_await run(std::move(sql), std::move(params));
+        if (!result || PQresultStatus(result.get()) != PGRES_TUPLES_OK || PQntuples(result.get()) == 0) {
             if constexpr (detail::is_optional<T>::value) {
                 co_return std::nullopt;
             } else {
                 throw interface_error("corio::pg: fetchval: the query returned no rows");
             }
         }
-        if (row->size() == 0) {
+        if (PQnfields(result.get()) == 0) {
             throw interface_error("corio::pg: fetchval: the query returned no columns");
         }
-        co_return row->get<T>(0);
+        co_return detail::decode_field<T>(result.get(), 0, 0, PQfname(result.get(), 0));
     }
 
     CORIO_HEADER_COROUTINE task<std::string> execute_encoded(std::string sql, detail::pipeline::parameters params,

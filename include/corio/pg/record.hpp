@@ -54,6 +54,31 @@ struct optional_traits<std::optional<T>> : std::true_type {
     using value_type = T;
 };
 
+/// Field (`row`, `field`) of `result` as T (see record::get); `column_name` is for messages.
+template <class T>
+T decode_field(const PGresult* result, int row, int field, std::string_view column_name) {
+    using traits = optional_traits<T>;
+    using value_codec = codec<typename traits::value_type>;
+    const oid_t type = PQftype(result, field);
+    if (!value_codec::accepts(type)) {
+        throw type_mismatch_error("corio::pg: column \"" + std::string(column_name) + "\" is " + type_name(type) +
+                                  ", which cannot be read as " + std::string(value_codec::cpp_name));
+    }
+    if (PQgetisnull(result, row, field) != 0) {
+        if constexpr (traits::value) {
+            return std::nullopt;
+        } else {
+            throw null_value_error("corio::pg: column \"" + std::string(column_name) +
+                                   "\" is NULL: read it as std::optional<" + std::string(value_codec::cpp_name) +
+                                   ">");
+        }
+    } else {
+        const std::string_view bytes(PQgetvalue(result, row, field),
+                                     static_cast<std::size_t>(PQgetlength(result, row, field)));
+        return value_codec::decode(bytes, type);
+    }
+}
+
 }  // namespace detail
 
 /// One row of a query's result (asyncpg's Record): its columns read by index or name with
@@ -106,29 +131,8 @@ public:
         }
         const auto column = static_cast<std::size_t>(index);
         check_index(column);
-        using traits = detail::optional_traits<T>;
-        using value_codec = codec<typename traits::value_type>;
-        PGresult* result = m_result->get();
-        const int field = static_cast<int>(column);
-        const detail::oid_t type = PQftype(result, field);
-        if (!value_codec::accepts(type)) {
-            throw type_mismatch_error("corio::pg: column \"" + m_result->names()[column] + "\" is " +
-                                      detail::type_name(type) + ", which cannot be read as " +
-                                      std::string(value_codec::cpp_name));
-        }
-        if (PQgetisnull(result, m_row, field) != 0) {
-            if constexpr (traits::value) {
-                return std::nullopt;
-            } else {
-                throw null_value_error("corio::pg: column \"" + m_result->names()[column] +
-                                       "\" is NULL: read it as std::optional<" +
-                                       std::string(value_codec::cpp_name) + ">");
-            }
-        } else {
-            const std::string_view bytes(PQgetvalue(result, m_row, field),
-                                         static_cast<std::size_t>(PQgetlength(result, m_row, field)));
-            return value_codec::decode(bytes, type);
-        }
+        return detail::decode_field<T>(m_result->get(), m_row, static_cast<int>(column),
+                                       m_result->names()[column]);
     }
     /// The value of the column named `column` as T (see get(Index)); interface_error when
     /// there is none.

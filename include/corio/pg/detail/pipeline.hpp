@@ -29,6 +29,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -171,14 +172,20 @@ public:
         }
     }
 
-    /// The parameters of one statement, encoded.
+    /// One parameter: where its bytes are in parameters::data (length -1: NULL),
+    /// its format (1: binary) and type OID (0: the server infers it).
+    struct parameter_slot {
+        std::size_t offset;
+        int length;
+        int format;
+        oid_t type;
+    };
+
+    /// The parameters of one statement, encoded: their bytes back to back in
+    /// one string, so moving them along costs two pointers' worth.
     struct parameters {
-        std::vector<std::string> storage;
-        std::vector<const char*> values;
-        std::vector<int> lengths;
-        std::vector<int> formats;
-        std::vector<oid_t> types;
-        std::string signature;  // the types, as part of the statement cache key
+        std::string data;
+        std::vector<parameter_slot> slots;
     };
 
     /// Sends a statement with its parameters (binary results) and queues it.
@@ -189,31 +196,39 @@ public:
         }
         PGconn* conn = m_conn.get();
         auto statement = std::make_shared<pending_statement>();
-        const int count = static_cast<int>(params.values.size());
+        const int count = unpack(params);
         int sent = 0;
         if (cacheable && m_statement_cache_size > 0) {
-            std::string key = params.signature;
+            // The key (types, then the text) is built in a kept buffer: a lookup
+            // allocates nothing once it has grown.
+            std::string& key = m_key_scratch;
+            key.clear();
+            for (oid_t type : m_types) {
+                char digits[16];
+                key.append(digits, std::to_chars(digits, digits + sizeof digits, type).ptr);
+                key += ',';
+            }
             key += '\0';
             key += sql;
             auto found = m_statements.find(key);
             if (found == m_statements.end() && m_statements.size() < m_statement_cache_size) {
                 std::string name = "corio_" + std::to_string(++m_statement_counter);
-                if (PQsendPrepare(conn, name.c_str(), sql.c_str(), count, params.types.data()) != 1) {
+                if (PQsendPrepare(conn, name.c_str(), sql.c_str(), count, m_types.data()) != 1) {
                     throw_send_failure();
                 }
                 found = m_statements.emplace(key, std::move(name)).first;
-                statement->prepared_key = std::move(key);
+                statement->prepared_key = key;
             }
             if (found != m_statements.end()) {
-                sent = PQsendQueryPrepared(conn, found->second.c_str(), count, params.values.data(),
-                                           params.lengths.data(), params.formats.data(), 1);
+                sent = PQsendQueryPrepared(conn, found->second.c_str(), count, m_values.data(), m_lengths.data(),
+                                           m_formats.data(), 1);
                 if (sent != 1) {
                     throw_send_failure();
                 }
             }
         }
-        if (sent == 0 && PQsendQueryParams(conn, sql.c_str(), count, params.types.data(), params.values.data(),
-                                           params.lengths.data(), params.formats.data(), 1) != 1) {
+        if (sent == 0 && PQsendQueryParams(conn, sql.c_str(), count, m_types.data(), m_values.data(),
+                                           m_lengths.data(), m_formats.data(), 1) != 1) {
             throw_send_failure();
         }
         if (PQpipelineSync(conn) != 1) {
@@ -357,6 +372,22 @@ public:
     }
 
 private:
+    // Spreads the parameters into the arrays libpq takes (kept between calls);
+    // returns their count.
+    int unpack(const parameters& params) {
+        m_values.clear();
+        m_lengths.clear();
+        m_formats.clear();
+        m_types.clear();
+        for (const parameter_slot& slot : params.slots) {
+            m_values.push_back(slot.length < 0 ? nullptr : params.data.data() + slot.offset);
+            m_lengths.push_back(slot.length);
+            m_formats.push_back(slot.format);
+            m_types.push_back(slot.type);
+        }
+        return static_cast<int>(params.slots.size());
+    }
+
     [[noreturn]] void throw_send_failure() {
         const std::string text = libpq_message(m_conn.get());
         if (PQstatus(m_conn.get()) == CONNECTION_BAD) {
@@ -460,22 +491,42 @@ private:
 
     // Reads and dispatches until `own` is finished (or, for a listener, a
     // notification arrived). Whoever runs this is the only reader.
+    //
+    // It reads only when there is something to read: results libpq already
+    // holds are dispatched first, and the socket is read after the reactor
+    // reported input (an edge seen while nobody waited counts). A driver that
+    // read on entry instead would make one recv per statement when tasks take
+    // turns, each finding one answer; waiting for the edge lets answers gather.
     CORIO_HEADER_COROUTINE task<> drive(pending_statement& own, bool until_notification = false) {
         m_driving = true;
         std::exception_ptr failure;
+        auto done = [&] {
+            return own.finished || m_broken || (until_notification && !m_notifications.empty());
+        };
         try {
-            while (!own.finished && !m_broken && !(until_notification && !m_notifications.empty())) {
+            bool read_now = false;
+            while (!done()) {
                 PGconn* conn = m_conn.get();
                 const int flushed = PQflush(conn);
-                if (flushed < 0 || PQconsumeInput(conn) == 0) {
+                if (flushed < 0 || (read_now && PQconsumeInput(conn) == 0)) {
                     fail_all("corio::pg: " + libpq_message(conn));
                     break;
                 }
+                const bool just_read = std::exchange(read_now, false);
                 dispatch_results();
-                if (own.finished || m_broken || (until_notification && !m_notifications.empty())) {
+                if (done()) {
                     break;
                 }
-                if (socket_has_input(PQsocket(conn))) {
+                // An edge the reactor saw while nobody waited: consumed here,
+                // the read follows. Stale edges cost one empty read.
+                if (m_source->readable().await_ready()) {
+                    read_now = true;
+                    continue;
+                }
+                // libpq may leave input in the socket after a read (its
+                // buffer full), and no edge would announce it again.
+                if (just_read && socket_has_input(PQsocket(conn))) {
+                    read_now = true;
                     continue;
                 }
                 if (flushed == 1) {
@@ -488,6 +539,7 @@ private:
                 } else {
                     co_await m_source->readable();
                 }
+                read_now = true;
             }
         } catch (...) {
             failure = std::current_exception();
@@ -534,6 +586,11 @@ private:
     std::size_t m_statement_cache_size;
     std::uint64_t m_statement_counter = 0;
     std::unordered_map<std::string, std::string> m_statements;
+    std::string m_key_scratch;
+    std::vector<const char*> m_values;  // send()'s arrays for libpq, kept to spare allocations
+    std::vector<int> m_lengths;
+    std::vector<int> m_formats;
+    std::vector<oid_t> m_types;
     std::deque<notification> m_notifications;
     corio::event m_notified;
 };
