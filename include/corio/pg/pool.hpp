@@ -99,7 +99,7 @@ struct pool_state {
     }
 };
 
-/// Rolls back / resets a returned connection, then puts it back; the permit
+/// Rolls back / resets a returned connection (and deallocates what it prepared), then puts it back; the permit
 /// is given back only then, so the next user never sees the old state.
 CORIO_HEADER_COROUTINE inline task<> reset_and_return(std::shared_ptr<pool_state> state,
                                                       std::unique_ptr<connection> conn,
@@ -108,6 +108,9 @@ CORIO_HEADER_COROUTINE inline task<> reset_and_return(std::shared_ptr<pool_state
     try {
         if (conn->in_transaction()) {
             (void)co_await conn->execute("ROLLBACK");
+        }
+        if (conn->has_prepared_statements()) {
+            co_await conn->deallocate_prepared_statements();
         }
         if (conn->session_state_changed()) {
             (void)co_await conn->execute("CLOSE ALL");
@@ -170,11 +173,13 @@ public:
             return;
         }
         m_state->in_use.erase(m_conn.get());
+        m_conn->retire_prepared_statements("its connection was released to the pool");
         if (m_state->closing || m_conn->is_closed() || m_conn->pending() != 0) {
             // Closed, broken, or abandoned mid-statement: not worth keeping.
             m_conn->close();
             m_conn.reset();
-        } else if (m_conn->in_transaction() || m_conn->session_state_changed()) {
+        } else if (m_conn->in_transaction() || m_conn->session_state_changed() ||
+                   m_conn->has_prepared_statements()) {
             ++m_state->resetting;
             try {
                 (void)corio::create_task(detail::reset_and_return(m_state, std::move(m_conn), std::move(m_permit)));

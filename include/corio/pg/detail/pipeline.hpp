@@ -126,6 +126,16 @@ struct connection_deleter {
 };
 using connection_ptr = std::unique_ptr<PGconn, connection_deleter>;
 
+class pipeline;
+
+/// What prepared statements hold of their connection: the pipeline while the
+/// statements may use it, null once it closed or went back to a pool (then
+/// `gone` says which).
+struct statement_scope {
+    pipeline* pipe = nullptr;
+    std::string gone;
+};
+
 class pipeline {
 public:
     pipeline(event_loop& loop, connection_ptr conn, std::size_t statement_cache_size)
@@ -154,6 +164,7 @@ public:
 
     /// Fails what is queued with connection_error and closes the connection.
     void close() noexcept {
+        retire_statements("its connection was closed");
         if (m_conn == nullptr) {
             return;
         }
@@ -188,12 +199,57 @@ public:
         std::vector<parameter_slot> slots;
     };
 
+    /// The scope prepared statements of this connection share (made on first use).
+    std::shared_ptr<statement_scope> scope() {
+        if (!m_scope) {
+            m_scope = std::make_shared<statement_scope>();
+            m_scope->pipe = this;
+        }
+        return m_scope;
+    }
+
+    /// Makes the prepared statements made so far unusable (they throw,
+    /// saying `reason`); later ones get a new scope.
+    void retire_statements(const char* reason) noexcept {
+        if (m_scope) {
+            m_scope->pipe = nullptr;
+            try {
+                m_scope->gone = reason;
+            } catch (...) {
+            }
+            m_scope.reset();
+        }
+    }
+
+    /// Names of the statements prepare() made that are still on the server.
+    std::vector<std::string>& prepared_names() noexcept { return m_prepared_names; }
+
+    /// Sends PREPARE and DESCRIBE of a named statement (the server infers the
+    /// parameter types); the answer is the description.
+    std::shared_ptr<pending_statement> send_prepare(const std::string& name, const std::string& sql) {
+        check_sendable();
+        PGconn* conn = m_conn.get();
+        if (PQsendPrepare(conn, name.c_str(), sql.c_str(), 0, nullptr) != 1 ||
+            PQsendDescribePrepared(conn, name.c_str()) != 1) {
+            throw_send_failure();
+        }
+        return queue_with_sync();
+    }
+
+    /// Sends an execution of a statement made by send_prepare.
+    std::shared_ptr<pending_statement> send_prepared(const std::string& name, const parameters& params) {
+        check_sendable();
+        const int count = unpack(params);
+        if (PQsendQueryPrepared(m_conn.get(), name.c_str(), count, m_values.data(), m_lengths.data(),
+                                m_formats.data(), 1) != 1) {
+            throw_send_failure();
+        }
+        return queue_with_sync();
+    }
+
     /// Sends a statement with its parameters (binary results) and queues it.
     std::shared_ptr<pending_statement> send(const std::string& sql, const parameters& params, bool cacheable) {
-        check_usable();
-        if (m_copying) {
-            throw interface_error("corio::pg: a COPY is in progress on this connection");
-        }
+        check_sendable();
         PGconn* conn = m_conn.get();
         auto statement = std::make_shared<pending_statement>();
         const int count = unpack(params);
@@ -234,6 +290,7 @@ public:
         if (PQpipelineSync(conn) != 1) {
             throw_send_failure();
         }
+        after_send();
         m_queue.push_back(statement);
         return statement;
     }
@@ -343,15 +400,98 @@ public:
         } catch (...) {
             failure = std::current_exception();
         }
-        m_copying = false;
-        if (!m_broken && PQenterPipelineMode(conn) != 1) {
-            mark_broken("cannot re-enter pipeline mode after COPY");
-        }
+        end_exclusive();
         if (failure) {
             std::rethrow_exception(failure);
         }
         co_return status;
     }
+
+    /// Runs `sql`, which may hold several statements, with the simple query
+    /// protocol; returns the last statement's command status. The server runs
+    /// them in one implicit transaction (unless they manage their own) and stops
+    /// at the first error, which is the one thrown. Pipeline mode has no simple
+    /// protocol, so this waits for the statements sent before it to be
+    /// answered, then leaves pipeline mode while it runs; statements sent
+    /// meanwhile wait for it (connection::run).
+    CORIO_HEADER_COROUTINE task<std::string> simple_query(std::string sql) {
+        while (true) {
+            check_usable();
+            if (m_copying) {
+                m_exclusive_over.clear();
+                co_await m_exclusive_over.wait();
+                continue;
+            }
+            if (m_queue.empty()) {
+                if (m_driving) {
+                    throw interface_error(
+                        "corio::pg: a multi-statement execute cannot run while listen() reads the connection");
+                }
+                break;
+            }
+            // A Sync alone: answered once everything sent before it is.
+            std::shared_ptr<pending_statement> barrier = queue_with_sync();
+            (void)co_await wait(std::move(barrier));
+        }
+        PGconn* conn = m_conn.get();
+        if (PQexitPipelineMode(conn) != 1) {
+            throw_send_failure();
+        }
+        m_copying = true;
+        std::exception_ptr failure;
+        std::string status;
+        try {
+            if (PQsendQuery(conn, sql.c_str()) != 1) {
+                throw_send_failure();
+            }
+            std::exception_ptr error;
+            while (result_ptr next = co_await next_result()) {
+                switch (PQresultStatus(next.get())) {
+                    case PGRES_COMMAND_OK:
+                    case PGRES_TUPLES_OK:
+                        status = PQcmdStatus(next.get());
+                        break;
+                    case PGRES_EMPTY_QUERY:
+                        break;
+                    case PGRES_COPY_IN:
+                        // Ended at once: the server fails the COPY and goes on.
+                        if (!error) {
+                            error = std::make_exception_ptr(interface_error(
+                                "corio::pg: execute cannot run COPY FROM STDIN: use copy_records_to_table"));
+                        }
+                        if (PQputCopyEnd(conn, "COPY FROM STDIN is not supported by execute") < 0) {
+                            throw_send_failure();
+                        }
+                        break;
+                    case PGRES_COPY_OUT:
+                    case PGRES_COPY_BOTH:
+                        // Its data would have to be drained first: not worth it here.
+                        fail_all("corio::pg: execute cannot run COPY TO STDOUT");
+                        throw interface_error("corio::pg: execute cannot run COPY TO STDOUT (the connection is closed)");
+                    default:
+                        if (!error) {
+                            error = error_of(next.get(), conn);
+                        }
+                        break;
+                }
+            }
+            if (error) {
+                std::rethrow_exception(error);
+            }
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        end_exclusive();
+        if (failure) {
+            std::rethrow_exception(failure);
+        }
+        co_return status;
+    }
+
+    /// A COPY or a multi-statement execute has the connection out of pipeline mode.
+    [[nodiscard]] bool exclusive() const noexcept { return m_copying; }
+    /// Set when the COPY or multi-statement execute in progress is over.
+    corio::event& exclusive_over() noexcept { return m_exclusive_over; }
 
     /// Notifications received so far (drained by listen()).
     std::deque<notification>& notifications() noexcept { return m_notifications; }
@@ -372,6 +512,68 @@ public:
     }
 
 private:
+    // Back to pipeline mode after copy_in / simple_query; statements waiting go on.
+    void end_exclusive() {
+        m_copying = false;
+        if (m_conn != nullptr && !m_broken && PQenterPipelineMode(m_conn.get()) != 1) {
+            mark_broken("cannot re-enter pipeline mode");
+        }
+        m_exclusive_over.set();
+    }
+
+    void check_sendable() const {
+        check_usable();
+        if (m_copying) {
+            throw interface_error("corio::pg: a COPY or a multi-statement execute is in progress on this connection");
+        }
+    }
+
+    std::shared_ptr<pending_statement> queue_with_sync() {
+        if (PQpipelineSync(m_conn.get()) != 1) {
+            throw_send_failure();
+        }
+        after_send();
+        auto statement = std::make_shared<pending_statement>();
+        m_queue.push_back(statement);
+        return statement;
+    }
+
+    // PQpipelineSync flushes; when the socket is full libpq keeps the rest, and
+    // reads input while it tries (input the reactor may then never announce).
+    // A driver asleep on readability would wait for answers to output still
+    // here: a flusher task pushes it out, so the server answers and the
+    // driver sees the answers arrive.
+    void after_send() {
+        if (PQflush(m_conn.get()) != 1) {
+            return;
+        }
+        m_maybe_input = true;
+        if (m_driving && !m_flusher_active && !m_driver_awaits_writable) {
+            m_flusher_active = true;
+            try {
+                (void)corio::create_task(flush_pending());
+            } catch (...) {
+                m_flusher_active = false;
+                throw;
+            }
+        }
+    }
+
+    CORIO_HEADER_COROUTINE task<> flush_pending() {
+        try {
+            while (m_conn != nullptr && !m_broken && !m_driver_awaits_writable) {
+                if (PQflush(m_conn.get()) != 1) {
+                    break;
+                }
+                m_maybe_input = true;
+                co_await m_source->writable();
+            }
+        } catch (const corio::cancelled_error&) {
+            co_return;  // the connection closed: the pipeline may be gone, touch nothing
+        }
+        m_flusher_active = false;
+    }
+
     // Spreads the parameters into the arrays libpq takes (kept between calls);
     // returns their count.
     int unpack(const parameters& params) {
@@ -512,7 +714,9 @@ private:
                     fail_all("corio::pg: " + libpq_message(conn));
                     break;
                 }
-                const bool just_read = std::exchange(read_now, false);
+                if (std::exchange(read_now, false)) {
+                    m_maybe_input = true;
+                }
                 dispatch_results();
                 if (done()) {
                     break;
@@ -525,17 +729,19 @@ private:
                 }
                 // libpq may leave input in the socket after a read (its
                 // buffer full), and no edge would announce it again.
-                if (just_read && socket_has_input(PQsocket(conn))) {
+                if (std::exchange(m_maybe_input, false) && socket_has_input(PQsocket(conn))) {
                     read_now = true;
                     continue;
                 }
-                if (flushed == 1) {
+                if (flushed == 1 && !m_flusher_active) {
                     // Output still queued: wait until it can go, but look at the
                     // input now and then, so neither side waits on a full buffer.
+                    m_driver_awaits_writable = true;
                     try {
                         co_await corio::wait_for(m_source->writable(), std::chrono::milliseconds(5));
                     } catch (const corio::timeout_error&) {
                     }
+                    m_driver_awaits_writable = false;
                 } else {
                     co_await m_source->readable();
                 }
@@ -544,6 +750,7 @@ private:
         } catch (...) {
             failure = std::current_exception();
         }
+        m_driver_awaits_writable = false;
         m_driving = false;
         wake_next_driver();
         if (failure) {
@@ -580,6 +787,9 @@ private:
     std::optional<corio::detail::io_source> m_source;
     std::deque<std::shared_ptr<pending_statement>> m_queue;
     bool m_driving = false;
+    bool m_maybe_input = false;  // a read may have left input in the socket: look before sleeping
+    bool m_flusher_active = false;  // flush_pending() runs
+    bool m_driver_awaits_writable = false;  // the driver itself waits to flush
     bool m_copying = false;
     bool m_broken = false;
     std::string m_broken_reason;
@@ -587,12 +797,15 @@ private:
     std::uint64_t m_statement_counter = 0;
     std::unordered_map<std::string, std::string> m_statements;
     std::string m_key_scratch;
+    std::shared_ptr<statement_scope> m_scope;
+    std::vector<std::string> m_prepared_names;
     std::vector<const char*> m_values;  // send()'s arrays for libpq, kept to spare allocations
     std::vector<int> m_lengths;
     std::vector<int> m_formats;
     std::vector<oid_t> m_types;
     std::deque<notification> m_notifications;
     corio::event m_notified;
+    corio::event m_exclusive_over;
 };
 
 }  // namespace detail
