@@ -326,23 +326,31 @@ private:
 
     // A connection for one statement of fetch / execute...: one already
     // carrying such statements when no connection is free, so the tasks share
-    // it pipelined instead of queueing for a connection each. Waiters of
-    // acquire() keep their place: while any waits, statements queue too.
-    CORIO_HEADER_COROUTINE task<connection*> lend_for_statement() {
-        std::shared_ptr<detail::pool_state> state = m_state;
-        if (state->closing) {
+    // it pipelined instead of queueing for a connection each (null: take one
+    // with lend_new_for_statement). Waiters of acquire() keep their place:
+    // while any waits, statements queue too.
+    static connection* share_for_statement(detail::pool_state& state) {
+        if (state.closing) {
             throw interface_error("corio::pg: the pool is closed");
         }
+        if (state.permits.available() != 0 || state.permits.waiters() != 0) {
+            return nullptr;
+        }
         detail::pool_state::shared_connection* least = nullptr;
-        for (auto& candidate : state->shared) {
-            if (!candidate.conn->is_closed() && (least == nullptr || candidate.users < least->users)) {
+        for (auto& candidate : state.shared) {
+            if ((least == nullptr || candidate.users < least->users) && !candidate.conn->is_closed()) {
                 least = &candidate;
             }
         }
-        if (least != nullptr && state->permits.available() == 0 && state->permits.waiters() == 0) {
-            ++least->users;
-            co_return least->conn.get();
+        if (least == nullptr) {
+            return nullptr;
         }
+        ++least->users;
+        return least->conn.get();
+    }
+
+    CORIO_HEADER_COROUTINE task<connection*> lend_new_for_statement() {
+        std::shared_ptr<detail::pool_state> state = m_state;
         pooled_connection lent = co_await acquire();
         std::unique_ptr<connection> conn;
         corio::semaphore_permit permit;
@@ -371,7 +379,10 @@ private:
     template <class T, class Run>
     CORIO_HEADER_COROUTINE task<T> with_connection(std::string sql, detail::pipeline::parameters params, Run run) {
         std::shared_ptr<detail::pool_state> state = m_state;
-        connection* conn = co_await lend_for_statement();
+        connection* conn = share_for_statement(*state);
+        if (conn == nullptr) {
+            conn = co_await lend_new_for_statement();
+        }
         std::exception_ptr failure;
         std::optional<T> result;
         try {

@@ -727,12 +727,6 @@ private:
                     read_now = true;
                     continue;
                 }
-                // libpq may leave input in the socket after a read (its
-                // buffer full), and no edge would announce it again.
-                if (std::exchange(m_maybe_input, false) && socket_has_input(PQsocket(conn))) {
-                    read_now = true;
-                    continue;
-                }
                 if (flushed == 1 && !m_flusher_active) {
                     // Output still queued: wait until it can go, but look at the
                     // input now and then, so neither side waits on a full buffer.
@@ -742,6 +736,23 @@ private:
                     } catch (const corio::timeout_error&) {
                     }
                     m_driver_awaits_writable = false;
+                } else if (m_maybe_input) {
+                    // libpq may leave input in the socket after a read (its buffer
+                    // full), which no edge would announce: the next edge is awaited
+                    // a short while only, then the socket is asked. (Asking first
+                    // costs a poll per sleep and reads answers one by one.)
+                    bool quiet = false;
+                    try {
+                        co_await corio::wait_for(m_source->readable(), std::chrono::milliseconds(1));
+                    } catch (const corio::timeout_error&) {
+                        quiet = true;
+                    }
+                    if (quiet) {
+                        m_maybe_input = false;
+                        if (!socket_has_input(PQsocket(conn))) {
+                            continue;
+                        }
+                    }
                 } else {
                     co_await m_source->readable();
                 }
