@@ -342,6 +342,10 @@ private:
     CORIO_HEADER_COROUTINE task<> executemany_encoded(std::string sql,
                                                       std::vector<detail::pipeline::parameters> rows) {
         detail::pipeline& pipeline = pipe();
+        while (pipeline.exclusive()) {
+            pipeline.exclusive_over().clear();
+            co_await pipeline.exclusive_over().wait();
+        }
         std::vector<std::shared_ptr<detail::pending_statement>> statements;
         statements.reserve(rows.size());
         for (const auto& params : rows) {

@@ -21,6 +21,7 @@
 #include <corio/pg/detail/socket_poll.hpp>
 #include <corio/pg/errors.hpp>
 #include <corio/pg/record.hpp>
+#include <corio/sleep.hpp>
 #include <corio/spawn.hpp>
 #include <corio/sync/event.hpp>
 #include <corio/task.hpp>
@@ -738,20 +739,15 @@ private:
                     m_driver_awaits_writable = false;
                 } else if (m_maybe_input) {
                     // libpq may leave input in the socket after a read (its buffer
-                    // full), which no edge would announce: the next edge is awaited
-                    // a short while only, then the socket is asked. (Asking first
-                    // costs a poll per sleep and reads answers one by one.)
-                    bool quiet = false;
-                    try {
-                        co_await corio::wait_for(m_source->readable(), std::chrono::milliseconds(1));
-                    } catch (const corio::timeout_error&) {
-                        quiet = true;
-                    }
-                    if (quiet) {
-                        m_maybe_input = false;
-                        if (!socket_has_input(PQsocket(conn))) {
-                            continue;
-                        }
+                    // full), which no edge would announce. One pass through the loop
+                    // first (the tasks woken by this read run and send, answers
+                    // gather), then the socket is asked. Asking at once costs a poll
+                    // per sleep and reads answers one by one; waiting for an edge
+                    // stalls a large result the server has finished sending.
+                    co_await corio::sleep(std::chrono::milliseconds(0));
+                    m_maybe_input = false;
+                    if (!m_source->readable().await_ready() && !socket_has_input(PQsocket(conn))) {
+                        continue;
                     }
                 } else {
                     co_await m_source->readable();
