@@ -103,7 +103,7 @@ T value_of(const result_ptr& result) {
     if (PQnfields(result.get()) == 0) {
         throw interface_error("corio::pg: fetchval: the query returned no columns");
     }
-    return decode_field<T>(result.get(), 0, 0, PQfname(result.get(), 0));
+    return decode_field<T>(result.get(), 0, 0, PQftype(result.get(), 0), PQfname(result.get(), 0));
 }
 
 /// The first row of a result, or nothing.
