@@ -745,6 +745,9 @@ private:
                     // per sleep and reads answers one by one; waiting for an edge
                     // stalls a large result the server has finished sending.
                     co_await corio::sleep(std::chrono::milliseconds(0));
+                    if (done()) {
+                        break;  // the connection was closed meanwhile
+                    }
                     m_maybe_input = false;
                     if (!m_source->readable().await_ready() && !socket_has_input(PQsocket(conn))) {
                         continue;
