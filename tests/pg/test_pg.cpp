@@ -1099,3 +1099,53 @@ TEST_CASE("pg execute without arguments runs several statements, the last status
         CHECK(after == 5);
     }(server->dsn()));
 }
+
+TEST_CASE("pg pool statements share a busy connection pipelined, behind acquire waiters") {
+    const auto* server = server_or_skip();
+    if (server == nullptr) {
+        return;
+    }
+    run_pg([](std::string dsn) -> corio::task<> {
+        pg::pool_options options;
+        options.dsn = dsn;
+        options.min_size = 1;
+        options.max_size = 1;
+        pg::pool pool = co_await pg::create_pool(options);
+        // Five statements at once on a pool of one: none waits, all are in flight together.
+        std::vector<corio::task_handle<std::int32_t>> running;
+        for (std::int32_t i = 0; i < 5; ++i) {
+            running.push_back(corio::create_task(pool.fetchval<std::int32_t>("SELECT $1::int", i)));
+        }
+        co_await corio::sleep(0ms);
+        CHECK(pool.waiters() == 0);
+        CHECK(pool.size() == 1);
+        for (std::int32_t i = 0; i < 5; ++i) {
+            const auto value = co_await running[static_cast<std::size_t>(i)];
+            CHECK(value == i);
+        }
+
+        // A caller of acquire() keeps its turn: a statement coming after it waits behind it.
+        std::vector<std::string> order;
+        auto busy = corio::create_task(pool.fetchval<std::int32_t>("SELECT 1 FROM pg_sleep(0.05)"));
+        co_await corio::sleep(0ms);
+        auto acquirer = [](pg::pool& pool, std::vector<std::string>& order) -> corio::task<> {
+            pg::pooled_connection conn = co_await pool.acquire();
+            order.emplace_back("acquired");
+            co_await corio::sleep(20ms);
+        };
+        auto exclusive = corio::create_task(acquirer(pool, order));
+        co_await corio::sleep(0ms);
+        auto statement = [](pg::pool& pool, std::vector<std::string>& order) -> corio::task<> {
+            (void)co_await pool.fetchval<std::int32_t>("SELECT 2");
+            order.emplace_back("statement");
+        };
+        auto later = corio::create_task(statement(pool, order));
+        co_await corio::sleep(0ms);
+        CHECK(pool.waiters() == 2);
+        (void)co_await busy;
+        co_await exclusive;
+        co_await later;
+        CHECK((order == std::vector<std::string>{"acquired", "statement"}));
+        co_await pool.close();
+    }(server->dsn()));
+}
