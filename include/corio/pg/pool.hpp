@@ -99,8 +99,8 @@ struct pool_state {
     }
 };
 
-/// Rolls back / resets a returned connection (and deallocates what it prepared), then puts it back; the permit
-/// is given back only then, so the next user never sees the old state.
+/// Rolls back / resets a returned connection (and deallocates what it prepared), then puts it
+/// back; the permit is given back only then, so the next user never sees the old state.
 CORIO_HEADER_COROUTINE inline task<> reset_and_return(std::shared_ptr<pool_state> state,
                                                       std::unique_ptr<connection> conn,
                                                       corio::semaphore_permit permit) {
@@ -207,10 +207,11 @@ private:
 /// such statements (pipelined on it) rather than wait, so 100 tasks on a pool of 10 have 100
 /// statements in flight. Callers waiting in acquire() keep their turn: while one waits, new
 /// statements queue behind it. A statement that changes the session (SET, BEGIN, LISTEN)
-/// belongs on an acquired connection, since others may run on the same one. A connection coming back inside a transaction, or with
-/// session state changed, is rolled back and reset (ROLLBACK, CLOSE ALL, UNLISTEN *, RESET
-/// ALL) before anyone else gets it; one that is closed or has a statement in flight is
-/// closed. Copying shares the pool; loop thread only.
+/// belongs on an acquired connection, since others may run on the same one. A connection
+/// coming back inside a transaction, with session state changed or with prepared statements,
+/// is rolled back and reset (ROLLBACK, DEALLOCATE, CLOSE ALL, UNLISTEN *, RESET ALL) before
+/// anyone else gets it; one that is closed or has a statement in flight is closed. Copying
+/// shares the pool; loop thread only.
 class pool {
 public:
     /// Wraps a pool's state (create_pool makes it; not for user code).
