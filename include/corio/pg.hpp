@@ -9,6 +9,7 @@
 #include <corio/pg/record.hpp>
 #include <corio/pg/types.hpp>
 #include <corio/pg/pool.hpp>
+#include <corio/pg/prepared_statement.hpp>
 
 /// PostgreSQL client and pool on libpq (asyncpg's API); target corio::pg.
 namespace corio::pg {}

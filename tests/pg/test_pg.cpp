@@ -911,3 +911,241 @@ TEST_CASE("pg copy_records_to_table loads rows with binary COPY") {
         CHECK(after == 5);
     }(server->dsn(), count));
 }
+
+TEST_CASE("pg prepare returns a statement with its types, run concurrently and reused") {
+    const auto* server = server_or_skip();
+    if (server == nullptr) {
+        return;
+    }
+    run_pg([](std::string dsn) -> corio::task<> {
+        pg::connection conn = co_await pg::connect(dsn);
+        (void)co_await conn.execute("CREATE TEMP TABLE items (id int PRIMARY KEY, name text, price float8)");
+        // A text argument followed by binary ones ends where it ends (libpq reads text to its NUL).
+        const std::int32_t minus_one = -1;
+        const auto joined = co_await conn.fetchval<std::string>("SELECT $1::text || $2::int4::text", "ab", minus_one);
+        CHECK(joined == "ab-1");
+        const pg::prepared_statement insert = co_await conn.prepare("INSERT INTO items VALUES ($1, $2, $3)");
+        CHECK((insert.parameter_types() == std::vector<unsigned int>{23, 25, 701}));
+        CHECK(insert.column_names().empty());
+        for (int i = 1; i <= 3; ++i) {
+            // An int64_t argument for an integer parameter is converted to its width.
+            const std::int64_t id = i;
+            const std::string name = "item " + std::to_string(i);
+            const std::string status = co_await insert.execute(id, name, i * 1.5);
+            CHECK(status == "INSERT 0 1");
+        }
+        const pg::prepared_statement select =
+            co_await conn.prepare("SELECT id, name, price FROM items WHERE id >= $1 ORDER BY id");
+        CHECK((select.column_names() == std::vector<std::string>{"id", "name", "price"}));
+        CHECK((select.column_types() == std::vector<unsigned int>{23, 25, 701}));
+        CHECK((select.parameter_types() == std::vector<unsigned int>{23}));
+        const std::vector<pg::record> rows = co_await select.fetch(2);
+        REQUIRE(rows.size() == 2);
+        CHECK(rows[0].get<std::string>("name") == "item 2");
+        CHECK(rows[1].get<double>("price") == 4.5);
+        const std::optional<pg::record> none = co_await select.fetchrow(9);
+        CHECK_FALSE(none.has_value());
+
+        // Several tasks run the same statement at once: pipelined, answered in order.
+        const pg::prepared_statement twice = co_await conn.prepare("SELECT $1::int8 * 2");
+        std::vector<corio::task<std::int64_t>> runs;
+        for (std::int64_t i = 0; i < 50; ++i) {
+            runs.push_back(twice.fetchval<std::int64_t>(i));
+        }
+        const std::vector<std::int64_t> doubled = co_await corio::gather(std::move(runs));
+        for (std::size_t i = 0; i < doubled.size(); ++i) {
+            CHECK(doubled[i] == static_cast<std::int64_t>(2 * i));
+        }
+
+        // A value the parameter type cannot hold, and a type that does not convert, are named.
+        bool too_large = false;
+        const std::int64_t large = std::int64_t{1} << 40;
+        try {
+            (void)co_await select.fetch(large);
+        } catch (const pg::type_mismatch_error& e) {
+            too_large = std::string(e.what()).find("$1") != std::string::npos;
+        }
+        CHECK(too_large);
+        bool wrong_type = false;
+        try {
+            (void)co_await select.fetch(true);
+        } catch (const pg::type_mismatch_error&) {
+            wrong_type = true;
+        }
+        CHECK(wrong_type);
+        bool wrong_count = false;
+        try {
+            (void)co_await select.fetch(1, 2);
+        } catch (const pg::interface_error&) {
+            wrong_count = true;
+        }
+        CHECK(wrong_count);
+        const auto still = co_await select.fetchval<std::int32_t>(3);
+        CHECK(still == 3);
+    }(server->dsn()));
+}
+
+TEST_CASE("pg prepare of bad SQL throws its postgres_error, and a statement of a closed or released connection is stale") {
+    const auto* server = server_or_skip();
+    if (server == nullptr) {
+        return;
+    }
+    run_pg([](std::string dsn) -> corio::task<> {
+        pg::connection conn = co_await pg::connect(dsn);
+        std::string sqlstate;
+        try {
+            (void)co_await conn.prepare("SELEC 1");
+        } catch (const pg::syntax_error& e) {
+            sqlstate = e.sqlstate();
+        }
+        CHECK(sqlstate == "42601");
+        bool undefined = false;
+        try {
+            (void)co_await conn.prepare("SELECT * FROM no_such_table");
+        } catch (const pg::undefined_table&) {
+            undefined = true;
+        }
+        CHECK(undefined);
+
+        const pg::prepared_statement one = co_await conn.prepare("SELECT 1");
+        CHECK(one.is_usable());
+        conn.close();
+        CHECK_FALSE(one.is_usable());
+        std::string message;
+        try {
+            (void)co_await one.fetchval<std::int32_t>();
+        } catch (const pg::stale_statement_error& e) {
+            message = e.what();
+        }
+        CHECK(message.find("closed") != std::string::npos);
+
+        pg::pool_options options;
+        options.dsn = dsn;
+        options.min_size = 1;
+        options.max_size = 1;
+        pg::pool pool = co_await pg::create_pool(std::move(options));
+        std::optional<pg::prepared_statement> kept;
+        {
+            pg::pooled_connection lent = co_await pool.acquire();
+            kept = co_await lent->prepare("SELECT $1::text");
+            const auto echoed = co_await kept->fetchval<std::string>("x");
+            CHECK(echoed == "x");
+        }
+        message.clear();
+        try {
+            (void)co_await kept->fetchval<std::string>("y");
+        } catch (const pg::stale_statement_error& e) {
+            message = e.what();
+        }
+        CHECK(message.find("released to the pool") != std::string::npos);
+        // The pool deallocated it on the server before lending the connection again.
+        pg::pooled_connection again = co_await pool.acquire();
+        const auto left = co_await again->fetchval<std::int64_t>(
+            "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'corio_prepared_%'");
+        CHECK(left == 0);
+        again.release();
+        co_await pool.close();
+    }(server->dsn()));
+}
+
+TEST_CASE("pg execute without arguments runs several statements, the last status returned") {
+    const auto* server = server_or_skip();
+    if (server == nullptr) {
+        return;
+    }
+    run_pg([](std::string dsn) -> corio::task<> {
+        pg::connection conn = co_await pg::connect(dsn);
+        // Statements in flight before it are answered first; others sent meanwhile go around it.
+        auto before = corio::create_task(conn.fetchval<std::int32_t>("SELECT $1::int", 7));
+        co_await corio::sleep(0ms);  // `before` is sent
+        CHECK(conn.pending() == 1);
+        auto during = corio::create_task(conn.fetchval<std::int32_t>("SELECT $1::int", 8));
+        const std::string status = co_await conn.execute(
+            "CREATE TEMP TABLE multi (id int PRIMARY KEY); INSERT INTO multi VALUES (1), (2); "
+            "UPDATE multi SET id = id + 10;  ");
+        CHECK(status == "UPDATE 2");
+        const auto earlier = co_await before;
+        CHECK(earlier == 7);
+        const auto meanwhile = co_await during;
+        CHECK(meanwhile == 8);
+        const auto total = co_await conn.fetchval<std::int64_t>("SELECT sum(id) FROM multi");
+        CHECK(total == 23);
+
+        // An error in the middle is that statement's error; the implicit transaction
+        // undoes the statements before it and the ones after it do not run.
+        std::string sqlstate;
+        try {
+            (void)co_await conn.execute(
+                "INSERT INTO multi VALUES (3); INSERT INTO multi VALUES (11); INSERT INTO multi VALUES (4)");
+        } catch (const pg::unique_violation& e) {
+            sqlstate = e.sqlstate();
+        }
+        CHECK(sqlstate == "23505");
+        const auto count = co_await conn.fetchval<std::int64_t>("SELECT count(*) FROM multi");
+        CHECK(count == 2);
+        bool undefined = false;
+        try {
+            (void)co_await conn.execute("SELECT 1; SELECT * FROM no_such_table; SELECT 2");
+        } catch (const pg::undefined_table&) {
+            undefined = true;
+        }
+        CHECK(undefined);
+        CHECK_FALSE(conn.in_transaction());
+
+        // A single statement with a trailing ';' stays on the pipelined path; both work.
+        const std::string single = co_await conn.execute("DELETE FROM multi WHERE id = 11;");
+        CHECK(single == "DELETE 1");
+        const auto after = co_await conn.fetchval<std::int32_t>("SELECT 5");
+        CHECK(after == 5);
+    }(server->dsn()));
+}
+
+TEST_CASE("pg pool statements share a busy connection pipelined, behind acquire waiters") {
+    const auto* server = server_or_skip();
+    if (server == nullptr) {
+        return;
+    }
+    run_pg([](std::string dsn) -> corio::task<> {
+        pg::pool_options options;
+        options.dsn = dsn;
+        options.min_size = 1;
+        options.max_size = 1;
+        pg::pool pool = co_await pg::create_pool(options);
+        // Five statements at once on a pool of one: none waits, all are in flight together.
+        std::vector<corio::task_handle<std::int32_t>> running;
+        for (std::int32_t i = 0; i < 5; ++i) {
+            running.push_back(corio::create_task(pool.fetchval<std::int32_t>("SELECT $1::int", i)));
+        }
+        co_await corio::sleep(0ms);
+        CHECK(pool.waiters() == 0);
+        CHECK(pool.size() == 1);
+        for (std::int32_t i = 0; i < 5; ++i) {
+            const auto value = co_await running[static_cast<std::size_t>(i)];
+            CHECK(value == i);
+        }
+
+        // A caller of acquire() keeps its turn: a statement coming after it waits behind it.
+        std::vector<std::string> order;
+        auto busy = corio::create_task(pool.fetchval<std::int32_t>("SELECT 1 FROM pg_sleep(0.05)"));
+        co_await corio::sleep(0ms);
+        auto acquirer = [](pg::pool& pool, std::vector<std::string>& order) -> corio::task<> {
+            pg::pooled_connection conn = co_await pool.acquire();
+            order.emplace_back("acquired");
+            co_await corio::sleep(20ms);
+        };
+        auto exclusive = corio::create_task(acquirer(pool, order));
+        co_await corio::sleep(0ms);
+        auto statement = [](pg::pool& pool, std::vector<std::string>& order) -> corio::task<> {
+            (void)co_await pool.fetchval<std::int32_t>("SELECT 2");
+            order.emplace_back("statement");
+        };
+        auto later = corio::create_task(statement(pool, order));
+        co_await corio::sleep(0ms);
+        CHECK(pool.waiters() == 2);
+        (void)co_await busy;
+        co_await exclusive;
+        co_await later;
+        CHECK((order == std::vector<std::string>{"acquired", "statement"}));
+        co_await pool.close();
+    }(server->dsn()));
+}

@@ -11,7 +11,9 @@
 #include <corio/generator.hpp>
 #include <corio/pg/detail/connect.hpp>
 #include <corio/pg/detail/pipeline.hpp>
+#include <corio/pg/detail/statement.hpp>
 #include <corio/pg/errors.hpp>
+#include <corio/pg/prepared_statement.hpp>
 #include <corio/pg/record.hpp>
 #include <corio/pg/types.hpp>
 #include <corio/sleep.hpp>
@@ -63,68 +65,6 @@ struct transaction_options {
 };
 
 namespace detail {
-
-template <class T>
-struct is_optional : std::false_type {};
-template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
-
-template <class T>
-void encode_parameter(pipeline::parameters& params, const T& value) {
-    using value_type = std::remove_cvref_t<T>;
-    if constexpr (std::is_same_v<value_type, std::nullptr_t> || std::is_same_v<value_type, std::nullopt_t>) {
-        params.storage.emplace_back();
-        params.formats.push_back(0);
-        params.types.push_back(oids::unknown);
-        params.lengths.push_back(-1);  // NULL
-    } else if constexpr (is_optional<value_type>::value) {
-        if (!value.has_value()) {
-            params.storage.emplace_back();
-            params.formats.push_back(1);
-            params.types.push_back(codec<typename value_type::value_type>::type_oid);
-            params.lengths.push_back(-1);
-        } else {
-            encode_parameter(params, *value);
-        }
-    } else if constexpr (std::is_array_v<value_type> || std::is_same_v<value_type, char*>) {
-        encode_parameter(params, static_cast<const char*>(value));
-    } else {
-        std::string& out = params.storage.emplace_back();
-        codec<value_type>::encode(value, out);
-        params.formats.push_back(codec<value_type>::binary ? 1 : 0);
-        params.types.push_back(codec<value_type>::type_oid);
-        params.lengths.push_back(static_cast<int>(out.size()));
-    }
-    params.signature += std::to_string(params.types.back());
-    params.signature += ',';
-}
-
-template <class... Args>
-pipeline::parameters encode_parameters(const Args&... args) {
-    pipeline::parameters params;
-    params.storage.reserve(sizeof...(Args));
-    (encode_parameter(params, args), ...);
-    // The pointers are taken once every value is in place.
-    params.values.reserve(sizeof...(Args));
-    for (std::size_t i = 0; i < params.storage.size(); ++i) {
-        params.values.push_back(params.lengths[i] < 0 ? nullptr : params.storage[i].data());
-    }
-    return params;
-}
-
-inline std::vector<record> records_of(result_ptr result) {
-    std::vector<record> records;
-    if (!result || PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
-        return records;
-    }
-    auto shared = std::make_shared<const shared_result>(std::move(result));
-    const int rows = shared->rows();
-    records.reserve(static_cast<std::size_t>(rows));
-    for (int row = 0; row < rows; ++row) {
-        records.emplace_back(shared, row);
-    }
-    return records;
-}
 
 /// `"name"` with inner quotes doubled: an identifier no input can break out of.
 inline std::string quote_identifier(std::string_view name) {
@@ -212,7 +152,11 @@ public:
     [[nodiscard]] task<T> fetchval(std::string sql, const Args&... args) {
         return fetchval_encoded<T>(std::move(sql), detail::encode_parameters(args...));
     }
-    /// Runs a statement; returns the command status ("INSERT 0 1", "UPDATE 3").
+    /// Runs a statement; returns the command status ("INSERT 0 1", "UPDATE 3"). Without args
+    /// the text may hold several statements separated by `;` (asyncpg's execute): they run
+    /// with the simple query protocol, in one implicit transaction unless they manage their
+    /// own, after the statements already in flight; the status is the last one's, and the
+    /// first failing statement's error is thrown (the ones after it do not run).
     template <class... Args>
     [[nodiscard]] task<std::string> execute(std::string sql, const Args&... args) {
         return execute_encoded(std::move(sql), detail::encode_parameters(args...), sizeof...(Args) > 0);
@@ -228,6 +172,14 @@ public:
         }
         return executemany_encoded(std::move(sql), std::move(encoded));
     }
+
+    /// Prepares `sql` on this connection (asyncpg's `await conn.prepare(sql)`): the server
+    /// parses it once and reports its parameter and column types. Bad SQL throws its
+    /// postgres_error here. The statement runs on this connection only; after the connection
+    /// closes or goes back to its pool it throws stale_statement_error. A pooled connection
+    /// deallocates its prepared statements when it is released; otherwise they last as long as
+    /// the connection.
+    [[nodiscard]] task<prepared_statement> prepare(std::string sql) { return prepare_impl(std::move(sql)); }
 
     /// Runs fn(connection&) in a transaction: COMMIT when it returns, ROLLBACK
     /// when it throws or is cancelled (then rethrows). Nested calls use savepoints.
@@ -295,6 +247,20 @@ public:
     /// A statement changed session state (SET, LISTEN, DECLARE...): a pool
     /// resets the connection before handing it to someone else.
     [[nodiscard]] bool session_state_changed() const noexcept { return m_session_changed; }
+    /// Statements made by prepare() are on the server (the pool deallocates them on release).
+    [[nodiscard]] bool has_prepared_statements() const noexcept {
+        return m_pipeline && !m_pipeline->prepared_names().empty();
+    }
+    /// Makes the prepared_statement objects made so far throw stale_statement_error (the pool
+    /// calls it when the connection comes back); `reason` ends their message.
+    void retire_prepared_statements(const char* reason) noexcept {
+        if (m_pipeline) {
+            m_pipeline->retire_statements(reason);
+        }
+    }
+    /// DEALLOCATEs on the server every statement prepare() made (the pool calls it on release;
+    /// retire them first).
+    [[nodiscard]] task<> deallocate_prepared_statements() { return deallocate_impl(); }
     /// Forgets that the session state changed (the pool calls it after resetting the session).
     void clear_session_state_changed() noexcept { m_session_changed = false; }
     /// Statements sent and not yet answered.
@@ -324,6 +290,11 @@ private:
     CORIO_HEADER_COROUTINE task<detail::result_ptr> run(std::string sql, detail::pipeline::parameters params,
                                                         bool cacheable = true) {
         detail::pipeline& pipeline = pipe();
+        while (pipeline.exclusive()) {
+            // A COPY or multi-statement execute runs outside pipeline mode: after it.
+            pipeline.exclusive_over().clear();
+            co_await pipeline.exclusive_over().wait();
+        }
         std::shared_ptr<detail::pending_statement> statement = pipeline.send(sql, params, cacheable);
         if (m_options.command_timeout) {
             co_return co_await corio::wait_for(pipeline.wait(std::move(statement)), *m_options.command_timeout);
@@ -340,33 +311,26 @@ private:
     CORIO_HEADER_COROUTINE task<std::optional<record>> fetchrow_encoded(std::string sql,
                                                                         detail::pipeline::parameters params) {
         detail::result_ptr result = co_await run(std::move(sql), std::move(params));
-        std::vector<record> records = detail::records_of(std::move(result));
-        if (records.empty()) {
-            co_return std::nullopt;
-        }
-        co_return std::move(records.front());
+        co_return detail::first_record_of(std::move(result));
     }
 
     template <class T>
     CORIO_HEADER_COROUTINE task<T> fetchval_encoded(std::string sql, detail::pipeline::parameters params) {
-        std::optional<record> row = co_await fetchrow_encoded(std::move(sql), std::move(params));
-        if (!row) {
-            if constexpr (detail::is_optional<T>::value) {
-                co_return std::nullopt;
-            } else {
-                throw interface_error("corio::pg: fetchval: the query returned no rows");
-            }
-        }
-        if (row->size() == 0) {
-            throw interface_error("corio::pg: fetchval: the query returned no columns");
-        }
-        co_return row->get<T>(0);
+        detail::result_ptr result = co_await run(std::move(sql), std::move(params));
+        co_return detail::value_of<T>(result);
     }
 
     CORIO_HEADER_COROUTINE task<std::string> execute_encoded(std::string sql, detail::pipeline::parameters params,
                                                              bool cacheable) {
-        detail::result_ptr result = co_await run(std::move(sql), std::move(params), cacheable);
-        std::string status = result ? std::string(PQcmdStatus(result.get())) : std::string();
+        std::string status;
+        if (params.slots.empty() && detail::has_several_statements(sql)) {
+            status = co_await pipe().simple_query(std::move(sql));
+            // Any of them may have changed the session; only the last status is seen.
+            m_session_changed = true;
+        } else {
+            detail::result_ptr result = co_await run(std::move(sql), std::move(params), cacheable);
+            status = detail::status_of(result);
+        }
         for (const char* changing : {"SET", "LISTEN", "DECLARE", "PREPARE", "CREATE TEMP"}) {
             if (status.rfind(changing, 0) == 0) {
                 m_session_changed = true;
@@ -378,6 +342,10 @@ private:
     CORIO_HEADER_COROUTINE task<> executemany_encoded(std::string sql,
                                                       std::vector<detail::pipeline::parameters> rows) {
         detail::pipeline& pipeline = pipe();
+        while (pipeline.exclusive()) {
+            pipeline.exclusive_over().clear();
+            co_await pipeline.exclusive_over().wait();
+        }
         std::vector<std::shared_ptr<detail::pending_statement>> statements;
         statements.reserve(rows.size());
         for (const auto& params : rows) {
@@ -396,6 +364,34 @@ private:
         }
         if (first_error) {
             std::rethrow_exception(first_error);
+        }
+    }
+
+    CORIO_HEADER_COROUTINE task<prepared_statement> prepare_impl(std::string sql) {
+        detail::pipeline& pipeline = pipe();
+        while (pipeline.exclusive()) {
+            pipeline.exclusive_over().clear();
+            co_await pipeline.exclusive_over().wait();
+        }
+        std::string name = "corio_prepared_" + std::to_string(++m_prepared_counter);
+        std::shared_ptr<detail::pending_statement> statement = pipeline.send_prepare(name, sql);
+        detail::result_ptr description;
+        if (m_options.command_timeout) {
+            description = co_await corio::wait_for(pipeline.wait(std::move(statement)), *m_options.command_timeout);
+        } else {
+            description = co_await pipeline.wait(std::move(statement));
+        }
+        pipeline.prepared_names().push_back(name);
+        co_return prepared_statement(pipeline.scope(), std::move(name), std::move(sql), description.get(),
+                                     m_options.command_timeout);
+    }
+
+    CORIO_HEADER_COROUTINE task<> deallocate_impl() {
+        std::vector<std::string> names = std::move(pipe().prepared_names());
+        pipe().prepared_names().clear();
+        for (const std::string& name : names) {
+            const std::string deallocate = "DEALLOCATE " + detail::quote_identifier(name);
+            (void)co_await execute(deallocate);
         }
     }
 
@@ -503,6 +499,7 @@ private:
     std::size_t m_transaction_depth = 0;
     bool m_session_changed = false;
     std::uint64_t m_cursor_counter = 0;
+    std::uint64_t m_prepared_counter = 0;
 };
 
 /// Opens a connection (asyncpg.connect).

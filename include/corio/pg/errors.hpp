@@ -44,6 +44,12 @@ public:
     using interface_error::interface_error;
 };
 
+/// A prepared_statement was used after its connection closed or went back to its pool.
+class stale_statement_error : public interface_error {
+public:
+    using interface_error::interface_error;
+};
+
 /// What the server reported about a failed statement.
 struct error_fields {
     /// Five-character SQLSTATE code ("23505"); its first two characters are the class.

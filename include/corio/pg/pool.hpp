@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,10 +61,19 @@ struct pool_state {
         event_loop::clock::time_point since;
     };
 
+    /// A connection lent to the pool's own one-statement calls, shared by them:
+    /// their statements are pipelined on it.
+    struct shared_connection {
+        std::unique_ptr<connection> conn;
+        corio::semaphore_permit permit;
+        std::size_t users = 0;  // statements running on it
+    };
+
     pool_options options;
     corio::semaphore permits;
     std::deque<idle_connection> idle;
     std::unordered_set<connection*> in_use;
+    std::vector<shared_connection> shared;
     std::size_t resetting = 0;
     bool closing = false;
     corio::event drained;  // set when nothing is in use or resetting
@@ -89,8 +99,8 @@ struct pool_state {
     }
 };
 
-/// Rolls back / resets a returned connection, then puts it back; the permit
-/// is given back only then, so the next user never sees the old state.
+/// Rolls back / resets a returned connection (and deallocates what it prepared), then puts it
+/// back; the permit is given back only then, so the next user never sees the old state.
 CORIO_HEADER_COROUTINE inline task<> reset_and_return(std::shared_ptr<pool_state> state,
                                                       std::unique_ptr<connection> conn,
                                                       corio::semaphore_permit permit) {
@@ -98,6 +108,9 @@ CORIO_HEADER_COROUTINE inline task<> reset_and_return(std::shared_ptr<pool_state
     try {
         if (conn->in_transaction()) {
             (void)co_await conn->execute("ROLLBACK");
+        }
+        if (conn->has_prepared_statements()) {
+            co_await conn->deallocate_prepared_statements();
         }
         if (conn->session_state_changed()) {
             (void)co_await conn->execute("CLOSE ALL");
@@ -147,17 +160,26 @@ public:
     /// The connection; only while one is held.
     connection& operator*() const noexcept { return *m_conn; }
 
+    /// Hands the connection and its permit over (the pool's shared statements
+    /// keep them); this handle holds none afterwards.
+    void detach(std::unique_ptr<connection>& conn, corio::semaphore_permit& permit) noexcept {
+        conn = std::move(m_conn);
+        permit = std::move(m_permit);
+    }
+
     /// Gives the connection back now (the destructor does it otherwise).
     void release() noexcept {
         if (!m_conn) {
             return;
         }
         m_state->in_use.erase(m_conn.get());
+        m_conn->retire_prepared_statements("its connection was released to the pool");
         if (m_state->closing || m_conn->is_closed() || m_conn->pending() != 0) {
             // Closed, broken, or abandoned mid-statement: not worth keeping.
             m_conn->close();
             m_conn.reset();
-        } else if (m_conn->in_transaction() || m_conn->session_state_changed()) {
+        } else if (m_conn->in_transaction() || m_conn->session_state_changed() ||
+                   m_conn->has_prepared_statements()) {
             ++m_state->resetting;
             try {
                 (void)corio::create_task(detail::reset_and_return(m_state, std::move(m_conn), std::move(m_permit)));
@@ -181,10 +203,15 @@ private:
 
 /// A pool of PostgreSQL connections (asyncpg's Pool), made by create_pool. acquire() lends
 /// one until the pooled_connection is destroyed; fetch / fetchrow / fetchval / execute borrow
-/// one for a single statement. A connection coming back inside a transaction, or with
-/// session state changed, is rolled back and reset (ROLLBACK, CLOSE ALL, UNLISTEN *, RESET
-/// ALL) before anyone else gets it; one that is closed or has a statement in flight is
-/// closed. Copying shares the pool; loop thread only.
+/// one for a single statement, and when every connection is out they share one already running
+/// such statements (pipelined on it) rather than wait, so 100 tasks on a pool of 10 have 100
+/// statements in flight. Callers waiting in acquire() keep their turn: while one waits, new
+/// statements queue behind it. A statement that changes the session (SET, BEGIN, LISTEN)
+/// belongs on an acquired connection, since others may run on the same one. A connection
+/// coming back inside a transaction, with session state changed or with prepared statements,
+/// is rolled back and reset (ROLLBACK, DEALLOCATE, CLOSE ALL, UNLISTEN *, RESET ALL) before
+/// anyone else gets it; one that is closed or has a statement in flight is closed. Copying
+/// shares the pool; loop thread only.
 class pool {
 public:
     /// Wraps a pool's state (create_pool makes it; not for user code).
@@ -223,7 +250,8 @@ public:
         co_return pooled_connection(state, std::make_unique<connection>(std::move(conn)), std::move(*permit));
     }
 
-    /// connection::fetch on a connection acquired for the statement.
+    /// connection::fetch on a pooled connection, shared with other such statements when none is
+    /// free (see the class comment).
     template <class... Args>
     [[nodiscard]] task<std::vector<record>> fetch(std::string sql, const Args&... args) {
         return with_connection<std::vector<record>>(std::move(sql), detail::encode_parameters(args...),
@@ -231,7 +259,8 @@ public:
                                                         return c.fetch_encoded(std::move(s), std::move(p));
                                                     });
     }
-    /// connection::fetchrow on a connection acquired for the statement.
+    /// connection::fetchrow on a pooled connection, shared with other such statements when none is
+    /// free (see the class comment).
     template <class... Args>
     [[nodiscard]] task<std::optional<record>> fetchrow(std::string sql, const Args&... args) {
         return with_connection<std::optional<record>>(
@@ -240,7 +269,8 @@ public:
                 return c.fetchrow_encoded(std::move(s), std::move(p));
             });
     }
-    /// connection::fetchval on a connection acquired for the statement.
+    /// connection::fetchval on a pooled connection, shared with other such statements when none is
+    /// free (see the class comment).
     template <class T, class... Args>
     [[nodiscard]] task<T> fetchval(std::string sql, const Args&... args) {
         return with_connection<T>(std::move(sql), detail::encode_parameters(args...),
@@ -248,7 +278,8 @@ public:
                                       return c.template fetchval_encoded<T>(std::move(s), std::move(p));
                                   });
     }
-    /// connection::execute on a connection acquired for the statement.
+    /// connection::execute on a pooled connection, shared with other such statements when none is
+    /// free (see the class comment).
     template <class... Args>
     [[nodiscard]] task<std::string> execute(std::string sql, const Args&... args) {
         return with_connection<std::string>(std::move(sql), detail::encode_parameters(args...),
@@ -294,10 +325,77 @@ private:
         state.idle.clear();
     }
 
+    // A connection for one statement of fetch / execute...: one already
+    // carrying such statements when no connection is free, so the tasks share
+    // it pipelined instead of queueing for a connection each (null: take one
+    // with lend_new_for_statement). Waiters of acquire() keep their place:
+    // while any waits, statements queue too.
+    static connection* share_for_statement(detail::pool_state& state) {
+        if (state.closing) {
+            throw interface_error("corio::pg: the pool is closed");
+        }
+        if (state.permits.available() != 0 || state.permits.waiters() != 0) {
+            return nullptr;
+        }
+        detail::pool_state::shared_connection* least = nullptr;
+        for (auto& candidate : state.shared) {
+            if ((least == nullptr || candidate.users < least->users) && !candidate.conn->is_closed()) {
+                least = &candidate;
+            }
+        }
+        if (least == nullptr) {
+            return nullptr;
+        }
+        ++least->users;
+        return least->conn.get();
+    }
+
+    CORIO_HEADER_COROUTINE task<connection*> lend_new_for_statement() {
+        std::shared_ptr<detail::pool_state> state = m_state;
+        pooled_connection lent = co_await acquire();
+        std::unique_ptr<connection> conn;
+        corio::semaphore_permit permit;
+        lent.detach(conn, permit);
+        connection* raw = conn.get();
+        state->shared.push_back(detail::pool_state::shared_connection{std::move(conn), std::move(permit), 1});
+        co_return raw;
+    }
+
+    // The statement on `conn` is done: the last one out gives it back.
+    static void return_from_statement(const std::shared_ptr<detail::pool_state>& state, connection* conn) noexcept {
+        auto& shared = state->shared;
+        for (auto it = shared.begin(); it != shared.end(); ++it) {
+            if (it->conn.get() != conn) {
+                continue;
+            }
+            if (--it->users == 0) {
+                detail::pool_state::shared_connection done = std::move(*it);
+                shared.erase(it);
+                pooled_connection(state, std::move(done.conn), std::move(done.permit)).release();
+            }
+            return;
+        }
+    }
+
     template <class T, class Run>
     CORIO_HEADER_COROUTINE task<T> with_connection(std::string sql, detail::pipeline::parameters params, Run run) {
-        pooled_connection conn = co_await acquire();
-        co_return co_await run(*conn, std::move(sql), std::move(params));
+        std::shared_ptr<detail::pool_state> state = m_state;
+        connection* conn = share_for_statement(*state);
+        if (conn == nullptr) {
+            conn = co_await lend_new_for_statement();
+        }
+        std::exception_ptr failure;
+        std::optional<T> result;
+        try {
+            result.emplace(co_await run(*conn, std::move(sql), std::move(params)));
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        return_from_statement(state, conn);
+        if (failure) {
+            std::rethrow_exception(failure);
+        }
+        co_return std::move(*result);
     }
 
     std::shared_ptr<detail::pool_state> m_state;

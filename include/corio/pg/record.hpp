@@ -32,17 +32,21 @@ public:
     explicit shared_result(result_ptr result) : m_result(std::move(result)) {
         const int columns = PQnfields(m_result.get());
         m_names.reserve(static_cast<std::size_t>(columns));
+        m_types.reserve(static_cast<std::size_t>(columns));
         for (int i = 0; i < columns; ++i) {
             m_names.emplace_back(PQfname(m_result.get(), i));
+            m_types.push_back(PQftype(m_result.get(), i));
         }
     }
     [[nodiscard]] PGresult* get() const noexcept { return m_result.get(); }
     [[nodiscard]] const std::vector<std::string>& names() const noexcept { return m_names; }
+    [[nodiscard]] const std::vector<oid_t>& types() const noexcept { return m_types; }
     [[nodiscard]] int rows() const noexcept { return PQntuples(m_result.get()); }
 
 private:
     result_ptr m_result;
     std::vector<std::string> m_names;
+    std::vector<oid_t> m_types;  // each column's, read once: get() is called per value
 };
 
 template <class T>
@@ -53,6 +57,32 @@ template <class T>
 struct optional_traits<std::optional<T>> : std::true_type {
     using value_type = T;
 };
+
+/// Field (`row`, `field`) of `result`, whose column has type `type`, as T (see record::get);
+/// `column_name` is for messages.
+template <class T>
+T decode_field(const PGresult* result, int row, int field, oid_t type, std::string_view column_name) {
+    using traits = optional_traits<T>;
+    using value_codec = codec<typename traits::value_type>;
+    if (!value_codec::accepts(type)) {
+        throw type_mismatch_error("corio::pg: column \"" + std::string(column_name) + "\" is " + type_name(type) +
+                                  ", which cannot be read as " + std::string(value_codec::cpp_name));
+    }
+    const int length = PQgetlength(result, row, field);
+    // libpq gives NULL a length of 0: only then is it asked.
+    if (length == 0 && PQgetisnull(result, row, field) != 0) {
+        if constexpr (traits::value) {
+            return std::nullopt;
+        } else {
+            throw null_value_error("corio::pg: column \"" + std::string(column_name) +
+                                   "\" is NULL: read it as std::optional<" + std::string(value_codec::cpp_name) +
+                                   ">");
+        }
+    } else {
+        const std::string_view bytes(PQgetvalue(result, row, field), static_cast<std::size_t>(length));
+        return value_codec::decode(bytes, type);
+    }
+}
 
 }  // namespace detail
 
@@ -91,7 +121,7 @@ public:
     /// The PostgreSQL type OID of a column.
     [[nodiscard]] unsigned int type_oid(std::size_t column) const {
         check_index(column);
-        return PQftype(m_result->get(), static_cast<int>(column));
+        return m_result->types()[column];
     }
 
     /// The value of a column as T; std::optional<T> reads NULL as empty.
@@ -106,29 +136,8 @@ public:
         }
         const auto column = static_cast<std::size_t>(index);
         check_index(column);
-        using traits = detail::optional_traits<T>;
-        using value_codec = codec<typename traits::value_type>;
-        PGresult* result = m_result->get();
-        const int field = static_cast<int>(column);
-        const detail::oid_t type = PQftype(result, field);
-        if (!value_codec::accepts(type)) {
-            throw type_mismatch_error("corio::pg: column \"" + m_result->names()[column] + "\" is " +
-                                      detail::type_name(type) + ", which cannot be read as " +
-                                      std::string(value_codec::cpp_name));
-        }
-        if (PQgetisnull(result, m_row, field) != 0) {
-            if constexpr (traits::value) {
-                return std::nullopt;
-            } else {
-                throw null_value_error("corio::pg: column \"" + m_result->names()[column] +
-                                       "\" is NULL: read it as std::optional<" +
-                                       std::string(value_codec::cpp_name) + ">");
-            }
-        } else {
-            const std::string_view bytes(PQgetvalue(result, m_row, field),
-                                         static_cast<std::size_t>(PQgetlength(result, m_row, field)));
-            return value_codec::decode(bytes, type);
-        }
+        return detail::decode_field<T>(m_result->get(), m_row, static_cast<int>(column), m_result->types()[column],
+                                       m_result->names()[column]);
     }
     /// The value of the column named `column` as T (see get(Index)); interface_error when
     /// there is none.

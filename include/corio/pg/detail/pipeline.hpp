@@ -21,6 +21,7 @@
 #include <corio/pg/detail/socket_poll.hpp>
 #include <corio/pg/errors.hpp>
 #include <corio/pg/record.hpp>
+#include <corio/sleep.hpp>
 #include <corio/spawn.hpp>
 #include <corio/sync/event.hpp>
 #include <corio/task.hpp>
@@ -29,6 +30,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -125,6 +127,16 @@ struct connection_deleter {
 };
 using connection_ptr = std::unique_ptr<PGconn, connection_deleter>;
 
+class pipeline;
+
+/// What prepared statements hold of their connection: the pipeline while the
+/// statements may use it, null once it closed or went back to a pool (then
+/// `gone` says which).
+struct statement_scope {
+    pipeline* pipe = nullptr;
+    std::string gone;
+};
+
 class pipeline {
 public:
     pipeline(event_loop& loop, connection_ptr conn, std::size_t statement_cache_size)
@@ -153,6 +165,7 @@ public:
 
     /// Fails what is queued with connection_error and closes the connection.
     void close() noexcept {
+        retire_statements("its connection was closed");
         if (m_conn == nullptr) {
             return;
         }
@@ -171,54 +184,114 @@ public:
         }
     }
 
-    /// The parameters of one statement, encoded.
-    struct parameters {
-        std::vector<std::string> storage;
-        std::vector<const char*> values;
-        std::vector<int> lengths;
-        std::vector<int> formats;
-        std::vector<oid_t> types;
-        std::string signature;  // the types, as part of the statement cache key
+    /// One parameter: where its bytes are in parameters::data (length -1: NULL),
+    /// its format (1: binary) and type OID (0: the server infers it).
+    struct parameter_slot {
+        std::size_t offset;
+        int length;
+        int format;
+        oid_t type;
     };
+
+    /// The parameters of one statement, encoded: their bytes back to back in
+    /// one string, so moving them along costs two pointers' worth.
+    struct parameters {
+        std::string data;
+        std::vector<parameter_slot> slots;
+    };
+
+    /// The scope prepared statements of this connection share (made on first use).
+    std::shared_ptr<statement_scope> scope() {
+        if (!m_scope) {
+            m_scope = std::make_shared<statement_scope>();
+            m_scope->pipe = this;
+        }
+        return m_scope;
+    }
+
+    /// Makes the prepared statements made so far unusable (they throw,
+    /// saying `reason`); later ones get a new scope.
+    void retire_statements(const char* reason) noexcept {
+        if (m_scope) {
+            m_scope->pipe = nullptr;
+            try {
+                m_scope->gone = reason;
+            } catch (...) {
+            }
+            m_scope.reset();
+        }
+    }
+
+    /// Names of the statements prepare() made that are still on the server.
+    std::vector<std::string>& prepared_names() noexcept { return m_prepared_names; }
+
+    /// Sends PREPARE and DESCRIBE of a named statement (the server infers the
+    /// parameter types); the answer is the description.
+    std::shared_ptr<pending_statement> send_prepare(const std::string& name, const std::string& sql) {
+        check_sendable();
+        PGconn* conn = m_conn.get();
+        if (PQsendPrepare(conn, name.c_str(), sql.c_str(), 0, nullptr) != 1 ||
+            PQsendDescribePrepared(conn, name.c_str()) != 1) {
+            throw_send_failure();
+        }
+        return queue_with_sync();
+    }
+
+    /// Sends an execution of a statement made by send_prepare.
+    std::shared_ptr<pending_statement> send_prepared(const std::string& name, const parameters& params) {
+        check_sendable();
+        const int count = unpack(params);
+        if (PQsendQueryPrepared(m_conn.get(), name.c_str(), count, m_values.data(), m_lengths.data(),
+                                m_formats.data(), 1) != 1) {
+            throw_send_failure();
+        }
+        return queue_with_sync();
+    }
 
     /// Sends a statement with its parameters (binary results) and queues it.
     std::shared_ptr<pending_statement> send(const std::string& sql, const parameters& params, bool cacheable) {
-        check_usable();
-        if (m_copying) {
-            throw interface_error("corio::pg: a COPY is in progress on this connection");
-        }
+        check_sendable();
         PGconn* conn = m_conn.get();
         auto statement = std::make_shared<pending_statement>();
-        const int count = static_cast<int>(params.values.size());
+        const int count = unpack(params);
         int sent = 0;
         if (cacheable && m_statement_cache_size > 0) {
-            std::string key = params.signature;
+            // The key (types, then the text) is built in a kept buffer: a lookup
+            // allocates nothing once it has grown.
+            std::string& key = m_key_scratch;
+            key.clear();
+            for (oid_t type : m_types) {
+                char digits[16];
+                key.append(digits, std::to_chars(digits, digits + sizeof digits, type).ptr);
+                key += ',';
+            }
             key += '\0';
             key += sql;
             auto found = m_statements.find(key);
             if (found == m_statements.end() && m_statements.size() < m_statement_cache_size) {
                 std::string name = "corio_" + std::to_string(++m_statement_counter);
-                if (PQsendPrepare(conn, name.c_str(), sql.c_str(), count, params.types.data()) != 1) {
+                if (PQsendPrepare(conn, name.c_str(), sql.c_str(), count, m_types.data()) != 1) {
                     throw_send_failure();
                 }
                 found = m_statements.emplace(key, std::move(name)).first;
-                statement->prepared_key = std::move(key);
+                statement->prepared_key = key;
             }
             if (found != m_statements.end()) {
-                sent = PQsendQueryPrepared(conn, found->second.c_str(), count, params.values.data(),
-                                           params.lengths.data(), params.formats.data(), 1);
+                sent = PQsendQueryPrepared(conn, found->second.c_str(), count, m_values.data(), m_lengths.data(),
+                                           m_formats.data(), 1);
                 if (sent != 1) {
                     throw_send_failure();
                 }
             }
         }
-        if (sent == 0 && PQsendQueryParams(conn, sql.c_str(), count, params.types.data(), params.values.data(),
-                                           params.lengths.data(), params.formats.data(), 1) != 1) {
+        if (sent == 0 && PQsendQueryParams(conn, sql.c_str(), count, m_types.data(), m_values.data(),
+                                           m_lengths.data(), m_formats.data(), 1) != 1) {
             throw_send_failure();
         }
         if (PQpipelineSync(conn) != 1) {
             throw_send_failure();
         }
+        after_send();
         m_queue.push_back(statement);
         return statement;
     }
@@ -328,15 +401,98 @@ public:
         } catch (...) {
             failure = std::current_exception();
         }
-        m_copying = false;
-        if (!m_broken && PQenterPipelineMode(conn) != 1) {
-            mark_broken("cannot re-enter pipeline mode after COPY");
-        }
+        end_exclusive();
         if (failure) {
             std::rethrow_exception(failure);
         }
         co_return status;
     }
+
+    /// Runs `sql`, which may hold several statements, with the simple query
+    /// protocol; returns the last statement's command status. The server runs
+    /// them in one implicit transaction (unless they manage their own) and stops
+    /// at the first error, which is the one thrown. Pipeline mode has no simple
+    /// protocol, so this waits for the statements sent before it to be
+    /// answered, then leaves pipeline mode while it runs; statements sent
+    /// meanwhile wait for it (connection::run).
+    CORIO_HEADER_COROUTINE task<std::string> simple_query(std::string sql) {
+        while (true) {
+            check_usable();
+            if (m_copying) {
+                m_exclusive_over.clear();
+                co_await m_exclusive_over.wait();
+                continue;
+            }
+            if (m_queue.empty()) {
+                if (m_driving) {
+                    throw interface_error(
+                        "corio::pg: a multi-statement execute cannot run while listen() reads the connection");
+                }
+                break;
+            }
+            // A Sync alone: answered once everything sent before it is.
+            std::shared_ptr<pending_statement> barrier = queue_with_sync();
+            (void)co_await wait(std::move(barrier));
+        }
+        PGconn* conn = m_conn.get();
+        if (PQexitPipelineMode(conn) != 1) {
+            throw_send_failure();
+        }
+        m_copying = true;
+        std::exception_ptr failure;
+        std::string status;
+        try {
+            if (PQsendQuery(conn, sql.c_str()) != 1) {
+                throw_send_failure();
+            }
+            std::exception_ptr error;
+            while (result_ptr next = co_await next_result()) {
+                switch (PQresultStatus(next.get())) {
+                    case PGRES_COMMAND_OK:
+                    case PGRES_TUPLES_OK:
+                        status = PQcmdStatus(next.get());
+                        break;
+                    case PGRES_EMPTY_QUERY:
+                        break;
+                    case PGRES_COPY_IN:
+                        // Ended at once: the server fails the COPY and goes on.
+                        if (!error) {
+                            error = std::make_exception_ptr(interface_error(
+                                "corio::pg: execute cannot run COPY FROM STDIN: use copy_records_to_table"));
+                        }
+                        if (PQputCopyEnd(conn, "COPY FROM STDIN is not supported by execute") < 0) {
+                            throw_send_failure();
+                        }
+                        break;
+                    case PGRES_COPY_OUT:
+                    case PGRES_COPY_BOTH:
+                        // Its data would have to be drained first: not worth it here.
+                        fail_all("corio::pg: execute cannot run COPY TO STDOUT");
+                        throw interface_error("corio::pg: execute cannot run COPY TO STDOUT (the connection is closed)");
+                    default:
+                        if (!error) {
+                            error = error_of(next.get(), conn);
+                        }
+                        break;
+                }
+            }
+            if (error) {
+                std::rethrow_exception(error);
+            }
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        end_exclusive();
+        if (failure) {
+            std::rethrow_exception(failure);
+        }
+        co_return status;
+    }
+
+    /// A COPY or a multi-statement execute has the connection out of pipeline mode.
+    [[nodiscard]] bool exclusive() const noexcept { return m_copying; }
+    /// Set when the COPY or multi-statement execute in progress is over.
+    corio::event& exclusive_over() noexcept { return m_exclusive_over; }
 
     /// Notifications received so far (drained by listen()).
     std::deque<notification>& notifications() noexcept { return m_notifications; }
@@ -357,6 +513,84 @@ public:
     }
 
 private:
+    // Back to pipeline mode after copy_in / simple_query; statements waiting go on.
+    void end_exclusive() {
+        m_copying = false;
+        if (m_conn != nullptr && !m_broken && PQenterPipelineMode(m_conn.get()) != 1) {
+            mark_broken("cannot re-enter pipeline mode");
+        }
+        m_exclusive_over.set();
+    }
+
+    void check_sendable() const {
+        check_usable();
+        if (m_copying) {
+            throw interface_error("corio::pg: a COPY or a multi-statement execute is in progress on this connection");
+        }
+    }
+
+    std::shared_ptr<pending_statement> queue_with_sync() {
+        if (PQpipelineSync(m_conn.get()) != 1) {
+            throw_send_failure();
+        }
+        after_send();
+        auto statement = std::make_shared<pending_statement>();
+        m_queue.push_back(statement);
+        return statement;
+    }
+
+    // PQpipelineSync flushes; when the socket is full libpq keeps the rest, and
+    // reads input while it tries (input the reactor may then never announce).
+    // A driver asleep on readability would wait for answers to output still
+    // here: a flusher task pushes it out, so the server answers and the
+    // driver sees the answers arrive.
+    void after_send() {
+        if (PQflush(m_conn.get()) != 1) {
+            return;
+        }
+        m_maybe_input = true;
+        if (m_driving && !m_flusher_active && !m_driver_awaits_writable) {
+            m_flusher_active = true;
+            try {
+                (void)corio::create_task(flush_pending());
+            } catch (...) {
+                m_flusher_active = false;
+                throw;
+            }
+        }
+    }
+
+    CORIO_HEADER_COROUTINE task<> flush_pending() {
+        try {
+            while (m_conn != nullptr && !m_broken && !m_driver_awaits_writable) {
+                if (PQflush(m_conn.get()) != 1) {
+                    break;
+                }
+                m_maybe_input = true;
+                co_await m_source->writable();
+            }
+        } catch (const corio::cancelled_error&) {
+            co_return;  // the connection closed: the pipeline may be gone, touch nothing
+        }
+        m_flusher_active = false;
+    }
+
+    // Spreads the parameters into the arrays libpq takes (kept between calls);
+    // returns their count.
+    int unpack(const parameters& params) {
+        m_values.clear();
+        m_lengths.clear();
+        m_formats.clear();
+        m_types.clear();
+        for (const parameter_slot& slot : params.slots) {
+            m_values.push_back(slot.length < 0 ? nullptr : params.data.data() + slot.offset);
+            m_lengths.push_back(slot.length);
+            m_formats.push_back(slot.format);
+            m_types.push_back(slot.type);
+        }
+        return static_cast<int>(params.slots.size());
+    }
+
     [[noreturn]] void throw_send_failure() {
         const std::string text = libpq_message(m_conn.get());
         if (PQstatus(m_conn.get()) == CONNECTION_BAD) {
@@ -460,38 +694,73 @@ private:
 
     // Reads and dispatches until `own` is finished (or, for a listener, a
     // notification arrived). Whoever runs this is the only reader.
+    //
+    // It reads only when there is something to read: results libpq already
+    // holds are dispatched first, and the socket is read after the reactor
+    // reported input (an edge seen while nobody waited counts). A driver that
+    // read on entry instead would make one recv per statement when tasks take
+    // turns, each finding one answer; waiting for the edge lets answers gather.
     CORIO_HEADER_COROUTINE task<> drive(pending_statement& own, bool until_notification = false) {
         m_driving = true;
         std::exception_ptr failure;
+        auto done = [&] {
+            return own.finished || m_broken || (until_notification && !m_notifications.empty());
+        };
         try {
-            while (!own.finished && !m_broken && !(until_notification && !m_notifications.empty())) {
+            bool read_now = false;
+            while (!done()) {
                 PGconn* conn = m_conn.get();
                 const int flushed = PQflush(conn);
-                if (flushed < 0 || PQconsumeInput(conn) == 0) {
+                if (flushed < 0 || (read_now && PQconsumeInput(conn) == 0)) {
                     fail_all("corio::pg: " + libpq_message(conn));
                     break;
                 }
+                if (std::exchange(read_now, false)) {
+                    m_maybe_input = true;
+                }
                 dispatch_results();
-                if (own.finished || m_broken || (until_notification && !m_notifications.empty())) {
+                if (done()) {
                     break;
                 }
-                if (socket_has_input(PQsocket(conn))) {
+                // An edge the reactor saw while nobody waited: consumed here,
+                // the read follows. Stale edges cost one empty read.
+                if (m_source->readable().await_ready()) {
+                    read_now = true;
                     continue;
                 }
-                if (flushed == 1) {
+                if (flushed == 1 && !m_flusher_active) {
                     // Output still queued: wait until it can go, but look at the
                     // input now and then, so neither side waits on a full buffer.
+                    m_driver_awaits_writable = true;
                     try {
                         co_await corio::wait_for(m_source->writable(), std::chrono::milliseconds(5));
                     } catch (const corio::timeout_error&) {
                     }
+                    m_driver_awaits_writable = false;
+                } else if (m_maybe_input) {
+                    // libpq may leave input in the socket after a read (its buffer
+                    // full), which no edge would announce. One pass through the loop
+                    // first (the tasks woken by this read run and send, answers
+                    // gather), then the socket is asked. Asking at once costs a poll
+                    // per sleep and reads answers one by one; waiting for an edge
+                    // stalls a large result the server has finished sending.
+                    co_await corio::sleep(std::chrono::milliseconds(0));
+                    if (done()) {
+                        break;  // the connection was closed meanwhile
+                    }
+                    m_maybe_input = false;
+                    if (!m_source->readable().await_ready() && !socket_has_input(PQsocket(conn))) {
+                        continue;
+                    }
                 } else {
                     co_await m_source->readable();
                 }
+                read_now = true;
             }
         } catch (...) {
             failure = std::current_exception();
         }
+        m_driver_awaits_writable = false;
         m_driving = false;
         wake_next_driver();
         if (failure) {
@@ -528,14 +797,25 @@ private:
     std::optional<corio::detail::io_source> m_source;
     std::deque<std::shared_ptr<pending_statement>> m_queue;
     bool m_driving = false;
+    bool m_maybe_input = false;  // a read may have left input in the socket: look before sleeping
+    bool m_flusher_active = false;  // flush_pending() runs
+    bool m_driver_awaits_writable = false;  // the driver itself waits to flush
     bool m_copying = false;
     bool m_broken = false;
     std::string m_broken_reason;
     std::size_t m_statement_cache_size;
     std::uint64_t m_statement_counter = 0;
     std::unordered_map<std::string, std::string> m_statements;
+    std::string m_key_scratch;
+    std::shared_ptr<statement_scope> m_scope;
+    std::vector<std::string> m_prepared_names;
+    std::vector<const char*> m_values;  // send()'s arrays for libpq, kept to spare allocations
+    std::vector<int> m_lengths;
+    std::vector<int> m_formats;
+    std::vector<oid_t> m_types;
     std::deque<notification> m_notifications;
     corio::event m_notified;
+    corio::event m_exclusive_over;
 };
 
 }  // namespace detail

@@ -3,10 +3,12 @@
 // Byte-level helpers for PostgreSQL's binary formats: network byte order,
 // the type OIDs corio::pg knows, and their names for error messages.
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace corio::pg::detail {
@@ -96,11 +98,20 @@ inline void put_be(std::string& out, U value) {
 
 template <class U>
 [[nodiscard]] inline U get_be(const char* data) noexcept {
-    U value = 0;
-    for (std::size_t i = 0; i < sizeof(U); ++i) {
-        value = static_cast<U>((value << 8) | static_cast<unsigned char>(data[i]));
+    // One load and a byte swap (the shift loop was not folded into one by g++).
+    using raw_type = std::make_unsigned_t<U>;
+    raw_type raw = 0;
+    std::memcpy(&raw, data, sizeof raw);
+    if constexpr (std::endian::native == std::endian::little) {
+        if constexpr (sizeof(raw_type) == 2) {
+            raw = __builtin_bswap16(raw);
+        } else if constexpr (sizeof(raw_type) == 4) {
+            raw = __builtin_bswap32(raw);
+        } else if constexpr (sizeof(raw_type) == 8) {
+            raw = __builtin_bswap64(raw);
+        }
     }
-    return value;
+    return static_cast<U>(raw);
 }
 
 /// Reads fixed-size big-endian fields from a value, bounds-checked.
