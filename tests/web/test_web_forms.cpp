@@ -186,8 +186,10 @@ TEST_CASE("a large upload goes to a temporary file, which save_as keeps and the 
         const web::form_data form = parse_in_pieces(sample_body(), {4096}, limits);
         form.file("doc")->save_as(kept);
         CHECK(form.file("doc")->path() == kept);
+        form.file("doc")->save_as(dir / "second.md");  // a copy: the first stays
     }
     REQUIRE(std::filesystem::exists(kept));
+    CHECK(std::filesystem::file_size(dir / "second.md") == file_content.size());
     std::ifstream in(kept, std::ios::binary);
     CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == file_content);
 

@@ -95,7 +95,7 @@ public:
         content.resize(static_cast<std::size_t>(m_size));
         std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(m_spool->path.c_str(), "rb"), &std::fclose);
         if (!in || std::fread(content.data(), 1, content.size(), in.get()) != content.size()) {
-            throw std::system_error(errno, std::generic_category(),
+            throw std::system_error(errno != 0 ? errno : EIO, std::generic_category(),
                                     "corio::web: cannot read upload " + m_spool->path.string());
         }
         return content;
@@ -103,15 +103,19 @@ public:
 
     /// Stores the content at `destination` (replacing a file there): the
     /// temporary file is renamed when it can be (same file system), else
-    /// copied. Throws std::system_error naming the path.
+    /// copied; a file saved once is copied by the next save_as. Throws
+    /// std::system_error naming the path.
     void save_as(const std::filesystem::path& destination) const {
         std::error_code error;
         if (m_spool) {
-            std::filesystem::rename(m_spool->path, destination, error);
-            if (!error) {
-                m_spool->path = destination;
-                m_spool->owned = false;
-                return;
+            if (m_spool->owned) {
+                std::filesystem::rename(m_spool->path, destination, error);
+                if (!error) {
+                    m_spool->path = destination;
+                    m_spool->owned = false;
+                    return;
+                }
+                error.clear();
             }
             std::filesystem::copy_file(m_spool->path, destination,
                                        std::filesystem::copy_options::overwrite_existing, error);
