@@ -1,20 +1,22 @@
 // 21_fastapi_style: FastAPI's tutorial shape in C++ with corio::web — a CRUD
 // API for users and items kept in memory, typed JSON bodies (validation
 // errors come back as 422 naming the field), path and query parameters,
-// logging and CORS middleware, and interactive docs at /docs.
+// logging and CORS middleware, interactive docs at /docs, and a Server-Sent
+// Events stream (GET /countdown?start=3).
 //
 //   21_fastapi_style [--port N] [--workers N]  serve on 127.0.0.1:N (default 8000) until Ctrl-C
 //   21_fastapi_style --quick                   serve on a free port, call it a few times, exit
 //
 // Try: curl -X POST localhost:8000/users -d '{"name":"Ada","email":"ada@example.com"}'
 //      curl localhost:8000/users/1        curl 'localhost:8000/items?limit=5&tag=tools'
-//      open http://localhost:8000/docs
+//      curl -N 'localhost:8000/countdown?start=5'      open http://localhost:8000/docs
 
 #include <corio/web.hpp>
 #include <corio/web/json_implementation.hpp>  // Boost.JSON's compiled part: in one .cpp of the program
 
 #include <corio/http/client.hpp>
 #include <corio/run.hpp>
+#include <corio/sleep.hpp>
 
 #include <boost/describe.hpp>
 #include <fmt/core.h>
@@ -80,6 +82,15 @@ struct database {
     int next_user = 1;
     int next_item = 1;
 };
+
+// One event per 100 ms from `start` down to 1 (a client that leaves cancels it).
+corio::async_generator<web::sse_event> countdown(int start) {
+    for (int n = start; n > 0; --n) {
+        web::sse_event e{.data = std::to_string(n), .event = "count"};  // named: see corio/web/event_stream.hpp
+        co_yield std::move(e);
+        co_await corio::sleep(std::chrono::milliseconds(100));
+    }
+}
 
 web::app make_app(database& db, bool log_requests) {
     web::app app;
@@ -174,6 +185,9 @@ web::app make_app(database& db, bool log_requests) {
             return found->second;
         },
         {.summary = "Replace an item", .tags = {"items"}});
+    app.get(
+        "/countdown", [](web::query<int, "start", 3> start) { return web::sse_response(countdown(*start)); },
+        {.summary = "Count down as Server-Sent Events", .tags = {"events"}});
     app.enable_docs("corio::web FastAPI-style example", "1.0.0");
     return app;
 }
@@ -214,6 +228,13 @@ corio::task<int> quick_tour(web::app& app) {
     {
         http::client_response r = co_await session.get(base + "/users/7");
         show("GET /users/7", r.status(), co_await r.text(), 404);
+    }
+    {
+        http::client_response r = co_await session.get(base + "/countdown?start=3");
+        const std::string events = co_await r.text();
+        const bool whole = events == "event: count\ndata: 3\n\nevent: count\ndata: 2\n\nevent: count\ndata: 1\n\n";
+        show("GET /countdown?start=3 (SSE)", whole ? r.status() : 0,
+             whole ? std::string("3 events: count 3, 2, 1") : events, 200);
     }
     {
         http::client_response r = co_await session.get(base + "/openapi.json");
