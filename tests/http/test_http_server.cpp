@@ -696,16 +696,7 @@ TEST_CASE("Expect: 100-continue gets 100 Continue before the body is sent", "[ht
 TEST_CASE("a handler that throws gets 500, is reported, and the connection goes on", "[http_server]") {
     auto body = []() -> corio::task<void> {
         std::vector<std::string> reported;
-        corio::get_running_loop().set_exception_handler(
-            [&reported](corio::event_loop&, const corio::exception_context& context) {
-                std::string what;
-                try {
-                    std::rethrow_exception(context.exception);
-                } catch (const std::exception& e) {
-                    what = e.what();
-                }
-                reported.push_back(context.message + " | " + what);
-            });
+        corio_test::record_loop_exceptions(reported);
         auto server = co_await http::start_server(test_routes(), "127.0.0.1", 0);
         auto stream = co_await corio::open_connection("127.0.0.1", server.port());
         co_await stream.write(get_request("/boom") + get_request("/bad-header") + get_request("/hello"));

@@ -424,16 +424,7 @@ TEST_CASE("a streamed body whose generator throws is cut, reported, and the conn
           "[http][server_framing]") {
     auto body = []() -> corio::task<void> {
         std::vector<std::string> reported;
-        corio::get_running_loop().set_exception_handler(
-            [&reported](corio::event_loop&, const corio::exception_context& context) {
-                std::string what;
-                try {
-                    std::rethrow_exception(context.exception);
-                } catch (const std::exception& e) {
-                    what = e.what();
-                }
-                reported.push_back(context.message + " | " + what);
-            });
+        corio_test::record_loop_exceptions(reported);
         stream_events seen;
         auto server = co_await http::start_server(stream_routes(seen), "127.0.0.1", 0);
         const std::string all =

@@ -44,25 +44,6 @@ corio::task<void> echo_lines(corio::tcp_stream stream) {
     }
 }
 
-// Collects what reaches the loop's exception handler, "message | what()".
-struct report_log {
-    std::vector<std::string> lines;
-    void install() {
-        corio::get_running_loop().set_exception_handler(
-            [this](corio::event_loop&, const corio::exception_context& context) {
-                std::string what;
-                if (context.exception) {
-                    try {
-                        std::rethrow_exception(context.exception);
-                    } catch (const std::exception& error) {
-                        what = error.what();
-                    }
-                }
-                lines.push_back(context.message + " | " + what);
-            });
-    }
-};
-
 // CPU time (user + system) this process has used.
 std::chrono::microseconds cpu_time() {
     rusage usage{};
@@ -135,16 +116,7 @@ TEST_CASE("2,000 concurrent connections through one server get every byte back",
 TEST_CASE("An exception in one handler is reported and the server keeps serving", "[tcp_server]") {
     std::vector<std::string> reports;
     auto body = [&]() -> corio::task<std::string> {
-        corio::get_running_loop().set_exception_handler(
-            [&](corio::event_loop&, const corio::exception_context& context) {
-                std::string what;
-                try {
-                    std::rethrow_exception(context.exception);
-                } catch (const std::exception& error) {
-                    what = error.what();
-                }
-                reports.push_back(context.message + " | " + what);
-            });
+        corio_test::record_loop_exceptions(reports);
         auto picky = [](corio::tcp_stream s) -> corio::task<void> {
             std::string line = co_await s.read_until("\n");
             if (line == "bad\n") {
@@ -340,9 +312,9 @@ TEST_CASE("Out of descriptors, the server serves its connections, reports rarely
         WARN("skipped: the sanitizers' runtime cannot work without descriptors");
         return;
     }
-    report_log reports;
+    std::vector<std::string> reports;
     auto body = [&]() -> corio::task<void> {
-        reports.install();
+        corio_test::record_loop_exceptions(reports);
         corio::server_options options;
         options.accept_backoff = 50ms;
         options.accept_error_report_interval = 400ms;
@@ -371,14 +343,14 @@ TEST_CASE("Out of descriptors, the server serves its connections, reports rarely
         const auto wall = clock.elapsed();
         CHECK(server.active_connections() == 1);
         CHECK(cpu_used < wall / 4);
-        const std::size_t during = reports.lines.size();
+        const std::size_t during = reports.size();
         CHECK(during >= 2);  // the first failure at once, one more per 400 ms
         CHECK(during <= 4);  // not one per 50 ms attempt (about 20)
-        REQUIRE(!reports.lines.empty());
-        CHECK(reports.lines[0].find("accept failed") != std::string::npos);
-        CHECK(reports.lines[0].find("Too many open files") != std::string::npos);
+        REQUIRE(!reports.empty());
+        CHECK(reports[0].find("accept failed") != std::string::npos);
+        CHECK(reports[0].find("Too many open files") != std::string::npos);
         if (during >= 2) {
-            CHECK(reports.lines[1].find("more failures since the last report") != std::string::npos);
+            CHECK(reports[1].find("more failures since the last report") != std::string::npos);
         }
 
         // Descriptors free again: the waiting client is accepted within a backoff or so.
@@ -388,10 +360,10 @@ TEST_CASE("Out of descriptors, the server serves its connections, reports rarely
         CHECK(answered == "two\n");
         CHECK(clock.elapsed() < 500ms);
         CHECK(server.active_connections() == 2);
-        if (reports.lines.size() > during) {
-            CHECK(reports.lines.back().find("accepting again") != std::string::npos);
+        if (reports.size() > during) {
+            CHECK(reports.back().find("accepting again") != std::string::npos);
         }
-        CHECK(reports.lines.size() <= during + 1);
+        CHECK(reports.size() <= during + 1);
         waiting.close();
         existing.close();
         co_await server.shutdown(1s);
@@ -405,9 +377,9 @@ TEST_CASE("Out of descriptors, a connection ending lets the server accept before
         WARN("skipped: the sanitizers' runtime cannot work without descriptors");
         return;
     }
-    report_log reports;
+    std::vector<std::string> reports;
     auto body = [&]() -> corio::task<void> {
-        reports.install();
+        corio_test::record_loop_exceptions(reports);
         corio::server_options options;
         options.accept_backoff = 5s;  // far longer than the test waits
         auto server = co_await corio::start_server(echo_lines, "127.0.0.1", 0, options);
@@ -421,7 +393,7 @@ TEST_CASE("Out of descriptors, a connection ending lets the server accept before
         auto waiting = co_await corio::open_connection("127.0.0.1", server.port());
         co_await waiting.write("two\n");
         co_await corio::sleep(100ms);
-        CHECK(reports.lines.size() == 1);  // failed once, now backing off for 5 s
+        CHECK(reports.size() == 1);  // failed once, now backing off for 5 s
         // The existing connection ends: its descriptor is the one the server needs.
         existing.close();
         corio_test::stopwatch clock;

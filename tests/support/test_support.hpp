@@ -29,6 +29,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
+#include <exception>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -158,6 +159,25 @@ CORIO_HEADER_COROUTINE inline corio::task<command_result> run_command(std::strin
     };
     command_result result = co_await corio::to_thread(std::move(run));
     co_return result;
+}
+
+/// Sends what reaches the running loop's exception handler into `into`, one
+/// "message | what()" line per report (what() empty when the exception is
+/// absent or not a std::exception). `into` must outlive the handler.
+inline void record_loop_exceptions(std::vector<std::string>& into) {
+    corio::get_running_loop().set_exception_handler(
+        [&into](corio::event_loop&, const corio::exception_context& context) {
+            std::string what;
+            if (context.exception) {
+                try {
+                    std::rethrow_exception(context.exception);
+                } catch (const std::exception& error) {
+                    what = error.what();
+                } catch (...) {
+                }
+            }
+            into.push_back(context.message + " | " + what);
+        });
 }
 
 /// `size` pseudo-random bytes (a linear congruential sequence from `seed`):
