@@ -40,6 +40,7 @@ def fail(why):
 def start_browser():
     try:
         from selenium import webdriver
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.chrome.service import Service
     except ImportError:
         skip("python3-selenium not installed: apt-get install python3-selenium")
@@ -52,7 +53,13 @@ def start_browser():
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--no-first-run", "--disable-extensions"):
         options.add_argument(flag)
-    return webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        return webdriver.Chrome(service=Service(driver_path), options=options)
+    except WebDriverException as error:
+        # The machine cannot run the browser at all (no /dev/shm, a kernel
+        # without the namespaces it wants, ...): nothing of corio was tested.
+        first_line = (error.msg or str(error)).strip().splitlines()[0]
+        skip(f"chromium is installed but does not start here: {first_line}")
 
 
 def check_app(driver, base):
