@@ -26,6 +26,7 @@ CORIO_DEBIAN_PACKAGES=(
     chromium
     chromium-driver
     python3-selenium
+    fonts-dejavu-core
     nodejs
     node-ws
     postgresql
