@@ -339,14 +339,11 @@ public:
     /// and leaves pipeline mode for the duration.
     CORIO_HEADER_COROUTINE task<std::string> copy_in(std::string sql, std::string data) {
         check_usable();
-        if (!m_queue.empty() || m_driving || m_copying) {
+        if (!m_queue.empty() || m_driving || m_exclusive) {
             throw interface_error("corio::pg: COPY needs an idle connection (statements are in flight)");
         }
         PGconn* conn = m_conn.get();
-        if (PQexitPipelineMode(conn) != 1) {
-            throw_send_failure();
-        }
-        m_copying = true;
+        begin_exclusive();
         std::exception_ptr failure;
         std::string status;
         try {
@@ -418,7 +415,7 @@ public:
     CORIO_HEADER_COROUTINE task<std::string> simple_query(std::string sql) {
         while (true) {
             check_usable();
-            if (m_copying) {
+            if (m_exclusive) {
                 m_exclusive_over.clear();
                 co_await m_exclusive_over.wait();
                 continue;
@@ -435,10 +432,7 @@ public:
             (void)co_await wait(std::move(barrier));
         }
         PGconn* conn = m_conn.get();
-        if (PQexitPipelineMode(conn) != 1) {
-            throw_send_failure();
-        }
-        m_copying = true;
+        begin_exclusive();
         std::exception_ptr failure;
         std::string status;
         try {
@@ -490,7 +484,7 @@ public:
     }
 
     /// A COPY or a multi-statement execute has the connection out of pipeline mode.
-    [[nodiscard]] bool exclusive() const noexcept { return m_copying; }
+    [[nodiscard]] bool exclusive() const noexcept { return m_exclusive; }
     /// Set when the COPY or multi-statement execute in progress is over.
     corio::event& exclusive_over() noexcept { return m_exclusive_over; }
 
@@ -514,8 +508,16 @@ public:
 
 private:
     // Back to pipeline mode after copy_in / simple_query; statements waiting go on.
+    // Leaves pipeline mode for a COPY or a simple query; end_exclusive() returns to it.
+    void begin_exclusive() {
+        if (PQexitPipelineMode(m_conn.get()) != 1) {
+            throw_send_failure();
+        }
+        m_exclusive = true;
+    }
+
     void end_exclusive() {
-        m_copying = false;
+        m_exclusive = false;
         if (m_conn != nullptr && !m_broken && PQenterPipelineMode(m_conn.get()) != 1) {
             mark_broken("cannot re-enter pipeline mode");
         }
@@ -524,7 +526,7 @@ private:
 
     void check_sendable() const {
         check_usable();
-        if (m_copying) {
+        if (m_exclusive) {
             throw interface_error("corio::pg: a COPY or a multi-statement execute is in progress on this connection");
         }
     }
@@ -800,7 +802,7 @@ private:
     bool m_maybe_input = false;  // a read may have left input in the socket: look before sleeping
     bool m_flusher_active = false;  // flush_pending() runs
     bool m_driver_awaits_writable = false;  // the driver itself waits to flush
-    bool m_copying = false;
+    bool m_exclusive = false;
     bool m_broken = false;
     std::string m_broken_reason;
     std::size_t m_statement_cache_size;
