@@ -138,8 +138,12 @@ def wait_ready(proc, port, kind, timeout=5.0):
     raise RuntimeError(f"the server did not answer on port {port} within {timeout:.0f} s ({last})")
 
 
-def start_server(cmd, kind, pin):
-    """Starts a server on a fresh free port (retrying if the port was taken)."""
+def start_server(cmd, kind, pin, env=None, ready=None):
+    """Starts a server on a fresh free port (retrying if the port was taken).
+
+    `env`: variables added to the environment; `ready(proc, port)` returns once
+    the server serves and raises RuntimeError otherwise (default: wait_ready
+    for `kind`)."""
     for _attempt in range(3):
         port = free_port()
         # A signal between the fork and the append would orphan the server:
@@ -150,12 +154,16 @@ def start_server(cmd, kind, pin):
             # ignore TERM and die by KILL without writing its summary.
             proc = subprocess.Popen([*pin.server, *cmd, str(port)], stdout=subprocess.DEVNULL,
                                     stderr=subprocess.PIPE, start_new_session=True,
+                                    env=dict(os.environ, **env) if env else None,
                                     preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, held))
             live.append(proc)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
         try:
-            wait_ready(proc, port, kind)
+            if ready is None:
+                wait_ready(proc, port, kind)
+            else:
+                ready(proc, port)
             return proc, port
         except RuntimeError as error:
             kill(proc)

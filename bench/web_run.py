@@ -110,37 +110,28 @@ def check_answer(port, route):
         raise RuntimeError(f"{PATHS[route]} answered {got[:80]!r}")
 
 
-def start_server(cmd, route, pin, env=None):
-    """A fresh server on a free port, answering `route` correctly (3 attempts on port clashes)."""
-    for _attempt in range(3):
-        port = free_port()
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, CLEANUP_SIGNALS)
-        try:
-            proc = subprocess.Popen([*pin.server, *cmd, str(port)], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.PIPE, start_new_session=True,
-                                    env=dict(os.environ, **env) if env else None,
-                                    preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, held))
-            net_run.live.append(proc)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+def answering(route):
+    """A readiness check for net_run.start_server: `route` answers correctly
+    within 10 s (a wrong answer fails at once)."""
+    def ready(proc, port):
         deadline = time.monotonic() + 10
         last = "no answer"
         while time.monotonic() < deadline and proc.poll() is None:
             try:
                 check_answer(port, route)
-                return proc, port
+                return
             except (ConnectionError, OSError, http.client.HTTPException) as error:
                 last = str(error)
                 time.sleep(0.05)
             except (RuntimeError, ValueError) as error:  # answered, but wrongly
-                net_run.stop_server(proc)
-                raise RuntimeError(f"{' '.join(cmd)}: {error}") from None
-        net_run.kill(proc)
-        net_run.live.remove(proc)
-        err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
-        if "in use" not in err:
-            raise RuntimeError(f"{' '.join(cmd)}: not ready on port {port} ({last}); stderr: {err[-300:]}")
-    raise RuntimeError(f"{' '.join(cmd)}: no free port after 3 attempts")
+                raise RuntimeError(f"answered wrongly: {error}") from None
+        raise RuntimeError(f"not ready on port {port} ({last})")
+    return ready
+
+
+def start_server(cmd, route, pin, env=None):
+    """A fresh server on a free port, answering `route` correctly (3 attempts on port clashes)."""
+    return net_run.start_server(cmd, "http", pin, env=env, ready=answering(route))
 
 
 def wrk(port, route, seconds, pin):
