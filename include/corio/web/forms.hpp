@@ -29,7 +29,6 @@
 
 #include <cerrno>
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -91,12 +90,12 @@ public:
         if (!m_spool) {
             return m_memory;
         }
-        std::string content;
-        content.resize(static_cast<std::size_t>(m_size));
-        std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(m_spool->path.c_str(), "rb"), &std::fclose);
-        if (!in || std::fread(content.data(), 1, content.size(), in.get()) != content.size()) {
-            throw std::system_error(errno != 0 ? errno : EIO, std::generic_category(),
-                                    "corio::web: cannot read upload " + m_spool->path.string());
+        corio::detail::file_descriptor file;
+        file.path = m_spool->path.string();
+        corio::detail::open_file_descriptor(file, corio::detail::parse_open_mode("r"));
+        std::string content = corio::detail::read_at(file, static_cast<std::size_t>(m_size), 0);
+        if (content.size() != m_size) {
+            file.fail("read (the upload was cut short)", EIO);
         }
         return content;
     }
@@ -120,10 +119,13 @@ public:
             std::filesystem::copy_file(m_spool->path, destination,
                                        std::filesystem::copy_options::overwrite_existing, error);
         } else {
-            std::unique_ptr<std::FILE, int (*)(std::FILE*)> out(std::fopen(destination.c_str(), "wb"), &std::fclose);
-            if (!out || std::fwrite(m_memory.data(), 1, m_memory.size(), out.get()) != m_memory.size() ||
-                std::fflush(out.get()) != 0) {
-                error = std::error_code(errno != 0 ? errno : EIO, std::generic_category());
+            try {
+                corio::detail::file_descriptor file;
+                file.path = destination.string();
+                corio::detail::open_file_descriptor(file, corio::detail::parse_open_mode("w"));
+                corio::detail::write_at(file, m_memory, 0);
+            } catch (const std::system_error& failure) {
+                error = failure.code();
             }
         }
         if (error) {
