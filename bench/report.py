@@ -59,20 +59,22 @@ NET_LABELS = {
     "asio": "Asio 1.22 (C++20 coroutines)",
     "beast": "Boost.Beast 1.81 (C++20 coroutines)",
     "floor": "raw epoll floor (plain C++)",
+    "corio-uring": "corio on io_uring",
+    "uring-floor": "raw io_uring floor (plain C++, multishot recv + provided buffers)",
     "asyncio": "Python asyncio (streams)",
     "uvloop": "Python uvloop (streams)",
     "aiohttp": "Python aiohttp",
 }
 # (key, title, implementations in table order, what the load is)
 NET_BENCHES = [
-    ("echo", "TCP echo server", ["corio", "asio", "floor", "asyncio", "uvloop"],
+    ("echo", "TCP echo server", ["corio", "corio-uring", "asio", "floor", "uring-floor", "asyncio", "uvloop"],
      "100 connections, 64-byte ping-pong (bench/load/echo_load); server CPU per round trip"),
-    ("http", "HTTP/1.1 hello-world server", ["corio", "beast", "floor", "aiohttp"],
+    ("http", "HTTP/1.1 hello-world server", ["corio", "corio-uring", "beast", "floor", "aiohttp"],
      "`wrk -t1 -c100` keep-alive; server CPU per request"),
     ("client", "HTTP client", ["corio", "beast", "aiohttp"],
      "GETs over 100 kept-alive connections to the raw epoll HTTP server; client CPU per request"),
 ]
-NET_COLORS = {"corio": "#1f77b4", "asio": "#ff7f0e", "beast": "#8c564b", "floor": "#7f7f7f",
+NET_COLORS = {"corio": "#1f77b4", "corio-uring": "#aec7e8", "uring-floor": "#c7c7c7", "asio": "#ff7f0e", "beast": "#8c564b", "floor": "#7f7f7f",
               "asyncio": "#2ca02c", "uvloop": "#9467bd", "aiohttp": "#17becf"}
 
 
@@ -130,10 +132,24 @@ def net_target_lines(med):
     elif a:
         out.append("- HTTP client: corio's client was not measured (include/corio/http/client.hpp missing or "
                    "its run failed), no verdict.")
+    c, e, f = get("corio-uring", "echo_cpu"), get("floor", "echo_cpu"), get("uring-floor", "echo_cpu")
+    if c and e:
+        verdict = "**met**" if c <= 0.8 * e else "**missed**"
+        out.append(f"- TCP echo on io_uring: target server CPU per request ≤ 0.8× the raw epoll floor; corio-uring "
+                   f"{c:.2f} µs vs {e:.2f} µs = {c / e:.2f}× — {verdict}.")
+    if c and f:
+        verdict = "**met**" if c <= 1.05 * f else "**missed**"
+        out.append(f"- TCP echo on io_uring: target ≤ 1.05× the raw io_uring floor; corio-uring {c:.2f} µs vs "
+                   f"{f:.2f} µs = {c / f:.2f}× — {verdict}.")
+    c, e = get("corio-uring", "http_rps"), get("corio", "http_rps")
+    if c and e:
+        verdict = "**met**" if c >= 1.15 * e else "**missed**"
+        out.append(f"- HTTP server on io_uring: target ≥ 1.15× corio on epoll; {fmt(c)} vs {fmt(e)} = {c / e:.2f}× "
+                   f"— {verdict}.")
     return out
 
 
-def syscall_table(med, key="echo_syscalls", impls_of=("corio", "asio", "floor")):
+def syscall_table(med, key="echo_syscalls", impls_of=("corio", "corio-uring", "asio", "floor", "uring-floor")):
     impls = [i for i in impls_of if (i, key) in med]
     if not impls:
         return None, None

@@ -81,8 +81,21 @@ private:
     event_loop* m_loop = nullptr;
 };
 
-/// A single-threaded event loop: a FIFO ready queue, a timer heap and a
-/// readiness reactor (epoll on Linux, kqueue on macOS/BSD).
+/// The I/O backend an event_loop asks for (see event_loop(io_backend)).
+enum class io_backend : unsigned char {
+    /// io_uring in a build with it compiled in (-DCORIO_REACTOR=io_uring)
+    /// unless the environment has CORIO_REACTOR=epoll; the build's backend
+    /// otherwise.
+    automatic,
+    /// epoll, also in a build with io_uring compiled in.
+    epoll,
+    /// io_uring; falls back to epoll, with one line on stderr, when the
+    /// kernel refuses a ring or the build has no io_uring.
+    io_uring,
+};
+
+/// A single-threaded event loop: a FIFO ready queue, a timer heap and an
+/// I/O reactor (epoll or io_uring on Linux, kqueue on macOS/BSD).
 ///
 /// One loop per thread. Every member must be called on the thread running the
 /// loop except call_soon_threadsafe, which any thread may call at any time.
@@ -102,6 +115,9 @@ public:
     /// A loop with debug mode on when the environment has CORIO_DEBUG set to
     /// anything but "" or "0" (asyncio's PYTHONASYNCIODEBUG), off otherwise.
     event_loop();
+    /// A loop on the I/O backend `backend` asks for (the loop option beside
+    /// the environment's CORIO_REACTOR); debug mode as for event_loop().
+    explicit event_loop(io_backend backend);
     event_loop(const event_loop&) = delete;
     event_loop& operator=(const event_loop&) = delete;
 
@@ -227,6 +243,10 @@ public:
     /// True while debug mode is on; see set_debug.
     [[nodiscard]] bool get_debug() const noexcept { return m_debug; }
 
+    /// The I/O backend this loop runs on: "epoll", "io_uring" or "kqueue"
+    /// (after any fallback; see io_backend).
+    [[nodiscard]] const char* io_backend_name() const noexcept { return m_reactor.name(); }
+
     /// The step length above which debug mode warns (asyncio's attribute of
     /// the same name; 100 ms by default).
     std::chrono::nanoseconds slow_callback_duration = std::chrono::milliseconds(100);
@@ -273,6 +293,12 @@ public:
 
     /// Stops watching fd; call before closing it.
     void unwatch_fd(int fd) noexcept;
+
+#if defined(CORIO_REACTOR_IO_URING)
+    /// The loop's io_uring, or null when it runs on epoll: what sockets
+    /// submit their reads and writes to.
+    [[nodiscard]] detail::io_uring_reactor* completion_reactor() noexcept { return m_reactor.completions(); }
+#endif
 
     /// Number of timers currently armed (for tests and diagnostics).
     [[nodiscard]] std::size_t pending_timers() const noexcept { return m_timers.size(); }

@@ -31,6 +31,7 @@ CORIO_DEBIAN_PACKAGES=(
     node-ws
     postgresql
     libpq-dev
+    liburing-dev
     gdb
     doxygen
 )

@@ -10,14 +10,17 @@
 #include <thread>
 #include <type_traits>
 
-#if defined(CORIO_TEST_EXPECT_REACTOR_KQUEUE)
+#if defined(CORIO_TEST_EXPECT_REACTOR_IO_URING)
+static_assert(std::is_same_v<corio::detail::reactor, corio::detail::io_uring_or_epoll_reactor>,
+              "CORIO_REACTOR=io_uring did not select corio::detail::io_uring_or_epoll_reactor");
+#elif defined(CORIO_TEST_EXPECT_REACTOR_KQUEUE)
 static_assert(std::is_same_v<corio::detail::reactor, corio::detail::kqueue_reactor>,
               "CORIO_REACTOR=kqueue did not select corio::detail::kqueue_reactor");
 #elif defined(CORIO_TEST_EXPECT_REACTOR_EPOLL)
 static_assert(std::is_same_v<corio::detail::reactor, corio::detail::epoll_reactor>,
               "this build should run on corio::detail::epoll_reactor");
 #else
-#error "tests/CMakeLists.txt should define CORIO_TEST_EXPECT_REACTOR_EPOLL or _KQUEUE"
+#error "tests/CMakeLists.txt should define CORIO_TEST_EXPECT_REACTOR_EPOLL, _KQUEUE or _IO_URING"
 #endif
 
 TEST_CASE("the reactor compiled in is the backend the build selected", "[reactor]") {
@@ -27,6 +30,8 @@ TEST_CASE("the reactor compiled in is the backend the build selected", "[reactor
     // Linux has no kqueue: the backend can only be running on the test emulation.
     CHECK(CORIO_KQUEUE_EMULATION == 1);
 #endif
+#elif defined(CORIO_REACTOR_IO_URING)
+    CHECK(std::is_same_v<corio::detail::reactor, corio::detail::io_uring_or_epoll_reactor>);
 #else
     CHECK(std::is_same_v<corio::detail::reactor, corio::detail::epoll_reactor>);
 #endif

@@ -20,9 +20,15 @@ namespace corio::detail {
 /// syscall first; on EAGAIN, co_await readable() / writable(); retry.
 class io_source : private io_watch {
 public:
-    io_source(event_loop& loop, int fd) : m_loop(loop), m_fd(fd) {
+    /// Watches `fd` on `loop` from now on, or (`watch_now` false) from the
+    /// first wait: a socket whose reads and writes complete through io_uring
+    /// needs readiness only for the rare wait, and an fd polled for nothing
+    /// costs a completion per packet.
+    io_source(event_loop& loop, int fd, bool watch_now = true) : m_loop(loop), m_fd(fd) {
         on_events = &dispatch;
-        loop.watch_fd(fd, *this);
+        if (watch_now) {
+            watch();
+        }
     }
     io_source(const io_source&) = delete;
     io_source& operator=(const io_source&) = delete;
@@ -39,7 +45,9 @@ public:
         if (m_fd < 0) {
             return;
         }
-        m_loop.unwatch_fd(m_fd);
+        if (m_watching) {
+            m_loop.unwatch_fd(m_fd);
+        }
         m_fd = -1;
         for (wait_operation* waiter : {std::exchange(m_reader, nullptr), std::exchange(m_writer, nullptr)}) {
             if (waiter != nullptr) {
@@ -86,6 +94,9 @@ public:
             wait_operation*& slot = m_source.slot(m_direction);
             if (slot != nullptr) {
                 throw std::logic_error("corio: two coroutines wait for the same direction of one fd");
+            }
+            if (!m_source.m_watching) {
+                m_source.watch();  // the first report of a new watch says what is ready now
             }
             slot = this;
             m_registered = true;
@@ -140,6 +151,11 @@ public:
     [[nodiscard]] bool has_writer() const noexcept { return m_writer != nullptr; }
 
 private:
+    void watch() {
+        m_loop.watch_fd(m_fd, *this);
+        m_watching = true;
+    }
+
     wait_operation*& slot(io_events direction) noexcept {
         return direction == io_readable ? m_reader : m_writer;
     }
@@ -166,6 +182,7 @@ private:
     int m_fd;
     io_events m_ready = 0;  // edges seen while nobody waited
     bool m_peer_closed = false;  // a hang-up or error was reported: no edge will follow it
+    bool m_watching = false;     // registered with the reactor (from construction, or the first wait)
     wait_operation* m_reader = nullptr;
     wait_operation* m_writer = nullptr;
 };

@@ -31,7 +31,28 @@ namespace corio {
 
 // ---- Lifetime ----
 
-inline event_loop::event_loop() {
+inline event_loop::event_loop() : event_loop(io_backend::automatic) {}
+
+#if defined(CORIO_REACTOR_IO_URING)
+static_assert(static_cast<int>(detail::reactor_preference::automatic) == static_cast<int>(io_backend::automatic) &&
+              static_cast<int>(detail::reactor_preference::epoll) == static_cast<int>(io_backend::epoll) &&
+              static_cast<int>(detail::reactor_preference::io_uring) == static_cast<int>(io_backend::io_uring));
+#endif
+
+inline event_loop::event_loop(io_backend backend)
+#if defined(CORIO_REACTOR_IO_URING)
+    : m_reactor(static_cast<detail::reactor_preference>(backend))
+#endif
+{
+#if !defined(CORIO_REACTOR_IO_URING)
+    if (backend == io_backend::io_uring) {
+        static std::atomic<bool> noted{false};
+        if (!noted.exchange(true)) {
+            std::fprintf(stderr, "corio: io_uring not compiled in (configure with -DCORIO_REACTOR=io_uring); using %s\n",
+                         m_reactor.name());
+        }
+    }
+#endif
     const char* debug = std::getenv("CORIO_DEBUG");
     if (debug != nullptr && *debug != '\0' && std::string_view(debug) != "0") {
         set_debug(true);

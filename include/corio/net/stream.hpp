@@ -106,6 +106,31 @@ public:
     /// Writes all of `bytes`, waiting whenever the socket buffer is full.
     [[nodiscard]] CORIO_HEADER_COROUTINE task<void> write(std::span<const std::byte> bytes) {
         std::size_t done = 0;
+#if defined(CORIO_REACTOR_IO_URING)
+        if (m_socket.ring() != nullptr) {
+            // Through the ring: no syscall of its own, submitted with the
+            // loop's next wait. A short send continues from where it stopped.
+            while (done < bytes.size()) {
+                ensure_open("send");
+                const detail::completion_outcome sent =
+                    co_await m_socket.send_completion(bytes.data() + done, bytes.size() - done);
+                if (sent.result >= 0) {
+                    done += static_cast<std::size_t>(sent.result);
+                    continue;
+                }
+                if (sent.result == -ECANCELED && m_socket.take_closed_wakeup(detail::io_writable)) {
+                    throw stream_closed("send " + m_peer_text);
+                }
+                if (sent.cancel_requested) {
+                    co_await detail::rethrow_cancellation();
+                }
+                if (sent.result != -ECANCELED && sent.result != -EINTR && sent.result != -EAGAIN) {
+                    detail::throw_socket_error(-sent.result, "send", m_peer_text);
+                }
+            }
+            co_return;
+        }
+#endif
         while (done < bytes.size()) {
             ensure_open("send");
             const long n = detail::send_some(m_socket.fd(), bytes.data() + done, bytes.size() - done);
@@ -243,6 +268,27 @@ private:
                 co_return m_buffer.take_into(std::span<std::byte>(static_cast<std::byte*>(out), size));
             }
         }
+#if defined(CORIO_REACTOR_IO_URING)
+        // recv through the ring (see completion_outcome for a cancellation
+        // that arrives as the read completes). Inline, not a coroutine of its
+        // own: one frame per read.
+        while (m_socket.ring() != nullptr) {
+            ensure_open("recv");
+            const detail::completion_outcome got = co_await m_socket.receive_completion(out, size);
+            if (got.result >= 0) {
+                co_return static_cast<std::size_t>(got.result);
+            }
+            if (got.result == -ECANCELED && m_socket.take_closed_wakeup(detail::io_readable)) {
+                throw stream_closed("recv " + m_peer_text);
+            }
+            if (got.cancel_requested) {
+                co_await detail::rethrow_cancellation();
+            }
+            if (got.result != -EINTR && got.result != -EAGAIN && got.result != -ECANCELED) {
+                detail::throw_socket_error(-got.result, "recv", m_peer_text);
+            }
+        }
+#endif
         if (m_drained && !m_socket.peer_closed()) {
             m_drained = false;
             ensure_open("recv");

@@ -25,6 +25,7 @@ inline constexpr io_events io_closed = 4U;
 ///   reported as `sink(tag, io_readable)`, several deliveries of one signal
 ///   in one wait possibly as one. Adding a watched signal again replaces its
 ///   tag. `remove_signal(signum)` stops watching (nothing if not watched).
+/// - `name()` says which backend runs ("epoll", "io_uring", "kqueue").
 template <class Reactor>
 concept reactor_backend =
     requires(Reactor& reactor, int fd, int signum, void* tag, int timeout_ms,
@@ -35,6 +36,7 @@ concept reactor_backend =
         { reactor.wake() } noexcept;
         reactor.add_signal(signum, tag);
         { reactor.remove_signal(signum) } noexcept;
+        { reactor.name() } noexcept -> std::same_as<const char*>;
     };
 
 }  // namespace corio::detail
@@ -45,6 +47,13 @@ namespace corio::detail {
 /// fd is delivered by calling on_events on the loop thread.
 struct io_watch {
     void (*on_events)(io_watch* self, io_events events) noexcept = nullptr;
+};
+
+/// An operation handed to a completion-based reactor (io_uring): its
+/// completion is delivered by calling on_complete on the loop thread with
+/// the operation's result (a count, or -errno) and the completion's flags.
+struct io_completion {
+    void (*on_complete)(io_completion* self, int result, unsigned flags) noexcept = nullptr;
 };
 
 }  // namespace corio::detail

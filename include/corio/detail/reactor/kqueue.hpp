@@ -238,6 +238,8 @@ public:
         m_signals.push_back({signum, previous});
     }
 
+    [[nodiscard]] const char* name() const noexcept { return "kqueue"; }
+
     void remove_signal(int signum) noexcept {
         const auto it = find_signal(signum);
         if (it == m_signals.end()) {

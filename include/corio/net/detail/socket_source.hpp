@@ -1,6 +1,7 @@
 #pragma once
 
 #include <corio/cancel.hpp>
+#include <corio/detail/completion_operation.hpp>
 #include <corio/detail/io_source.hpp>
 #include <corio/net/detail/socket.hpp>
 #include <corio/event_loop.hpp>
@@ -25,9 +26,20 @@ namespace corio::detail {
 /// more, so its cancellation is never mistaken for a close.
 class socket_source {
     struct state {
+#if defined(CORIO_REACTOR_IO_URING)
+        state(event_loop& loop, int fd)
+            : source(loop, fd, loop.completion_reactor() == nullptr), loop(loop), ring(loop.completion_reactor()) {}
+#else
         state(event_loop& loop, int fd) : source(loop, fd) {}
+#endif
         io_source source;
         io_events closed_wakeups = 0;
+#if defined(CORIO_REACTOR_IO_URING)
+        event_loop& loop;
+        io_uring_reactor* ring;  // null on epoll: reads and writes go by readiness then
+        io_completion* receiving = nullptr;  // the read / write the kernel has, if any
+        io_completion* sending = nullptr;
+#endif
     };
 
 public:
@@ -60,15 +72,40 @@ public:
         if (m_state->source.has_writer()) {
             m_state->closed_wakeups |= io_writable;
         }
+#if defined(CORIO_REACTOR_IO_URING)
+        // The kernel holds the socket open while it has an operation on it:
+        // end them; their completions then report stream_closed.
+        for (auto [operation, direction] : {std::pair{m_state->receiving, io_readable},
+                                            std::pair{m_state->sending, io_writable}}) {
+            if (operation != nullptr) {
+                m_state->closed_wakeups |= direction;
+                m_state->ring->cancel(*operation);
+            }
+        }
+#endif
         m_state->source.detach();
         m_fd.reset();
     }
 
     /// Whether a coroutine waits for readability / writability (for tests).
-    [[nodiscard]] bool has_reader() const noexcept { return m_state && m_state->source.has_reader(); }
+    [[nodiscard]] bool has_reader() const noexcept {
+#if defined(CORIO_REACTOR_IO_URING)
+        if (m_state && m_state->receiving != nullptr) {
+            return true;
+        }
+#endif
+        return m_state && m_state->source.has_reader();
+    }
     /// See io_source::peer_closed().
     [[nodiscard]] bool peer_closed() const noexcept { return m_state && m_state->source.peer_closed(); }
-    [[nodiscard]] bool has_writer() const noexcept { return m_state && m_state->source.has_writer(); }
+    [[nodiscard]] bool has_writer() const noexcept {
+#if defined(CORIO_REACTOR_IO_URING)
+        if (m_state && m_state->sending != nullptr) {
+            return true;
+        }
+#endif
+        return m_state && m_state->source.has_writer();
+    }
 
     class wait_operation {
     public:
@@ -114,6 +151,38 @@ public:
     [[nodiscard]] wait_operation writable(const char* op, const std::string& peer) {
         return wait_operation(*this, io_writable, op, peer);
     }
+
+#if defined(CORIO_REACTOR_IO_URING)
+    /// The loop's io_uring when this socket's reads and writes complete
+    /// through it; null on epoll.
+    [[nodiscard]] io_uring_reactor* ring() const noexcept { return m_state ? m_state->ring : nullptr; }
+
+    /// Awaits recv(2) of up to `size` bytes into `out` through the ring.
+    [[nodiscard]] auto receive_completion(void* out, std::size_t size) {
+        auto prepare = [fd = m_fd.get(), out, size](io_uring_sqe* sqe) noexcept {
+            ::io_uring_prep_recv(sqe, fd, out, size, 0);
+        };
+        return completion_operation<decltype(prepare)>(m_state->loop, *m_state->ring, m_state->receiving, prepare);
+    }
+
+    /// Awaits send(2) of `bytes` (without SIGPIPE) through the ring.
+    [[nodiscard]] auto send_completion(const void* bytes, std::size_t size) {
+        auto prepare = [fd = m_fd.get(), bytes, size](io_uring_sqe* sqe) noexcept {
+            ::io_uring_prep_send(sqe, fd, bytes, size, MSG_NOSIGNAL);
+        };
+        return completion_operation<decltype(prepare)>(m_state->loop, *m_state->ring, m_state->sending, prepare);
+    }
+
+    /// For an operation that ended -ECANCELED: whether close() ended it
+    /// (consumed: true once), rather than a cancellation of the task.
+    bool take_closed_wakeup(io_events direction) noexcept {
+        if ((m_state->closed_wakeups & direction) == 0) {
+            return false;
+        }
+        m_state->closed_wakeups &= ~direction;
+        return true;
+    }
+#endif
 
 private:
     // Kept after close() (the woken waiters still read closed_wakeups) until

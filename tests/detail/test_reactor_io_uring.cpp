@@ -1,0 +1,293 @@
+// The io_uring backend (a build configured with -DCORIO_REACTOR=io_uring):
+// how a loop picks it, the fallback to epoll when the kernel refuses a ring
+// (forced here with a seccomp filter, as container runtimes do), and reads
+// and writes that complete through the ring. The rest of the suite runs on
+// it too in such a build; these are the cases only it has.
+
+#include "catch.hpp"
+#include "test_support.hpp"
+
+#include <corio/corio.hpp>
+#include <corio/net.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#if defined(CORIO_REACTOR_IO_URING)
+
+#include <liburing.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// Whether this kernel gives this process a ring at all (containers may not):
+// what a loop's default choice depends on.
+bool kernel_gives_rings() {
+    io_uring ring{};
+    if (::io_uring_queue_init(4, &ring, 0) != 0) {
+        return false;
+    }
+    ::io_uring_queue_exit(&ring);
+    return true;
+}
+
+// In a forked child: io_uring_setup fails with EPERM from now on.
+bool refuse_io_uring_setup() {
+    sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog program{};
+    program.len = static_cast<unsigned short>(sizeof filter / sizeof filter[0]);
+    program.filter = filter;
+    return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+}
+
+corio::task<std::string> echo_once(std::string text) {
+    corio::tcp_server server = co_await corio::start_server(
+        [](corio::tcp_stream stream) -> corio::task<void> {
+            const std::string line = co_await stream.read_until("\n");
+            co_await stream.write(line);
+        },
+        "127.0.0.1", 0);
+    corio::tcp_stream client = co_await corio::open_connection("127.0.0.1", server.port());
+    co_await client.write(text);
+    std::string back = co_await client.read_until("\n");
+    server.close();
+    co_return back;
+}
+
+}  // namespace
+
+TEST_CASE("a loop runs on io_uring unless the loop or the environment asks for epoll", "[reactor][io_uring]") {
+    if (!kernel_gives_rings()) {
+        corio_test::skip_test("this kernel or container refuses io_uring (io_uring_disabled or seccomp)");
+        return;
+    }
+    ::unsetenv("CORIO_REACTOR");
+    {
+        corio::event_loop loop;
+        CHECK(std::string(loop.io_backend_name()) == "io_uring");
+        CHECK(loop.run_until_complete(echo_once("over the ring\n")) == "over the ring\n");
+    }
+    {
+        corio::event_loop loop(corio::io_backend::epoll);
+        CHECK(std::string(loop.io_backend_name()) == "epoll");
+        CHECK(loop.run_until_complete(echo_once("over epoll\n")) == "over epoll\n");
+    }
+    ::setenv("CORIO_REACTOR", "epoll", 1);
+    {
+        corio::event_loop from_environment;
+        corio::event_loop asked(corio::io_backend::io_uring);
+        CHECK(std::string(from_environment.io_backend_name()) == "epoll");
+        CHECK(std::string(asked.io_backend_name()) == "io_uring");  // the loop's own option wins
+    }
+    ::unsetenv("CORIO_REACTOR");
+}
+
+TEST_CASE("a kernel that refuses io_uring gets epoll, said once on stderr, and everything works",
+          "[reactor][io_uring]") {
+    int error_pipe[2];
+    REQUIRE(::pipe(error_pipe) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::dup2(error_pipe[1], STDERR_FILENO);
+        ::close(error_pipe[0]);
+        if (!refuse_io_uring_setup()) {
+            ::_exit(10);
+        }
+        int status = 0;
+        {
+            corio::event_loop first;
+            corio::event_loop second(corio::io_backend::io_uring);
+            if (std::string_view(first.io_backend_name()) != "epoll" ||
+                std::string_view(second.io_backend_name()) != "epoll") {
+                status = 11;
+            } else if (first.run_until_complete(echo_once("fallback\n")) != "fallback\n") {
+                status = 12;
+            }
+        }
+        ::_exit(status);
+    }
+    ::close(error_pipe[1]);
+    std::string said;
+    char piece[512];
+    for (ssize_t n; (n = ::read(error_pipe[0], piece, sizeof piece)) > 0;) {
+        said.append(piece, static_cast<std::size_t>(n));
+    }
+    ::close(error_pipe[0]);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(said == "corio: io_uring unavailable (io_uring_queue_init: Operation not permitted); using epoll\n");
+}
+
+TEST_CASE("a read the kernel holds is cancelled by a timeout and the stream stays usable", "[reactor][io_uring]") {
+    corio::event_loop loop;
+    const std::string got = loop.run_until_complete([]() -> corio::task<std::string> {
+        corio::tcp_stream accepted;
+        corio::event arrived;
+        corio::tcp_server server = co_await corio::start_server(
+            [&](corio::tcp_stream stream) -> corio::task<void> {
+                accepted = std::move(stream);
+                arrived.set();
+                co_return;
+            },
+            "127.0.0.1", 0);
+        corio::tcp_stream client = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await arrived.wait();
+        bool timed_out = false;
+        try {
+            (void)co_await corio::wait_for(client.read(16), 50ms);
+        } catch (const corio::timeout_error&) {
+            timed_out = true;
+        }
+        CHECK(timed_out);
+        CHECK_FALSE(client.read_pending());
+        co_await accepted.write("after\n");
+        std::string line = co_await client.read_until("\n");
+        server.close();
+        co_return line;
+    }());
+    CHECK(got == "after\n");
+}
+
+TEST_CASE("closing a stream while the kernel holds its read throws stream_closed to the reader",
+          "[reactor][io_uring]") {
+    corio::event_loop loop;
+    const bool closed = loop.run_until_complete([]() -> corio::task<bool> {
+        corio::tcp_stream accepted;
+        corio::event arrived;
+        corio::tcp_server server = co_await corio::start_server(
+            [&](corio::tcp_stream stream) -> corio::task<void> {
+                accepted = std::move(stream);
+                arrived.set();
+                co_return;
+            },
+            "127.0.0.1", 0);
+        corio::tcp_stream client = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await arrived.wait();
+        auto reader = corio::create_task(
+            [](corio::tcp_stream& stream) -> corio::task<bool> {
+                try {
+                    (void)co_await stream.read(16);
+                } catch (const corio::stream_closed&) {
+                    co_return true;
+                }
+                co_return false;
+            }(client));
+        co_await corio::sleep(20ms);
+        CHECK(client.read_pending());
+        client.close();
+        const bool result = co_await corio::wait_for(std::move(reader), 5s);
+        server.close();
+        co_return result;
+    }());
+    CHECK(closed);
+}
+
+TEST_CASE("a read cancelled as its bytes arrive loses none of them", "[reactor][io_uring]") {
+    corio::event_loop loop;
+    const std::string all = loop.run_until_complete([]() -> corio::task<std::string> {
+        corio::tcp_stream accepted;
+        corio::event arrived;
+        corio::tcp_server server = co_await corio::start_server(
+            [&](corio::tcp_stream stream) -> corio::task<void> {
+                accepted = std::move(stream);
+                arrived.set();
+                co_return;
+            },
+            "127.0.0.1", 0);
+        corio::tcp_stream client = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await arrived.wait();
+        std::string before_cancel;
+        bool cancelled = false;
+        auto reader = corio::create_task(
+            [](corio::tcp_stream& stream, std::string& out, bool& was_cancelled) -> corio::task<void> {
+                try {
+                    out = co_await stream.read(16);
+                    co_await corio::sleep(0s);  // where a request that lost the race is taken
+                } catch (const corio::cancelled_error&) {
+                    was_cancelled = true;
+                }
+            }(client, before_cancel, cancelled));
+        co_await corio::sleep(20ms);
+        // The bytes and the cancellation reach the read in the same iteration.
+        const int fd = accepted.native_handle();
+        CHECK(::send(fd, "abc", 3, MSG_NOSIGNAL) == 3);
+        reader.cancel();
+        co_await corio::wait_for(std::move(reader), 5s);
+        CHECK(cancelled);
+        std::string rest;
+        if (before_cancel.size() < 3) {
+            rest = co_await client.read_exactly(3 - before_cancel.size());
+        }
+        server.close();
+        co_return before_cancel + rest;
+    }());
+    CHECK(all == "abc");
+}
+
+TEST_CASE("100 connections echo a thousand messages each through the ring", "[reactor][io_uring]") {
+    corio::event_loop loop;
+    const std::size_t echoed = loop.run_until_complete([]() -> corio::task<std::size_t> {
+        corio::tcp_server server = co_await corio::start_server(
+            [](corio::tcp_stream stream) -> corio::task<void> {
+                for (;;) {
+                    std::string line = co_await stream.read(64);
+                    if (line.empty()) {
+                        co_return;  // the client closed
+                    }
+                    co_await stream.write(line);
+                }
+            },
+            "127.0.0.1", 0);
+        std::size_t total = 0;
+        auto client = [](std::uint16_t port, int id, std::size_t& count) -> corio::task<void> {
+            corio::tcp_stream stream = co_await corio::open_connection("127.0.0.1", port);
+            for (int i = 0; i < 1000; ++i) {
+                const std::string message = std::to_string(id) + ":" + std::to_string(i) + "\n";
+                co_await stream.write(message);
+                const std::string back = co_await stream.read_until("\n");
+                if (back == message) {
+                    ++count;
+                }
+            }
+        };
+        std::vector<corio::task_handle<void>> clients;
+        for (int id = 0; id < 100; ++id) {
+            clients.push_back(corio::create_task(client(server.port(), id, total)));
+        }
+        for (corio::task_handle<void>& each : clients) {
+            co_await each;
+        }
+        server.close();
+        co_return total;
+    }());
+    CHECK(echoed == 100'000);
+}
+
+#else
+
+TEST_CASE("io_uring backend", "[reactor][io_uring]") {
+    corio_test::skip_test("corio built without io_uring: configure with -DCORIO_REACTOR=io_uring (apt-get install liburing-dev)");
+}
+
+#endif
