@@ -4,6 +4,7 @@
 #include <corio/detail/reactor/signal_fd.hpp>
 
 #include <liburing.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -76,6 +77,11 @@ public:
     }
 
     void add(int fd, void* tag) {
+        // A poll on a bad fd would fail only in its completion; epoll_ctl
+        // refuses it at once, and so does this.
+        if (::fcntl(fd, F_GETFD) < 0) {
+            throw std::system_error(errno, std::generic_category(), "io_uring poll");
+        }
         auto watch = std::make_unique<poll_watch>();
         watch->tag = tag;
         watch->fd = fd;
@@ -105,6 +111,19 @@ public:
         io_uring_sqe* sqe = next_sqe();
         ::io_uring_prep_poll_remove(sqe, encode(watch, kind_poll));
         ::io_uring_sqe_set_data64(sqe, kind_ignored);
+        // The poll holds the file open: end it now, so that the caller's
+        // close() closes the socket (a listener's port is free at once).
+        flush();
+    }
+
+    /// Submits what is queued and runs the kernel's deferred work now, not at
+    /// the next wait: operations cancelled because their socket is being
+    /// closed let go of its file before the caller closes the fd.
+    void flush() noexcept {
+        if (::io_uring_sq_ready(&m_ring) > 0) {
+            enable_once();
+            ::io_uring_submit_and_get_events(&m_ring);
+        }
     }
 
     /// Queues an operation prepared by `prepare(sqe)`; its completion calls

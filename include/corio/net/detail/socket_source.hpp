@@ -84,6 +84,11 @@ public:
         }
 #endif
         m_state->source.detach();
+#if defined(CORIO_REACTOR_IO_URING)
+        if (m_state->ring != nullptr) {
+            m_state->ring->flush();
+        }
+#endif
         m_fd.reset();
     }
 
