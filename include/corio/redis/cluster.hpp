@@ -85,7 +85,7 @@ public:
     /// apply to every node. Throws cluster_connect_error naming each seed
     /// and why it failed when none answers, url_error for a seed that cannot
     /// be parsed, std::invalid_argument for a database other than 0.
-    [[nodiscard]] static task<cluster> connect(std::vector<std::string> seeds, cluster_options options = {}) {
+    [[nodiscard]] static task<cluster> connect(std::vector<std::string> seeds, cluster_options options) {
         if (options.node.database != 0) {
             throw std::invalid_argument("corio::redis::cluster: a cluster has only database 0");
         }
@@ -104,6 +104,14 @@ public:
             addresses.emplace_back(parsed.host, parsed.port);
         }
         return connected(detail::connect_cluster(std::move(addresses), std::move(seeds), std::move(options)));
+    }
+
+    /// connect(seeds, options) with the default cluster_options.
+    // Not a defaulted argument: g++ 12 relocates a class-type default
+    // argument of a call inside a co_await expression bitwise, leaving its
+    // strings pointing into the caller's coroutine frame.
+    [[nodiscard]] static task<cluster> connect(std::vector<std::string> seeds) {
+        return connect(std::move(seeds), cluster_options{});
     }
 
     /// Closes every node connection (commands in flight throw
