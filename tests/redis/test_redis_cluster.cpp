@@ -132,6 +132,51 @@ TEST_CASE("commands are routed by their key arguments") {
     CHECK_THROWS_AS(slot_of("ZUNIONSTORE", "foo", 1, "bar"), redis::crossslot_error);
 }
 
+TEST_CASE("CLUSTER SLOTS replies and MOVED / ASK redirects are parsed, an empty host meaning the node asked") {
+    using corio::redis::detail::parse_cluster_slots;
+    using corio::redis::detail::parse_redirect;
+    using corio::redis::detail::redirect;
+    using redis::value;
+    const auto node = [](std::string host, std::int64_t port, std::string id) {
+        return value::aggregate(redis::kind::array, {value::bulk_string(std::move(host)), value::integer_reply(port),
+                                                     value::bulk_string(std::move(id))});
+    };
+    const auto range = [](std::int64_t first, std::int64_t last, value master) {
+        return value::aggregate(redis::kind::array,
+                                {value::integer_reply(first), value::integer_reply(last), std::move(master)});
+    };
+    const value reply = value::aggregate(redis::kind::array, {range(0, 99, node("10.0.0.1", 7000, "a")),
+                                                              range(100, 16383, node("", 7001, "b")),
+                                                              range(200, 200, node("10.0.0.1", 7000, "a"))});
+    const corio::redis::detail::slot_map map = parse_cluster_slots(reply, "10.9.9.9");
+    REQUIRE(map.nodes().size() == 2);
+    CHECK(map.owner(0)->address() == "10.0.0.1:7000");
+    CHECK(map.owner(99)->address() == "10.0.0.1:7000");
+    CHECK(map.owner(100)->address() == "10.9.9.9:7001");
+    CHECK(map.owner(200)->id == "a");
+    CHECK(map.owner(16383)->id == "b");
+    CHECK(map.assigned_slots() == 16384);
+    const value bad = value::aggregate(redis::kind::array, {range(0, 16384, node("h", 1, "c"))});
+    CHECK_THROWS_AS(parse_cluster_slots(bad, "h"), redis::reply_type_error);
+
+    const redirect moved = parse_redirect("MOVED 3999 127.0.0.1:6381", "10.0.0.5");
+    CHECK(moved.type == redirect::kind::moved);
+    CHECK(moved.slot == 3999);
+    CHECK(moved.host == "127.0.0.1");
+    CHECK(moved.port == 6381);
+    const redirect ask = parse_redirect("ASK 12 :6380", "10.0.0.5");
+    CHECK(ask.type == redirect::kind::ask);
+    CHECK(ask.host == "10.0.0.5");
+    const redirect v6 = parse_redirect("MOVED 1 [::1]:7000", "x");
+    CHECK(v6.host == "::1");
+    CHECK(corio::redis::detail::node_address(v6.host, v6.port) == "[::1]:7000");
+    CHECK(parse_redirect("TRYAGAIN Multiple keys request during rehashing of slot", "x").type ==
+          redirect::kind::try_again);
+    CHECK(parse_redirect("WRONGTYPE Operation against a key", "x").type == redirect::kind::none);
+    CHECK_THROWS_AS(parse_redirect("MOVED 99999 h:1", "x"), redis::reply_type_error);
+    CHECK_THROWS_AS(parse_redirect("MOVED nonsense", "x"), redis::reply_type_error);
+}
+
 TEST_CASE("key_slot agrees with the server's CLUSTER KEYSLOT for random keys") {
     REQUIRE_REDIS_CLUSTER();
     redis_cluster& cluster = shared_cluster();
@@ -318,6 +363,18 @@ TEST_CASE("while a slot is half migrated, ASK is followed with ASKING and the ma
         CHECK(c.stats().ask_redirects == before.ask_redirects + 2);
         CHECK(c.node_for_slot(slot) == cluster.address(from));
 
+        // A client allowed no redirect gives up with the named error.
+        redis::cluster_options strict;
+        strict.max_redirects = 0;
+        redis::cluster no_redirects = co_await redis::cluster::connect(cluster.seeds(), strict);
+        std::string gave_up;
+        try {
+            (void)co_await no_redirects.get(moved);
+        } catch (const redis::redirect_limit_error& e) {
+            gave_up = e.what();
+        }
+        CHECK_THAT(gave_up, Catch::Contains("REDIRECTLIMIT") && Catch::Contains("ASK"));
+
         // Finish the migration: the client then follows MOVED to the target.
         migrate_slot(cluster, slot, from, to, {stayed}, false);
         for (const int node : {to, from, 3 - to - from}) {
@@ -358,6 +415,15 @@ TEST_CASE("keys of different slots in one command throw crossslot_error before a
         CHECK(both == std::vector<std::optional<std::string>>{"1", "2"});
         const std::int64_t removed = co_await c.del(together);
         CHECK(removed == 2);
+
+        c.close();
+        bool closed = false;
+        try {
+            (void)co_await c.get("{pair}alpha");
+        } catch (const redis::connection_error&) {
+            closed = true;
+        }
+        CHECK(closed);
     });
 }
 
