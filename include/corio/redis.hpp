@@ -1,9 +1,11 @@
 #pragma once
 
 // corio::redis: a Redis client (RESP2/RESP3, auto-pipelining, pub/sub,
-// blocking commands on dedicated connections) and stream workers.
+// blocking commands on dedicated connections), Redis Cluster and stream workers.
 // Link the CMake target corio::redis.
 
+#include <corio/redis/cluster.hpp>
+#include <corio/redis/command_helpers.hpp>
 #include <corio/redis/connection.hpp>
 #include <corio/redis/errors.hpp>
 #include <corio/redis/options.hpp>

@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace corio::redis {
 
@@ -42,6 +44,39 @@ public:
 class connection_error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
+};
+
+/// redis::cluster::connect found no seed node that answered: what() names
+/// each seed tried and why it failed, seeds() lists them.
+class cluster_connect_error : public connection_error {
+public:
+    /// `text`: the message; `seeds`: every seed that was tried, in order.
+    cluster_connect_error(const std::string& text, std::vector<std::string> seeds)
+        : connection_error(text), m_seeds(std::move(seeds)) {}
+    /// The seeds tried, as given to cluster::connect.
+    [[nodiscard]] const std::vector<std::string>& seeds() const noexcept { return m_seeds; }
+
+private:
+    std::vector<std::string> m_seeds;
+};
+
+/// A command to redis::cluster whose keys hash to different slots, refused
+/// before it is sent (the server would answer CROSSSLOT): prefix() is
+/// CROSSSLOT, as for the server's own reply. Put the keys under one
+/// {hash tag} to keep them in one slot.
+class crossslot_error : public error {
+public:
+    /// `detail`: which keys hash where.
+    explicit crossslot_error(const std::string& detail) : error("CROSSSLOT " + detail) {}
+};
+
+/// redis::cluster followed more MOVED/ASK/TRYAGAIN redirects for one
+/// command than cluster_options::max_redirects allows (the cluster keeps
+/// moving the slot, or its nodes disagree): prefix() is REDIRECTLIMIT.
+class redirect_limit_error : public error {
+public:
+    /// `detail`: the command, the redirects followed, the last reply.
+    explicit redirect_limit_error(const std::string& detail) : error("REDIRECTLIMIT " + detail) {}
 };
 
 /// The server sent bytes that are not RESP, or a reply beyond the parser's

@@ -217,4 +217,19 @@ private:
     }
 };
 
+/// How redis::cluster connects and routes. `node` applies to every node
+/// connection (password/user, client name, protocol, timeouts, reconnect
+/// attempts, TLS); its host, port and unix_path are replaced by each node's
+/// address, and its database must be 0 (a cluster has only database 0).
+struct cluster_options {
+    /// The options of each node connection (see above).
+    connect_options node{};
+    /// MOVED / ASK / TRYAGAIN redirects followed for one command before it
+    /// fails with redirect_limit_error.
+    int max_redirects = 5;
+    /// A MOVED or a lost node schedules a refresh of the whole slot map; at
+    /// most one refresh starts within this interval.
+    std::chrono::milliseconds min_refresh_interval{250};
+};
+
 }  // namespace corio::redis

@@ -98,4 +98,16 @@ struct message {
     std::string pattern;
 };
 
+/// What a redis::cluster did to route its commands (cluster::stats()).
+struct cluster_stats {
+    /// MOVED replies followed (each updated the slot map).
+    std::uint64_t moved_redirects = 0;
+    /// ASK replies followed (ASKING sent, slot map left as it was).
+    std::uint64_t ask_redirects = 0;
+    /// TRYAGAIN replies (a multi-key command during a slot migration) retried.
+    std::uint64_t try_again_retries = 0;
+    /// Complete slot maps read (the one of connect() included).
+    std::uint64_t map_refreshes = 0;
+};
+
 }  // namespace corio::redis

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <string>
@@ -148,6 +149,8 @@ public:
     bool m_closed = false;
     semaphore m_blocking_slots;
     std::vector<std::shared_ptr<client_state>> m_idle_dedicated;
+    std::uint64_t m_reconnect_failures = 0;   // series of reconnect attempts that all failed
+    std::string m_last_reconnect_failure;     // why the last such series failed
 
     void close() noexcept {
         m_closed = true;
@@ -170,12 +173,19 @@ CORIO_HEADER_COROUTINE inline task<std::shared_ptr<link>> acquire_link(std::shar
     if (state->usable_now()) {
         co_return state->m_link;
     }
+    const std::uint64_t failures_before = state->m_reconnect_failures;
     auto lock = co_await state->m_connecting.lock();
     if (state->m_closed) {
         throw connection_error("redis connection to " + state->m_options.describe() + " is closed");
     }
     if (state->usable_now()) {
         co_return state->m_link;
+    }
+    // Another task's reconnect attempts all failed while this one waited:
+    // share that verdict rather than queue a full series of attempts per
+    // waiting task (100 tasks on a dead server would take 100 series).
+    if (state->m_reconnect_failures != failures_before) {
+        throw connection_error(state->m_last_reconnect_failure);
     }
     auto delay = state->m_options.reconnect_delay;
     const int attempts = std::max(1, state->m_options.reconnect_attempts);
@@ -201,7 +211,9 @@ CORIO_HEADER_COROUTINE inline task<std::shared_ptr<link>> acquire_link(std::shar
             delay = std::min(delay * 2, state->m_options.max_reconnect_delay);
         }
     }
-    throw connection_error(last_failure + " (after " + std::to_string(attempts) + " attempts)");
+    ++state->m_reconnect_failures;
+    state->m_last_reconnect_failure = last_failure + " (after " + std::to_string(attempts) + " attempts)";
+    throw connection_error(state->m_last_reconnect_failure);
 }
 
 /// Sends `encoded` (`count` commands) on the shared link and returns the replies.
