@@ -1,11 +1,13 @@
 #pragma once
 
+#include <corio/detail/completion_operation.hpp>
 #include <corio/detail/config.hpp>
 #include <corio/detail/file_ops.hpp>
 #include <corio/generator.hpp>
 #include <corio/task.hpp>
 #include <corio/thread_pool.hpp>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -18,9 +20,11 @@
 namespace corio {
 
 /// A file opened with corio::open_file: aiofiles' model, awaited reads and
-/// writes that never block the loop. Each operation runs its system call on
-/// the thread pool behind corio::to_thread (epoll and kqueue cannot make a
-/// regular file asynchronous: it is always "ready").
+/// writes that never block the loop. On an io_uring loop, reads and writes
+/// are ring operations; otherwise (and for open, size and fsync) each
+/// operation runs its system call on the thread pool behind corio::to_thread
+/// (epoll and kqueue cannot make a regular file asynchronous: it is always
+/// "ready").
 ///
 /// read() and write() work at the file's position, which this object keeps
 /// (not the kernel's), so a cancelled read leaves the position where it was;
@@ -62,6 +66,13 @@ public:
         request.op = detail::file_request::kind::read;
         request.size = n;
         request.offset = m_position;
+#if defined(CORIO_REACTOR_IO_URING)
+        if (get_running_loop().completion_reactor() != nullptr) {
+            std::string data = co_await ring_read(n, m_position);
+            m_position += data.size();
+            co_return data;
+        }
+#endif
         detail::file_result result = co_await run(std::move(request));
         m_position += result.data.size();
         co_return std::move(result.data);
@@ -84,6 +95,13 @@ public:
         request.op = detail::file_request::kind::write;
         request.offset = m_position;
         const std::size_t size = data.size();
+#if defined(CORIO_REACTOR_IO_URING)
+        if (get_running_loop().completion_reactor() != nullptr) {
+            co_await ring_write(std::move(data), descriptor().append ? detail::append_offset : m_position);
+            m_position += size;
+            co_return;
+        }
+#endif
         request.data = std::move(data);
         co_await run(std::move(request));
         m_position += size;
@@ -95,6 +113,11 @@ public:
         request.op = detail::file_request::kind::read;
         request.size = n;
         request.offset = offset;
+#if defined(CORIO_REACTOR_IO_URING)
+        if (get_running_loop().completion_reactor() != nullptr) {
+            co_return co_await ring_read(n, offset);
+        }
+#endif
         detail::file_result result = co_await run(std::move(request));
         co_return std::move(result.data);
     }
@@ -104,6 +127,12 @@ public:
         detail::file_request request;
         request.op = detail::file_request::kind::write;
         request.offset = offset;
+#if defined(CORIO_REACTOR_IO_URING)
+        if (get_running_loop().completion_reactor() != nullptr) {
+            co_await ring_write(std::move(data), descriptor().append ? detail::append_offset : offset);
+            co_return;
+        }
+#endif
         request.data = std::move(data);
         co_await run(std::move(request));
     }
@@ -175,6 +204,66 @@ private:
         (void)descriptor();
         return to_thread(&detail::perform_file_request, m_fd, std::move(request));
     }
+
+#if defined(CORIO_REACTOR_IO_URING)
+    // Reads and writes through the loop's ring. The descriptor is held by
+    // the coroutine, so close() during the operation leaves it open until
+    // the kernel is done; a cancellation is forwarded to the kernel, and a
+    // transfer that completes first stands (see completion_outcome).
+    CORIO_HEADER_COROUTINE task<std::string> ring_read(std::size_t n, std::uint64_t offset) {
+        const std::shared_ptr<detail::file_descriptor> fd = m_fd;
+        (void)descriptor();
+        event_loop& loop = get_running_loop();
+        std::string data(n, '\0');
+        std::size_t got = 0;
+        detail::io_completion* in_flight = nullptr;
+        while (got < n) {
+            const detail::completion_outcome outcome = co_await detail::file_transfer_completion(
+                loop, *loop.completion_reactor(), in_flight, true, fd->fd, data.data() + got, n - got, offset + got);
+            if (outcome.result > 0) {
+                got += static_cast<std::size_t>(outcome.result);
+                continue;
+            }
+            if (outcome.result == 0) {
+                break;  // the end of the file
+            }
+            if (outcome.cancel_requested) {
+                co_await detail::rethrow_cancellation();
+            }
+            if (outcome.result != -EINTR && outcome.result != -EAGAIN) {
+                fd->fail("read", -outcome.result);
+            }
+        }
+        data.resize(got);
+        co_return data;
+    }
+
+    CORIO_HEADER_COROUTINE task<void> ring_write(std::string data, std::uint64_t offset) {
+        const std::shared_ptr<detail::file_descriptor> fd = m_fd;
+        (void)descriptor();
+        event_loop& loop = get_running_loop();
+        std::size_t done = 0;
+        detail::io_completion* in_flight = nullptr;
+        while (done < data.size()) {
+            const std::uint64_t at = offset == detail::append_offset ? offset : offset + done;
+            const detail::completion_outcome outcome = co_await detail::file_transfer_completion(
+                loop, *loop.completion_reactor(), in_flight, false, fd->fd, data.data() + done, data.size() - done, at);
+            if (outcome.result > 0) {
+                done += static_cast<std::size_t>(outcome.result);
+                continue;
+            }
+            if (outcome.cancel_requested) {
+                co_await detail::rethrow_cancellation();
+            }
+            if (outcome.result == 0) {
+                fd->fail("write", EIO);  // a regular file that takes nothing would loop forever
+            }
+            if (outcome.result != -EINTR && outcome.result != -EAGAIN) {
+                fd->fail("write", -outcome.result);
+            }
+        }
+    }
+#endif
 
     std::shared_ptr<detail::file_descriptor> m_fd;
     std::uint64_t m_position = 0;

@@ -12,6 +12,8 @@
 
 #include <cerrno>
 #include <coroutine>
+#include <cstddef>
+#include <cstdint>
 #include <utility>
 
 namespace corio::detail {
@@ -41,6 +43,14 @@ public:
     }
     completion_operation(const completion_operation&) = delete;
     completion_operation& operator=(const completion_operation&) = delete;
+    // Only a frame destroyed while suspended (its loop closing: no completion
+    // is delivered after that) ends with the operation still in flight; the
+    // socket must then not name it in a cancellation.
+    ~completion_operation() {
+        if (m_in_flight == this) {
+            m_in_flight = nullptr;
+        }
+    }
 
     [[nodiscard]] bool await_ready() const noexcept { return false; }
 
@@ -93,6 +103,25 @@ private:
     int m_result = 0;
     bool m_cancel_requested = false;
 };
+
+/// Awaits a read (pread) or write (pwrite; at the end for offset
+/// `append_offset`) of up to `size` bytes of regular file `fd` at `offset`
+/// through the ring: real asynchronous file I/O, no thread.
+inline constexpr std::uint64_t append_offset = ~std::uint64_t{0};
+
+[[nodiscard]] inline auto file_transfer_completion(event_loop& loop, io_uring_reactor& ring, io_completion*& in_flight,
+                                                   bool reading, int fd, void* buffer, std::size_t size,
+                                                   std::uint64_t offset) {
+    const auto length = static_cast<unsigned>(size < (std::size_t{1} << 30) ? size : (std::size_t{1} << 30));
+    auto prepare = [=](io_uring_sqe* sqe) noexcept {
+        if (reading) {
+            ::io_uring_prep_read(sqe, fd, buffer, length, offset);
+        } else {
+            ::io_uring_prep_write(sqe, fd, buffer, length, offset);
+        }
+    };
+    return completion_operation<decltype(prepare)>(loop, ring, in_flight, prepare);
+}
 
 }  // namespace corio::detail
 
