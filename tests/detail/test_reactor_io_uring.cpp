@@ -13,6 +13,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +72,28 @@ corio::task<std::string> echo_once(std::string text) {
     std::string back = co_await client.read_until("\n");
     server.close();
     co_return back;
+}
+
+// A client connected to a server that handed it the accepted end.
+struct loopback_pair {
+    std::optional<corio::tcp_server> server;
+    corio::tcp_stream client;
+    corio::tcp_stream accepted;
+};
+
+corio::task<std::unique_ptr<loopback_pair>> connect_loopback_pair() {
+    auto pair = std::make_unique<loopback_pair>();
+    corio::event arrived;
+    auto take = [pair = pair.get(), &arrived](corio::tcp_stream stream) -> corio::task<void> {
+        pair->accepted = std::move(stream);
+        arrived.set();
+        co_return;
+    };
+    pair->server.emplace(co_await corio::start_server(take, "127.0.0.1", 0));
+    pair->client = co_await corio::open_connection("127.0.0.1", pair->server->port());
+    co_await arrived.wait();
+    pair->server->close();  // one connection is all it takes
+    co_return pair;
 }
 
 }  // namespace
@@ -142,17 +166,9 @@ TEST_CASE("a kernel that refuses io_uring gets epoll, said once on stderr, and e
 TEST_CASE("a read the kernel holds is cancelled by a timeout and the stream stays usable", "[reactor][io_uring]") {
     corio::event_loop loop;
     const std::string got = loop.run_until_complete([]() -> corio::task<std::string> {
-        corio::tcp_stream accepted;
-        corio::event arrived;
-        corio::tcp_server server = co_await corio::start_server(
-            [&](corio::tcp_stream stream) -> corio::task<void> {
-                accepted = std::move(stream);
-                arrived.set();
-                co_return;
-            },
-            "127.0.0.1", 0);
-        corio::tcp_stream client = co_await corio::open_connection("127.0.0.1", server.port());
-        co_await arrived.wait();
+        std::unique_ptr<loopback_pair> pair = co_await connect_loopback_pair();
+        corio::tcp_stream& client = pair->client;
+        corio::tcp_stream& accepted = pair->accepted;
         bool timed_out = false;
         try {
             (void)co_await corio::wait_for(client.read(16), 50ms);
@@ -163,7 +179,6 @@ TEST_CASE("a read the kernel holds is cancelled by a timeout and the stream stay
         CHECK_FALSE(client.read_pending());
         co_await accepted.write("after\n");
         std::string line = co_await client.read_until("\n");
-        server.close();
         co_return line;
     }());
     CHECK(got == "after\n");
@@ -173,17 +188,8 @@ TEST_CASE("closing a stream while the kernel holds its read throws stream_closed
           "[reactor][io_uring]") {
     corio::event_loop loop;
     const bool closed = loop.run_until_complete([]() -> corio::task<bool> {
-        corio::tcp_stream accepted;
-        corio::event arrived;
-        corio::tcp_server server = co_await corio::start_server(
-            [&](corio::tcp_stream stream) -> corio::task<void> {
-                accepted = std::move(stream);
-                arrived.set();
-                co_return;
-            },
-            "127.0.0.1", 0);
-        corio::tcp_stream client = co_await corio::open_connection("127.0.0.1", server.port());
-        co_await arrived.wait();
+        std::unique_ptr<loopback_pair> pair = co_await connect_loopback_pair();
+        corio::tcp_stream& client = pair->client;
         auto reader = corio::create_task(
             [](corio::tcp_stream& stream) -> corio::task<bool> {
                 try {
@@ -197,7 +203,6 @@ TEST_CASE("closing a stream while the kernel holds its read throws stream_closed
         CHECK(client.read_pending());
         client.close();
         const bool result = co_await corio::wait_for(std::move(reader), 5s);
-        server.close();
         co_return result;
     }());
     CHECK(closed);
@@ -206,17 +211,9 @@ TEST_CASE("closing a stream while the kernel holds its read throws stream_closed
 TEST_CASE("a read cancelled as its bytes arrive loses none of them", "[reactor][io_uring]") {
     corio::event_loop loop;
     const std::string all = loop.run_until_complete([]() -> corio::task<std::string> {
-        corio::tcp_stream accepted;
-        corio::event arrived;
-        corio::tcp_server server = co_await corio::start_server(
-            [&](corio::tcp_stream stream) -> corio::task<void> {
-                accepted = std::move(stream);
-                arrived.set();
-                co_return;
-            },
-            "127.0.0.1", 0);
-        corio::tcp_stream client = co_await corio::open_connection("127.0.0.1", server.port());
-        co_await arrived.wait();
+        std::unique_ptr<loopback_pair> pair = co_await connect_loopback_pair();
+        corio::tcp_stream& client = pair->client;
+        corio::tcp_stream& accepted = pair->accepted;
         std::string before_cancel;
         bool cancelled = false;
         auto reader = corio::create_task(
@@ -239,7 +236,6 @@ TEST_CASE("a read cancelled as its bytes arrive loses none of them", "[reactor][
         if (before_cancel.size() < 3) {
             rest = co_await client.read_exactly(3 - before_cancel.size());
         }
-        server.close();
         co_return before_cancel + rest;
     }());
     CHECK(all == "abc");

@@ -116,16 +116,8 @@ public:
                     co_await m_socket.send_completion(bytes.data() + done, bytes.size() - done);
                 if (sent.result >= 0) {
                     done += static_cast<std::size_t>(sent.result);
-                    continue;
-                }
-                if (sent.result == -ECANCELED && m_socket.take_closed_wakeup(detail::io_writable)) {
-                    throw stream_closed("send " + m_peer_text);
-                }
-                if (sent.cancel_requested) {
+                } else if (ring_failure(sent, detail::io_writable, "send")) {
                     co_await detail::rethrow_cancellation();
-                }
-                if (sent.result != -ECANCELED && sent.result != -EINTR && sent.result != -EAGAIN) {
-                    detail::throw_socket_error(-sent.result, "send", m_peer_text);
                 }
             }
             co_return;
@@ -278,14 +270,8 @@ private:
             if (got.result >= 0) {
                 co_return static_cast<std::size_t>(got.result);
             }
-            if (got.result == -ECANCELED && m_socket.take_closed_wakeup(detail::io_readable)) {
-                throw stream_closed("recv " + m_peer_text);
-            }
-            if (got.cancel_requested) {
+            if (ring_failure(got, detail::io_readable, "recv")) {
                 co_await detail::rethrow_cancellation();
-            }
-            if (got.result != -EINTR && got.result != -EAGAIN && got.result != -ECANCELED) {
-                detail::throw_socket_error(-got.result, "recv", m_peer_text);
             }
         }
 #endif
@@ -307,6 +293,25 @@ private:
             co_await m_socket.readable("recv", m_peer_text);
         }
     }
+
+#if defined(CORIO_REACTOR_IO_URING)
+    // A ring operation of `direction` that ended with an error: throws
+    // stream_closed when close() ended it, std::system_error for a socket
+    // error; true when the task's cancellation ended it (the caller throws
+    // that), false to try again (EINTR, EAGAIN).
+    bool ring_failure(const detail::completion_outcome& outcome, detail::io_events direction, const char* op) {
+        if (outcome.result == -ECANCELED && m_socket.take_closed_wakeup(direction)) {
+            throw stream_closed(std::string(op) + " " + m_peer_text);
+        }
+        if (outcome.cancel_requested) {
+            return true;
+        }
+        if (outcome.result != -ECANCELED && outcome.result != -EINTR && outcome.result != -EAGAIN) {
+            detail::throw_socket_error(-outcome.result, op, m_peer_text);
+        }
+        return false;
+    }
+#endif
 
     detail::socket_source m_socket;
     endpoint m_peer;

@@ -93,24 +93,10 @@ public:
     }
 
     /// Whether a coroutine waits for readability / writability (for tests).
-    [[nodiscard]] bool has_reader() const noexcept {
-#if defined(CORIO_REACTOR_IO_URING)
-        if (m_state && m_state->receiving != nullptr) {
-            return true;
-        }
-#endif
-        return m_state && m_state->source.has_reader();
-    }
+    [[nodiscard]] bool has_reader() const noexcept { return pending(io_readable); }
     /// See io_source::peer_closed().
     [[nodiscard]] bool peer_closed() const noexcept { return m_state && m_state->source.peer_closed(); }
-    [[nodiscard]] bool has_writer() const noexcept {
-#if defined(CORIO_REACTOR_IO_URING)
-        if (m_state && m_state->sending != nullptr) {
-            return true;
-        }
-#endif
-        return m_state && m_state->source.has_writer();
-    }
+    [[nodiscard]] bool has_writer() const noexcept { return pending(io_writable); }
 
     class wait_operation {
     public:
@@ -190,6 +176,19 @@ public:
 #endif
 
 private:
+    // A wait for readiness, or (io_uring) an operation the kernel holds, in `direction`.
+    [[nodiscard]] bool pending(io_events direction) const noexcept {
+        if (!m_state) {
+            return false;
+        }
+#if defined(CORIO_REACTOR_IO_URING)
+        if ((direction == io_readable ? m_state->receiving : m_state->sending) != nullptr) {
+            return true;
+        }
+#endif
+        return direction == io_readable ? m_state->source.has_reader() : m_state->source.has_writer();
+    }
+
     // Kept after close() (the woken waiters still read closed_wakeups) until
     // the socket_source itself goes; ~socket_source unregisters before closing.
     std::unique_ptr<state> m_state;
