@@ -38,6 +38,16 @@ namespace http = corio::http;
 
 namespace {
 
+// The shim fails socket system calls. On an io_uring loop a stream's reads
+// and writes make none (the ring does them), so in a build with io_uring
+// this file's loops run on epoll, whatever the environment asks.
+[[maybe_unused]] const bool loops_on_epoll = [] {
+#if defined(CORIO_REACTOR_IO_URING)
+    ::setenv("CORIO_REACTOR", "epoll", 1);
+#endif
+    return true;
+}();
+
 std::uint64_t fault_seed(std::uint64_t fallback) {
     const char* text = std::getenv("CORIO_FAULT_SEED");
     return text != nullptr && *text != '\0' ? std::strtoull(text, nullptr, 10) : fallback;

@@ -17,7 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdint>
 #include <filesystem>
 #include <stdexcept>
@@ -55,7 +57,12 @@ inline std::string redis_blocking_command(std::uint16_t port, const std::vector<
             char buffer[4096];
             for (;;) {
                 const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+                if (n < 0 && errno == EINTR) {
+                    continue;
+                }
                 if (n <= 0) {
+                    // Said in the reply, so a failing check shows why.
+                    reply = n == 0 ? "<connection closed>" : std::string("<recv: ") + std::strerror(errno) + ">";
                     break;
                 }
                 reply.append(buffer, static_cast<std::size_t>(n));
