@@ -104,6 +104,12 @@ private:
     bool m_cancel_requested = false;
 };
 
+/// A length an operation can carry (the kernel takes 32 bits): at most
+/// 1 GiB, as a read or write of more may come back short anyway.
+[[nodiscard]] constexpr unsigned ring_length(std::size_t size) noexcept {
+    return static_cast<unsigned>(size < (std::size_t{1} << 30) ? size : (std::size_t{1} << 30));
+}
+
 /// Awaits a read (pread) or write (pwrite; at the end for offset
 /// `append_offset`) of up to `size` bytes of regular file `fd` at `offset`
 /// through the ring: real asynchronous file I/O, no thread.
@@ -112,7 +118,7 @@ inline constexpr std::uint64_t append_offset = ~std::uint64_t{0};
 [[nodiscard]] inline auto file_transfer_completion(event_loop& loop, io_uring_reactor& ring, io_completion*& in_flight,
                                                    bool reading, int fd, void* buffer, std::size_t size,
                                                    std::uint64_t offset) {
-    const auto length = static_cast<unsigned>(size < (std::size_t{1} << 30) ? size : (std::size_t{1} << 30));
+    const unsigned length = ring_length(size);
     auto prepare = [=](io_uring_sqe* sqe) noexcept {
         if (reading) {
             ::io_uring_prep_read(sqe, fd, buffer, length, offset);

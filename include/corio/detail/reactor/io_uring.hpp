@@ -108,9 +108,7 @@ public:
             m_retiring->previous_retiring = watch;
         }
         m_retiring = watch;
-        io_uring_sqe* sqe = next_sqe();
-        ::io_uring_prep_poll_remove(sqe, encode(watch, kind_poll));
-        ::io_uring_sqe_set_data64(sqe, kind_ignored);
+        queue_poll_removal(*watch);
         // The poll holds the file open: end it now, so that the caller's
         // close() closes the socket (a listener's port is free at once).
         flush();
@@ -138,11 +136,7 @@ public:
 
     /// Asks the kernel to end `operation` early; its completion still comes
     /// (with -ECANCELED, or its result if it finished first).
-    void cancel(io_completion& operation) noexcept {
-        io_uring_sqe* sqe = next_sqe();
-        ::io_uring_prep_cancel64(sqe, encode(&operation, kind_operation), 0);
-        ::io_uring_sqe_set_data64(sqe, kind_ignored);
-    }
+    void cancel(io_completion& operation) noexcept { queue_cancel(encode(&operation, kind_operation)); }
 
     template <class Sink>
     bool wait(int timeout_ms, Sink&& sink) {
@@ -179,6 +173,17 @@ public:
             case kind_poll:
                 deliver_poll(*reinterpret_cast<poll_watch*>(data & ~kind_mask), cqe->res, cqe->flags, sink);
                 break;
+            case kind_poll_removal:
+                removal_done(*reinterpret_cast<poll_watch*>(data & ~kind_mask), cqe->res);
+                break;
+            case kind_cancel:
+                // EALREADY: the operation was mid-way (a wake-up pending) and
+                // goes on; ask again until it ends. It is still in flight
+                // (it would have been ENOENT otherwise), so its key is live.
+                if (cqe->res == -EALREADY) {
+                    queue_cancel((data & ~kind_mask) | kind_operation);
+                }
+                break;
             default:
                 if (data == kind_wake) {
                     woken = true;
@@ -189,7 +194,7 @@ public:
                         arm_signal_poll();
                     }
                 }
-                break;  // kind_ignored: a poll removal or a cancellation reporting back
+                break;
             }
         }
         ::io_uring_cq_advance(&m_ring, seen);
@@ -227,7 +232,8 @@ private:
     static constexpr std::uint64_t kind_fixed = 0;
     static constexpr std::uint64_t kind_operation = 1;
     static constexpr std::uint64_t kind_poll = 2;
-    static constexpr std::uint64_t kind_ignored = 0 | kind_fixed;
+    static constexpr std::uint64_t kind_poll_removal = 3;
+    static constexpr std::uint64_t kind_cancel = 4;
     static constexpr std::uint64_t kind_wake = 8 | kind_fixed;
     static constexpr std::uint64_t kind_signals = 16 | kind_fixed;
 
@@ -235,6 +241,8 @@ private:
         void* tag = nullptr;
         int fd = -1;
         bool removed = false;
+        bool poll_ended = false;       // removed, and its poll's last completion came
+        unsigned removals_pending = 0;  // POLL_REMOVEs whose completion has not come
         // Removed watches whose poll has not ended yet, linked for the destructor.
         poll_watch* previous_retiring = nullptr;
         poll_watch* next_retiring = nullptr;
@@ -266,6 +274,44 @@ private:
         }
     }
 
+    // A removed watch is freed once its poll ended and no removal of it is
+    // in flight: until then a completion may still name it.
+    void release_if_done(poll_watch& watch) noexcept {
+        if (!watch.poll_ended || watch.removals_pending != 0) {
+            return;
+        }
+        (watch.previous_retiring != nullptr ? watch.previous_retiring->next_retiring : m_retiring) =
+            watch.next_retiring;
+        if (watch.next_retiring != nullptr) {
+            watch.next_retiring->previous_retiring = watch.previous_retiring;
+        }
+        delete &watch;
+    }
+
+    void queue_poll_removal(poll_watch& watch) noexcept {
+        io_uring_sqe* sqe = next_sqe();
+        ::io_uring_prep_poll_remove(sqe, encode(&watch, kind_poll));
+        ::io_uring_sqe_set_data64(sqe, encode(&watch, kind_poll_removal));
+        ++watch.removals_pending;
+    }
+
+    // EALREADY: a wake-up of the poll was being handled, and that re-arms a
+    // multishot poll; the removal must be made again, or the poll (and the
+    // file it holds: a closed socket would never send its FIN) lives on.
+    void removal_done(poll_watch& watch, int result) noexcept {
+        --watch.removals_pending;
+        if (result == -EALREADY && !watch.poll_ended) {
+            queue_poll_removal(watch);
+        }
+        release_if_done(watch);
+    }
+
+    void queue_cancel(std::uint64_t key) noexcept {
+        io_uring_sqe* sqe = next_sqe();
+        ::io_uring_prep_cancel64(sqe, key, 0);
+        ::io_uring_sqe_set_data64(sqe, (key & ~kind_mask) | kind_cancel);
+    }
+
     void arm_poll(poll_watch& watch) {
         io_uring_sqe* sqe = next_sqe();
         ::io_uring_prep_poll_multishot(sqe, watch.fd, POLLIN | POLLOUT | POLLRDHUP);
@@ -289,12 +335,8 @@ private:
         const bool more = (flags & IORING_CQE_F_MORE) != 0;
         if (watch.removed) {
             if (!more) {
-                (watch.previous_retiring != nullptr ? watch.previous_retiring->next_retiring : m_retiring) =
-                    watch.next_retiring;
-                if (watch.next_retiring != nullptr) {
-                    watch.next_retiring->previous_retiring = watch.previous_retiring;
-                }
-                delete &watch;
+                watch.poll_ended = true;
+                release_if_done(watch);
             }
             return;
         }

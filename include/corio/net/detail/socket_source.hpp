@@ -150,15 +150,16 @@ public:
 
     /// Awaits recv(2) of up to `size` bytes into `out` through the ring.
     [[nodiscard]] auto receive_completion(void* out, std::size_t size) {
-        auto prepare = [fd = m_fd.get(), out, size](io_uring_sqe* sqe) noexcept {
+        auto prepare = [fd = m_fd.get(), out, size = ring_length(size)](io_uring_sqe* sqe) noexcept {
             ::io_uring_prep_recv(sqe, fd, out, size, 0);
         };
         return completion_operation<decltype(prepare)>(m_state->loop, *m_state->ring, m_state->receiving, prepare);
     }
 
-    /// Awaits send(2) of `bytes` (without SIGPIPE) through the ring.
+    /// Awaits send(2) of up to `size` bytes (without SIGPIPE) through the
+    /// ring; a short count continues from where it stopped.
     [[nodiscard]] auto send_completion(const void* bytes, std::size_t size) {
-        auto prepare = [fd = m_fd.get(), bytes, size](io_uring_sqe* sqe) noexcept {
+        auto prepare = [fd = m_fd.get(), bytes, size = ring_length(size)](io_uring_sqe* sqe) noexcept {
             ::io_uring_prep_send(sqe, fd, bytes, size, MSG_NOSIGNAL);
         };
         return completion_operation<decltype(prepare)>(m_state->loop, *m_state->ring, m_state->sending, prepare);
