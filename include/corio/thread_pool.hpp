@@ -275,7 +275,8 @@ struct offload_state : offload_state_base {
     std::optional<offload_result<R>> result;  // set by the worker under mutex, read after the post
 
     // Runs on the worker: hands the outcome to the loop unless nobody waits.
-    static void deliver(const std::shared_ptr<offload_state>& state, offload_result<R>&& result) noexcept {
+    static void deliver(const std::shared_ptr<offload_state>& state,
+                        offload_result<R>&& result) noexcept {
         std::lock_guard lock(state->mutex);
         if (state->abandoned) {
             return;  // cancelled or destroyed: the result is dropped here, on the worker

@@ -6,6 +6,8 @@
 
 #include <corio/detail/config.hpp>
 #include <corio/detail/separate_compilation.hpp>
+#include <corio/event_loop.hpp>
+#include <corio/http/client_options.hpp>
 #include <corio/http/detail/inflate.hpp>
 #include <corio/http/detail/pool.hpp>
 #include <corio/http/detail/timeouts.hpp>
@@ -13,8 +15,6 @@
 #include <corio/http/message.hpp>
 #include <corio/http/parser.hpp>
 #include <corio/http/url.hpp>
-#include <corio/event_loop.hpp>
-#include <corio/http/client_options.hpp>
 #include <corio/sleep.hpp>
 #include <corio/task.hpp>
 
@@ -238,7 +238,9 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto client_response::read_chunk() -> task<std
     co_return piece;
 }
 
-CORIO_HEADER_COROUTINE CORIO_DECL auto client_response::read_more(std::string& out, std::size_t max_piece) -> task<void> {
+CORIO_HEADER_COROUTINE CORIO_DECL auto client_response::read_more(std::string& out,
+                                                                  std::size_t max_piece)
+    -> task<void> {
     try {
         if (m_since_yield >= corio::detail::http_yield_every) {
             m_since_yield = 0;
@@ -277,15 +279,14 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto client_response::read_more(std::string& o
             if (out.size() > before) {
                 co_return;
             }
-            const std::size_t n =
-                co_await corio::detail::http_fill(c, m_budget, m_method, m_url);
+            const std::size_t n = co_await corio::detail::http_fill(c, m_budget, m_method, m_url);
             if (n == 0) {
                 if (!c.parser.reads_until_close()) {
                     throw client_connection_error(
-                        m_url.to_string(),
-                        corio::detail::http_describe(m_method, m_url) +
-                            ": connection closed before the end of the body (" +
-                            std::to_string(c.parser.body_size()) + " bytes received)");
+                        m_url.to_string(), corio::detail::http_describe(m_method, m_url) +
+                                               ": connection closed before the end of the body (" +
+                                               std::to_string(c.parser.body_size()) +
+                                               " bytes received)");
                 }
                 if (!c.stream.ended_cleanly()) {
                     // RFC 9112 §9.8: without close_notify the end of a
@@ -326,7 +327,8 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto client_response::read_more(std::string& o
     }
 }
 
-CORIO_DECL auto client_response::decode_into(std::string& out, std::string_view input, std::size_t room) -> void {
+CORIO_DECL auto client_response::decode_into(std::string& out, std::string_view input,
+                                             std::size_t room) -> void {
 #if defined(CORIO_WITH_ZLIB)
     const std::uint64_t to_limit = m_max_body_size - std::min(m_body_size, m_max_body_size);
     if (to_limit < room) {

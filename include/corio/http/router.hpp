@@ -215,7 +215,8 @@ CORIO_DECL auto router::add(std::string method, std::string_view pattern, handle
         throw std::invalid_argument("corio::http::router: empty handler for " + method + " " +
                                     std::string(pattern));
     }
-    m_routes.push_back(route{std::move(method), corio::detail::http_router::parse_pattern(pattern), std::move(h)});
+    m_routes.push_back(
+        route{std::move(method), corio::detail::http_router::parse_pattern(pattern), std::move(h)});
     return *this;
 }
 
@@ -231,7 +232,8 @@ CORIO_DECL auto router::operator()(request& r) const -> task<response> {
         if (candidate.method == r.method) {
             return dispatch(candidate, r);
         }
-        if (fallback == nullptr && corio::detail::http_grammar::is_head(r.method) && candidate.method == "GET") {
+        if (fallback == nullptr && corio::detail::http_grammar::is_head(r.method) &&
+            candidate.method == "GET") {
             fallback = &candidate;
         }
     }

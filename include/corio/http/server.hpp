@@ -7,8 +7,8 @@
 
 #include <corio/detail/config.hpp>
 #include <corio/detail/separate_compilation.hpp>
-#include <corio/http/detail/server.hpp>
 #include <corio/event_loop.hpp>
+#include <corio/http/detail/server.hpp>
 #include <corio/http/message.hpp>
 #include <corio/http/parser.hpp>
 #include <corio/http/router.hpp>
@@ -169,17 +169,20 @@ namespace corio::detail::http_server {
 // Built outside the coroutine below, which gets only the shared state: g++ 12
 // mangled the std::string inside a server_options coroutine parameter (a
 // free() of a pointer into the coroutine frame when the copy died).
-CORIO_DECL std::shared_ptr<state> make_state(http::handler handler, const http::server_options& options);
+CORIO_DECL std::shared_ptr<state> make_state(http::handler handler,
+                                             const http::server_options& options);
 
 /// Starts listening and serving with the state make_state() built.
-CORIO_HEADER_COROUTINE CORIO_DECL task<http::server> start(std::shared_ptr<state> shared, std::string host,
-                                                           std::uint16_t port, corio::server_options tcp_options);
+CORIO_HEADER_COROUTINE CORIO_DECL task<http::server> start(std::shared_ptr<state> shared,
+                                                           std::string host, std::uint16_t port,
+                                                           corio::server_options tcp_options);
 
 /// The corio::server_options of an http::server.
 CORIO_DECL corio::server_options tcp_options(const http::server_options& options) noexcept;
 
 #if defined(CORIO_HTTP_DEFINITIONS)
-CORIO_DECL std::shared_ptr<state> make_state(http::handler handler, const http::server_options& options) {
+CORIO_DECL std::shared_ptr<state> make_state(http::handler handler,
+                                             const http::server_options& options) {
     settings s;
     s.limits = options.limits;
     s.header_timeout = options.header_timeout;
@@ -199,8 +202,9 @@ CORIO_DECL std::shared_ptr<state> make_state(http::handler handler, const http::
     return shared;
 }
 
-CORIO_HEADER_COROUTINE CORIO_DECL task<http::server> start(std::shared_ptr<state> shared, std::string host,
-                                                       std::uint16_t port, corio::server_options tcp_options) {
+CORIO_HEADER_COROUTINE CORIO_DECL task<http::server> start(std::shared_ptr<state> shared,
+                                                           std::string host, std::uint16_t port,
+                                                           corio::server_options tcp_options) {
     shared->loop = &get_running_loop();
     auto on_connection = [shared](stream_socket stream) {
 #if defined(CORIO_HTTP_HAS_TLS)

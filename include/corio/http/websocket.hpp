@@ -195,15 +195,15 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto websocket::messages() -> async_generator<
 namespace corio::detail::ws {
 
 /// A router handler (`task<response>(request&)`) doing the handshake for `handler`.
-CORIO_DECL std::function<task<http::response>(http::request&)> route(http::websocket_handler handler,
-                                                                      http::ws_route_options options);
+CORIO_DECL std::function<task<http::response>(http::request&)> route(
+    http::websocket_handler handler, http::ws_route_options options);
 
 /// ws_connect: connect through `session` (its TLS settings), then the handshake,
 /// all within handshake_timeout. Redirects are not followed: a 3xx is a
 /// handshake error.
-CORIO_HEADER_COROUTINE CORIO_DECL task<http::websocket> connect(std::shared_ptr<http_session_state> session,
-                                                                std::string url_text,
-                                                                http::ws_connect_options options);
+CORIO_HEADER_COROUTINE CORIO_DECL task<http::websocket> connect(
+    std::shared_ptr<http_session_state> session, std::string url_text,
+    http::ws_connect_options options);
 
 #if defined(CORIO_HTTP_DEFINITIONS)
 
@@ -346,8 +346,8 @@ inline http::response accept(const http::request& r, const http::websocket_handl
 
 CORIO_HEADER_COROUTINE inline task<http::response> ready(http::response r) { co_return r; }
 
-CORIO_DECL std::function<task<http::response>(http::request&)> route(http::websocket_handler handler,
-                                                                  http::ws_route_options options) {
+CORIO_DECL std::function<task<http::response>(http::request&)> route(
+    http::websocket_handler handler, http::ws_route_options options) {
     if (!handler) {
         throw std::invalid_argument("corio::http::router::websocket: empty handler");
     }
@@ -492,8 +492,9 @@ CORIO_HEADER_COROUTINE inline task<http::websocket> client_handshake(std::shared
                                                        std::move(subprotocol), leftover, std::move(session)));
 }
 
-CORIO_HEADER_COROUTINE CORIO_DECL task<http::websocket> connect(std::shared_ptr<http_session_state> session,
-                                                            std::string url_text, http::ws_connect_options options) {
+CORIO_HEADER_COROUTINE CORIO_DECL task<http::websocket> connect(
+    std::shared_ptr<http_session_state> session, std::string url_text,
+    http::ws_connect_options options) {
     const http::url u = parse_ws_url(url_text);
     const auto timeout = options.handshake_timeout;
     std::exception_ptr failure;

@@ -29,4 +29,6 @@ corio::task<int> round_trip() {
     co_return 0;
 }
 
-int main() { return corio::run(round_trip()); }
+int main() {
+    return corio::run(round_trip());
+}

@@ -6,8 +6,8 @@
 #include <corio/cancel.hpp>
 #include <corio/combinators.hpp>
 #include <corio/detail/config.hpp>
-#include <corio/detail/separate_compilation.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/separate_compilation.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/http/detail/grammar.hpp>
 #include <corio/http/detail/protocol_switch.hpp>

@@ -130,7 +130,6 @@ private:
     CORIO_HEADER_COROUTINE static task<http_grant> acquire_waiting(http_pool& pool, http_host& host,
                                                                    bool fresh);
 
-
     // An idle connection of u's host, or a new one (fresh: never an idle one).
     CORIO_HEADER_COROUTINE task<http_lease> obtain(const http::url& u, http_host& host,
                                                    const http_budget& budget,
@@ -149,12 +148,9 @@ private:
 
     // One request on one connection, retried once on a fresh connection when
     // a reused one turns out to be closed (idempotent methods only).
-    CORIO_HEADER_COROUTINE task<http::client_response> exchange(const std::string& method,
-                                                                const http::url& u,
-                                                                const http::headers& extra,
-                                                                const std::string& body,
-                                                                const http_budget& budget,
-                                                                std::uint64_t max_body_size);
+    CORIO_HEADER_COROUTINE task<http::client_response> exchange(
+        const std::string& method, const http::url& u, const http::headers& extra,
+        const std::string& body, const http_budget& budget, std::uint64_t max_body_size);
 
     http::client_response make_response(http_lease lease, const std::string& method,
                                         const http::url& u, const http_budget& budget,
@@ -166,7 +162,10 @@ private:
 };
 
 #if defined(CORIO_HTTP_DEFINITIONS)
-CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::perform(std::shared_ptr<http_session_state> self, std::string method, std::string url_text, http::headers extra, std::string body, http::client_timeouts timeouts, int max_redirects, std::uint64_t max_body_size) -> task<http::client_response> {
+CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::perform(
+    std::shared_ptr<http_session_state> self, std::string method, std::string url_text,
+    http::headers extra, std::string body, http::client_timeouts timeouts, int max_redirects,
+    std::uint64_t max_body_size) -> task<http::client_response> {
     const http_budget budget = http_budget::from(timeouts);
     http::url current = http::url::parse(url_text);
     std::vector<std::string> history;
@@ -176,8 +175,8 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::perform(std::shared_p
         std::exception_ptr failure;
         std::string failure_text;
         try {
-            response.emplace(co_await self->exchange(method, current, extra, body, budget,
-                                                     max_body_size));
+            response.emplace(
+                co_await self->exchange(method, current, extra, body, budget, max_body_size));
         } catch (const std::system_error& e) {
             failure = std::current_exception();
             failure_text = e.what();
@@ -196,8 +195,7 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::perform(std::shared_p
 #endif
         if (failure) {
             throw http::client_connection_error(
-                current.to_string(), http_describe(method, current) + ": " + failure_text,
-                failure);
+                current.to_string(), http_describe(method, current) + ": " + failure_text, failure);
         }
         http::client_response& r = *response;
         r.m_redirects = redirects;
@@ -238,7 +236,8 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::perform(std::shared_p
     }
 }
 
-CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::connect_stream(const http::url& u) -> task<http_connection_stream> {
+CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::connect_stream(const http::url& u)
+    -> task<http_connection_stream> {
     tcp_stream stream = co_await open_connection(u.host(), u.port());
     if (!u.is_https()) {
         co_return http_connection_stream(std::move(stream));
@@ -259,7 +258,8 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::connect_stream(const 
 #endif
 }
 
-CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::drain(http::client_response& r) -> task<void> {
+CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::drain(http::client_response& r)
+    -> task<void> {
     std::size_t drained = 0;
     std::string sink;
     try {
@@ -274,11 +274,18 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::drain(http::client_re
     r.release();
 }
 
-CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::acquire_waiting(http_pool& pool, http_host& host, bool fresh) -> task<http_grant> {
+CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::acquire_waiting(http_pool& pool,
+                                                                           http_host& host,
+                                                                           bool fresh)
+    -> task<http_grant> {
     co_return co_await pool.acquire(host, fresh);
 }
 
-CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::obtain(const http::url& u, http_host& host, const http_budget& budget, std::string_view method, bool fresh) -> task<http_lease> {
+CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::obtain(const http::url& u,
+                                                                  http_host& host,
+                                                                  const http_budget& budget,
+                                                                  std::string_view method,
+                                                                  bool fresh) -> task<http_lease> {
     http_grant g;
     if (pool->closed()) {
         throw http_pool_closed{};
@@ -301,9 +308,8 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::obtain(const http::ur
     if (u.is_https()) {
         pool->release_slot(host);
         throw http::client_connection_error(
-            u.to_string(),
-            http_describe(method, u) +
-                ": https needs corio::tls (build with OpenSSL and link corio::tls)");
+            u.to_string(), http_describe(method, u) +
+                               ": https needs corio::tls (build with OpenSSL and link corio::tls)");
     }
 #endif
     http_slot_guard guard(*pool, host);
@@ -314,7 +320,9 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::obtain(const http::ur
     co_return http_lease(pool, std::make_unique<http_connection>(std::move(stream), host));
 }
 
-CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::read_head(http_connection& c, const http_budget& budget, std::string_view method, const http::url& u, std::exception_ptr& error) -> task<head_status> {
+CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::read_head(
+    http_connection& c, const http_budget& budget, std::string_view method, const http::url& u,
+    std::exception_ptr& error) -> task<head_status> {
     bool started = false;
     for (;;) {
         while (c.pos < c.end) {
@@ -351,7 +359,10 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::read_head(http_connec
     }
 }
 
-CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::exchange(const std::string& method, const http::url& u, const http::headers& extra, const std::string& body, const http_budget& budget, std::uint64_t max_body_size) -> task<http::client_response> {
+CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::exchange(
+    const std::string& method, const http::url& u, const http::headers& extra,
+    const std::string& body, const http_budget& budget, std::uint64_t max_body_size)
+    -> task<http::client_response> {
     http_host& host = pool->host_for(u);
     for (int attempt = 0;; ++attempt) {
         http_lease lease = co_await obtain(u, host, budget, method, attempt > 0);
@@ -366,8 +377,8 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::exchange(const std::s
             if (budget.deadline == event_loop::time_point::max()) {
                 co_await c.stream.write(c.out);
             } else {
-                co_await http_timed(c.stream.write(c.out), budget, std::nullopt, "write",
-                                    method, u);
+                co_await http_timed(c.stream.write(c.out), budget, std::nullopt, "write", method,
+                                    u);
             }
         } catch (const std::system_error&) {
             error = std::current_exception();
@@ -391,7 +402,10 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::exchange(const std::s
     }
 }
 
-CORIO_DECL auto http_session_state::make_response(http_lease lease, const std::string& method, const http::url& u, const http_budget& budget, std::uint64_t max_body_size) -> http::client_response {
+CORIO_DECL auto http_session_state::make_response(http_lease lease, const std::string& method,
+                                                  const http::url& u, const http_budget& budget,
+                                                  std::uint64_t max_body_size)
+    -> http::client_response {
     http_connection& c = *lease;
     http::response& m = c.parser.message();
     http::client_response r(m.status, std::move(m.reason), m.version, std::move(m.headers), u,

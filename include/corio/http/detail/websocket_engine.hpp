@@ -407,7 +407,8 @@ private:
 #if defined(CORIO_HTTP_DEFINITIONS)
 CORIO_HEADER_COROUTINE CORIO_DECL auto engine::receive() -> task<http::ws_message> {
     if (m_reading) {
-        throw std::logic_error("corio::http websocket: receive() while another receive() is waiting");
+        throw std::logic_error(
+            "corio::http websocket: receive() while another receive() is waiting");
     }
     m_reading = true;
     struct reading_guard {
@@ -428,13 +429,16 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto engine::receive() -> task<http::ws_messag
             co_await fail(http::close_code::protocol_error, describe(parsed.error));
             continue;
         }
-        if (h.rsv2 || h.rsv3 || (h.rsv1 && (!compressed() || is_control(h.op) || h.op == opcode::continuation))) {
-            co_await fail(http::close_code::protocol_error, "reserved bit set without an extension defining it");
+        if (h.rsv2 || h.rsv3 ||
+            (h.rsv1 && (!compressed() || is_control(h.op) || h.op == opcode::continuation))) {
+            co_await fail(http::close_code::protocol_error,
+                          "reserved bit set without an extension defining it");
             continue;
         }
         if (h.masked != (m_role == role::server)) {
-            co_await fail(http::close_code::protocol_error,
-                          m_role == role::server ? "client frame not masked" : "server frame masked");
+            co_await fail(http::close_code::protocol_error, m_role == role::server
+                                                                ? "client frame not masked"
+                                                                : "server frame masked");
             continue;
         }
         if (is_control(h.op)) {
@@ -464,11 +468,13 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto engine::receive() -> task<http::ws_messag
         // waiting for more input is parsed again from its header.
         const bool continuation = h.op == opcode::continuation;
         if (continuation && !m_in_message) {
-            co_await fail(http::close_code::protocol_error, "continuation frame without a message to continue");
+            co_await fail(http::close_code::protocol_error,
+                          "continuation frame without a message to continue");
             continue;
         }
         if (!continuation && m_in_message) {
-            co_await fail(http::close_code::protocol_error, "new data frame before the last message ended");
+            co_await fail(http::close_code::protocol_error,
+                          "new data frame before the last message ended");
             continue;
         }
         // A compressed message is bounded after inflating; on the wire it
@@ -477,12 +483,13 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto engine::receive() -> task<http::ws_messag
         const bool compressed_message = continuation ? m_message_compressed : h.rsv1;
         const std::size_t so_far = continuation ? m_message.size() : 0;
         const std::size_t wire_limit =
-            compressed_message ? m_options.max_message_size + m_options.max_message_size / 256 + 1024
-                               : m_options.max_message_size;
+            compressed_message
+                ? m_options.max_message_size + m_options.max_message_size / 256 + 1024
+                : m_options.max_message_size;
         if (h.length > wire_limit - std::min(so_far, wire_limit)) {
-            co_await fail(http::close_code::message_too_big, "message larger than " +
-                                                                 std::to_string(m_options.max_message_size) +
-                                                                 " bytes");
+            co_await fail(
+                http::close_code::message_too_big,
+                "message larger than " + std::to_string(m_options.max_message_size) + " bytes");
             continue;
         }
         const std::size_t length = static_cast<std::size_t>(h.length);
@@ -493,7 +500,8 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto engine::receive() -> task<http::ws_messag
         }
         if (!continuation) {
             m_in_message = true;
-            m_message_type = h.op == opcode::text ? http::message_type::text : http::message_type::binary;
+            m_message_type =
+                h.op == opcode::text ? http::message_type::text : http::message_type::binary;
             m_message_compressed = h.rsv1;
             m_message.clear();
             m_utf8.reset();
@@ -526,8 +534,8 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto engine::receive() -> task<http::ws_messag
             m_message.resize(base + length);
             std::size_t got = have;
             while (got < length) {
-                const std::size_t n = co_await read_raw(
-                    std::as_writable_bytes(std::span<char>(m_message.data() + base + got, length - got)));
+                const std::size_t n = co_await read_raw(std::as_writable_bytes(
+                    std::span<char>(m_message.data() + base + got, length - got)));
                 if (n == 0) {
                     break;
                 }
@@ -538,7 +546,8 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto engine::receive() -> task<http::ws_messag
             }
         }
         if (h.masked) {
-            apply_mask(reinterpret_cast<unsigned char*>(m_message.data() + base), length, h.mask, 0);
+            apply_mask(reinterpret_cast<unsigned char*>(m_message.data() + base), length, h.mask,
+                       0);
         }
         if (text && !m_message_compressed &&
             !m_utf8.feed(std::string_view(m_message.data() + base, length))) {
@@ -551,10 +560,12 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto engine::receive() -> task<http::ws_messag
         m_in_message = false;
         if (m_message_compressed) {
 #if defined(CORIO_WITH_ZLIB)
-            const inflater::result r = m_inflater->decompress(m_message, m_inflated, m_options.max_message_size);
+            const inflater::result r =
+                m_inflater->decompress(m_message, m_inflated, m_options.max_message_size);
             if (r == inflater::result::too_big) {
                 co_await fail(http::close_code::message_too_big,
-                              "message inflates past " + std::to_string(m_options.max_message_size) + " bytes");
+                              "message inflates past " +
+                                  std::to_string(m_options.max_message_size) + " bytes");
                 continue;
             }
             if (r == inflater::result::corrupt) {
@@ -568,7 +579,8 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto engine::receive() -> task<http::ws_messag
             }
 #endif
         } else if (text && !m_utf8.complete()) {
-            co_await fail(http::close_code::invalid_payload, "text message ends inside a UTF-8 character");
+            co_await fail(http::close_code::invalid_payload,
+                          "text message ends inside a UTF-8 character");
             continue;
         }
         http::ws_message out;
@@ -579,7 +591,8 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto engine::receive() -> task<http::ws_messag
     }
 }
 
-CORIO_HEADER_COROUTINE CORIO_DECL auto engine::send_message(opcode op, std::string_view payload) -> task<void> {
+CORIO_HEADER_COROUTINE CORIO_DECL auto engine::send_message(opcode op, std::string_view payload)
+    -> task<void> {
     mutex_lock lock = co_await m_send_mutex.lock();
     throw_if_closed();
     bool compress = false;
@@ -594,22 +607,26 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto engine::send_message(opcode op, std::stri
     co_await write_frame(op, payload, compress);
 }
 
-CORIO_HEADER_COROUTINE CORIO_DECL auto engine::send_control(opcode op, std::string_view payload) -> task<void> {
+CORIO_HEADER_COROUTINE CORIO_DECL auto engine::send_control(opcode op, std::string_view payload)
+    -> task<void> {
     if (payload.size() > 125) {
-        throw std::invalid_argument("corio::http websocket: a control frame payload is at most 125 bytes");
+        throw std::invalid_argument(
+            "corio::http websocket: a control frame payload is at most 125 bytes");
     }
     mutex_lock lock = co_await m_send_mutex.lock();
     throw_if_closed();
     co_await write_frame(op, payload, false);
 }
 
-CORIO_HEADER_COROUTINE CORIO_DECL auto engine::close(std::uint16_t code, std::string reason) -> task<void> {
+CORIO_HEADER_COROUTINE CORIO_DECL auto engine::close(std::uint16_t code, std::string reason)
+    -> task<void> {
     if (!valid_close_code(code)) {
         throw std::invalid_argument("corio::http websocket: close code " + std::to_string(code) +
                                     " may not be sent");
     }
     if (reason.size() > 123 || !valid_utf8(reason)) {
-        throw std::invalid_argument("corio::http websocket: close reason must be UTF-8 of at most 123 bytes");
+        throw std::invalid_argument(
+            "corio::http websocket: close reason must be UTF-8 of at most 123 bytes");
     }
     if (m_failure) {
         co_return;
