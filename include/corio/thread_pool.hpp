@@ -121,7 +121,16 @@ public:
     void submit(F&& f) {
         static_assert(std::is_invocable_v<std::decay_t<F>&>,
                       "corio: thread_pool::submit takes a callable with no arguments");
-        detail::pool_job job(std::forward<F>(f));  // allocated outside the lock
+        enqueue(detail::pool_job(std::forward<F>(f)));  // allocated outside the lock
+    }
+
+    /// Number of worker threads.
+    [[nodiscard]] std::size_t size() const noexcept { return m_workers.size(); }
+
+private:
+    // The part of submit() that does not depend on the callable: compiled
+    // once, not once per callable type.
+    void enqueue(detail::pool_job job) {
         {
             std::lock_guard lock(m_mutex);
             if (m_stopping && detail::current_pool_slot() != this) {
@@ -132,10 +141,6 @@ public:
         m_wake.notify_one();
     }
 
-    /// Number of worker threads.
-    [[nodiscard]] std::size_t size() const noexcept { return m_workers.size(); }
-
-private:
     void work() {
         detail::current_pool_slot() = this;
         for (;;) {
@@ -233,26 +238,21 @@ private:
     std::exception_ptr m_error;
 };
 
-/// What an off-loaded job and its awaiter share.
-template <class R>
-struct offload_state {
+/// What an off-loaded job and its awaiter share, whatever the job returns
+/// (so this part is compiled once, not once per result type).
+struct offload_state_base {
     std::mutex mutex;
     bool abandoned = false;            // guarded by mutex; written by the loop thread only
     event_loop* loop = nullptr;        // the awaiting loop; valid while !abandoned
     std::coroutine_handle<> waiting;   // the awaiting coroutine; valid while !abandoned
-    std::optional<offload_result<R>> result;  // set by the worker under mutex, read after the post
 
-    // Runs on the worker: hands the outcome to the loop unless nobody waits.
-    static void deliver(const std::shared_ptr<offload_state>& state, offload_result<R>&& result) noexcept {
-        // Held across the post: the awaiter cannot abandon (so neither its
-        // frame nor its loop can be destroyed) while the worker uses the loop.
-        std::lock_guard lock(state->mutex);
-        if (state->abandoned) {
-            return;  // cancelled or destroyed: the result is dropped here, on the worker
-        }
-        state->result.emplace(std::move(result));
+    // Runs on the worker, with `mutex` held across the post: the awaiter
+    // cannot abandon (so neither its frame nor its loop can be destroyed)
+    // while the worker uses the loop.
+    static void post_completion(std::shared_ptr<offload_state_base> state) noexcept {
+        event_loop* const target = state->loop;
         try {
-            state->loop->call_soon_threadsafe([state] { state->complete(); });
+            target->call_soon_threadsafe([state = std::move(state)] { state->complete(); });
         } catch (...) {
             // event_loop_error: the loop is closing, and destroys the awaiting
             // frame next. (std::bad_alloc would leave the awaiter waiting:
@@ -266,6 +266,23 @@ struct offload_state {
         if (!abandoned) {
             waiting.resume();
         }
+    }
+};
+
+/// offload_state_base with the job's result.
+template <class R>
+struct offload_state : offload_state_base {
+    std::optional<offload_result<R>> result;  // set by the worker under mutex, read after the post
+
+    // Runs on the worker: hands the outcome to the loop unless nobody waits.
+    static void deliver(const std::shared_ptr<offload_state>& state,
+                        offload_result<R>&& result) noexcept {
+        std::lock_guard lock(state->mutex);
+        if (state->abandoned) {
+            return;  // cancelled or destroyed: the result is dropped here, on the worker
+        }
+        state->result.emplace(std::move(result));
+        post_completion(state);
     }
 };
 

@@ -5,6 +5,9 @@
 // holds until the body has been read.
 
 #include <corio/detail/config.hpp>
+#include <corio/detail/separate_compilation.hpp>
+#include <corio/event_loop.hpp>
+#include <corio/http/client_options.hpp>
 #include <corio/http/detail/inflate.hpp>
 #include <corio/http/detail/pool.hpp>
 #include <corio/http/detail/timeouts.hpp>
@@ -12,8 +15,6 @@
 #include <corio/http/message.hpp>
 #include <corio/http/parser.hpp>
 #include <corio/http/url.hpp>
-#include <corio/event_loop.hpp>
-#include <corio/http/client_options.hpp>
 #include <corio/sleep.hpp>
 #include <corio/task.hpp>
 
@@ -97,17 +98,7 @@ public:
     /// Reads the rest of the body and returns it (decoded when it was sent
     /// gzip/deflate). Resumes on the calling loop once the body ended. Throws
     /// body_too_large past the request's max_body_size (session_options).
-    [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> text() {
-        std::string body;
-        if (m_content_length && m_decoder == nullptr) {
-            body.reserve(static_cast<std::size_t>(
-                std::min<std::uint64_t>({*m_content_length, m_max_body_size, 64ull << 20})));
-        }
-        while (!m_done) {
-            co_await read_more(body, max_chunk_size);
-        }
-        co_return body;
-    }
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> text();
 
     /// Same as text(): the body's bytes (std::string is corio's byte container).
     [[nodiscard]] task<std::string> bytes() { return text(); }
@@ -116,13 +107,7 @@ public:
     /// (aiohttp's content.readany()). Pieces are at most max_chunk_size
     /// (64 KiB) bytes, also after decoding. Throws body_too_large once the
     /// body passes the request's max_body_size.
-    [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> read_chunk() {
-        std::string piece;
-        if (!m_done) {
-            co_await read_more(piece, max_chunk_size);
-        }
-        co_return piece;
-    }
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> read_chunk();
 
     /// Lets go of the connection now: back to the pool if the body was read
     /// to the end, otherwise closed (the rest of the body is not read).
@@ -150,93 +135,7 @@ private:
     // nor the read buffer has anything. Every http_yield_every bytes handed
     // out, yields to the loop first, so a fast sender (or a body that
     // decompresses a lot) cannot hold the loop.
-    CORIO_HEADER_COROUTINE task<void> read_more(std::string& out, std::size_t max_piece) {
-        try {
-            if (m_since_yield >= corio::detail::http_yield_every) {
-                m_since_yield = 0;
-                co_await corio::sleep(event_loop::duration::zero());
-            }
-            check_declared_length();
-            const std::size_t before = out.size();
-            corio::detail::http_connection& c = *m_lease;
-            for (;;) {
-                // Output the decoder still owes for input it took earlier comes first.
-                if (decoder_pending()) {
-                    decode_into(out, {}, max_piece - (out.size() - before));
-                    if (out.size() > before) {
-                        co_return;
-                    }
-                }
-                // Until need_more: the end of the message may be reported by a
-                // feed that consumes nothing after the last piece.
-                for (;;) {
-                    const parse_result r =
-                        c.parser.feed(std::span<const char>(c.buffer.get() + c.pos, c.end - c.pos));
-                    c.pos += r.consumed;
-                    if (r.status == parse_status::body_chunk) {
-                        append_body(out, std::string_view(r.body.data(), r.body.size()),
-                                    max_piece - (out.size() - before));
-                        if (out.size() - before >= max_piece || decoder_pending()) {
-                            co_return;
-                        }
-                    } else if (r.status == parse_status::message_complete) {
-                        finish_body(true);
-                        co_return;
-                    } else if (r.status == parse_status::need_more) {
-                        break;
-                    }
-                }
-                if (out.size() > before) {
-                    co_return;
-                }
-                const std::size_t n =
-                    co_await corio::detail::http_fill(c, m_budget, m_method, m_url);
-                if (n == 0) {
-                    if (!c.parser.reads_until_close()) {
-                        throw client_connection_error(
-                            m_url.to_string(),
-                            corio::detail::http_describe(m_method, m_url) +
-                                ": connection closed before the end of the body (" +
-                                std::to_string(c.parser.body_size()) + " bytes received)");
-                    }
-                    if (!c.stream.ended_cleanly()) {
-                        // RFC 9112 §9.8: without close_notify the end of a
-                        // body framed by the close cannot be told from a cut.
-                        throw client_connection_error(
-                            m_url.to_string(),
-                            corio::detail::http_describe(m_method, m_url) +
-                                ": TLS connection closed without close_notify before a body "
-                                "delimited by the close was known complete (" +
-                                std::to_string(c.parser.body_size()) +
-                                " bytes received): possibly truncated");
-                    }
-                    static_cast<void>(c.parser.finish());
-                    finish_body(false);
-                    co_return;
-                }
-                c.end = n;
-            }
-        } catch (const std::system_error& e) {
-            fail();
-            throw client_connection_error(
-                m_url.to_string(), corio::detail::http_describe(m_method, m_url) + ": " + e.what(),
-                std::current_exception());
-        }
-#if defined(CORIO_HTTP_HAS_TLS)
-        catch (const tls::tls_error& e) {
-            // A connection cut inside a TLS record, a corrupt record: the
-            // connection failed, as a reset would (the cause keeps the detail).
-            fail();
-            throw client_connection_error(
-                m_url.to_string(), corio::detail::http_describe(m_method, m_url) + ": " + e.what(),
-                std::current_exception());
-        }
-#endif
-        catch (...) {
-            fail();
-            throw;
-        }
-    }
+    CORIO_HEADER_COROUTINE task<void> read_more(std::string& out, std::size_t max_piece);
 
     // A failed body read: the connection is closed and the body is over.
     void fail() noexcept {
@@ -256,14 +155,7 @@ private:
         return m_lease ? m_lease->parser.offset() : 0;
     }
 
-    [[noreturn]] void throw_too_large() const {
-        throw body_too_large(m_url.to_string(),
-                             corio::detail::http_describe(m_method, m_url) +
-                                 ": response body larger than max_body_size (" +
-                                 std::to_string(m_max_body_size) + " bytes" +
-                                 (m_decoder ? ", counted after decoding)" : ")"),
-                             m_max_body_size, offset());
-    }
+    [[noreturn]] void throw_too_large() const;
 
     // A Content-Length already over the limit fails before anything is read.
     void check_declared_length() const {
@@ -283,26 +175,7 @@ private:
 
     // Decodes `input` (and what the decoder holds), appending at most `room`
     // bytes, and never more than one byte past the body limit.
-    void decode_into(std::string& out, std::string_view input, std::size_t room) {
-#if defined(CORIO_WITH_ZLIB)
-        const std::uint64_t to_limit = m_max_body_size - std::min(m_body_size, m_max_body_size);
-        if (to_limit < room) {
-            room = static_cast<std::size_t>(to_limit) + 1;
-        }
-        std::size_t got = 0;
-        try {
-            got = m_decoder->decode(input, out, room);
-        } catch (const std::runtime_error& e) {
-            throw protocol_error(protocol_error::kind::bad_message,
-                                 std::string("Content-Encoding: ") + e.what(), offset());
-        }
-        count(got);
-#else
-        static_cast<void>(out);
-        static_cast<void>(input);
-        static_cast<void>(room);
-#endif
-    }
+    void decode_into(std::string& out, std::string_view input, std::size_t room);
 
     // One body piece from the parser: decoded, or as it is (a raw piece is
     // at most one read buffer, which fits in any piece).
@@ -318,25 +191,7 @@ private:
     // The body ended (`framed`: by its framing, not by the connection
     // closing): gives the connection back (reusable when keep-alive holds and
     // nothing follows the response), then checks the decoder finished.
-    void finish_body(bool framed) {
-        corio::detail::http_connection& c = *m_lease;
-        const bool reusable = framed && c.parser.keep_alive() && c.pos == c.end;
-        const std::uint64_t at = c.parser.offset();
-        m_lease.release(reusable);
-        m_done = true;
-#if defined(CORIO_WITH_ZLIB)
-        if (m_decoder) {
-            try {
-                m_decoder->finish();
-            } catch (const std::runtime_error& e) {
-                throw protocol_error(protocol_error::kind::bad_message,
-                                     std::string("Content-Encoding: ") + e.what(), at);
-            }
-        }
-#else
-        static_cast<void>(at);
-#endif
-    }
+    void finish_body(bool framed);
 
     int m_status;
     std::string m_reason;
@@ -361,5 +216,167 @@ private:
 
 // A raw body piece is at most one read buffer, and read_more hands it out whole.
 static_assert(client_response::max_chunk_size >= corio::detail::http_read_buffer_size);
+
+#if defined(CORIO_HTTP_DEFINITIONS)
+CORIO_HEADER_COROUTINE CORIO_DECL auto client_response::text() -> task<std::string> {
+    std::string body;
+    if (m_content_length && m_decoder == nullptr) {
+        body.reserve(static_cast<std::size_t>(
+            std::min<std::uint64_t>({*m_content_length, m_max_body_size, 64ull << 20})));
+    }
+    while (!m_done) {
+        co_await read_more(body, max_chunk_size);
+    }
+    co_return body;
+}
+
+CORIO_HEADER_COROUTINE CORIO_DECL auto client_response::read_chunk() -> task<std::string> {
+    std::string piece;
+    if (!m_done) {
+        co_await read_more(piece, max_chunk_size);
+    }
+    co_return piece;
+}
+
+CORIO_HEADER_COROUTINE CORIO_DECL auto client_response::read_more(std::string& out,
+                                                                  std::size_t max_piece)
+    -> task<void> {
+    try {
+        if (m_since_yield >= corio::detail::http_yield_every) {
+            m_since_yield = 0;
+            co_await corio::sleep(event_loop::duration::zero());
+        }
+        check_declared_length();
+        const std::size_t before = out.size();
+        corio::detail::http_connection& c = *m_lease;
+        for (;;) {
+            // Output the decoder still owes for input it took earlier comes first.
+            if (decoder_pending()) {
+                decode_into(out, {}, max_piece - (out.size() - before));
+                if (out.size() > before) {
+                    co_return;
+                }
+            }
+            // Until need_more: the end of the message may be reported by a
+            // feed that consumes nothing after the last piece.
+            for (;;) {
+                const parse_result r =
+                    c.parser.feed(std::span<const char>(c.buffer.get() + c.pos, c.end - c.pos));
+                c.pos += r.consumed;
+                if (r.status == parse_status::body_chunk) {
+                    append_body(out, std::string_view(r.body.data(), r.body.size()),
+                                max_piece - (out.size() - before));
+                    if (out.size() - before >= max_piece || decoder_pending()) {
+                        co_return;
+                    }
+                } else if (r.status == parse_status::message_complete) {
+                    finish_body(true);
+                    co_return;
+                } else if (r.status == parse_status::need_more) {
+                    break;
+                }
+            }
+            if (out.size() > before) {
+                co_return;
+            }
+            const std::size_t n = co_await corio::detail::http_fill(c, m_budget, m_method, m_url);
+            if (n == 0) {
+                if (!c.parser.reads_until_close()) {
+                    throw client_connection_error(
+                        m_url.to_string(), corio::detail::http_describe(m_method, m_url) +
+                                               ": connection closed before the end of the body (" +
+                                               std::to_string(c.parser.body_size()) +
+                                               " bytes received)");
+                }
+                if (!c.stream.ended_cleanly()) {
+                    // RFC 9112 §9.8: without close_notify the end of a
+                    // body framed by the close cannot be told from a cut.
+                    throw client_connection_error(
+                        m_url.to_string(),
+                        corio::detail::http_describe(m_method, m_url) +
+                            ": TLS connection closed without close_notify before a body "
+                            "delimited by the close was known complete (" +
+                            std::to_string(c.parser.body_size()) +
+                            " bytes received): possibly truncated");
+                }
+                static_cast<void>(c.parser.finish());
+                finish_body(false);
+                co_return;
+            }
+            c.end = n;
+        }
+    } catch (const std::system_error& e) {
+        fail();
+        throw client_connection_error(
+            m_url.to_string(), corio::detail::http_describe(m_method, m_url) + ": " + e.what(),
+            std::current_exception());
+    }
+#if defined(CORIO_HTTP_HAS_TLS)
+    catch (const tls::tls_error& e) {
+        // A connection cut inside a TLS record, a corrupt record: the
+        // connection failed, as a reset would (the cause keeps the detail).
+        fail();
+        throw client_connection_error(
+            m_url.to_string(), corio::detail::http_describe(m_method, m_url) + ": " + e.what(),
+            std::current_exception());
+    }
+#endif
+    catch (...) {
+        fail();
+        throw;
+    }
+}
+
+CORIO_DECL auto client_response::decode_into(std::string& out, std::string_view input,
+                                             std::size_t room) -> void {
+#if defined(CORIO_WITH_ZLIB)
+    const std::uint64_t to_limit = m_max_body_size - std::min(m_body_size, m_max_body_size);
+    if (to_limit < room) {
+        room = static_cast<std::size_t>(to_limit) + 1;
+    }
+    std::size_t got = 0;
+    try {
+        got = m_decoder->decode(input, out, room);
+    } catch (const std::runtime_error& e) {
+        throw protocol_error(protocol_error::kind::bad_message,
+                             std::string("Content-Encoding: ") + e.what(), offset());
+    }
+    count(got);
+#else
+    static_cast<void>(out);
+    static_cast<void>(input);
+    static_cast<void>(room);
+#endif
+}
+
+CORIO_DECL auto client_response::finish_body(bool framed) -> void {
+    corio::detail::http_connection& c = *m_lease;
+    const bool reusable = framed && c.parser.keep_alive() && c.pos == c.end;
+    const std::uint64_t at = c.parser.offset();
+    m_lease.release(reusable);
+    m_done = true;
+#if defined(CORIO_WITH_ZLIB)
+    if (m_decoder) {
+        try {
+            m_decoder->finish();
+        } catch (const std::runtime_error& e) {
+            throw protocol_error(protocol_error::kind::bad_message,
+                                 std::string("Content-Encoding: ") + e.what(), at);
+        }
+    }
+#else
+    static_cast<void>(at);
+#endif
+}
+
+[[noreturn]] CORIO_DECL void client_response::throw_too_large() const {
+    throw body_too_large(m_url.to_string(),
+                         corio::detail::http_describe(m_method, m_url) +
+                             ": response body larger than max_body_size (" +
+                             std::to_string(m_max_body_size) + " bytes" +
+                             (m_decoder ? ", counted after decoding)" : ")"),
+                         m_max_body_size, offset());
+}
+#endif  // CORIO_HTTP_DEFINITIONS
 
 }  // namespace corio::http

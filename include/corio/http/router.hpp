@@ -4,6 +4,7 @@
 // path parameters.
 
 #include <corio/detail/config.hpp>
+#include <corio/detail/separate_compilation.hpp>
 #include <corio/http/detail/grammar.hpp>
 #include <corio/http/message.hpp>
 #include <corio/http/url.hpp>
@@ -161,14 +162,7 @@ namespace corio::http {
 class router {
 public:
     /// Adds a route; returns *this for chaining. Throws std::invalid_argument on a bad pattern.
-    router& add(std::string method, std::string_view pattern, handler h) {
-        if (!h) {
-            throw std::invalid_argument("corio::http::router: empty handler for " + method + " " +
-                                        std::string(pattern));
-        }
-        m_routes.push_back(route{std::move(method), corio::detail::http_router::parse_pattern(pattern), std::move(h)});
-        return *this;
-    }
+    router& add(std::string method, std::string_view pattern, handler h);
     /// add("GET", pattern, h); HEAD requests reach this route too.
     router& get(std::string_view pattern, handler h) { return add("GET", pattern, std::move(h)); }
     /// add("POST", pattern, h).
@@ -197,62 +191,11 @@ public:
     /// (or a ready 404 / 405 response). The route's handler is called right
     /// away; the task it returns refers to this router's copy of the handler,
     /// so the router must outlive the task.
-    [[nodiscard]] task<response> operator()(request& r) const {
-        const std::string_view path = r.path();
-        const route* fallback = nullptr;  // a GET route for a HEAD request
-        bool path_matched = false;
-        for (const route& candidate : m_routes) {
-            if (!corio::detail::http_router::match(candidate.pattern, path, nullptr)) {
-                continue;
-            }
-            path_matched = true;
-            if (candidate.method == r.method) {
-                return dispatch(candidate, r);
-            }
-            if (fallback == nullptr && corio::detail::http_grammar::is_head(r.method) && candidate.method == "GET") {
-                fallback = &candidate;
-            }
-        }
-        if (fallback != nullptr) {
-            return dispatch(*fallback, r);
-        }
-        if (!path_matched) {
-            return corio::detail::http_router::ready_response(text_response(404, "Not Found\n"));
-        }
-        response refused = text_response(405, "Method Not Allowed\n");
-        refused.headers.add("Allow", allowed_methods(path));
-        return corio::detail::http_router::ready_response(std::move(refused));
-    }
+    [[nodiscard]] task<response> operator()(request& r) const;
 
     /// The methods routes allow for `path`, comma-separated, in route order
     /// (HEAD included when GET is); "" when no pattern matches.
-    [[nodiscard]] std::string allowed_methods(std::string_view path) const {
-        std::vector<std::string_view> methods;
-        auto add_once = [&methods](std::string_view m) {
-            for (std::string_view seen : methods) {
-                if (seen == m) {
-                    return;
-                }
-            }
-            methods.push_back(m);
-        };
-        for (const route& candidate : m_routes) {
-            if (corio::detail::http_router::match(candidate.pattern, path, nullptr)) {
-                add_once(candidate.method);
-                if (candidate.method == "GET") {
-                    add_once("HEAD");
-                }
-            }
-        }
-        std::string result;
-        for (std::string_view m : methods) {
-            if (!result.empty()) {
-                result += ", ";
-            }
-            result += m;
-        }
-        return result;
-    }
+    [[nodiscard]] std::string allowed_methods(std::string_view path) const;
 
 private:
     struct route {
@@ -261,13 +204,83 @@ private:
         handler call;
     };
 
-    static task<response> dispatch(const route& chosen, request& r) {
-        r.path_params.clear();
-        corio::detail::http_router::match(chosen.pattern, r.path(), &r.path_params);
-        return chosen.call(r);
-    }
+    static task<response> dispatch(const route& chosen, request& r);
 
     std::vector<route> m_routes;
 };
+
+#if defined(CORIO_HTTP_DEFINITIONS)
+CORIO_DECL auto router::add(std::string method, std::string_view pattern, handler h) -> router& {
+    if (!h) {
+        throw std::invalid_argument("corio::http::router: empty handler for " + method + " " +
+                                    std::string(pattern));
+    }
+    m_routes.push_back(
+        route{std::move(method), corio::detail::http_router::parse_pattern(pattern), std::move(h)});
+    return *this;
+}
+
+CORIO_DECL auto router::operator()(request& r) const -> task<response> {
+    const std::string_view path = r.path();
+    const route* fallback = nullptr;  // a GET route for a HEAD request
+    bool path_matched = false;
+    for (const route& candidate : m_routes) {
+        if (!corio::detail::http_router::match(candidate.pattern, path, nullptr)) {
+            continue;
+        }
+        path_matched = true;
+        if (candidate.method == r.method) {
+            return dispatch(candidate, r);
+        }
+        if (fallback == nullptr && corio::detail::http_grammar::is_head(r.method) &&
+            candidate.method == "GET") {
+            fallback = &candidate;
+        }
+    }
+    if (fallback != nullptr) {
+        return dispatch(*fallback, r);
+    }
+    if (!path_matched) {
+        return corio::detail::http_router::ready_response(text_response(404, "Not Found\n"));
+    }
+    response refused = text_response(405, "Method Not Allowed\n");
+    refused.headers.add("Allow", allowed_methods(path));
+    return corio::detail::http_router::ready_response(std::move(refused));
+}
+
+CORIO_DECL auto router::allowed_methods(std::string_view path) const -> std::string {
+    std::vector<std::string_view> methods;
+    auto add_once = [&methods](std::string_view m) {
+        for (std::string_view seen : methods) {
+            if (seen == m) {
+                return;
+            }
+        }
+        methods.push_back(m);
+    };
+    for (const route& candidate : m_routes) {
+        if (corio::detail::http_router::match(candidate.pattern, path, nullptr)) {
+            add_once(candidate.method);
+            if (candidate.method == "GET") {
+                add_once("HEAD");
+            }
+        }
+    }
+    std::string result;
+    for (std::string_view m : methods) {
+        if (!result.empty()) {
+            result += ", ";
+        }
+        result += m;
+    }
+    return result;
+}
+
+CORIO_DECL auto router::dispatch(const route& chosen, request& r) -> task<response> {
+    r.path_params.clear();
+    corio::detail::http_router::match(chosen.pattern, r.path(), &r.path_params);
+    return chosen.call(r);
+}
+#endif  // CORIO_HTTP_DEFINITIONS
 
 }  // namespace corio::http

@@ -6,8 +6,9 @@
 // graceful shutdown are the server's business.
 
 #include <corio/detail/config.hpp>
-#include <corio/http/detail/server.hpp>
+#include <corio/detail/separate_compilation.hpp>
 #include <corio/event_loop.hpp>
+#include <corio/http/detail/server.hpp>
 #include <corio/http/message.hpp>
 #include <corio/http/parser.hpp>
 #include <corio/http/router.hpp>
@@ -147,14 +148,7 @@ public:
     /// cancels the handlers still running and resumes once every connection
     /// has ended. Cancelling the
     /// awaiting task stops the wait only.
-    [[nodiscard]] CORIO_HEADER_COROUTINE task<void> shutdown(event_loop::duration grace) {
-        if (m_state) {
-            m_state->shutting_down = true;
-            m_state->close_idle();
-            m_state->notify_switched();
-        }
-        co_await m_tcp.shutdown(grace);
-    }
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<void> shutdown(event_loop::duration grace);
 
     /// Resumes when the server is closed (by close() or shutdown() elsewhere).
     /// Cancelling the awaiting task closes the server and throws cancelled_error.
@@ -175,7 +169,20 @@ namespace corio::detail::http_server {
 // Built outside the coroutine below, which gets only the shared state: g++ 12
 // mangled the std::string inside a server_options coroutine parameter (a
 // free() of a pointer into the coroutine frame when the copy died).
-inline std::shared_ptr<state> make_state(http::handler handler, const http::server_options& options) {
+CORIO_DECL std::shared_ptr<state> make_state(http::handler handler,
+                                             const http::server_options& options);
+
+/// Starts listening and serving with the state make_state() built.
+CORIO_HEADER_COROUTINE CORIO_DECL task<http::server> start(std::shared_ptr<state> shared,
+                                                           std::string host, std::uint16_t port,
+                                                           corio::server_options tcp_options);
+
+/// The corio::server_options of an http::server.
+CORIO_DECL corio::server_options tcp_options(const http::server_options& options) noexcept;
+
+#if defined(CORIO_HTTP_DEFINITIONS)
+CORIO_DECL std::shared_ptr<state> make_state(http::handler handler,
+                                             const http::server_options& options) {
     settings s;
     s.limits = options.limits;
     s.header_timeout = options.header_timeout;
@@ -195,8 +202,9 @@ inline std::shared_ptr<state> make_state(http::handler handler, const http::serv
     return shared;
 }
 
-CORIO_HEADER_COROUTINE inline task<http::server> start(std::shared_ptr<state> shared, std::string host,
-                                                       std::uint16_t port, corio::server_options tcp_options) {
+CORIO_HEADER_COROUTINE CORIO_DECL task<http::server> start(std::shared_ptr<state> shared,
+                                                           std::string host, std::uint16_t port,
+                                                           corio::server_options tcp_options) {
     shared->loop = &get_running_loop();
     auto on_connection = [shared](stream_socket stream) {
 #if defined(CORIO_HTTP_HAS_TLS)
@@ -217,8 +225,7 @@ CORIO_HEADER_COROUTINE inline task<http::server> start(std::shared_ptr<state> sh
     co_return http::server(std::move(tcp), std::move(shared));
 }
 
-/// The corio::server_options of an http::server.
-inline corio::server_options tcp_options(const http::server_options& options) noexcept {
+CORIO_DECL corio::server_options tcp_options(const http::server_options& options) noexcept {
     corio::server_options tcp;
     tcp.backlog = options.backlog;
     tcp.reuse_port = options.reuse_port;
@@ -226,7 +233,24 @@ inline corio::server_options tcp_options(const http::server_options& options) no
     return tcp;
 }
 
+#endif  // CORIO_HTTP_DEFINITIONS
+
 }  // namespace corio::detail::http_server
+
+#if defined(CORIO_HTTP_DEFINITIONS)
+namespace corio::http {
+
+CORIO_HEADER_COROUTINE CORIO_DECL auto server::shutdown(event_loop::duration grace) -> task<void> {
+    if (m_state) {
+        m_state->shutting_down = true;
+        m_state->close_idle();
+        m_state->notify_switched();
+    }
+    co_await m_tcp.shutdown(grace);
+}
+
+}  // namespace corio::http
+#endif  // CORIO_HTTP_DEFINITIONS
 
 namespace corio::http {
 

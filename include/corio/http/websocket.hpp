@@ -8,6 +8,7 @@
 #include <corio/cancel.hpp>
 #include <corio/combinators.hpp>
 #include <corio/detail/config.hpp>
+#include <corio/detail/separate_compilation.hpp>
 #include <corio/generator.hpp>
 #include <corio/http/detail/grammar.hpp>
 #include <corio/http/detail/protocol_switch.hpp>
@@ -90,35 +91,10 @@ public:
 
     /// The next message, or nullopt once the connection closed normally
     /// (1000, 1001, or no status); other ends throw as receive() does.
-    [[nodiscard]] CORIO_HEADER_COROUTINE task<std::optional<ws_message>> next() {
-        bool ended = false;
-        std::optional<ws_message> result;
-        try {
-            result = co_await engine().receive();
-        } catch (const connection_lost&) {
-            throw;
-        } catch (const connection_closed& e) {
-            if (!e.normal()) {
-                throw;
-            }
-            ended = true;
-        }
-        if (ended) {
-            result.reset();
-        }
-        co_return result;
-    }
+    [[nodiscard]] CORIO_HEADER_COROUTINE task<std::optional<ws_message>> next();
 
     /// The messages as an async_generator, ending at a normal close.
-    [[nodiscard]] CORIO_HEADER_COROUTINE async_generator<ws_message> messages() {
-        for (;;) {
-            std::optional<ws_message> m = co_await next();
-            if (!m) {
-                co_return;
-            }
-            co_yield std::move(*m);
-        }
-    }
+    [[nodiscard]] CORIO_HEADER_COROUTINE async_generator<ws_message> messages();
 
     /// Sends a text message (must be UTF-8: not checked on sending).
     [[nodiscard]] task<void> send_text(std::string_view text) {
@@ -183,9 +159,53 @@ private:
 /// When it returns the server closes the connection (1000; 1011 if it threw).
 using websocket_handler = std::function<task<void>(websocket&, request&)>;
 
+#if defined(CORIO_HTTP_DEFINITIONS)
+CORIO_HEADER_COROUTINE CORIO_DECL auto websocket::next() -> task<std::optional<ws_message>> {
+    bool ended = false;
+    std::optional<ws_message> result;
+    try {
+        result = co_await engine().receive();
+    } catch (const connection_lost&) {
+        throw;
+    } catch (const connection_closed& e) {
+        if (!e.normal()) {
+            throw;
+        }
+        ended = true;
+    }
+    if (ended) {
+        result.reset();
+    }
+    co_return result;
+}
+
+CORIO_HEADER_COROUTINE CORIO_DECL auto websocket::messages() -> async_generator<ws_message> {
+    for (;;) {
+        std::optional<ws_message> m = co_await next();
+        if (!m) {
+            co_return;
+        }
+        co_yield std::move(*m);
+    }
+}
+#endif  // CORIO_HTTP_DEFINITIONS
+
 }  // namespace corio::http
 
 namespace corio::detail::ws {
+
+/// A router handler (`task<response>(request&)`) doing the handshake for `handler`.
+CORIO_DECL std::function<task<http::response>(http::request&)> route(
+    http::websocket_handler handler, http::ws_route_options options);
+
+/// ws_connect: connect through `session` (its TLS settings), then the handshake,
+/// all within handshake_timeout. Redirects are not followed: a 3xx is a
+/// handshake error.
+CORIO_HEADER_COROUTINE CORIO_DECL task<http::websocket> connect(
+    std::shared_ptr<http_session_state> session, std::string url_text,
+    http::ws_connect_options options);
+
+#if defined(CORIO_HTTP_DEFINITIONS)
 
 // The server's half of a connection: the handler, then the close. When the
 // server shuts down meanwhile, a task runs our closing handshake (1001) beside
@@ -326,9 +346,8 @@ inline http::response accept(const http::request& r, const http::websocket_handl
 
 CORIO_HEADER_COROUTINE inline task<http::response> ready(http::response r) { co_return r; }
 
-/// A router handler (`task<response>(request&)`) doing the handshake for `handler`.
-inline std::function<task<http::response>(http::request&)> route(http::websocket_handler handler,
-                                                                  http::ws_route_options options) {
+CORIO_DECL std::function<task<http::response>(http::request&)> route(
+    http::websocket_handler handler, http::ws_route_options options) {
     if (!handler) {
         throw std::invalid_argument("corio::http::router::websocket: empty handler");
     }
@@ -473,11 +492,9 @@ CORIO_HEADER_COROUTINE inline task<http::websocket> client_handshake(std::shared
                                                        std::move(subprotocol), leftover, std::move(session)));
 }
 
-/// ws_connect: connect through `session` (its TLS settings), then the handshake,
-/// all within handshake_timeout. Redirects are not followed: a 3xx is a
-/// handshake error.
-CORIO_HEADER_COROUTINE inline task<http::websocket> connect(std::shared_ptr<http_session_state> session,
-                                                            std::string url_text, http::ws_connect_options options) {
+CORIO_HEADER_COROUTINE CORIO_DECL task<http::websocket> connect(
+    std::shared_ptr<http_session_state> session, std::string url_text,
+    http::ws_connect_options options) {
     const http::url u = parse_ws_url(url_text);
     const auto timeout = options.handshake_timeout;
     std::exception_ptr failure;
@@ -520,6 +537,8 @@ CORIO_HEADER_COROUTINE inline task<http::websocket> connect(std::shared_ptr<http
     }
     co_return std::move(*ws);
 }
+
+#endif  // CORIO_HTTP_DEFINITIONS
 
 }  // namespace corio::detail::ws
 

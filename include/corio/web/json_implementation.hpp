@@ -9,5 +9,11 @@
 // choice to the program: include this header in ONE .cpp file (usually the
 // one with main()). Every other file includes <corio/web.hpp> only. A program
 // that already links Boost.JSON's library (libboost_json) includes neither.
+// In separate-compilation mode (CORIO_SEPARATE_COMPILATION) the corio::web
+// library has it already (src/corio_web.cpp) and this header is empty.
 
+#include <corio/detail/separate_compilation.hpp>
+
+#if defined(CORIO_WEB_DEFINITIONS)
 #include <boost/json/src.hpp>
+#endif

@@ -7,6 +7,7 @@
 #include <corio/combinators.hpp>
 #include <corio/detail/config.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/detail/separate_compilation.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/http/detail/grammar.hpp>
 #include <corio/http/detail/protocol_switch.hpp>
@@ -170,6 +171,11 @@ struct state {
         return date_line;
     }
 };
+
+// The connection coroutine and its helpers: only http::server's start()
+// calls them, so in separate-compilation mode they are compiled once, with it
+// (src/corio_http.cpp).
+#if defined(CORIO_HTTP_DEFINITIONS)
 
 /// The status answering a protocol error (0: close without answering).
 inline int status_for(http::protocol_error::kind kind) noexcept {
@@ -894,5 +900,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_secured(std::shared_ptr<state> st
     co_await serve_connection(std::move(st), http_connection_stream(std::move(*secured)));
 }
 #endif
+
+#endif  // CORIO_HTTP_DEFINITIONS
 
 }  // namespace corio::detail::http_server

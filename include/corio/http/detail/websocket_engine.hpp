@@ -11,6 +11,7 @@
 #include <corio/cancel.hpp>
 #include <corio/combinators.hpp>
 #include <corio/detail/config.hpp>
+#include <corio/detail/separate_compilation.hpp>
 #include <corio/errors.hpp>
 #include <corio/http/detail/transport.hpp>
 #include <corio/http/detail/websocket_deflate.hpp>
@@ -96,260 +97,26 @@ public:
 
     // ------------------------------------------------------------------ receive
 
-    CORIO_HEADER_COROUTINE task<http::ws_message> receive() {
-        if (m_reading) {
-            throw std::logic_error("corio::http websocket: receive() while another receive() is waiting");
-        }
-        m_reading = true;
-        struct reading_guard {
-            bool& flag;
-            ~reading_guard() { flag = false; }
-        } guard{m_reading};
-        for (;;) {
-            if (m_failure) {
-                std::rethrow_exception(m_failure);
-            }
-            frame_header h;
-            const header_result parsed = parse_header(m_buffer.get() + m_begin, m_end - m_begin, h);
-            if (parsed.size == 0) {
-                co_await fill();
-                continue;
-            }
-            if (parsed.error != header_error::none) {
-                co_await fail(http::close_code::protocol_error, describe(parsed.error));
-                continue;
-            }
-            if (h.rsv2 || h.rsv3 || (h.rsv1 && (!compressed() || is_control(h.op) || h.op == opcode::continuation))) {
-                co_await fail(http::close_code::protocol_error, "reserved bit set without an extension defining it");
-                continue;
-            }
-            if (h.masked != (m_role == role::server)) {
-                co_await fail(http::close_code::protocol_error,
-                              m_role == role::server ? "client frame not masked" : "server frame masked");
-                continue;
-            }
-            if (is_control(h.op)) {
-                // Control payloads are at most 125 bytes: keep them whole in the buffer.
-                if (m_end - m_begin < parsed.size + h.length) {
-                    co_await fill();
-                    continue;
-                }
-                m_begin += parsed.size;
-                unsigned char* payload = m_buffer.get() + m_begin;
-                const std::size_t length = static_cast<std::size_t>(h.length);
-                m_begin += length;
-                if (h.masked) {
-                    apply_mask(payload, length, h.mask, 0);
-                }
-                std::string body(reinterpret_cast<const char*>(payload), length);
-                if (h.op == opcode::ping) {
-                    if (!m_close_sent) {
-                        co_await send_control(opcode::pong, body);
-                    }
-                } else if (h.op == opcode::close) {
-                    co_await on_close_frame(body);
-                }
-                continue;  // pong: the arrival itself is what a heartbeat waits for
-            }
-            // A data frame. Nothing changes until its payload is here: a frame
-            // waiting for more input is parsed again from its header.
-            const bool continuation = h.op == opcode::continuation;
-            if (continuation && !m_in_message) {
-                co_await fail(http::close_code::protocol_error, "continuation frame without a message to continue");
-                continue;
-            }
-            if (!continuation && m_in_message) {
-                co_await fail(http::close_code::protocol_error, "new data frame before the last message ended");
-                continue;
-            }
-            // A compressed message is bounded after inflating; on the wire it
-            // may exceed the limit by deflate's worst-case expansion of
-            // incompressible data (a few bytes per 16 KiB block).
-            const bool compressed_message = continuation ? m_message_compressed : h.rsv1;
-            const std::size_t so_far = continuation ? m_message.size() : 0;
-            const std::size_t wire_limit =
-                compressed_message ? m_options.max_message_size + m_options.max_message_size / 256 + 1024
-                                   : m_options.max_message_size;
-            if (h.length > wire_limit - std::min(so_far, wire_limit)) {
-                co_await fail(http::close_code::message_too_big, "message larger than " +
-                                                                     std::to_string(m_options.max_message_size) +
-                                                                     " bytes");
-                continue;
-            }
-            const std::size_t length = static_cast<std::size_t>(h.length);
-            // A payload that fits the buffer is read into it whole first.
-            if (parsed.size + length <= m_capacity && m_end - m_begin < parsed.size + length) {
-                co_await fill();
-                continue;
-            }
-            if (!continuation) {
-                m_in_message = true;
-                m_message_type = h.op == opcode::text ? http::message_type::text : http::message_type::binary;
-                m_message_compressed = h.rsv1;
-                m_message.clear();
-                m_utf8.reset();
-            }
-            m_begin += parsed.size;
-            const bool text = m_message_type == http::message_type::text;
-            if (h.fin && m_message.empty() && !m_message_compressed && m_end - m_begin >= length) {
-                // The common case: one unfragmented message, whole in the buffer.
-                unsigned char* payload = m_buffer.get() + m_begin;
-                m_begin += length;
-                if (h.masked) {
-                    apply_mask(payload, length, h.mask, 0);
-                }
-                const std::string_view view(reinterpret_cast<const char*>(payload), length);
-                if (text && !valid_utf8(view)) {
-                    co_await fail(http::close_code::invalid_payload, "text message is not valid UTF-8");
-                    continue;
-                }
-                m_in_message = false;
-                http::ws_message out;
-                out.type = m_message_type;
-                out.data.assign(view);
-                co_return out;
-            }
-            const std::size_t base = m_message.size();
-            const std::size_t have = std::min(length, m_end - m_begin);
-            m_message.append(reinterpret_cast<const char*>(m_buffer.get() + m_begin), have);
-            m_begin += have;
-            if (have < length) {
-                m_message.resize(base + length);
-                std::size_t got = have;
-                while (got < length) {
-                    const std::size_t n = co_await read_raw(
-                        std::as_writable_bytes(std::span<char>(m_message.data() + base + got, length - got)));
-                    if (n == 0) {
-                        break;
-                    }
-                    got += n;
-                }
-                if (got < length) {
-                    continue;  // the connection failed; m_failure says how
-                }
-            }
-            if (h.masked) {
-                apply_mask(reinterpret_cast<unsigned char*>(m_message.data() + base), length, h.mask, 0);
-            }
-            if (text && !m_message_compressed &&
-                !m_utf8.feed(std::string_view(m_message.data() + base, length))) {
-                co_await fail(http::close_code::invalid_payload, "text message is not valid UTF-8");
-                continue;
-            }
-            if (!h.fin) {
-                continue;
-            }
-            m_in_message = false;
-            if (m_message_compressed) {
-#if defined(CORIO_WITH_ZLIB)
-                const inflater::result r = m_inflater->decompress(m_message, m_inflated, m_options.max_message_size);
-                if (r == inflater::result::too_big) {
-                    co_await fail(http::close_code::message_too_big,
-                                  "message inflates past " + std::to_string(m_options.max_message_size) + " bytes");
-                    continue;
-                }
-                if (r == inflater::result::corrupt) {
-                    co_await fail(http::close_code::invalid_payload, "compressed message is corrupt");
-                    continue;
-                }
-                m_message.swap(m_inflated);
-                if (text && !valid_utf8(m_message)) {
-                    co_await fail(http::close_code::invalid_payload, "text message is not valid UTF-8");
-                    continue;
-                }
-#endif
-            } else if (text && !m_utf8.complete()) {
-                co_await fail(http::close_code::invalid_payload, "text message ends inside a UTF-8 character");
-                continue;
-            }
-            http::ws_message out;
-            out.type = m_message_type;
-            out.data = std::move(m_message);
-            m_message = std::string();
-            co_return out;
-        }
-    }
+    CORIO_HEADER_COROUTINE task<http::ws_message> receive();
 
     // --------------------------------------------------------------------- send
 
     /// Sends one whole message (text or binary) as one frame.
-    CORIO_HEADER_COROUTINE task<void> send_message(opcode op, std::string_view payload) {
-        mutex_lock lock = co_await m_send_mutex.lock();
-        throw_if_closed();
-        bool compress = false;
-#if defined(CORIO_WITH_ZLIB)
-        if (m_deflater && payload.size() >= m_options.compression.min_size) {
-            m_compressed.clear();
-            m_deflater->compress(payload, m_compressed);
-            payload = m_compressed;
-            compress = true;
-        }
-#endif
-        co_await write_frame(op, payload, compress);
-    }
+    CORIO_HEADER_COROUTINE task<void> send_message(opcode op, std::string_view payload);
 
     /// Sends a ping (payload at most 125 bytes).
-    CORIO_HEADER_COROUTINE task<void> send_control(opcode op, std::string_view payload) {
-        if (payload.size() > 125) {
-            throw std::invalid_argument("corio::http websocket: a control frame payload is at most 125 bytes");
-        }
-        mutex_lock lock = co_await m_send_mutex.lock();
-        throw_if_closed();
-        co_await write_frame(op, payload, false);
-    }
+    CORIO_HEADER_COROUTINE task<void> send_control(opcode op, std::string_view payload);
 
     // -------------------------------------------------------------------- close
 
     /// The closing handshake from our side (RFC 6455 §7.1.2): sends Close,
     /// waits for the peer's Close (through the pending receive(), if one is
     /// waiting) within close_timeout, and ends the TCP connection.
-    CORIO_HEADER_COROUTINE task<void> close(std::uint16_t code, std::string reason) {
-        if (!valid_close_code(code)) {
-            throw std::invalid_argument("corio::http websocket: close code " + std::to_string(code) +
-                                        " may not be sent");
-        }
-        if (reason.size() > 123 || !valid_utf8(reason)) {
-            throw std::invalid_argument("corio::http websocket: close reason must be UTF-8 of at most 123 bytes");
-        }
-        if (m_failure) {
-            co_return;
-        }
-        if (!m_close_sent) {
-            co_await send_close_frame(code, reason);
-        }
-        bool timed_out = false;
-        if (m_reading) {
-            // The pending receive() reads the answer and sets m_closed.
-            try {
-                co_await wait_for(m_closed.wait(), m_options.close_timeout);
-            } catch (const timeout_error&) {
-                timed_out = true;
-            }
-        } else {
-            try {
-                task<void> reply = await_close_reply();
-                co_await wait_for(std::move(reply), m_options.close_timeout);
-            } catch (const timeout_error&) {
-                timed_out = true;
-            } catch (const http::connection_closed&) {
-            }
-        }
-        if (timed_out) {
-            abort();
-        }
-    }
+    CORIO_HEADER_COROUTINE task<void> close(std::uint16_t code, std::string reason);
 
     /// The end of a server handler: closes with `code` if still open, and
     /// always releases the TCP connection.
-    CORIO_HEADER_COROUTINE task<void> finish(std::uint16_t code) {
-        if (!m_failure && !m_close_sent) {
-            try {
-                co_await close(code, "");
-            } catch (const std::exception&) {
-            }
-        }
-        m_stream.close();
-    }
+    CORIO_HEADER_COROUTINE task<void> finish(std::uint16_t code);
 
 private:
     static std::string describe(header_error e) {
@@ -636,5 +403,268 @@ private:
     std::exception_ptr m_failure;  // set once the connection ended: what every later call throws
     corio::event m_closed;         // set when the closing handshake (or the connection) ended
 };
+
+#if defined(CORIO_HTTP_DEFINITIONS)
+CORIO_HEADER_COROUTINE CORIO_DECL auto engine::receive() -> task<http::ws_message> {
+    if (m_reading) {
+        throw std::logic_error(
+            "corio::http websocket: receive() while another receive() is waiting");
+    }
+    m_reading = true;
+    struct reading_guard {
+        bool& flag;
+        ~reading_guard() { flag = false; }
+    } guard{m_reading};
+    for (;;) {
+        if (m_failure) {
+            std::rethrow_exception(m_failure);
+        }
+        frame_header h;
+        const header_result parsed = parse_header(m_buffer.get() + m_begin, m_end - m_begin, h);
+        if (parsed.size == 0) {
+            co_await fill();
+            continue;
+        }
+        if (parsed.error != header_error::none) {
+            co_await fail(http::close_code::protocol_error, describe(parsed.error));
+            continue;
+        }
+        if (h.rsv2 || h.rsv3 ||
+            (h.rsv1 && (!compressed() || is_control(h.op) || h.op == opcode::continuation))) {
+            co_await fail(http::close_code::protocol_error,
+                          "reserved bit set without an extension defining it");
+            continue;
+        }
+        if (h.masked != (m_role == role::server)) {
+            co_await fail(http::close_code::protocol_error, m_role == role::server
+                                                                ? "client frame not masked"
+                                                                : "server frame masked");
+            continue;
+        }
+        if (is_control(h.op)) {
+            // Control payloads are at most 125 bytes: keep them whole in the buffer.
+            if (m_end - m_begin < parsed.size + h.length) {
+                co_await fill();
+                continue;
+            }
+            m_begin += parsed.size;
+            unsigned char* payload = m_buffer.get() + m_begin;
+            const std::size_t length = static_cast<std::size_t>(h.length);
+            m_begin += length;
+            if (h.masked) {
+                apply_mask(payload, length, h.mask, 0);
+            }
+            std::string body(reinterpret_cast<const char*>(payload), length);
+            if (h.op == opcode::ping) {
+                if (!m_close_sent) {
+                    co_await send_control(opcode::pong, body);
+                }
+            } else if (h.op == opcode::close) {
+                co_await on_close_frame(body);
+            }
+            continue;  // pong: the arrival itself is what a heartbeat waits for
+        }
+        // A data frame. Nothing changes until its payload is here: a frame
+        // waiting for more input is parsed again from its header.
+        const bool continuation = h.op == opcode::continuation;
+        if (continuation && !m_in_message) {
+            co_await fail(http::close_code::protocol_error,
+                          "continuation frame without a message to continue");
+            continue;
+        }
+        if (!continuation && m_in_message) {
+            co_await fail(http::close_code::protocol_error,
+                          "new data frame before the last message ended");
+            continue;
+        }
+        // A compressed message is bounded after inflating; on the wire it
+        // may exceed the limit by deflate's worst-case expansion of
+        // incompressible data (a few bytes per 16 KiB block).
+        const bool compressed_message = continuation ? m_message_compressed : h.rsv1;
+        const std::size_t so_far = continuation ? m_message.size() : 0;
+        const std::size_t wire_limit =
+            compressed_message
+                ? m_options.max_message_size + m_options.max_message_size / 256 + 1024
+                : m_options.max_message_size;
+        if (h.length > wire_limit - std::min(so_far, wire_limit)) {
+            co_await fail(
+                http::close_code::message_too_big,
+                "message larger than " + std::to_string(m_options.max_message_size) + " bytes");
+            continue;
+        }
+        const std::size_t length = static_cast<std::size_t>(h.length);
+        // A payload that fits the buffer is read into it whole first.
+        if (parsed.size + length <= m_capacity && m_end - m_begin < parsed.size + length) {
+            co_await fill();
+            continue;
+        }
+        if (!continuation) {
+            m_in_message = true;
+            m_message_type =
+                h.op == opcode::text ? http::message_type::text : http::message_type::binary;
+            m_message_compressed = h.rsv1;
+            m_message.clear();
+            m_utf8.reset();
+        }
+        m_begin += parsed.size;
+        const bool text = m_message_type == http::message_type::text;
+        if (h.fin && m_message.empty() && !m_message_compressed && m_end - m_begin >= length) {
+            // The common case: one unfragmented message, whole in the buffer.
+            unsigned char* payload = m_buffer.get() + m_begin;
+            m_begin += length;
+            if (h.masked) {
+                apply_mask(payload, length, h.mask, 0);
+            }
+            const std::string_view view(reinterpret_cast<const char*>(payload), length);
+            if (text && !valid_utf8(view)) {
+                co_await fail(http::close_code::invalid_payload, "text message is not valid UTF-8");
+                continue;
+            }
+            m_in_message = false;
+            http::ws_message out;
+            out.type = m_message_type;
+            out.data.assign(view);
+            co_return out;
+        }
+        const std::size_t base = m_message.size();
+        const std::size_t have = std::min(length, m_end - m_begin);
+        m_message.append(reinterpret_cast<const char*>(m_buffer.get() + m_begin), have);
+        m_begin += have;
+        if (have < length) {
+            m_message.resize(base + length);
+            std::size_t got = have;
+            while (got < length) {
+                const std::size_t n = co_await read_raw(std::as_writable_bytes(
+                    std::span<char>(m_message.data() + base + got, length - got)));
+                if (n == 0) {
+                    break;
+                }
+                got += n;
+            }
+            if (got < length) {
+                continue;  // the connection failed; m_failure says how
+            }
+        }
+        if (h.masked) {
+            apply_mask(reinterpret_cast<unsigned char*>(m_message.data() + base), length, h.mask,
+                       0);
+        }
+        if (text && !m_message_compressed &&
+            !m_utf8.feed(std::string_view(m_message.data() + base, length))) {
+            co_await fail(http::close_code::invalid_payload, "text message is not valid UTF-8");
+            continue;
+        }
+        if (!h.fin) {
+            continue;
+        }
+        m_in_message = false;
+        if (m_message_compressed) {
+#if defined(CORIO_WITH_ZLIB)
+            const inflater::result r =
+                m_inflater->decompress(m_message, m_inflated, m_options.max_message_size);
+            if (r == inflater::result::too_big) {
+                co_await fail(http::close_code::message_too_big,
+                              "message inflates past " +
+                                  std::to_string(m_options.max_message_size) + " bytes");
+                continue;
+            }
+            if (r == inflater::result::corrupt) {
+                co_await fail(http::close_code::invalid_payload, "compressed message is corrupt");
+                continue;
+            }
+            m_message.swap(m_inflated);
+            if (text && !valid_utf8(m_message)) {
+                co_await fail(http::close_code::invalid_payload, "text message is not valid UTF-8");
+                continue;
+            }
+#endif
+        } else if (text && !m_utf8.complete()) {
+            co_await fail(http::close_code::invalid_payload,
+                          "text message ends inside a UTF-8 character");
+            continue;
+        }
+        http::ws_message out;
+        out.type = m_message_type;
+        out.data = std::move(m_message);
+        m_message = std::string();
+        co_return out;
+    }
+}
+
+CORIO_HEADER_COROUTINE CORIO_DECL auto engine::send_message(opcode op, std::string_view payload)
+    -> task<void> {
+    mutex_lock lock = co_await m_send_mutex.lock();
+    throw_if_closed();
+    bool compress = false;
+#if defined(CORIO_WITH_ZLIB)
+    if (m_deflater && payload.size() >= m_options.compression.min_size) {
+        m_compressed.clear();
+        m_deflater->compress(payload, m_compressed);
+        payload = m_compressed;
+        compress = true;
+    }
+#endif
+    co_await write_frame(op, payload, compress);
+}
+
+CORIO_HEADER_COROUTINE CORIO_DECL auto engine::send_control(opcode op, std::string_view payload)
+    -> task<void> {
+    if (payload.size() > 125) {
+        throw std::invalid_argument(
+            "corio::http websocket: a control frame payload is at most 125 bytes");
+    }
+    mutex_lock lock = co_await m_send_mutex.lock();
+    throw_if_closed();
+    co_await write_frame(op, payload, false);
+}
+
+CORIO_HEADER_COROUTINE CORIO_DECL auto engine::close(std::uint16_t code, std::string reason)
+    -> task<void> {
+    if (!valid_close_code(code)) {
+        throw std::invalid_argument("corio::http websocket: close code " + std::to_string(code) +
+                                    " may not be sent");
+    }
+    if (reason.size() > 123 || !valid_utf8(reason)) {
+        throw std::invalid_argument(
+            "corio::http websocket: close reason must be UTF-8 of at most 123 bytes");
+    }
+    if (m_failure) {
+        co_return;
+    }
+    if (!m_close_sent) {
+        co_await send_close_frame(code, reason);
+    }
+    bool timed_out = false;
+    if (m_reading) {
+        // The pending receive() reads the answer and sets m_closed.
+        try {
+            co_await wait_for(m_closed.wait(), m_options.close_timeout);
+        } catch (const timeout_error&) {
+            timed_out = true;
+        }
+    } else {
+        try {
+            task<void> reply = await_close_reply();
+            co_await wait_for(std::move(reply), m_options.close_timeout);
+        } catch (const timeout_error&) {
+            timed_out = true;
+        } catch (const http::connection_closed&) {
+        }
+    }
+    if (timed_out) {
+        abort();
+    }
+}
+
+CORIO_HEADER_COROUTINE CORIO_DECL auto engine::finish(std::uint16_t code) -> task<void> {
+    if (!m_failure && !m_close_sent) {
+        try {
+            co_await close(code, "");
+        } catch (const std::exception&) {
+        }
+    }
+    m_stream.close();
+}
+#endif  // CORIO_HTTP_DEFINITIONS
 
 }  // namespace corio::detail::ws
