@@ -217,11 +217,6 @@ public:
 
     void remove_signal(int signum) noexcept { m_signals.unwatch(signum); }
 
-    /// Whether the ring runs with SINGLE_ISSUER + DEFER_TASKRUN (for tests and diagnostics).
-    [[nodiscard]] bool defers_task_work() const noexcept {
-        return (m_ring.flags & IORING_SETUP_DEFER_TASKRUN) != 0;
-    }
-
 private:
     static constexpr unsigned submission_entries = 256;
     static constexpr unsigned completion_entries = 4096;
