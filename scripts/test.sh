@@ -3,7 +3,9 @@
 #   1. install missing Debian build dependencies (apt-get; sudo if not root),
 #   2. run the CMake workflow presets: release (g++, everything, io_uring
 #      compiled in: the tests run on epoll, then again on io_uring — test
-#      preset release-io-uring), kqueue (g++,
+#      preset release-io-uring; built with CORIO_SEPARATE_COMPILATION, so the
+#      HTTP and web programs link the compiled part, while clang-asan builds
+#      them header-only), kqueue (g++,
 #      the kqueue backend, on Linux over the emulation in tests/kqueue_emulation;
 #      core, sync, detail, net and soak tests), clang-asan (ASan+UBSan, every
 #      test) and gcc-asan (ASan+UBSan with g++, whose coroutine bugs clang does

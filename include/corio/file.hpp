@@ -1,8 +1,8 @@
 #pragma once
 
-#include <corio/detail/completion_operation.hpp>
 #include <corio/detail/config.hpp>
 #include <corio/detail/file_ops.hpp>
+#include <corio/detail/file_ring.hpp>
 #include <corio/generator.hpp>
 #include <corio/task.hpp>
 #include <corio/thread_pool.hpp>
@@ -20,17 +20,18 @@
 namespace corio {
 
 /// A file opened with corio::open_file: aiofiles' model, awaited reads and
-/// writes that never block the loop. On an io_uring loop, reads and writes
-/// are ring operations; otherwise (and for open, size and fsync) each
-/// operation runs its system call on the thread pool behind corio::to_thread
-/// (epoll and kqueue cannot make a regular file asynchronous: it is always
-/// "ready").
+/// writes that never block the loop. On an io_uring loop every operation
+/// (open, read, write, size, fsync) is a ring operation and no thread is
+/// involved; otherwise each runs its system call on the thread pool behind
+/// corio::to_thread (epoll and kqueue cannot make a regular file
+/// asynchronous: it is always "ready").
 ///
 /// read() and write() work at the file's position, which this object keeps
 /// (not the kernel's), so a cancelled read leaves the position where it was;
 /// pread()/pwrite() take an offset and leave the position alone. A cancelled
-/// operation stops the wait at once, but its system call finishes on its
-/// worker; the descriptor stays open until it has. One operation at a time
+/// operation stops the wait at once on the pool (its system call finishes on
+/// its worker) and after the kernel's answer on a ring; either way the
+/// descriptor stays open until the system call is done with it. One operation at a time
 /// per file (await each before the next); use on the loop that opened it.
 ///
 /// Errors are std::system_error whose what() names the operation and the
@@ -62,24 +63,20 @@ public:
     /// Up to `n` bytes from the position ("" at the end of the file); fewer
     /// than `n` only at the end.
     [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> read(std::size_t n = default_chunk) {
-        detail::file_request request;
-        request.op = detail::file_request::kind::read;
-        request.size = n;
-        request.offset = m_position;
-#if defined(CORIO_REACTOR_IO_URING)
-        if (get_running_loop().completion_reactor() != nullptr) {
-            std::string data = co_await ring_read(n, m_position);
-            m_position += data.size();
-            co_return data;
-        }
-#endif
-        detail::file_result result = co_await run(std::move(request));
-        m_position += result.data.size();
-        co_return std::move(result.data);
+        std::string data = co_await pread(n, m_position);
+        m_position += data.size();
+        co_return data;
     }
 
     /// Everything from the position to the end of the file.
     [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> read_all() {
+#if defined(CORIO_REACTOR_IO_URING)
+        if (detail::running_loop_ring() != nullptr) {
+            std::string data = co_await detail::ring_read_to_end(held(), m_position);
+            m_position += data.size();
+            co_return data;
+        }
+#endif
         detail::file_request request;
         request.op = detail::file_request::kind::read_to_end;
         request.offset = m_position;
@@ -91,54 +88,51 @@ public:
     /// Writes all of `data` at the position (at the end in append mode) and
     /// advances it.
     [[nodiscard]] CORIO_HEADER_COROUTINE task<void> write(std::string data) {
-        detail::file_request request;
-        request.op = detail::file_request::kind::write;
-        request.offset = m_position;
         const std::size_t size = data.size();
-#if defined(CORIO_REACTOR_IO_URING)
-        if (get_running_loop().completion_reactor() != nullptr) {
-            co_await ring_write(std::move(data), descriptor().append ? detail::append_offset : m_position);
-            m_position += size;
-            co_return;
-        }
-#endif
-        request.data = std::move(data);
-        co_await run(std::move(request));
+        co_await pwrite(std::move(data), m_position);
         m_position += size;
     }
 
     /// Up to `n` bytes at `offset`; the position does not move.
     [[nodiscard]] CORIO_HEADER_COROUTINE task<std::string> pread(std::size_t n, std::uint64_t offset) {
+#if defined(CORIO_REACTOR_IO_URING)
+        if (detail::running_loop_ring() != nullptr) {
+            co_return co_await detail::ring_read(held(), n, offset);
+        }
+#endif
         detail::file_request request;
         request.op = detail::file_request::kind::read;
         request.size = n;
         request.offset = offset;
-#if defined(CORIO_REACTOR_IO_URING)
-        if (get_running_loop().completion_reactor() != nullptr) {
-            co_return co_await ring_read(n, offset);
-        }
-#endif
         detail::file_result result = co_await run(std::move(request));
         co_return std::move(result.data);
     }
 
-    /// All of `data` at `offset`; the position does not move.
+    /// All of `data` at `offset` (at the end in append mode); the position
+    /// does not move.
     [[nodiscard]] CORIO_HEADER_COROUTINE task<void> pwrite(std::string data, std::uint64_t offset) {
-        detail::file_request request;
-        request.op = detail::file_request::kind::write;
-        request.offset = offset;
 #if defined(CORIO_REACTOR_IO_URING)
-        if (get_running_loop().completion_reactor() != nullptr) {
-            co_await ring_write(std::move(data), descriptor().append ? detail::append_offset : offset);
+        if (detail::running_loop_ring() != nullptr) {
+            std::shared_ptr<detail::file_descriptor> fd = held();
+            const std::uint64_t at = fd->append ? detail::append_offset : offset;
+            co_await detail::ring_write(std::move(fd), std::move(data), at);
             co_return;
         }
 #endif
+        detail::file_request request;
+        request.op = detail::file_request::kind::write;
+        request.offset = offset;
         request.data = std::move(data);
         co_await run(std::move(request));
     }
 
     /// The file's size now.
     [[nodiscard]] CORIO_HEADER_COROUTINE task<std::uint64_t> size() {
+#if defined(CORIO_REACTOR_IO_URING)
+        if (detail::running_loop_ring() != nullptr) {
+            co_return co_await detail::ring_size(held());
+        }
+#endif
         detail::file_request request;
         request.op = detail::file_request::kind::size;
         const detail::file_result result = co_await run(std::move(request));
@@ -147,6 +141,12 @@ public:
 
     /// Flushes the file's data and metadata to the device (fsync).
     [[nodiscard]] CORIO_HEADER_COROUTINE task<void> fsync() {
+#if defined(CORIO_REACTOR_IO_URING)
+        if (detail::running_loop_ring() != nullptr) {
+            co_await detail::ring_sync(held());
+            co_return;
+        }
+#endif
         detail::file_request request;
         request.op = detail::file_request::kind::sync;
         co_await run(std::move(request));
@@ -196,74 +196,18 @@ private:
         }
         return *m_fd;
     }
-    // The descriptor is shared with the job, so an operation whose awaiter
-    // was cancelled keeps it open until its system call returns.
+    // The descriptor as the operation holds it: an operation whose awaiter
+    // was cancelled, or a close() during it, leaves it open until the system
+    // call or the kernel is done with it.
+    std::shared_ptr<detail::file_descriptor> held() const {
+        (void)descriptor();
+        return m_fd;
+    }
     using file_job = offload_operation<decltype(&detail::perform_file_request),
                                        std::shared_ptr<detail::file_descriptor>, detail::file_request>;
     file_job run(detail::file_request request) const {
-        (void)descriptor();
-        return to_thread(&detail::perform_file_request, m_fd, std::move(request));
+        return to_thread(&detail::perform_file_request, held(), std::move(request));
     }
-
-#if defined(CORIO_REACTOR_IO_URING)
-    // Reads and writes through the loop's ring. The descriptor is held by
-    // the coroutine, so close() during the operation leaves it open until
-    // the kernel is done; a cancellation is forwarded to the kernel, and a
-    // transfer that completes first stands (see completion_outcome).
-    CORIO_HEADER_COROUTINE task<std::string> ring_read(std::size_t n, std::uint64_t offset) {
-        const std::shared_ptr<detail::file_descriptor> fd = m_fd;
-        (void)descriptor();
-        event_loop& loop = get_running_loop();
-        std::string data(n, '\0');
-        std::size_t got = 0;
-        detail::io_completion* in_flight = nullptr;
-        while (got < n) {
-            const detail::completion_outcome outcome = co_await detail::file_transfer_completion(
-                loop, *loop.completion_reactor(), in_flight, true, fd->fd, data.data() + got, n - got, offset + got);
-            if (outcome.result > 0) {
-                got += static_cast<std::size_t>(outcome.result);
-                continue;
-            }
-            if (outcome.result == 0) {
-                break;  // the end of the file
-            }
-            if (outcome.cancel_requested) {
-                co_await detail::rethrow_cancellation();
-            }
-            if (outcome.result != -EINTR && outcome.result != -EAGAIN) {
-                fd->fail("read", -outcome.result);
-            }
-        }
-        data.resize(got);
-        co_return data;
-    }
-
-    CORIO_HEADER_COROUTINE task<void> ring_write(std::string data, std::uint64_t offset) {
-        const std::shared_ptr<detail::file_descriptor> fd = m_fd;
-        (void)descriptor();
-        event_loop& loop = get_running_loop();
-        std::size_t done = 0;
-        detail::io_completion* in_flight = nullptr;
-        while (done < data.size()) {
-            const std::uint64_t at = offset == detail::append_offset ? offset : offset + done;
-            const detail::completion_outcome outcome = co_await detail::file_transfer_completion(
-                loop, *loop.completion_reactor(), in_flight, false, fd->fd, data.data() + done, data.size() - done, at);
-            if (outcome.result > 0) {
-                done += static_cast<std::size_t>(outcome.result);
-                continue;
-            }
-            if (outcome.cancel_requested) {
-                co_await detail::rethrow_cancellation();
-            }
-            if (outcome.result == 0) {
-                fd->fail("write", EIO);  // a regular file that takes nothing would loop forever
-            }
-            if (outcome.result != -EINTR && outcome.result != -EAGAIN) {
-                fd->fail("write", -outcome.result);
-            }
-        }
-    }
-#endif
 
     std::shared_ptr<detail::file_descriptor> m_fd;
     std::uint64_t m_position = 0;
@@ -271,15 +215,23 @@ private:
 
 /// Opens `path` with a Python-style mode ("r", "w", "a", "x", each with an
 /// optional "+"; "b" is accepted: files are bytes): aiofiles.open(path, mode).
-/// The open runs on the thread pool too (it may block on a slow disk or NFS).
+/// The open is asynchronous too, on the ring or on the thread pool (it may
+/// block on a slow disk or NFS).
 [[nodiscard]] CORIO_HEADER_COROUTINE inline task<file> open_file(std::filesystem::path path, std::string mode) {
     const detail::open_flags flags = detail::parse_open_mode(mode);
     auto fd = std::make_shared<detail::file_descriptor>();
     fd->path = path.string();
-    detail::file_request request;
-    request.op = detail::file_request::kind::open;
-    request.flags = flags;
-    co_await to_thread(&detail::perform_file_request, fd, std::move(request));
+#if defined(CORIO_REACTOR_IO_URING)
+    if (detail::running_loop_ring() != nullptr) {
+        co_await detail::ring_open(fd, flags);
+    } else
+#endif
+    {
+        detail::file_request request;
+        request.op = detail::file_request::kind::open;
+        request.flags = flags;
+        co_await to_thread(&detail::perform_file_request, fd, std::move(request));
+    }
     file opened(std::move(fd));
     if (flags.append) {
         opened.seek(co_await opened.size());

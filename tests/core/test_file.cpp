@@ -206,6 +206,54 @@ TEST_CASE("file: a cancelled read leaves the position consistent and the file us
     run_with_watchdog(body());
 }
 
+namespace {
+
+std::size_t open_descriptors() {
+    std::size_t count = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+        ++count;
+    }
+    return count;
+}
+
+}  // namespace
+
+TEST_CASE("file: opens cancelled at once or in flight leave no descriptor open", "[file][threads]") {
+    temp_dir dir;
+    auto body = [&]() -> task<void> {
+        co_await corio::write_file(dir / "o.txt", "x");
+        const std::size_t before = open_descriptors();
+        std::vector<corio::task_handle<corio::file>> opening;
+        for (int i = 0; i < 60; ++i) {
+            opening.push_back(corio::create_task(corio::open_file(dir / "o.txt")));
+        }
+        for (std::size_t i = 0; i < opening.size(); i += 3) {
+            opening[i].cancel();  // before it starts
+        }
+        co_await corio::sleep(0ms);  // the others start and submit their opens
+        for (std::size_t i = 1; i < opening.size(); i += 3) {
+            opening[i].cancel();  // in flight, or already done
+        }
+        int opened = 0;
+        for (auto& handle : opening) {
+            try {
+                corio::file f = co_await std::move(handle);
+                opened += f.is_open() ? 1 : 0;
+            } catch (const corio::cancelled_error&) {
+            }
+        }
+        CHECK(opened >= 20);
+        CHECK(opened <= 40);
+        opening.clear();
+        // A cancelled job on the pool may still hold its descriptor for a moment.
+        for (int wait = 0; wait < 100 && open_descriptors() != before; ++wait) {
+            co_await corio::sleep(10ms);
+        }
+        CHECK(open_descriptors() == before);
+    };
+    run_with_watchdog(body());
+}
+
 TEST_CASE("file: errors name the operation and the path", "[file]") {
     temp_dir dir;
     auto body = [&]() -> task<void> {

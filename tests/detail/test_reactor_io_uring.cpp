@@ -8,15 +8,19 @@
 #include "test_support.hpp"
 
 #include <corio/corio.hpp>
+#include <corio/file.hpp>
 #include <corio/net.hpp>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #if defined(CORIO_REACTOR_IO_URING)
@@ -161,6 +165,74 @@ TEST_CASE("a kernel that refuses io_uring gets epoll, said once on stderr, and e
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
     CHECK(said == "corio: io_uring unavailable (io_uring_queue_init: Operation not permitted); using epoll\n");
+}
+
+// Threads of this process other than io_uring's own kernel workers
+// ("iou-wrk-", "iou-sqp-"), which the kernel may start for file operations.
+int user_threads() {
+    int count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::ifstream comm(entry.path() / "comm");
+        std::string name;
+        std::getline(comm, name);
+        count += name.rfind("iou-", 0) == 0 ? 0 : 1;
+    }
+    return count;
+}
+
+TEST_CASE("on a ring, files are opened, written, synced, measured and read with no thread", "[reactor][io_uring]") {
+    if (!kernel_gives_rings()) {
+        corio_test::skip_test("this kernel or container refuses io_uring (io_uring_disabled or seccomp)");
+        return;
+    }
+    std::string directory = (std::filesystem::temp_directory_path() / "corio-ring-file-XXXXXX").string();
+    REQUIRE(::mkdtemp(directory.data()) != nullptr);
+    const std::string path = directory + "/f.txt";
+    // In a fresh child, so that no test before this one has started the pool.
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        int status = 0;
+        {
+            corio::event_loop loop(corio::io_backend::io_uring);
+            auto body = [&]() -> corio::task<int> {
+                corio::file out = co_await corio::open_file(path, "w");
+                co_await out.write("one\ntwo\n");
+                co_await out.fsync();
+                if (co_await out.size() != 8) {
+                    co_return 21;
+                }
+                co_await out.close();
+                corio::file in = co_await corio::open_file(path, "a+");
+                co_await in.write("three\n");
+                in.seek(0);
+                if (co_await in.read_all() != "one\ntwo\nthree\n") {
+                    co_return 22;
+                }
+                bool missing = false;
+                try {
+                    corio::file none = co_await corio::open_file(path + ".missing");
+                } catch (const std::system_error& e) {
+                    missing = e.code().value() == ENOENT && std::string(e.what()).find(".missing") != std::string::npos;
+                }
+                co_return missing ? 0 : 23;
+            };
+            if (std::string_view(loop.io_backend_name()) != "io_uring") {
+                status = 20;
+            } else {
+                status = loop.run_until_complete(body());
+            }
+        }
+        if (status == 0 && user_threads() != 1) {
+            status = 24;  // something ran on the thread pool
+        }
+        ::_exit(status);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    std::filesystem::remove_all(directory);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
 }
 
 TEST_CASE("a read the kernel holds is cancelled by a timeout and the stream stays usable", "[reactor][io_uring]") {
