@@ -90,7 +90,9 @@ enum class io_backend : unsigned char {
     /// epoll, also in a build with io_uring compiled in.
     epoll,
     /// io_uring; falls back to epoll, with one line on stderr, when the
-    /// kernel refuses a ring or the build has no io_uring.
+    /// kernel refuses a ring or the build has no io_uring. Such a loop is
+    /// bound to the thread that first runs it: a run on any other thread
+    /// throws event_loop_error.
     io_uring,
 };
 
@@ -334,6 +336,9 @@ private:
 
     void release_signal_handlers() noexcept;
     void ensure_open() const;
+    // On io_uring, the first thread to run the loop is its ring's only
+    // submitter; another thread's run is refused with event_loop_error.
+    void claim_thread();
 
     /// One iteration: poll I/O (without blocking if anything is ready), move
     /// expired timers and remote callbacks to the ready queue, then run every

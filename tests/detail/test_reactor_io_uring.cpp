@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #if defined(CORIO_REACTOR_IO_URING)
@@ -233,6 +234,45 @@ TEST_CASE("on a ring, files are opened, written, synced, measured and read with 
     std::filesystem::remove_all(directory);
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("a loop on io_uring runs on the thread that first ran it, and another thread is told why",
+          "[reactor][io_uring][threads]") {
+    if (!kernel_gives_rings()) {
+        corio_test::skip_test("this kernel or container refuses io_uring (io_uring_disabled or seccomp)");
+        return;
+    }
+    auto echo = [](std::string text) -> corio::task<std::string> { co_return co_await echo_once(std::move(text)); };
+    // Made here, first run on another thread: that thread becomes its submitter.
+    corio::event_loop loop(corio::io_backend::io_uring);
+    std::string first;
+    std::thread([&] { first = loop.run_until_complete(echo("from a worker\n")); }).join();
+    CHECK(first == "from a worker\n");
+    // This thread is not it: refused before any task runs, with a named error.
+    std::string refusal;
+    try {
+        (void)loop.run_until_complete(echo("from here\n"));
+    } catch (const corio::event_loop_error& e) {
+        refusal = e.what();
+    }
+    CHECK(refusal.find("binds it to the thread that first ran it") != std::string::npos);
+    // A fresh thread is refused too, though it may get the first one's
+    // pthread id: the kernel bound the ring to that thread's task.
+    std::string again;
+    std::thread([&] {
+        try {
+            (void)loop.run_until_complete(echo("x\n"));
+        } catch (const corio::event_loop_error&) {
+            again = "refused";
+        }
+    }).join();
+    CHECK(again == "refused");
+    // An epoll loop has no such binding.
+    corio::event_loop on_epoll(corio::io_backend::epoll);
+    std::string from_worker;
+    std::thread([&] { from_worker = on_epoll.run_until_complete(echo("a\n")); }).join();
+    CHECK(from_worker == "a\n");
+    CHECK(on_epoll.run_until_complete(echo("b\n")) == "b\n");
 }
 
 TEST_CASE("a read the kernel holds is cancelled by a timeout and the stream stays usable", "[reactor][io_uring]") {

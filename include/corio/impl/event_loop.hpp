@@ -205,9 +205,18 @@ task_handle<T> event_loop::create_task(task<T> t, std::string_view name) {
     return handle;
 }
 
+inline void event_loop::claim_thread() {
+#if defined(CORIO_REACTOR_IO_URING)
+    if (detail::io_uring_reactor* ring = completion_reactor()) {
+        ring->claim_submitter_thread();
+    }
+#endif
+}
+
 template <class T>
 T event_loop::run_until_complete(task<T> t) {
     running_scope scope(*this);
+    claim_thread();
     task_handle<T> handle = create_task(std::move(t));
     while (!handle.done()) {
         if (m_stopping) {
@@ -221,6 +230,7 @@ T event_loop::run_until_complete(task<T> t) {
 
 inline void event_loop::run_forever() {
     running_scope scope(*this);
+    claim_thread();
     do {
         run_once();
     } while (!m_stopping);

@@ -2,6 +2,7 @@
 
 #include <corio/detail/reactor/backend.hpp>
 #include <corio/detail/reactor/signal_fd.hpp>
+#include <corio/errors.hpp>
 
 #include <liburing.h>
 #include <fcntl.h>
@@ -32,7 +33,8 @@ namespace corio::detail {
 ///
 /// The ring is made with SINGLE_ISSUER and DEFER_TASKRUN where the kernel
 /// has them, disabled until the first wait(): the thread that first runs the
-/// loop becomes the ring's one submitter, whichever thread made it.
+/// loop becomes the ring's one submitter, whichever thread made it, and
+/// claim_submitter_thread() refuses any other.
 class io_uring_reactor {
 public:
     /// Makes the ring; throws std::system_error when the kernel refuses
@@ -45,6 +47,7 @@ public:
                            IORING_SETUP_CQSIZE;
             params.cq_entries = completion_entries;
             result = ::io_uring_queue_init_params(submission_entries, &m_ring, &params);
+            m_single_issuer = (flags & IORING_SETUP_SINGLE_ISSUER) != 0;
             if (result != -EINVAL) {
                 break;  // kernels before 6.1 refuse DEFER_TASKRUN with EINVAL: try without
             }
@@ -121,6 +124,22 @@ public:
         if (::io_uring_sq_ready(&m_ring) > 0) {
             enable_once();
             ::io_uring_submit_and_get_events(&m_ring);
+        }
+    }
+
+    /// Called as the loop starts running: the first thread to run it becomes
+    /// the ring's submitter. A ring made SINGLE_ISSUER refuses every other
+    /// thread's io_uring_enter (EEXIST), so running the loop later on another
+    /// thread is refused here, before any task runs there, with a named error.
+    void claim_submitter_thread() {
+        if (!m_enabled) {
+            enable_once();
+            return;
+        }
+        if (m_single_issuer && ::gettid() != m_submitter) {
+            throw event_loop_error(
+                "corio: this event loop runs on io_uring, which binds it to the thread that first ran it; "
+                "run it there, make one loop per thread, or make it with corio::io_backend::epoll");
         }
     }
 
@@ -266,6 +285,7 @@ private:
         if (!m_enabled) {
             ::syscall(__NR_io_uring_register, m_ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
             m_enabled = true;
+            m_submitter = ::gettid();
         }
     }
 
@@ -358,6 +378,10 @@ private:
 
     io_uring m_ring{};
     bool m_enabled = false;
+    bool m_single_issuer = false;
+    // The kernel's thread id, not std::thread::id: a thread made after the
+    // submitter ended may get its pthread id, never its task.
+    pid_t m_submitter = 0;
     int m_wake_fd = -1;
     std::uint64_t m_wake_value = 0;  // where the armed eventfd read puts the count
     signal_fd m_signals;
