@@ -5,12 +5,14 @@
 // it too in such a build; these are the cases only it has.
 
 #include "catch.hpp"
+#include "fd_exhaustion.hpp"
 #include "test_support.hpp"
 
 #include <corio/corio.hpp>
 #include <corio/file.hpp>
 #include <corio/net.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -99,6 +101,15 @@ corio::task<std::unique_ptr<loopback_pair>> connect_loopback_pair() {
     co_await arrived.wait();
     pair->server->close();  // one connection is all it takes
     co_return pair;
+}
+
+// Runs `body` on a loop of its own on io_uring, bounded by `limit`.
+void run_on_ring(corio::task<void> body, std::chrono::seconds limit) {
+    auto bounded = [](corio::task<void> t, std::chrono::seconds within) -> corio::task<void> {
+        co_await corio::wait_for(std::move(t), within);
+    };
+    corio::event_loop loop(corio::io_backend::io_uring);
+    loop.run_until_complete(bounded(std::move(body), limit));
 }
 
 }  // namespace
@@ -273,6 +284,92 @@ TEST_CASE("a loop on io_uring runs on the thread that first ran it, and another 
     std::thread([&] { from_worker = on_epoll.run_until_complete(echo("a\n")); }).join();
     CHECK(from_worker == "a\n");
     CHECK(on_epoll.run_until_complete(echo("b\n")) == "b\n");
+}
+
+TEST_CASE("a server's multishot accept reports running out of descriptors and accepts once one is free",
+          "[reactor][io_uring]") {
+    if (!kernel_gives_rings()) {
+        corio_test::skip_test("this kernel or container refuses io_uring (io_uring_disabled or seccomp)");
+        return;
+    }
+    if (!corio_test::fd_exhaustion_testable) {
+        corio_test::skip_test("the sanitizers' runtime cannot work without descriptors");
+        return;
+    }
+    std::vector<std::string> reports;
+    auto echo_line = [](corio::tcp_stream stream) -> corio::task<void> {
+        const std::string line = co_await stream.read_until("\n");
+        co_await stream.write(line);
+        (void)co_await stream.read();  // until the client closes
+    };
+    auto body = [&]() -> corio::task<void> {
+        corio_test::record_loop_exceptions(reports);
+        // The limit is lowered before the server starts, as the kernel reads
+        // it when the multishot accept is armed.
+        corio_test::fd_exhaustion exhausted;
+        exhausted.free(3);  // the listener, a client, and the server's end of it
+        corio::server_options options;
+        options.accept_backoff = 5s;  // a connection ending must cut it short
+        auto server = co_await corio::start_server(echo_line, "127.0.0.1", 0, options);
+        auto first = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await first.write("one\n");
+        const std::string echoed = co_await first.read_until("\n");
+        CHECK(echoed == "one\n");
+
+        exhausted.free(1);  // the next client's socket; nothing left for the server's end
+        auto second = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await second.write("two\n");
+        co_await corio::sleep(100ms);
+        REQUIRE(reports.size() == 1);
+        CHECK(reports[0].find("Too many open files") != std::string::npos);
+        CHECK(server.active_connections() == 1);
+
+        first.close();  // its server end closes too, which frees a descriptor
+        const std::string answered = co_await corio::wait_for(second.read_until("\n"), 2s);
+        CHECK(answered == "two\n");
+        second.close();
+        co_await server.shutdown(1s);
+    };
+    run_on_ring(body(), 5s);
+}
+
+TEST_CASE("a server's multishot accept takes a burst of 300 connections and honours max_connections",
+          "[reactor][io_uring]") {
+    if (!kernel_gives_rings()) {
+        corio_test::skip_test("this kernel or container refuses io_uring (io_uring_disabled or seccomp)");
+        return;
+    }
+    auto body = []() -> corio::task<void> {
+        int peak = 0;
+        int live = 0;
+        auto handler = [&](corio::tcp_stream stream) -> corio::task<void> {
+            peak = std::max(peak, ++live);
+            const std::string line = co_await stream.read_until("\n");
+            co_await corio::sleep(1ms);
+            --live;
+            co_await stream.write(line);
+        };
+        corio::server_options options;
+        options.max_connections = 50;
+        options.backlog = 512;
+        auto server = co_await corio::start_server(handler, "127.0.0.1", 0, options);
+        auto client = [&](int i) -> corio::task<bool> {
+            corio::tcp_stream stream = co_await corio::open_connection("127.0.0.1", server.port());
+            const std::string line = std::to_string(i) + "\n";
+            co_await stream.write(line);
+            co_return co_await stream.read_until("\n") == line;
+        };
+        std::vector<corio::task<bool>> clients;
+        for (int i = 0; i < 300; ++i) {
+            clients.push_back(client(i));
+        }
+        const std::vector<bool> answered = co_await corio::gather(std::move(clients));
+        CHECK(std::count(answered.begin(), answered.end(), true) == 300);
+        CHECK(peak <= 50);
+        CHECK(peak >= 2);
+        server.close();
+    };
+    run_on_ring(body(), 10s);
 }
 
 TEST_CASE("a read the kernel holds is cancelled by a timeout and the stream stays usable", "[reactor][io_uring]") {

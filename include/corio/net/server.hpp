@@ -5,6 +5,7 @@
 #include <corio/detail/wait_node.hpp>
 #include <corio/detail/config.hpp>
 #include <corio/detail/intrusive_list.hpp>
+#include <corio/net/detail/accept_feed.hpp>
 #include <corio/net/detail/socket.hpp>
 #include <corio/net/detail/socket_source.hpp>
 #include <corio/event_loop.hpp>
@@ -83,6 +84,10 @@ public:
         socket_source socket;
         endpoint local;
         std::string label;
+#if defined(CORIO_REACTOR_IO_URING)
+        // On an io_uring loop: the multishot accept that feeds the accept loop.
+        accept_feed::pointer feed;
+#endif
     };
 
     struct connection {
@@ -128,6 +133,11 @@ public:
         if (!m_closed) {
             m_closed = true;
             for (listener& l : m_listeners) {
+#if defined(CORIO_REACTOR_IO_URING)
+                if (l.feed) {
+                    l.feed->stop();
+                }
+#endif
                 l.socket.close();
             }
             // An accept task waiting for readiness was just woken by its
@@ -311,6 +321,12 @@ CORIO_HEADER_COROUTINE inline task<void> accept_loop(std::shared_ptr<server_stat
         }
     } leave{*state};
     server_state::listener& l = state->m_listeners[index];
+#if defined(CORIO_REACTOR_IO_URING)
+    if (io_uring_reactor* ring = l.socket.ring(); ring != nullptr && !l.feed) {
+        l.feed = accept_feed::make(state->m_loop, *ring, l.socket.fd());
+    }
+    accept_feed* const feed = l.feed.get();
+#endif
     unsigned burst = 0;
     while (!state->m_closed) {
         if (state->full()) {
@@ -318,7 +334,14 @@ CORIO_HEADER_COROUTINE inline task<void> accept_loop(std::shared_ptr<server_stat
             // the backlog, wait for a client first (a readiness edge); with a
             // client waiting, ask for room, then wait for a connection to end.
             burst = 0;
-            if (!connection_pending(l.socket.fd())) {
+            bool waiting = false;
+#if defined(CORIO_REACTOR_IO_URING)
+            if (feed != nullptr) {
+                feed->pause();  // clients wait in the backlog, not in the feed
+                waiting = feed->has_queued();
+            }
+#endif
+            if (!waiting && !connection_pending(l.socket.fd())) {
                 bool closed = false;
                 try {
                     co_await l.socket.readable("accept", l.label);
@@ -351,7 +374,14 @@ CORIO_HEADER_COROUTINE inline task<void> accept_loop(std::shared_ptr<server_stat
             co_await state->m_connection_ended.wait();
             continue;
         }
+#if defined(CORIO_REACTOR_IO_URING)
+        if (feed != nullptr) {
+            feed->resume();
+        }
+        const int fd = feed != nullptr ? feed->take() : accept_connection(l.socket.fd());
+#else
         const int fd = accept_connection(l.socket.fd());
+#endif
         if (fd >= 0) {
             state->accept_recovered(l.label);
             std::exception_ptr error;
@@ -372,6 +402,13 @@ CORIO_HEADER_COROUTINE inline task<void> accept_loop(std::shared_ptr<server_stat
             continue;
         }
         const int error = -fd;
+#if defined(CORIO_REACTOR_IO_URING)
+        if (error == EAGAIN && feed != nullptr) {
+            burst = 0;
+            co_await feed->arrival();  // a connection, an error, or the end (closing)
+            continue;
+        }
+#endif
         if (error == EAGAIN) {
             burst = 0;
             bool closed = false;
@@ -429,7 +466,11 @@ inline server_state::listener make_listener(event_loop& loop, const socket_addre
         local = to_endpoint(address);
     }
     label = local.to_string();
-    return server_state::listener{socket_source(loop, std::move(fd)), std::move(local), std::move(label)};
+    server_state::listener made;
+    made.socket = socket_source(loop, std::move(fd));
+    made.local = std::move(local);
+    made.label = std::move(label);
+    return made;
 }
 
 /// Starts one accept task per listener.

@@ -77,6 +77,9 @@ public:
         while (m_retiring != nullptr) {
             delete std::exchange(m_retiring, m_retiring->next_retiring);
         }
+        for (const orphan& left : m_orphans) {
+            left.destroy(left.operation);
+        }
     }
 
     void add(int fd, void* tag) {
@@ -156,6 +159,23 @@ public:
     /// Asks the kernel to end `operation` early; its completion still comes
     /// (with -ECANCELED, or its result if it finished first).
     void cancel(io_completion& operation) noexcept { queue_cancel(encode(&operation, kind_operation)); }
+
+    /// Takes charge of an operation whose owner has gone while the kernel
+    /// still has it (a multishot being cancelled): the operation destroys
+    /// itself at its last completion, after forget(); whatever the ring
+    /// still holds when it is destroyed is destroyed with it.
+    void adopt(io_completion& operation, void (*destroy)(io_completion*) noexcept) {
+        m_orphans.push_back({&operation, destroy});
+    }
+    void forget(io_completion& operation) noexcept {
+        for (std::size_t i = 0; i < m_orphans.size(); ++i) {
+            if (m_orphans[i].operation == &operation) {
+                m_orphans[i] = m_orphans.back();
+                m_orphans.pop_back();
+                return;
+            }
+        }
+    }
 
     template <class Sink>
     bool wait(int timeout_ms, Sink&& sink) {
@@ -387,6 +407,11 @@ private:
     signal_fd m_signals;
     std::vector<poll_watch*> m_watches;  // by fd: the live poll of each watched fd
     poll_watch* m_retiring = nullptr;    // removed, their poll's last completion still to come
+    struct orphan {
+        io_completion* operation;
+        void (*destroy)(io_completion*) noexcept;
+    };
+    std::vector<orphan> m_orphans;  // see adopt()
 };
 
 static_assert(reactor_backend<io_uring_reactor>);
