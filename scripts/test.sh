@@ -8,7 +8,8 @@
 #      them header-only), kqueue (g++,
 #      the kqueue backend, on Linux over the emulation in tests/kqueue_emulation;
 #      core, sync, detail, net and soak tests), clang-asan (ASan+UBSan, every
-#      test) and gcc-asan (ASan+UBSan with g++, whose coroutine bugs clang does
+#      test on epoll, then the socket, TLS, HTTP, web, Redis and file tests
+#      again on io_uring — test preset clang-asan-io-uring) and gcc-asan (ASan+UBSan with g++, whose coroutine bugs clang does
 #      not have; the core, sync and detail tests, where the coroutine machinery
 #      is), clang-tsan (TSan, `threads` tests only),
 #   3. `fuzz` (not a CMake preset): the libFuzzer targets of the HTTP and URL
