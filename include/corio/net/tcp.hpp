@@ -37,10 +37,22 @@ CORIO_HEADER_COROUTINE inline task<std::vector<socket_address>> resolve_host(std
 CORIO_HEADER_COROUTINE inline task<stream_socket> connect_stream(socket_address address, std::string peer_text) {
     event_loop& loop = get_running_loop();
     socket_source socket(loop, open_socket(address.family(), socket_type_stream(), peer_text));
-    int error = start_connect(socket.fd(), address);
-    if (error == EINPROGRESS) {
-        co_await socket.writable("connect", peer_text);
-        error = pending_error(socket.fd());
+    int error = 0;
+#if defined(CORIO_REACTOR_IO_URING)
+    if (socket.ring() != nullptr) {
+        const completion_outcome outcome = co_await socket.connect_completion(address.get(), address.length);
+        if (outcome.result < 0 && outcome.cancel_requested) {
+            co_await rethrow_cancellation();
+        }
+        error = -outcome.result;
+    } else
+#endif
+    {
+        error = start_connect(socket.fd(), address);
+        if (error == EINPROGRESS) {
+            co_await socket.writable("connect", peer_text);
+            error = pending_error(socket.fd());
+        }
     }
     if (error != 0) {
         throw_socket_error(error, "connect", peer_text);

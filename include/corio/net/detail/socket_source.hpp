@@ -165,6 +165,16 @@ public:
         return completion_operation<decltype(prepare)>(m_state->loop, *m_state->ring, m_state->sending, prepare);
     }
 
+    /// Awaits connect(2) to `address` (which must outlive the operation)
+    /// through the ring: the kernel waits for the handshake, so there is no
+    /// EINPROGRESS, writability wait or SO_ERROR read.
+    [[nodiscard]] auto connect_completion(const sockaddr* address, socklen_t length) {
+        auto prepare = [fd = m_fd.get(), address, length](io_uring_sqe* sqe) noexcept {
+            ::io_uring_prep_connect(sqe, fd, address, length);
+        };
+        return completion_operation<decltype(prepare)>(m_state->loop, *m_state->ring, m_state->sending, prepare);
+    }
+
     /// For an operation that ended -ECANCELED: whether close() ended it
     /// (consumed: true once), rather than a cancellation of the task.
     bool take_closed_wakeup(io_events direction) noexcept {
