@@ -20,10 +20,11 @@ import sys
 
 # "floor" is bench/sleepers_floor.cpp: plain C++ measuring only the
 # 100k-sleepers rows; its other cells stay empty.
-IMPLS = ["corio", "asio", "asyncio", "uvloop", "floor"]
+IMPLS = ["corio", "corio-uring", "asio", "asyncio", "uvloop", "floor"]
 PEERS = IMPLS[1:]
 LABELS = {
     "corio": "corio",
+    "corio-uring": "corio on io_uring (the same program built with io_uring)",
     "asio": "Asio 1.22 (C++20 coroutines)",
     "asyncio": "Python asyncio",
     "uvloop": "Python uvloop",
@@ -348,8 +349,8 @@ def write_chart(path, medians, units, present, net_med=None):
     """Bar charts of the medians as a plain SVG file (no plotting library: the
     Debian one, python3-matplotlib, pulls a Boost that removes the Beast peer's)."""
     impls = [i for i in IMPLS if i in present]
-    colors = {"corio": "#1f77b4", "asio": "#ff7f0e", "asyncio": "#2ca02c", "uvloop": "#9467bd",
-              "floor": "#7f7f7f"}
+    colors = {"corio": "#1f77b4", "corio-uring": "#aec7e8", "asio": "#ff7f0e", "asyncio": "#2ca02c",
+              "uvloop": "#9467bd", "floor": "#7f7f7f"}
     net_med = net_med or {}
     panels = []
     for key, _desc in ROWS:
