@@ -1,0 +1,235 @@
+// corio::pg over TLS (libpq's sslmode) against a throwaway PostgreSQL server
+// with `ssl = on` and a certificate from a throwaway CA
+// (tests/support/pg_fixture.hpp, pg_server::get_tls()).
+
+#include "catch.hpp"
+#include "pg_fixture.hpp"
+#include "test_support.hpp"
+
+#include <corio/combinators.hpp>
+#include <corio/pg.hpp>
+#include <corio/run.hpp>
+#include <corio/task.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+namespace pg = corio::pg;
+
+namespace {
+
+// The TLS server, or null after marking the test skipped.
+const corio_test::pg_server* tls_server_or_skip() {
+    const corio_test::pg_server* server = corio_test::pg_server::get_tls();
+    if (server == nullptr) {
+        corio_test::skip_test(corio_test::pg_server::missing());
+    }
+    return server;
+}
+
+template <class T>
+T run_pg(corio::task<T> t) {
+    return corio_test::run_with_watchdog(std::move(t), 20s);
+}
+
+// A key=value DSN for `host` with `settings` appended ("sslmode=require ...").
+std::string tls_dsn(const corio_test::pg_server& server, const std::string& host, const std::string& settings,
+                    const std::string& user = "corio") {
+    return "host=" + host + " port=" + std::to_string(server.port()) + " user=" + user + " dbname=postgres " +
+           settings;
+}
+
+constexpr const char* uses_tls = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+
+// What connecting to `dsn` throws as connection_error ("" when it connects).
+corio::task<std::string> connect_error(std::string dsn) {
+    std::string message;
+    try {
+        pg::connection conn = co_await pg::connect(dsn);
+    } catch (const pg::connection_error& e) {
+        message = e.what();
+    }
+    co_return message;
+}
+
+}  // namespace
+
+TEST_CASE("pg tls sslmode=require and verify-full connect over TLS") {
+    const auto* server = tls_server_or_skip();
+    if (server == nullptr) {
+        return;
+    }
+    run_pg([](const corio_test::pg_server* server) -> corio::task<> {
+        {
+            pg::connection conn = co_await pg::connect(tls_dsn(*server, "127.0.0.1", "sslmode=require"));
+            const bool encrypted = co_await conn.fetchval<bool>(uses_tls);
+            CHECK(encrypted);
+        }
+        // The host name is resolved by corio and checked against the certificate by libpq.
+        const std::string verified = "sslmode=verify-full sslrootcert=" + server->ca_file();
+        {
+            pg::connection conn = co_await pg::connect(tls_dsn(*server, "localhost", verified));
+            const bool encrypted = co_await conn.fetchval<bool>(uses_tls);
+            CHECK(encrypted);
+            const std::string version = co_await conn.fetchval<std::string>(
+                "SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+            CHECK(version.rfind("TLSv1.", 0) == 0);
+        }
+        {
+            // The certificate names 127.0.0.1 too.
+            pg::connection conn = co_await pg::connect(tls_dsn(*server, "127.0.0.1", verified));
+            const bool encrypted = co_await conn.fetchval<bool>(uses_tls);
+            CHECK(encrypted);
+        }
+        {
+            // The TLS-only role gets in over TLS.
+            pg::connection conn =
+                co_await pg::connect(tls_dsn(*server, "localhost", verified, corio_test::pg_server::tls_user));
+            const std::string user = co_await conn.fetchval<std::string>("SELECT current_user::text");
+            CHECK(user == corio_test::pg_server::tls_user);
+        }
+    }(server));
+}
+
+TEST_CASE("pg tls verify-full with a wrong CA or a host name not in the certificate is a connection_error") {
+    const auto* server = tls_server_or_skip();
+    if (server == nullptr) {
+        return;
+    }
+    run_pg([](const corio_test::pg_server* server) -> corio::task<> {
+        const std::string wrong_ca =
+            co_await connect_error(tls_dsn(*server, "localhost", "sslmode=verify-full sslrootcert=" +
+                                                                     server->other_ca_file()));
+        INFO(wrong_ca);
+        CHECK(wrong_ca.find("localhost") != std::string::npos);
+        CHECK(wrong_ca.find("certificate verify failed") != std::string::npos);
+
+        // hostaddr given: the name is only checked against the certificate.
+        const std::string wrong_name = co_await connect_error(
+            "host=not-in-cert.test hostaddr=127.0.0.1 port=" + std::to_string(server->port()) +
+            " user=corio dbname=postgres sslmode=verify-full sslrootcert=" + server->ca_file());
+        INFO(wrong_name);
+        CHECK(wrong_name.find("does not match host name \"not-in-cert.test\"") != std::string::npos);
+
+        // A CA file that does not exist: libpq says so before connecting.
+        const std::string no_ca = co_await connect_error(
+            tls_dsn(*server, "localhost", "sslmode=verify-full sslrootcert=" + server->directory() + "/none.crt"));
+        INFO(no_ca);
+        CHECK(no_ca.find("none.crt") != std::string::npos);
+    }(server));
+}
+
+TEST_CASE("pg tls sslmode=disable is refused by a server that requires TLS") {
+    const auto* server = tls_server_or_skip();
+    if (server == nullptr) {
+        return;
+    }
+    run_pg([](const corio_test::pg_server* server) -> corio::task<> {
+        const std::string refused = co_await connect_error(
+            tls_dsn(*server, "127.0.0.1", "sslmode=disable", corio_test::pg_server::tls_user));
+        INFO(refused);
+        CHECK(refused.find("pg_hba.conf rejects connection") != std::string::npos);
+        CHECK(refused.find("no encryption") != std::string::npos);
+        // The same role with sslmode=prefer (libpq's default) tries TLS first and gets in.
+        pg::connection conn =
+            co_await pg::connect(tls_dsn(*server, "127.0.0.1", "sslmode=prefer", corio_test::pg_server::tls_user));
+        const bool encrypted = co_await conn.fetchval<bool>(uses_tls);
+        CHECK(encrypted);
+    }(server));
+}
+
+TEST_CASE("pg tls a pool runs 100 concurrent queries over TLS connections") {
+    const auto* server = tls_server_or_skip();
+    if (server == nullptr) {
+        return;
+    }
+    run_pg([](const corio_test::pg_server* server) -> corio::task<> {
+        pg::pool_options options;
+        options.dsn = tls_dsn(*server, "localhost", "sslmode=verify-full sslrootcert=" + server->ca_file());
+        options.min_size = 0;  // every connection is opened while queries wait: handshakes run concurrently
+        options.max_size = 10;
+        pg::pool pool = co_await pg::create_pool(options);
+        // Each query reports its backend and whether it runs over TLS; half
+        // also carry a result larger than a TLS record.
+        std::vector<corio::task<std::optional<pg::record>>> queries;
+        for (std::int32_t i = 0; i < 100; ++i) {
+            queries.push_back(pool.fetchrow(
+                "SELECT $1::int4 AS i, pg_backend_pid() AS pid, s.ssl, repeat('x', ($1 % 2) * 40000) AS pad"
+                " FROM pg_stat_ssl s WHERE s.pid = pg_backend_pid()",
+                i));
+        }
+        const std::vector<std::optional<pg::record>> rows = co_await corio::gather(std::move(queries));
+        std::set<std::int32_t> backends;
+        bool all_right = true;
+        for (std::int32_t i = 0; i < 100; ++i) {
+            const auto& row = rows[static_cast<std::size_t>(i)];
+            all_right = all_right && row.has_value() && row->get<std::int32_t>("i") == i && row->get<bool>("ssl") &&
+                        row->get<std::string>("pad").size() == static_cast<std::size_t>((i % 2) * 40000);
+            if (row) {
+                backends.insert(row->get<std::int32_t>("pid"));
+            }
+        }
+        CHECK(all_right);
+        CHECK(!backends.empty());
+        CHECK(backends.size() <= 10);
+        co_await pool.close();
+    }(server));
+}
+
+TEST_CASE("pg tls a large result and a cursor arrive whole over TLS") {
+    const auto* server = tls_server_or_skip();
+    if (server == nullptr) {
+        return;
+    }
+    run_pg([](const corio_test::pg_server* server) -> corio::task<> {
+        pg::connection conn = co_await pg::connect(tls_dsn(*server, "127.0.0.1", "sslmode=require"));
+        // Rows of uneven sizes, so messages straddle TLS records at every offset.
+        const std::vector<pg::record> rows = co_await conn.fetch(
+            "SELECT i, repeat('r', i % 97) || i AS t, i * 0.5::float8 AS f FROM generate_series(1, 100000) AS i");
+        REQUIRE(rows.size() == 100000);
+        std::int64_t sum = 0;
+        std::size_t text_bytes = 0;
+        double half_sum = 0;
+        for (const pg::record& row : rows) {
+            sum += row.get<std::int32_t>(0);
+            text_bytes += row.get<std::string_view>(1).size();
+            half_sum += row.get<double>(2);
+        }
+        CHECK(sum == 5000050000);
+        CHECK(half_sum == 2500025000.0);
+        std::size_t expected_text = 0;
+        for (int i = 1; i <= 100000; ++i) {
+            expected_text += static_cast<std::size_t>(i % 97) + std::to_string(i).size();
+        }
+        CHECK(text_bytes == expected_text);
+
+        // Large results pipelined on the one connection, between small ones.
+        std::vector<corio::task<std::vector<pg::record>>> pipelined;
+        pipelined.push_back(conn.fetch("SELECT i FROM generate_series(1, 50000) AS i"));
+        pipelined.push_back(conn.fetch("SELECT 7"));
+        pipelined.push_back(conn.fetch("SELECT repeat('w', 1000 + i) AS w FROM generate_series(1, 300) AS i"));
+        pipelined.push_back(conn.fetch("SELECT 8"));
+        const std::vector<std::vector<pg::record>> answers = co_await corio::gather(std::move(pipelined));
+        REQUIRE(answers.size() == 4);
+        CHECK(answers[0].size() == 50000);
+        CHECK(answers[0].back().get<std::int32_t>(0) == 50000);
+        REQUIRE(answers[1].size() == 1);
+        CHECK(answers[1][0].get<std::int32_t>(0) == 7);
+        REQUIRE(answers[2].size() == 300);
+        CHECK(answers[2].back().get<std::string>(0).size() == 1300);
+        REQUIRE(answers[3].size() == 1);
+        CHECK(answers[3][0].get<std::int32_t>(0) == 8);
+
+        corio::async_generator<pg::record> cursor =
+            conn.cursor_batched(1000, "SELECT i FROM generate_series(1, 20000) AS i");
+        std::int64_t streamed = 0;
+        while (auto row = co_await cursor.next()) {
+            streamed += row->get<std::int32_t>(0);
+        }
+        CHECK(streamed == std::int64_t{20000} * 20001 / 2);
+    }(server));
+}
