@@ -11,8 +11,14 @@
 #include <corio/run.hpp>
 #include <corio/task.hpp>
 
+#if defined(CORIO_WITH_TLS)
+#include <corio/net/tcp.hpp>
+#include <corio/tls.hpp>
+#endif
+
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <set>
 #include <string>
 #include <vector>
@@ -233,3 +239,113 @@ TEST_CASE("pg tls a large result and a cursor arrive whole over TLS") {
         CHECK(streamed == std::int64_t{20000} * 20001 / 2);
     }(server));
 }
+
+#if defined(CORIO_WITH_TLS)
+
+namespace {
+
+// A TLS front for a PostgreSQL server, the way a proxy (or PostgreSQL 17,
+// which sends a large message unbuffered) may speak: it answers the client's
+// SSLRequest, terminates TLS, and relays to the server in plain TCP; each
+// answer up to its ReadyForQuery is written in one piece, so it travels in
+// records as large as TLS allows (16 KiB). A record larger than the room left
+// in libpq's input buffer is decrypted in part: the rest waits inside OpenSSL,
+// and when it ends an answer no socket readiness will ever announce it.
+corio::task<> relay_to_server(corio::tcp_stream client, std::uint16_t server_port) {
+    const std::string ssl_request("\0\0\0\x08\x04\xd2\x16\x2f", 8);
+    const std::string request = co_await client.read_exactly(8);
+    if (request != ssl_request) {
+        co_return;
+    }
+    co_await client.write("S");
+    corio::tls::context context = corio::tls::context::server(corio_test::tls_certs().server_cert,
+                                                              corio_test::tls_certs().server_key);
+    corio::tls::stream<> secure = co_await corio::tls::accept(std::move(client), std::move(context));
+    corio::tcp_stream server = co_await corio::open_connection("127.0.0.1", server_port);
+    auto requests = [](corio::tls::stream<>& from, corio::tcp_stream& to) -> corio::task<> {
+        try {
+            for (std::string chunk = co_await from.read(); !chunk.empty(); chunk = co_await from.read()) {
+                co_await to.write(chunk);
+            }
+        } catch (const std::exception&) {
+        }
+        to.close();
+    };
+    auto answers = [](corio::tcp_stream& from, corio::tls::stream<>& to) -> corio::task<> {
+        try {
+            std::string pending;  // messages not yet sent: everything up to a ReadyForQuery goes at once
+            std::size_t parsed = 0;
+            for (std::string chunk = co_await from.read(); !chunk.empty(); chunk = co_await from.read()) {
+                pending += chunk;
+                bool ready = false;
+                while (pending.size() - parsed >= 5) {
+                    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(pending[parsed + i]); };
+                    const std::size_t length = (std::size_t{byte(1)} << 24) | (std::size_t{byte(2)} << 16) |
+                                               (std::size_t{byte(3)} << 8) | byte(4);
+                    if (pending.size() - parsed < 1 + length) {
+                        break;
+                    }
+                    ready = ready || pending[parsed] == 'Z';
+                    parsed += 1 + length;
+                }
+                if (ready) {
+                    const std::string answer = pending.substr(0, parsed);
+                    pending.erase(0, parsed);
+                    co_await to.write(answer);
+                    parsed = 0;
+                }
+            }
+        } catch (const std::exception&) {
+        }
+        to.close();
+    };
+    auto upward = requests(secure, server);
+    auto downward = answers(server, secure);
+    co_await corio::gather(std::move(upward), std::move(downward));
+}
+
+}  // namespace
+
+TEST_CASE("pg tls answers ending in plaintext buffered inside OpenSSL do not stall the connection") {
+    const auto* server = tls_server_or_skip();
+    if (server == nullptr) {
+        return;
+    }
+    run_pg([](const corio_test::pg_server* server) -> corio::task<> {
+        const auto server_port = static_cast<std::uint16_t>(server->port());
+        auto relay = [server_port](corio::tcp_stream client) { return relay_to_server(std::move(client), server_port); };
+        corio::tcp_server front = co_await corio::start_server(relay, "127.0.0.1", 0);
+        pg::connection conn = co_await pg::connect("host=localhost port=" + std::to_string(front.port()) +
+                                                   " user=corio dbname=postgres sslmode=verify-full sslrootcert=" +
+                                                   server->ca_file());
+        // Answers of a few rows, each row a good part of a record: the room
+        // left in libpq's 16 KiB buffer behind a part of a row is often less
+        // than the answer's last record. (First: libpq's buffer only grows.)
+        bool all_right = true;
+        for (std::int32_t width = 3000; width < 9000; width += 211) {
+            const std::vector<pg::record> wide =
+                co_await conn.fetch("SELECT repeat('w', $1) FROM generate_series(1, 2 + $1 % 5)", width);
+            all_right = all_right && wide.size() == static_cast<std::size_t>(2 + width % 5) &&
+                        wide.back().get<std::string_view>(0).size() == static_cast<std::size_t>(width);
+        }
+        CHECK(all_right);
+        // Answers of every size across a few TLS records, one at a time: each
+        // must arrive although its last bytes may sit decrypted in OpenSSL.
+        for (std::int32_t size = 1000; size < 70000; size += 1237) {
+            const std::string text = co_await conn.fetchval<std::string>("SELECT repeat('p', $1)", size);
+            all_right = all_right && text.size() == static_cast<std::size_t>(size);
+        }
+        CHECK(all_right);
+        // Many rows in one answer, and a COPY (outside pipeline mode) after it.
+        const std::vector<pg::record> rows =
+            co_await conn.fetch("SELECT i, repeat('r', i % 301) AS t FROM generate_series(1, 20000) AS i");
+        CHECK(rows.size() == 20000);
+        const std::string status = co_await conn.execute(
+            "CREATE TEMP TABLE relayed (n int); INSERT INTO relayed SELECT generate_series(1, 10)");
+        CHECK(status == "INSERT 0 10");
+        conn.close();
+        co_await front.shutdown(std::chrono::seconds(1));
+    }(server));
+}
+
+#endif
