@@ -9,10 +9,10 @@
 #include <corio/combinators.hpp>
 #include <corio/pg.hpp>
 #include <corio/run.hpp>
+#include <corio/net/tcp.hpp>
 #include <corio/task.hpp>
 
 #if defined(CORIO_WITH_TLS)
-#include <corio/net/tcp.hpp>
 #include <corio/tls.hpp>
 #endif
 
@@ -238,6 +238,63 @@ TEST_CASE("pg tls a large result and a cursor arrive whole over TLS") {
         }
         CHECK(streamed == std::int64_t{20000} * 20001 / 2);
     }(server));
+}
+
+namespace {
+
+// A server that answers PostgreSQL's SSLRequest with `answer` ('S': go
+// ahead, 'N': no TLS here), then stays silent until the client leaves
+// (`hang_up`: closes at once instead).
+corio::task<> fake_tls_server(corio::tcp_stream client, char answer, bool hang_up) {
+    const std::string request = co_await client.read_exactly(8);
+    const std::string reply(1, answer);
+    co_await client.write(reply);
+    if (hang_up) {
+        client.close();
+        co_return;
+    }
+    for (std::string chunk = co_await client.read(); !chunk.empty(); chunk = co_await client.read()) {
+    }
+}
+
+}  // namespace
+
+TEST_CASE("pg tls a handshake that stalls is cancelled by wait_for, one cut short or refused is a connection_error") {
+    run_pg([]() -> corio::task<> {
+        auto stalling = [](corio::tcp_stream client) { return fake_tls_server(std::move(client), 'S', false); };
+        corio::tcp_server silent = co_await corio::start_server(stalling, "127.0.0.1", 0);
+        const std::string silent_dsn =
+            "host=127.0.0.1 port=" + std::to_string(silent.port()) + " user=corio sslmode=require";
+        bool timed_out = false;
+        const auto started = std::chrono::steady_clock::now();
+        try {
+            auto attempt = pg::connect(silent_dsn);
+            (void)co_await corio::wait_for(std::move(attempt), 200ms);
+        } catch (const corio::timeout_error&) {
+            timed_out = true;
+        }
+        CHECK(timed_out);
+        CHECK(std::chrono::steady_clock::now() - started < 5s);
+
+        auto cutting = [](corio::tcp_stream client) { return fake_tls_server(std::move(client), 'S', true); };
+        corio::tcp_server cut = co_await corio::start_server(cutting, "127.0.0.1", 0);
+        const std::string cut_short = co_await connect_error(
+            "host=127.0.0.1 port=" + std::to_string(cut.port()) + " user=corio sslmode=require");
+        INFO(cut_short);
+        CHECK(cut_short.find("127.0.0.1") != std::string::npos);
+        CHECK(cut_short.find("SSL") != std::string::npos);
+
+        auto refusing = [](corio::tcp_stream client) { return fake_tls_server(std::move(client), 'N', false); };
+        corio::tcp_server plain = co_await corio::start_server(refusing, "127.0.0.1", 0);
+        const std::string refused = co_await connect_error(
+            "host=127.0.0.1 port=" + std::to_string(plain.port()) + " user=corio sslmode=require");
+        INFO(refused);
+        CHECK(refused.find("server does not support SSL") != std::string::npos);
+
+        co_await silent.shutdown(1s);
+        co_await cut.shutdown(1s);
+        co_await plain.shutdown(1s);
+    }());
 }
 
 #if defined(CORIO_WITH_TLS)
