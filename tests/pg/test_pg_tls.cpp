@@ -21,6 +21,7 @@
 #include <exception>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -229,6 +230,18 @@ TEST_CASE("pg tls a large result and a cursor arrive whole over TLS") {
         CHECK(answers[2].back().get<std::string>(0).size() == 1300);
         REQUIRE(answers[3].size() == 1);
         CHECK(answers[3][0].get<std::int32_t>(0) == 8);
+
+        // COPY (outside pipeline mode) over TLS.
+        (void)co_await conn.execute("CREATE TEMP TABLE copied (id int, name text)");
+        std::vector<std::tuple<std::int32_t, std::string>> loaded;
+        for (std::int32_t i = 0; i < 20000; ++i) {
+            loaded.emplace_back(i, "copied row " + std::to_string(i));
+        }
+        const std::vector<std::string> columns{"id", "name"};
+        const std::string copy_status = co_await conn.copy_records_to_table("copied", loaded, columns);
+        CHECK(copy_status == "COPY 20000");
+        const auto copied_sum = co_await conn.fetchval<std::int64_t>("SELECT sum(id) FROM copied");
+        CHECK(copied_sum == std::int64_t{19999} * 20000 / 2);
 
         corio::async_generator<pg::record> cursor =
             conn.cursor_batched(1000, "SELECT i FROM generate_series(1, 20000) AS i");

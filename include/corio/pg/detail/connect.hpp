@@ -7,8 +7,8 @@
 
 #include <corio/combinators.hpp>
 #include <corio/detail/config.hpp>
-#include <corio/errors.hpp>
 #include <corio/detail/io_source.hpp>
+#include <corio/errors.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/net/detail/socket.hpp>
 #include <corio/net/tcp.hpp>
