@@ -60,22 +60,35 @@ struct optional_traits<std::optional<T>> : std::true_type {
     using value_type = T;
 };
 
+// The errors of decode_field, out of its way: what stays is small enough to
+// be inlined into a loop reading every value of a large result.
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_type_mismatch(std::string_view column, oid_t type,
+                                                                        std::string_view cpp_name) {
+    throw type_mismatch_error("corio::pg: column \"" + std::string(column) + "\" is " + type_name(type) +
+                              ", which cannot be read as " + std::string(cpp_name));
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_null_value(std::string_view column,
+                                                                     std::string_view cpp_name) {
+    throw null_value_error("corio::pg: column \"" + std::string(column) + "\" is NULL: read it as std::optional<" +
+                           std::string(cpp_name) + ">");
+}
+
 /// Field (`row`, `field`) of `result`, whose column has type `type`, as T (see record::get);
 /// `column_name` (a string or a callable giving one, called only then) is for messages.
 template <class T, class Name>
 T decode_field(const PGresult* result, int row, int field, oid_t type, const Name& column_name) {
     using traits = optional_traits<T>;
     using value_codec = codec<typename traits::value_type>;
-    auto name = [&]() -> std::string {
+    auto name = [&]() -> std::string_view {
         if constexpr (std::is_invocable_v<const Name&>) {
-            return std::string(column_name());
+            return column_name();
         } else {
-            return std::string(column_name);
+            return column_name;
         }
     };
     if (!value_codec::accepts(type)) {
-        throw type_mismatch_error("corio::pg: column \"" + name() + "\" is " + type_name(type) +
-                                  ", which cannot be read as " + std::string(value_codec::cpp_name));
+        throw_type_mismatch(name(), type, value_codec::cpp_name);
     }
     const int length = PQgetlength(result, row, field);
     // libpq gives NULL a length of 0: only then is it asked.
@@ -83,8 +96,7 @@ T decode_field(const PGresult* result, int row, int field, oid_t type, const Nam
         if constexpr (traits::value) {
             return std::nullopt;
         } else {
-            throw null_value_error("corio::pg: column \"" + name() + "\" is NULL: read it as std::optional<" +
-                                   std::string(value_codec::cpp_name) + ">");
+            throw_null_value(name(), value_codec::cpp_name);
         }
     } else {
         const std::string_view bytes(PQgetvalue(result, row, field), static_cast<std::size_t>(length));
@@ -201,9 +213,13 @@ public:
 private:
     void check_index(std::size_t column) const {
         if (column >= size()) {
-            throw interface_error("corio::pg: column index " + std::to_string(column) + " out of range (" +
-                                  std::to_string(size()) + " columns)");
+            throw_out_of_range(column, size());
         }
+    }
+
+    [[noreturn, gnu::cold, gnu::noinline]] static void throw_out_of_range(std::size_t column, std::size_t columns) {
+        throw interface_error("corio::pg: column index " + std::to_string(column) + " out of range (" +
+                              std::to_string(columns) + " columns)");
     }
 
     friend struct detail::record_access;
