@@ -7,6 +7,10 @@ interleaved for `rounds` rounds and prints the best of each (highest rate,
 lowest client CPU) with the ratios corio/asyncpg and corio/floor.
 
     /usr/bin/python3 bench/pg_run.py <dir with pg_corio and pg_floor> [rounds=5]
+        [--only seq,pool,rows,copy] [--before <dir with an earlier pg_corio>]
+
+--only runs those rows alone; --before adds that pg_corio as a fourth
+client ("before"), interleaved with the others, for before/after tables.
 
 Rows: (a) seq: 10,000 sequential `SELECT $1::int` on one connection;
 (b) pool: 20,000 of them from 100 tasks through a pool of 10 (the floor: 10
@@ -24,8 +28,18 @@ import sys
 import tempfile
 
 here = os.path.dirname(os.path.abspath(__file__))
-bin_dir = sys.argv[1]
-rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+arguments = sys.argv[1:]
+only = before_dir = None
+for flag in ("--only", "--before"):
+    if flag in arguments:
+        at = arguments.index(flag)
+        if flag == "--only":
+            only = arguments[at + 1].split(",")
+        else:
+            before_dir = arguments[at + 1]
+        del arguments[at:at + 2]
+bin_dir = arguments[0]
+rounds = int(arguments[1]) if len(arguments) > 1 else 5
 pg_bin = next((f"/usr/lib/postgresql/{v}/bin" for v in ("17", "16", "15", "14")
                if os.access(f"/usr/lib/postgresql/{v}/bin/pg_ctl", os.X_OK)), None)
 if pg_bin is None:
@@ -33,6 +47,8 @@ if pg_bin is None:
 
 ROWS = [("seq", ["10000"], "query"), ("pool", ["20000", "100"], "query"),
         ("rows", [], "row"), ("copy", ["100000"], "row")]
+if only:
+    ROWS = [row for row in ROWS if row[0] in only]
 TARGETS = {"seq": "(a) >= 1.5x asyncpg", "pool": "(b) >= 5x asyncpg, >= 0.7x floor",
            "rows": "(c) >= 2x asyncpg", "copy": "(d)"}
 
@@ -66,6 +82,8 @@ clients = {
     "asyncpg": ["/usr/bin/python3", os.path.join(here, "peers", "pg_asyncpg.py"), dsn],
     "floor": [os.path.join(bin_dir, "pg_floor"), dsn],
 }
+if before_dir:
+    clients["before"] = [os.path.join(before_dir, "pg_corio"), dsn]
 results = {}
 try:
     for setup in ("CREATE TABLE bench_rows AS SELECT i AS a, 'row ' || i AS b, i * 0.5::float8 AS c"
@@ -96,3 +114,12 @@ for mode, _args, unit in ROWS:
     print(f"| {mode} | {unit}/s | {best['corio']:,.0f} | {best['asyncpg']:,.0f} | {best['floor']:,.0f} | "
           f"{best['corio'] / best['asyncpg']:.2f}x | {best['corio'] / best['floor']:.2f}x | "
           f"{cpu['corio']:.2f} | {cpu['asyncpg']:.2f} | {cpu['floor']:.2f} | {TARGETS[mode]} |")
+if before_dir:
+    print()
+    print("| row | before | after (corio) | after/before | before/asyncpg | CPU us/unit before | after |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for mode, _args, unit in ROWS:
+        best = {name: max(r for r, _ in results[(mode, name)]) for name in clients}
+        cpu = {name: min(c for _, c in results[(mode, name)]) for name in clients}
+        print(f"| {mode} | {best['before']:,.0f} | {best['corio']:,.0f} | {best['corio'] / best['before']:.2f}x | "
+              f"{best['before'] / best['asyncpg']:.2f}x | {cpu['before']:.2f} | {cpu['corio']:.2f} |")

@@ -319,6 +319,26 @@ TEST_CASE("pg records read by index and name, and misreads are named errors") {
         CHECK(rows[1].get<std::optional<int>>("missing") == std::nullopt);
         CHECK(rows[1].is_null("missing"));
 
+        // Records share their result: copies, moves and assignments keep it
+        // alive after the vector is gone, and each keeps its own row.
+        {
+            std::vector<pg::record> scratch = rows;
+            pg::record kept = scratch[2];
+            pg::record moved = std::move(scratch[0]);
+            pg::record assigned = scratch[1];
+            assigned = kept;
+            kept = std::move(moved);
+            scratch.clear();
+            CHECK(kept.get<int>("id") == 1);
+            CHECK(assigned.get<int>("id") == 3);
+            std::vector<pg::record> alone = co_await conn.fetch("SELECT 'only' AS word");
+            pg::record survivor = alone.front();
+            alone.clear();
+            CHECK(survivor.get<std::string>("word") == "only");
+            survivor = assigned;
+            CHECK(survivor.get<std::string>("name") == "n3");
+        }
+
         std::string message;
         try {
             (void)rows[0].get<int>("missing");

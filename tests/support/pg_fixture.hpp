@@ -5,10 +5,17 @@
 // caller. One role, `corio_scram`, must log in with a SCRAM password (its
 // pg_hba line comes first), for the authentication tests.
 //
+// pg_server::get_tls() is a second kind of server, with `ssl = on` and the
+// test certificate for `localhost` and 127.0.0.1 (tls_support.hpp; its CA is
+// ca_file(), other_ca_file() a CA that signed nothing). Its role `corio_tls`
+// may log in over TLS only (hostssl, then a rejecting host line).
+//
 //   const corio_test::pg_server* server = corio_test::pg_server::get();
 //   if (server == nullptr) { corio_test::skip_test(corio_test::pg_server::missing()); return; }
 //   server->dsn()
 #pragma once
+
+#include "tls_support.hpp"
 
 #include <netinet/in.h>
 #include <signal.h>
@@ -32,11 +39,18 @@ class pg_server {
 public:
     static constexpr const char* scram_user = "corio_scram";
     static constexpr const char* scram_password = "s3cret-pw";
+    static constexpr const char* tls_user = "corio_tls";
 
     /// The running server, started on first call; null when PostgreSQL is not
     /// installed or would not start (the reason is in missing()).
     static const pg_server* get() {
-        static std::unique_ptr<pg_server> server = start();
+        static std::unique_ptr<pg_server> server = start(false);
+        return server.get();
+    }
+    /// The server with TLS on (see the top of this file), started on first call;
+    /// null when PostgreSQL or openssl is not installed (the reason is in missing()).
+    static const pg_server* get_tls() {
+        static std::unique_ptr<pg_server> server = start(true);
         return server.get();
     }
     static const std::string& missing() { return reason(); }
@@ -47,6 +61,10 @@ public:
     }
     [[nodiscard]] int port() const noexcept { return m_port; }
     [[nodiscard]] const std::string& directory() const noexcept { return m_dir; }
+    /// The CA that signed the TLS server's certificate (get_tls() servers).
+    [[nodiscard]] static std::string ca_file() { return tls_certs().ca; }
+    /// A CA that signed nothing the server has.
+    [[nodiscard]] static std::string other_ca_file() { return tls_certs().other_ca; }
 
     /// Restarts the server (every connection is dropped): `pg_ctl restart -m immediate`.
     bool restart() const {
@@ -80,7 +98,7 @@ private:
     std::string ctl(const std::string& action) const {
         return bin("pg_ctl") + " -D " + m_dir + "/data -l " + m_dir + "/log -o \"-p " + std::to_string(m_port) +
                " -c listen_addresses=127.0.0.1 -k " + m_dir + " -c fsync=off -c synchronous_commit=off" +
-               " -c full_page_writes=off\" " + action + " > /dev/null 2>&1";
+               " -c full_page_writes=off" + m_server_options + "\" " + action + " > /dev/null 2>&1";
     }
 
     static bool run(const std::string& command) { return std::system(command.c_str()) == 0; }
@@ -119,10 +137,48 @@ private:
         }
     }
 
-    static std::unique_ptr<pg_server> start() {
+    // The test certificates (tls_support.hpp) for the server: its copies in
+    // <dir>/tls belong to the server's user, the key with mode 0600 (the
+    // server refuses a key others may read).
+    bool install_certificates() const {
+        const tls_certificates* made = nullptr;
+        try {
+            made = &tls_certs();
+        } catch (const std::exception&) {
+            return false;  // openssl failed
+        }
+        const tls_certificates& certs = *made;
+        const std::string tls = m_dir + "/tls";
+        std::error_code error;
+        std::filesystem::create_directory(tls, error);
+        std::filesystem::copy_file(certs.server_cert, tls + "/server.crt", error);
+        if (!error) {
+            std::filesystem::copy_file(certs.server_key, tls + "/server.key", error);
+        }
+        if (error || ::chmod(tls.c_str(), 0700) != 0 || ::chmod((tls + "/server.key").c_str(), 0600) != 0) {
+            return false;
+        }
+        if (::geteuid() == 0) {
+            const passwd* postgres = ::getpwnam("postgres");
+            for (const char* name : {"", "/server.crt", "/server.key"}) {
+                if (postgres == nullptr || ::chown((tls + name).c_str(), postgres->pw_uid, postgres->pw_gid) != 0) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    static bool have_openssl() { return run("command -v openssl > /dev/null 2>&1"); }
+
+    static std::unique_ptr<pg_server> start(bool tls) {
         auto server = std::unique_ptr<pg_server>(new pg_server());
         server->m_bin_dir = bin_dir();
         if (server->m_bin_dir.empty()) {
+            return nullptr;
+        }
+        if (tls && !have_openssl()) {
+            reason() = "openssl not installed (the TLS test server's certificates): apt-get install openssl";
             return nullptr;
         }
         stop_orphans(server->m_bin_dir, ::geteuid() == 0 ? "runuser -u postgres -- " : "");
@@ -151,13 +207,28 @@ private:
         }
         {
             // The SCRAM role's line first: it wins over initdb's `trust` lines.
+            // The TLS role (TLS servers): over TLS it matches hostssl, else it is rejected.
             const std::string hba = data + "/pg_hba.conf";
             std::ifstream in(hba);
             std::stringstream rest;
             rest << in.rdbuf();
             in.close();
             std::ofstream out(hba, std::ios::trunc);
-            out << "host all " << scram_user << " 127.0.0.1/32 scram-sha-256\n" << rest.str();
+            out << "host all " << scram_user << " 127.0.0.1/32 scram-sha-256\n";
+            if (tls) {
+                out << "hostssl all " << tls_user << " 127.0.0.1/32 trust\n";
+                out << "host all " << tls_user << " 127.0.0.1/32 reject\n";
+            }
+            out << rest.str();
+        }
+        if (tls) {
+            if (!server->install_certificates()) {
+                reason() = "PostgreSQL test server: cannot install its certificates in " + server->m_dir + "/tls";
+                return nullptr;
+            }
+            const std::string certificates = server->m_dir + "/tls";
+            server->m_server_options = " -c ssl=on -c ssl_cert_file=" + certificates +
+                                       "/server.crt -c ssl_key_file=" + certificates + "/server.key";
         }
         if (!run(server->ctl("-w start"))) {
             reason() = "PostgreSQL test server: pg_ctl start failed (see " + server->m_dir + "/log)";
@@ -166,6 +237,9 @@ private:
         const std::string psql = server->bin("psql") + " -h 127.0.0.1 -p " + std::to_string(server->m_port) +
                                  " -U corio -d postgres -q -c ";
         run(psql + "\"CREATE ROLE " + scram_user + " LOGIN PASSWORD '" + scram_password + "'\" > /dev/null 2>&1");
+        if (tls) {
+            run(psql + "\"CREATE ROLE " + tls_user + " LOGIN\" > /dev/null 2>&1");
+        }
         return server;
     }
 
@@ -174,6 +248,7 @@ private:
     std::string m_bin_dir;
     std::string m_prefix;  // runs a program as `postgres` when we are root
     std::string m_dir;
+    std::string m_server_options;  // more `-c` settings for the server (TLS)
     int m_port = 0;
 };
 

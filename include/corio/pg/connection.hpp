@@ -502,7 +502,14 @@ private:
     std::uint64_t m_prepared_counter = 0;
 };
 
-/// Opens a connection (asyncpg.connect).
+/// Opens a connection (asyncpg.connect), without blocking the loop: a host name is
+/// resolved by corio (every address is tried), the handshake runs on the socket's
+/// readiness. TLS is libpq's, set in the DSN: `sslmode` (`disable`, `prefer` (libpq's
+/// default), `require`, `verify-ca`, `verify-full`), `sslrootcert` (the CA file),
+/// `sslcert` / `sslkey` (a client certificate). Throws connection_error carrying libpq's
+/// reason and the target when the server cannot be reached, refuses the login, or its
+/// certificate does not verify ("certificate verify failed", "does not match host name").
+/// libpq's `connect_timeout` is not enforced here: bound the call with corio::wait_for.
 CORIO_HEADER_COROUTINE inline task<connection> connect(connect_options options) {
     std::string dsn = options.dsn;
     detail::connection_ptr conn = co_await detail::open_connection(std::move(dsn));

@@ -751,9 +751,11 @@ private:
                         break;  // the connection was closed meanwhile
                     }
                     m_maybe_input = false;
-                    if (!m_source->readable().await_ready() && !socket_has_input(PQsocket(conn))) {
+                    if (!m_source->readable().await_ready() && !input_waiting(conn)) {
                         continue;
                     }
+                } else if (tls_input_hidden(conn)) {
+                    co_await readable_or_soon();
                 } else {
                     co_await m_source->readable();
                 }
@@ -770,6 +772,15 @@ private:
         }
     }
 
+    // For a TLS connection whose buffered input cannot be seen
+    // (tls_input_hidden): waits for the socket, but not long.
+    CORIO_HEADER_COROUTINE task<> readable_or_soon() {
+        try {
+            co_await corio::wait_for(m_source->readable(), std::chrono::milliseconds(2));
+        } catch (const corio::timeout_error&) {
+        }
+    }
+
     // Outside pipeline mode (COPY): the next result, flushing and reading as needed.
     CORIO_HEADER_COROUTINE task<result_ptr> next_result() {
         PGconn* conn = m_conn.get();
@@ -783,11 +794,13 @@ private:
             if (PQisBusy(conn) == 0) {
                 co_return result_ptr(PQgetResult(conn));
             }
-            if (socket_has_input(PQsocket(conn))) {
+            if (input_waiting(conn)) {
                 continue;
             }
             if (flushed == 1) {
                 co_await m_source->writable();
+            } else if (tls_input_hidden(conn)) {
+                co_await readable_or_soon();
             } else {
                 co_await m_source->readable();
             }

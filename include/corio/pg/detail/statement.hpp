@@ -67,13 +67,7 @@ inline std::vector<record> records_of(result_ptr result) {
     if (!result || PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
         return records;
     }
-    auto shared = std::make_shared<const shared_result>(std::move(result));
-    const int rows = shared->rows();
-    records.reserve(static_cast<std::size_t>(rows));
-    for (int row = 0; row < rows; ++row) {
-        records.emplace_back(shared, row);
-    }
-    return records;
+    return record_access::all_rows(std::make_shared<const shared_result>(std::move(result)));
 }
 
 /// Whether `sql` goes on after a `;` (more than blanks and `;`): then it may
