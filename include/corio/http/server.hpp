@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -65,6 +66,21 @@ struct server_options {
     bool date_header = true;
     /// Value of a Server header; empty (the default) sends none.
     std::string server_name{};
+    /// Decides, once a request's head is complete (method, target and
+    /// headers known, no body byte read), whether its handler reads the body
+    /// itself through request::body_stream() as it arrives instead of finding
+    /// it whole in request::body: returns the most bytes such a body may have
+    /// (it may exceed limits.max_body_size), or nullopt to read it whole as
+    /// usual. A declared Content-Length over the limit gets 413 without the
+    /// handler; a chunked body passing it makes the reader throw
+    /// request_body_error (413 and a close unless the handler answers
+    /// itself). A body the handler leaves unread is read and dropped after
+    /// it returns when that takes at most 1 MiB, else the response closes the
+    /// connection. Empty (the default): the handler's own
+    /// `streamed_body_limit(const request&)` decides when it has one
+    /// (http::router with add_streaming routes, web::app), else every body
+    /// is read whole.
+    std::function<std::optional<std::uint64_t>(const request&)> stream_body{};
 #if defined(CORIO_HTTP_HAS_TLS)
     /// HTTPS: a tls::context::server(cert, key) makes every connection start
     /// with the TLS handshake, which must end within header_timeout (else, or
@@ -169,8 +185,8 @@ namespace corio::detail::http_server {
 // Built outside the coroutine below, which gets only the shared state: g++ 12
 // mangled the std::string inside a server_options coroutine parameter (a
 // free() of a pointer into the coroutine frame when the copy died).
-CORIO_DECL std::shared_ptr<state> make_state(http::handler handler,
-                                             const http::server_options& options);
+CORIO_DECL std::shared_ptr<state> make_state(http::handler handler, const http::server_options& options,
+                                             body_policy handler_policy);
 
 /// Starts listening and serving with the state make_state() built.
 CORIO_HEADER_COROUTINE CORIO_DECL task<http::server> start(std::shared_ptr<state> shared,
@@ -181,9 +197,10 @@ CORIO_HEADER_COROUTINE CORIO_DECL task<http::server> start(std::shared_ptr<state
 CORIO_DECL corio::server_options tcp_options(const http::server_options& options) noexcept;
 
 #if defined(CORIO_HTTP_DEFINITIONS)
-CORIO_DECL std::shared_ptr<state> make_state(http::handler handler,
-                                             const http::server_options& options) {
+CORIO_DECL std::shared_ptr<state> make_state(http::handler handler, const http::server_options& options,
+                                             body_policy handler_policy) {
     settings s;
+    s.stream_body = options.stream_body ? options.stream_body : std::move(handler_policy);
     s.limits = options.limits;
     s.header_timeout = options.header_timeout;
     s.body_timeout = options.body_timeout;
@@ -260,6 +277,28 @@ template <class Handler>
 concept request_handler = std::invocable<Handler&, request&> &&
                           std::same_as<std::invoke_result_t<Handler&, request&>, task<response>>;
 
+/// A handler that says itself which request bodies it streams (see
+/// server_options::stream_body): http::router, web::app's handler().
+template <class Handler>
+concept streaming_handler = requires(const Handler& h, const request& r) {
+    { h.streamed_body_limit(r) } -> std::same_as<std::optional<std::uint64_t>>;
+};
+
+}  // namespace corio::http
+
+namespace corio::detail::http_server {
+
+/// True for std::ref(h) of a streaming_handler (a router that outlives the server).
+template <class T>
+struct is_reference_to_streaming : std::false_type {};
+template <class T>
+struct is_reference_to_streaming<std::reference_wrapper<T>>
+    : std::bool_constant<http::streaming_handler<std::remove_const_t<T>>> {};
+
+}  // namespace corio::detail::http_server
+
+namespace corio::http {
+
 /// Starts an HTTP/1.1 server on host:port and returns it, accepting already.
 ///
 /// `handler` is called for every request with the parsed request (body
@@ -274,9 +313,22 @@ template <request_handler Handler>
     requires std::copy_constructible<Handler>
 [[nodiscard]] task<server> start_server(Handler h, std::string host, std::uint16_t port,
                                         const server_options& options) {
-    return corio::detail::http_server::start(
-        corio::detail::http_server::make_state(http::handler(std::move(h)), options), std::move(host), port,
-        corio::detail::http_server::tcp_options(options));
+    namespace impl = corio::detail::http_server;
+    impl::body_policy policy;
+    http::handler call;
+    if constexpr (streaming_handler<Handler>) {
+        // One copy answers both questions.
+        auto shared = std::make_shared<Handler>(std::move(h));
+        policy = [shared](const request& r) { return shared->streamed_body_limit(r); };
+        call = [shared](request& r) { return (*shared)(r); };
+    } else if constexpr (impl::is_reference_to_streaming<Handler>::value) {
+        policy = [target = &h.get()](const request& r) { return target->streamed_body_limit(r); };
+        call = http::handler(std::move(h));
+    } else {
+        call = http::handler(std::move(h));
+    }
+    return impl::start(impl::make_state(std::move(call), options, std::move(policy)), std::move(host), port,
+                       impl::tcp_options(options));
 }
 
 /// start_server with the default options. (An overload, not a default
