@@ -92,6 +92,9 @@ public:
     [[nodiscard]] std::optional<std::uint64_t> content_length() const noexcept { return m_content_length; }
     /// The most bytes the body may have (the route's limit).
     [[nodiscard]] std::uint64_t limit() const noexcept { return m_limit; }
+    /// True once a read gave up waiting for the client (timeout_error): a
+    /// handler's own timeouts are told apart from the body's by this.
+    [[nodiscard]] bool timed_out() const noexcept { return m_timed_out; }
 
 protected:
     /// What read_some() returns: the next piece, empty at the end. An
@@ -102,6 +105,8 @@ protected:
     void returned(std::size_t n) noexcept { m_bytes_read += n; }
     /// Marks the end of the body as handed out.
     void ended() noexcept { m_done = true; }
+    /// Marks a read that gave up waiting (what timed_out() reports).
+    void gave_up() noexcept { m_timed_out = true; }
     /// Sets what content_length() and limit() report.
     void describe(std::optional<std::uint64_t> length, std::uint64_t limit) noexcept {
         m_content_length = length;
@@ -113,6 +118,7 @@ private:
     std::optional<std::uint64_t> m_content_length;
     std::uint64_t m_limit = std::numeric_limits<std::uint64_t>::max();
     bool m_done = false;
+    bool m_timed_out = false;
 };
 
 /// A body_reader over bytes already in memory (a body http::server read

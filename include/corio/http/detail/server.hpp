@@ -623,6 +623,7 @@ private:
             }
         }
         if (timed_out) {
+            gave_up();
             m_failure_status = 408;
             m_failure = std::make_exception_ptr(timeout_error(
                 "corio http server: no request body byte within body_timeout (" + std::to_string(m_timeout.count()) +
