@@ -35,7 +35,8 @@ namespace corio::http {
 /// Options of http::start_server.
 struct server_options {
     /// Parser limits: a body over max_body_size → 413 (at once when the
-    /// declared Content-Length exceeds it, without reading the body), a header
+    /// declared Content-Length exceeds it, without reading the body; a
+    /// streamed body has its route's limit instead, see stream_body), a header
     /// section over max_header_bytes / max_header_count → 431, a request line
     /// over max_line_length → 414. Each error response closes the connection.
     parser_limits limits{};
@@ -46,6 +47,8 @@ struct server_options {
     /// The whole request body must arrive within this, counted from the end
     /// of its head (an overall deadline, not one per read: a client trickling
     /// a byte now and then still runs out), or the server answers 408 and closes.
+    /// A body streamed to the handler (stream_body) has no overall deadline:
+    /// this bounds each wait of its reader for bytes instead.
     std::chrono::milliseconds body_timeout{30'000};
     /// A keep-alive connection idle this long between requests is closed silently.
     std::chrono::milliseconds keep_alive_timeout{15'000};
@@ -302,7 +305,8 @@ namespace corio::http {
 /// Starts an HTTP/1.1 server on host:port and returns it, accepting already.
 ///
 /// `handler` is called for every request with the parsed request (body
-/// included; valid until the handler's task finishes) and returns the
+/// included, unless the body is streamed: see server_options::stream_body;
+/// valid until the handler's task finishes) and returns the
 /// response; it is copied into the server and lives as long as the server or
 /// a connection does. host/port as for corio::start_server ("127.0.0.1",
 /// port 0 picks a free port, see server::port()). Throws std::system_error
