@@ -133,7 +133,9 @@ public:
     }
 
 protected:
-    task<std::string_view> next_piece() override { return ready(take()); }
+    // A coroutine (not a ready value made at the call) so that a read
+    // cancelled before it ran takes nothing.
+    CORIO_HEADER_COROUTINE task<std::string_view> next_piece() override { co_return take(); }
 
 private:
     std::string_view take() noexcept {
@@ -145,8 +147,6 @@ private:
         }
         return piece;
     }
-
-    CORIO_HEADER_COROUTINE static task<std::string_view> ready(std::string_view piece) { co_return piece; }
 
     std::string_view m_rest;
     std::size_t m_piece_size;
