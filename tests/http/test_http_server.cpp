@@ -2,6 +2,7 @@
 // 100-continue, handler failures and graceful shutdown, with raw corio TCP
 // clients and with curl.
 #include <corio/combinators.hpp>
+#include <corio/generator.hpp>
 #include <corio/http/parser.hpp>
 #include <corio/http/router.hpp>
 #include <corio/http/server.hpp>
@@ -1121,6 +1122,17 @@ corio::task<http::response> count_body(http::request& req, std::shared_ptr<body_
     co_return http::text_response(200, std::to_string(log->bytes) + " " + std::to_string(log->pieces));
 }
 
+// Echoes the body, read through body_reader::chunks() (async for).
+corio::task<http::response> echo_chunks(http::request& req) {
+    corio::async_generator<std::string_view> pieces = req.body_stream().chunks();
+    std::string all;
+    while (const std::optional<std::string_view> piece = co_await pieces.next()) {
+        all.append(*piece);
+        all += '|';
+    }
+    co_return http::text_response(200, all);
+}
+
 // Reads one piece, then answers without reading the rest.
 corio::task<http::response> first_piece_only(http::request& req) {
     const std::string_view piece = co_await req.body_stream().read_some();
@@ -1182,6 +1194,7 @@ TEST_CASE("a streamed body reaches the handler in pieces, by Content-Length and 
         http::router routes = test_routes();
         routes.add_streaming("POST", "/count", 1024 * 1024,
                              [log](http::request& req) { return count_body(req, log, true); });
+        routes.add_streaming("POST", "/pieces", 1024, echo_chunks);
         http::server_options options;
         options.limits.max_body_size = 1024;  // whole bodies stay small; the streamed route has its own limit
         auto server = co_await http::start_server(routes, "127.0.0.1", 0, options);
@@ -1212,6 +1225,13 @@ TEST_CASE("a streamed body reaches the handler in pieces, by Content-Length and 
         CHECK(chunked.responses[0].body == "11 2");
         CHECK(log->hash == fnv1a("hello world"));
         CHECK(chunked.responses[1].body == "hello world\n");
+        // Pieces arrive as the client sends them (a write each here).
+        co_await stream.write(post_head("/pieces", "Transfer-Encoding: chunked") + "3\r\nabc\r\n");
+        co_await corio::sleep(20ms);
+        co_await stream.write("2\r\nde\r\n0\r\n\r\n");
+        reply generated = co_await read_responses(stream, 1);
+        REQUIRE(generated.responses.size() == 1);
+        CHECK(generated.responses[0].body == "abc|de|");
 
         // Expect: 100-continue: the invitation goes out when the handler reads.
         log->bytes = 0;

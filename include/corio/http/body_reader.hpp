@@ -62,10 +62,10 @@ public:
                 co_return all;
             }
             if (piece.size() > max_size - all.size()) {
-                throw request_body_error(protocol_error::kind::body_too_large,
-                                         "request body larger than " + std::to_string(max_size) +
-                                             " bytes for read_all",
-                                         m_bytes_read);
+                throw request_body_error(
+                    protocol_error::kind::body_too_large,
+                    "request body larger than " + std::to_string(max_size) + " bytes for read_all",
+                    m_bytes_read);
             }
             all.append(piece);
         }
@@ -89,7 +89,9 @@ public:
     /// Body bytes returned so far.
     [[nodiscard]] std::uint64_t bytes_read() const noexcept { return m_bytes_read; }
     /// The declared length (Content-Length), or nullopt for a chunked body.
-    [[nodiscard]] std::optional<std::uint64_t> content_length() const noexcept { return m_content_length; }
+    [[nodiscard]] std::optional<std::uint64_t> content_length() const noexcept {
+        return m_content_length;
+    }
     /// The most bytes the body may have (the route's limit).
     [[nodiscard]] std::uint64_t limit() const noexcept { return m_limit; }
     /// True once a read gave up waiting for the client (timeout_error): a
