@@ -116,6 +116,11 @@ struct server_options {
 /// only (path() "*"), other methods get 400; an authority-form target gets
 /// 400, and CONNECT 501 (the server does not tunnel).
 ///
+/// Streamed bodies: for a request whose body server_options::stream_body
+/// (or the handler's streamed_body_limit, e.g. a router's add_streaming
+/// route) asks to stream, the handler runs as soon as the head is complete
+/// and reads the body through request::body_stream(); see http::body_reader.
+///
 /// Errors: a malformed request → 400, limits → 413 / 431 / 414, timeouts →
 /// 408; each closes the connection after the response (reading and dropping
 /// what the client still sends for up to 0.5 s, so the response is not lost
