@@ -4,6 +4,7 @@
 // and its router, and below them URLs, messages, the incremental HTTP/1.1
 // parser and the serializer. https needs corio::tls as well.
 
+#include <corio/http/body_reader.hpp>
 #include <corio/http/client.hpp>
 #include <corio/http/client_options.hpp>
 #include <corio/http/client_response.hpp>

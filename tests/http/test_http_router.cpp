@@ -161,6 +161,21 @@ TEST_CASE("routes are tried in the order they were added", "[http_router]") {
     CHECK(r.size() == 2);
 }
 
+TEST_CASE("streamed_body_limit names the limit of the add_streaming route a request will reach", "[http_router]") {
+    http::router r;
+    r.post("/users", labelled("create"));
+    CHECK_FALSE(r.streamed_body_limit(make_request("POST", "/users")));  // no streaming route: nothing to ask
+    r.add_streaming("PUT", "/files/{*rest}", 5000, labelled("upload"));
+    r.add_streaming("GET", "/feed", 7, labelled("feed"));
+    CHECK(r.streamed_body_limit(make_request("PUT", "/files/a/b.bin")) == 5000u);
+    CHECK(r.streamed_body_limit(make_request("HEAD", "/feed")) == 7u);  // HEAD reaches the GET route
+    CHECK_FALSE(r.streamed_body_limit(make_request("POST", "/users")));
+    CHECK_FALSE(r.streamed_body_limit(make_request("POST", "/files/x")));  // 405: no handler reads it
+    CHECK_FALSE(r.streamed_body_limit(make_request("PUT", "/nowhere")));
+    CHECK(dispatch(r, make_request("PUT", "/files/x")).body == "upload rest=x");
+    static_assert(http::streaming_handler<http::router>);
+}
+
 TEST_CASE("bad patterns and empty handlers are rejected when added", "[http_router]") {
     http::router r;
     CHECK_THROWS_AS(r.get("users", labelled("x")), std::invalid_argument);

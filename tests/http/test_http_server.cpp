@@ -2,6 +2,7 @@
 // 100-continue, handler failures and graceful shutdown, with raw corio TCP
 // clients and with curl.
 #include <corio/combinators.hpp>
+#include <corio/generator.hpp>
 #include <corio/http/parser.hpp>
 #include <corio/http/router.hpp>
 #include <corio/http/server.hpp>
@@ -9,13 +10,19 @@
 #include <corio/run.hpp>
 #include <corio/sleep.hpp>
 #include <corio/spawn.hpp>
+#include <corio/sync/event.hpp>
 #include <corio/thread_pool.hpp>
 
 #include "catch.hpp"
 #include "fd_exhaustion.hpp"
+#include "http_fixtures.hpp"
 #include "test_support.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -1051,4 +1058,402 @@ TEST_CASE("curl: an absolute-form target through --proxy, OPTIONS *, and invalid
         co_await server.shutdown(1s);
     };
     run_with_watchdog(body(), 30s);
+}
+
+// ---- streamed request bodies (router::add_streaming, request::body_stream) ----
+
+namespace {
+
+// What a streaming handler saw, shared with the test.
+struct body_log {
+    std::uint64_t bytes = 0;
+    std::size_t pieces = 0;
+    std::size_t largest_piece = 0;
+    std::uint64_t hash = 1469598103934665603ull;  // FNV-1a of the bytes
+    int calls = 0;
+    std::optional<http::protocol_error::kind> error;  // a request_body_error the handler caught
+    std::string error_text;
+    bool timed_out = false;
+    corio::event finished;  // set when the handler returns
+};
+
+std::uint64_t fnv1a(std::string_view bytes, std::uint64_t hash = 1469598103934665603ull) {
+    for (const char c : bytes) {
+        hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    }
+    return hash;
+}
+
+// Reads the whole body piece by piece (hashing it when `hash`), answering
+// "<bytes> <pieces>"; a request_body_error is recorded and rethrown.
+corio::task<http::response> count_body(http::request& req, std::shared_ptr<body_log> log, bool hash) {
+    ++log->calls;
+    REQUIRE(req.body_streamed());
+    CHECK(req.body.empty());
+    http::body_reader& in = req.body_stream();
+    std::exception_ptr failure;
+    try {
+        for (;;) {
+            const std::string_view piece = co_await in.read_some();
+            if (piece.empty()) {
+                break;
+            }
+            log->bytes += piece.size();
+            ++log->pieces;
+            log->largest_piece = std::max(log->largest_piece, piece.size());
+            if (hash) {
+                log->hash = fnv1a(piece, log->hash);
+            }
+        }
+    } catch (const http::request_body_error& e) {
+        log->error = e.error_kind();
+        log->error_text = e.what();
+        failure = std::current_exception();
+    } catch (const corio::timeout_error&) {
+        log->timed_out = true;
+        failure = std::current_exception();
+    }
+    log->finished.set();
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+    CHECK(in.done());
+    CHECK(in.bytes_read() == log->bytes);
+    co_return http::text_response(200, std::to_string(log->bytes) + " " + std::to_string(log->pieces));
+}
+
+// Echoes the body, read through body_reader::chunks() (async for).
+corio::task<http::response> echo_chunks(http::request& req) {
+    corio::async_generator<std::string_view> pieces = req.body_stream().chunks();
+    std::string all;
+    while (const std::optional<std::string_view> piece = co_await pieces.next()) {
+        all.append(*piece);
+        all += '|';
+    }
+    co_return http::text_response(200, all);
+}
+
+// Reads one piece, then answers without reading the rest.
+corio::task<http::response> first_piece_only(http::request& req) {
+    const std::string_view piece = co_await req.body_stream().read_some();
+    co_return http::text_response(200, "first " + std::to_string(piece.size()));
+}
+
+// Copies the body into a file at `path`, one piece at a time.
+corio::task<http::response> body_to_file(http::request& req, std::string path, std::shared_ptr<body_log> log) {
+    std::FILE* file = std::fopen(path.c_str(), "wb");
+    REQUIRE(file != nullptr);
+    std::exception_ptr failure;
+    try {
+        while (true) {
+            const std::string_view piece = co_await req.body_stream().read_some();
+            if (piece.empty()) {
+                break;
+            }
+            log->bytes += piece.size();
+            log->largest_piece = std::max(log->largest_piece, piece.size());
+            REQUIRE(std::fwrite(piece.data(), 1, piece.size(), file) == piece.size());
+        }
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    std::fclose(file);
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+    co_return http::text_response(200, std::to_string(log->bytes));
+}
+
+// The process's peak resident set (VmHWM), in bytes.
+std::uint64_t peak_resident_bytes() {
+    std::FILE* status = std::fopen("/proc/self/status", "r");
+    if (status == nullptr) {
+        return 0;
+    }
+    char line[256];
+    std::uint64_t kib = 0;
+    while (std::fgets(line, sizeof line, status) != nullptr) {
+        if (std::sscanf(line, "VmHWM: %llu kB", reinterpret_cast<unsigned long long*>(&kib)) == 1) {
+            break;
+        }
+    }
+    std::fclose(status);
+    return kib * 1024;
+}
+
+std::string post_head(std::string_view target, std::string_view framing) {
+    return "POST " + std::string(target) + " HTTP/1.1\r\nHost: t\r\n" + std::string(framing) + "\r\n\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("a streamed body reaches the handler in pieces, by Content-Length and chunked, and keep-alive goes on",
+          "[http_server][streamed_body]") {
+    auto body = []() -> corio::task<void> {
+        auto log = std::make_shared<body_log>();
+        http::router routes = test_routes();
+        routes.add_streaming("POST", "/count", 1024 * 1024,
+                             [log](http::request& req) { return count_body(req, log, true); });
+        routes.add_streaming("POST", "/pieces", 1024, echo_chunks);
+        http::server_options options;
+        options.limits.max_body_size = 1024;  // whole bodies stay small; the streamed route has its own limit
+        auto server = co_await http::start_server(routes, "127.0.0.1", 0, options);
+        auto stream = co_await corio::open_connection("127.0.0.1", server.port());
+
+        std::string payload(300 * 1024, '\0');
+        for (std::size_t i = 0; i < payload.size(); ++i) {
+            payload[i] = static_cast<char>(i * 131 % 251);
+        }
+        co_await stream.write(post_head("/count", "Content-Length: " + std::to_string(payload.size())));
+        co_await stream.write(payload);
+        reply sized = co_await read_responses(stream, 1);
+        REQUIRE(sized.responses.size() == 1);
+        CHECK(sized.responses[0].status == 200);
+        CHECK(sized.responses[0].body.starts_with(std::to_string(payload.size()) + " "));
+        CHECK(log->hash == fnv1a(payload));
+        CHECK(log->pieces > 1);
+        CHECK(log->largest_piece <= 16 * 1024);  // one read buffer (read_buffer_size) at most
+
+        // Chunked, with a request pipelined behind it in the same write.
+        log->bytes = 0;
+        log->pieces = 0;
+        log->hash = fnv1a("");
+        co_await stream.write(post_head("/count", "Transfer-Encoding: chunked") +
+                              "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n" + get_request("/hello"));
+        reply chunked = co_await read_responses(stream, 2);
+        REQUIRE(chunked.responses.size() == 2);
+        CHECK(chunked.responses[0].body == "11 2");
+        CHECK(log->hash == fnv1a("hello world"));
+        CHECK(chunked.responses[1].body == "hello world\n");
+        // Pieces arrive as the client sends them (a write each here).
+        co_await stream.write(post_head("/pieces", "Transfer-Encoding: chunked") + "3\r\nabc\r\n");
+        co_await corio::sleep(20ms);
+        co_await stream.write("2\r\nde\r\n0\r\n\r\n");
+        reply generated = co_await read_responses(stream, 1);
+        REQUIRE(generated.responses.size() == 1);
+        CHECK(generated.responses[0].body == "abc|de|");
+
+        // Expect: 100-continue: the invitation goes out when the handler reads.
+        log->bytes = 0;
+        log->pieces = 0;
+        co_await stream.write("POST /count HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+        const std::string interim = co_await stream.read_until("\r\n\r\n");
+        CHECK(interim == "HTTP/1.1 100 Continue\r\n\r\n");
+        co_await stream.write("abcd");
+        reply invited = co_await read_responses(stream, 1);
+        REQUIRE(invited.responses.size() == 1);
+        CHECK(invited.responses[0].body == "4 1");
+
+        // A route that does not stream still reads whole within max_body_size.
+        co_await stream.write(post_head("/echo", "Content-Length: 2000") + std::string(2000, 'x'));
+        reply refused = co_await read_responses(stream, 1);
+        REQUIRE(refused.responses.size() == 1);
+        CHECK(refused.responses[0].status == 413);
+        CHECK(server.connections_accepted() == 1);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("an upload larger than max_body_size streams to a file through one read buffer",
+          "[http_server][streamed_body]") {
+    auto body = []() -> corio::task<void> {
+        const std::uint64_t size = 66ull * 1024 * 1024;  // past the default max_body_size (64 MiB)
+        const corio_test::http_fixtures::temp_dir directory;
+        const std::string path = (directory.path() / "upload.bin").string();
+        auto log = std::make_shared<body_log>();
+        http::router routes;
+        routes.add_streaming("PUT", "/upload", 128ull * 1024 * 1024,
+                             [log, path](http::request& req) { return body_to_file(req, path, log); });
+        auto server = co_await http::start_server(routes, "127.0.0.1", 0);
+        auto stream = co_await corio::open_connection("127.0.0.1", server.port());
+
+        // One MiB block, stamped with its index, sent again and again.
+        std::string block(1024 * 1024, '\0');
+        for (std::size_t i = 0; i < block.size(); ++i) {
+            block[i] = static_cast<char>(i * 7 % 253);
+        }
+        const std::uint64_t peak_before = peak_resident_bytes();
+        CHECK(peak_before > 0);
+        co_await stream.write("PUT /upload HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(size) +
+                              "\r\n\r\n");
+        for (std::uint64_t k = 0; k < size / block.size(); ++k) {
+            std::memcpy(block.data(), &k, sizeof k);
+            co_await stream.write(block);
+        }
+        reply r = co_await read_responses(stream, 1);
+        const std::uint64_t peak_after = peak_resident_bytes();
+        REQUIRE(r.responses.size() == 1);
+        CHECK(r.responses[0].status == 200);
+        CHECK(r.responses[0].body == std::to_string(size));
+        CHECK(log->largest_piece <= 16 * 1024);
+        // Holding the body would take 66 MiB more; the margin is for the allocator.
+        CHECK(peak_after - peak_before < 24ull * 1024 * 1024);
+
+        std::FILE* file = std::fopen(path.c_str(), "rb");
+        REQUIRE(file != nullptr);
+        std::string read_back(block.size(), '\0');
+        std::uint64_t blocks_equal = 0;
+        for (std::uint64_t k = 0; k < size / block.size(); ++k) {
+            std::memcpy(block.data(), &k, sizeof k);
+            if (std::fread(read_back.data(), 1, read_back.size(), file) == read_back.size() && read_back == block) {
+                ++blocks_equal;
+            }
+        }
+        CHECK(std::fgetc(file) == EOF);
+        std::fclose(file);
+        CHECK(blocks_equal == size / block.size());
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body(), 30s);
+}
+
+TEST_CASE("a streamed body over its route's limit gets 413: a declared length at once, a chunked one when it passes",
+          "[http_server][streamed_body]") {
+    auto body = []() -> corio::task<void> {
+        auto log = std::make_shared<body_log>();
+        http::router routes;
+        routes.add_streaming("POST", "/count", 1000, [log](http::request& req) { return count_body(req, log, false); });
+        auto server = co_await http::start_server(routes, "127.0.0.1", 0);
+
+        auto declared = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await declared.write(post_head("/count", "Content-Length: 5000"));
+        const std::string refused = co_await read_all(declared);
+        CHECK(refused.starts_with("HTTP/1.1 413 "));
+        CHECK(refused.find("Connection: close") != std::string::npos);
+        CHECK(log->calls == 0);
+
+        auto chunked = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await chunked.write(post_head("/count", "Transfer-Encoding: chunked") + "258\r\n" +
+                               std::string(600, 'a') + "\r\n258\r\n" + std::string(600, 'b') + "\r\n0\r\n\r\n");
+        const std::string passed = co_await read_all(chunked);
+        CHECK(passed.starts_with("HTTP/1.1 413 "));
+        CHECK(log->calls == 1);
+        REQUIRE(log->error.has_value());
+        CHECK(*log->error == http::protocol_error::kind::body_too_large);
+        CHECK(log->bytes == 600);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("a body the handler reads only in part: a small rest is dropped and keep-alive goes on, a large one closes",
+          "[http_server][streamed_body]") {
+    auto body = []() -> corio::task<void> {
+        http::router routes = test_routes();
+        routes.add_streaming("POST", "/first", 1ull << 30, first_piece_only);
+        routes.add_streaming("POST", "/reject", 1ull << 30, [](http::request&) -> corio::task<http::response> {
+            co_return http::text_response(401, "no\n");
+        });
+        auto server = co_await http::start_server(routes, "127.0.0.1", 0);
+
+        auto stream = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await stream.write(post_head("/first", "Content-Length: 100") + std::string(100, 'x'));
+        reply first = co_await read_responses(stream, 1);
+        REQUIRE(first.responses.size() == 1);
+        CHECK(first.responses[0].body == "first 100");
+        // 200 KiB: the handler reads one piece and the server drops the rest.
+        co_await stream.write(post_head("/first", "Content-Length: 204800"));
+        co_await stream.write(std::string(204800, 'y') + get_request("/hello"));
+        reply both = co_await read_responses(stream, 2);
+        REQUIRE(both.responses.size() == 2);
+        CHECK(both.responses[0].body.starts_with("first "));
+        CHECK_FALSE(both.responses[0].headers.contains("Connection"));
+        CHECK(both.responses[1].body == "hello world\n");
+        CHECK(server.connections_accepted() == 1);
+
+        // 100 MiB declared, 64 KiB sent: the rest is not waited for.
+        auto large = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await large.write(post_head("/first", "Content-Length: 104857600") + std::string(64 * 1024, 'z'));
+        reply closed = co_await read_responses(large, 2);
+        REQUIRE(closed.responses.size() == 1);
+        CHECK(closed.responses[0].body.starts_with("first "));
+        CHECK(closed.responses[0].headers.get("Connection") == "close");
+        CHECK(closed.closed);
+
+        // A client expecting 100-continue that is never invited: answered, then closed.
+        auto uninvited = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await uninvited.write(
+            "POST /reject HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n");
+        const std::string refused = co_await read_all(uninvited);
+        CHECK(refused.starts_with("HTTP/1.1 401 "));
+        CHECK(refused.find("Connection: close") != std::string::npos);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+TEST_CASE("a client closing inside a streamed body gives the handler request_body_error at once",
+          "[http_server][streamed_body]") {
+    auto body = []() -> corio::task<void> {
+        auto log = std::make_shared<body_log>();
+        http::router routes;
+        routes.add_streaming("POST", "/count", 1 << 20, [log](http::request& req) { return count_body(req, log, false); });
+        auto server = co_await http::start_server(routes, "127.0.0.1", 0);
+        auto stream = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await stream.write(post_head("/count", "Content-Length: 1000") + "0123456789");
+        co_await corio::sleep(20ms);
+        stream.close();
+        co_await corio::wait_for(log->finished.wait(), 2s);
+        REQUIRE(log->error.has_value());
+        CHECK(*log->error == http::protocol_error::kind::incomplete_message);
+        CHECK(log->error_text.find("after 10 of 1000 request body bytes") != std::string::npos);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
+namespace {
+
+// Waits up to 100 ms for the first piece (none comes: cancelled), then reads
+// the whole body without a deadline.
+corio::task<http::response> impatient_then_patient(http::request& req, std::shared_ptr<body_log> log) {
+    http::body_reader& in = req.body_stream();
+    try {
+        (void)co_await corio::wait_for(in.read_some(), 100ms);
+    } catch (const corio::timeout_error&) {
+        log->timed_out = true;
+    }
+    const std::string rest = co_await in.read_all();
+    co_return http::text_response(200, rest);
+}
+
+}  // namespace
+
+TEST_CASE("a handler cancelled while it waits for body bytes loses none, and body_timeout bounds each wait",
+          "[http_server][streamed_body]") {
+    auto body = []() -> corio::task<void> {
+        auto log = std::make_shared<body_log>();
+        auto slow = std::make_shared<body_log>();
+        http::router routes;
+        routes.add_streaming("POST", "/patient", 1 << 20,
+                             [log](http::request& req) { return impatient_then_patient(req, log); });
+        routes.add_streaming("POST", "/count", 1 << 20, [slow](http::request& req) { return count_body(req, slow, false); });
+        http::server_options options;
+        options.body_timeout = 400ms;
+        auto server = co_await http::start_server(routes, "127.0.0.1", 0, options);
+
+        auto stream = co_await corio::open_connection("127.0.0.1", server.port());
+        co_await stream.write(post_head("/patient", "Content-Length: 6"));
+        co_await corio::sleep(200ms);  // the handler's 100 ms wait ends meanwhile
+        co_await stream.write("abcdef");
+        reply r = co_await read_responses(stream, 1);
+        REQUIRE(r.responses.size() == 1);
+        CHECK(log->timed_out);
+        CHECK(r.responses[0].body == "abcdef");
+
+        // Each read waits at most body_timeout; past it the reader throws
+        // timeout_error, which the handler lets out: 408 and a close.
+        auto stalled = co_await corio::open_connection("127.0.0.1", server.port());
+        corio_test::stopwatch clock;
+        co_await stalled.write(post_head("/count", "Content-Length: 100") + "abc");
+        const std::string all = co_await read_all(stalled);
+        CHECK(all.starts_with("HTTP/1.1 408 "));
+        CHECK(slow->timed_out);
+        CHECK(slow->bytes == 3);
+        CHECK(clock.elapsed() >= 350ms);
+        CHECK(clock.elapsed() < 3s);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
 }

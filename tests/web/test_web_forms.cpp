@@ -1,6 +1,7 @@
 // corio/web/forms.hpp: urlencoded and multipart/form-data bodies into
 // web::form_data, the incremental multipart parser fed in every split,
 // spooling of large files to disk, limits and malformed bodies.
+#include <corio/run.hpp>
 #include <corio/web/forms.hpp>
 
 #include "catch.hpp"
@@ -242,4 +243,49 @@ TEST_CASE("malformed forms answer 400 naming the fault, other types 415") {
     CHECK(multipart::boundary_of("multipart/form-data; charset=utf-8; BOUNDARY=abc") == "abc");
     CHECK(multipart::boundary_of("multipart/form-data; boundary=\"a b\"") == "a b");
     CHECK_FALSE(multipart::boundary_of("multipart/form-data; boundary="));
+}
+
+TEST_CASE("read_form parses a streamed body piece by piece, multipart and urlencoded alike") {
+    const std::string body = sample_body();
+    http::request multipart_request = form_request("multipart/form-data; boundary=" + boundary, "");
+    http::string_body_reader in_pieces(body, 7);
+    multipart_request.streamed_body = &in_pieces;
+    web::form_limits limits;
+    limits.spool_threshold = 16;  // the file goes to disk while the body is still arriving
+    const web::form_data form = corio::run(web::read_form(multipart_request, limits));
+    check_sample(form);
+    CHECK_FALSE(form.file("doc")->in_memory());
+    CHECK(in_pieces.done());
+
+    // Pairs cut anywhere, '&' included, still decode whole.
+    const std::string pairs = "name=Ada+Lovelace&tag=a%26b&&tag=c&empty=&flag";
+    for (const std::size_t piece : {std::size_t{1}, std::size_t{2}, std::size_t{5}, pairs.size()}) {
+        http::request request = form_request("application/x-www-form-urlencoded", "");
+        http::string_body_reader reader(pairs, piece);
+        request.streamed_body = &reader;
+        const web::form_data fields = corio::run(web::read_form(request));
+        CHECK(std::string(fields.get_or("name", "")) == "Ada Lovelace");
+        const std::vector<std::string_view> tags = fields.get_all("tag");
+        REQUIRE(tags.size() == 2);
+        CHECK(std::string(tags[0]) == "a&b");
+        CHECK(std::string(tags[1]) == "c");
+        CHECK(std::string(fields.get_or("empty", "missing")).empty());
+        CHECK(std::string(fields.get_or("flag", "missing")).empty());
+        CHECK(fields.fields().size() == 5);
+    }
+
+    // Limits hold across pieces: a value over max_field_size is 413.
+    http::request long_value = form_request("application/x-www-form-urlencoded", "");
+    const std::string too_long = "a=" + std::string(64, 'x');
+    http::string_body_reader long_reader(too_long, 3);
+    long_value.streamed_body = &long_reader;
+    web::form_limits small;
+    small.max_field_size = 10;
+    int status = 0;
+    try {
+        (void)corio::run(web::read_form(long_value, small));
+    } catch (const web::http_exception& e) {
+        status = e.status();
+    }
+    CHECK(status == 413);
 }

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -594,4 +595,160 @@ TEST_CASE("file responses are sent from the file: sendfile over TCP, pieces over
 #endif
         co_await plain.shutdown(std::chrono::seconds(1));
     }(), std::chrono::seconds(60));
+}
+
+namespace {
+
+std::uint64_t fnv1a(std::string_view bytes) {
+    std::uint64_t hash = 1469598103934665603ull;
+    for (const char c : bytes) {
+        hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    }
+    return hash;
+}
+
+std::string multipart_upload(const std::string& boundary, const std::string& file) {
+    return "--" + boundary + "\r\nContent-Disposition: form-data; name=\"user\"\r\n\r\nada\r\n--" + boundary +
+           "\r\nContent-Disposition: form-data; name=\"data\"; filename=\"blob.bin\"\r\n"
+           "Content-Type: application/octet-stream\r\n\r\n" +
+           file + "\r\n--" + boundary + "--\r\n";
+}
+
+// Where the raw-body route writes.
+struct upload_directory {
+    std::filesystem::path path;
+};
+
+corio::task<http::response> copy_to_disk(http::body_reader& body, std::string name, upload_directory& dir) {
+    std::ofstream out(dir.path / name, std::ios::binary);
+    std::uint64_t written = 0;
+    for (;;) {
+        const std::string_view piece = co_await body.read_some();
+        if (piece.empty()) {
+            break;
+        }
+        out.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+        written += piece.size();
+    }
+    co_return http::text_response(std::to_string(written));
+}
+
+}  // namespace
+
+TEST_CASE("a form upload over a socket reaches its temporary file as it arrives, past the server's max_body_size") {
+    const std::filesystem::path spool = std::filesystem::temp_directory_path() / "corio_test_streamed_form";
+    std::filesystem::remove_all(spool);
+    std::filesystem::create_directories(spool);
+    web::form_limits limits;
+    limits.spool_threshold = 64 * 1024;
+    limits.directory = spool;
+    web::app app;
+    app.post(
+        "/upload",
+        [](web::form_data form) {
+            const web::upload_file* file = form.file("data");
+            if (file == nullptr) {
+                throw web::http_exception(400, "no file");
+            }
+            return http::text_response(std::string(form.get_or("user", "")) + " " + std::to_string(file->size()) +
+                                       " " + (file->in_memory() ? "memory" : "disk") + " " +
+                                       std::to_string(fnv1a(file->read())));
+        },
+        {.form = limits});
+    std::string file(3 * 1024 * 1024, '\0');
+    for (std::size_t i = 0; i < file.size(); ++i) {
+        file[i] = static_cast<char>(i * 13 % 241);
+    }
+    run_with_watchdog([&]() -> corio::task<void> {
+        http::server_options options;
+        options.limits.max_body_size = 1024 * 1024;  // the form's body is three times that
+        http::server server = co_await app.serve("127.0.0.1", 0, options);
+        const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+        http::client_session session;
+        http::client_response answer = co_await session.post(base + "/upload", multipart_upload("xYz42", file),
+                                                             "multipart/form-data; boundary=xYz42");
+        const std::string text = co_await answer.text();
+        CHECK(answer.status() == 200);
+        CHECK(text == "ada " + std::to_string(file.size()) + " disk " + std::to_string(fnv1a(file)));
+        // The form is gone with the request, and its temporary file with it.
+        CHECK(std::filesystem::is_empty(spool));
+        co_await server.shutdown(std::chrono::seconds(1));
+    }());
+    std::filesystem::remove_all(spool);
+}
+
+TEST_CASE("form limits and a streamed route's body limit answer 413 in JSON, and a handler taking the body stream copies it "
+          "to disk") {
+    const std::filesystem::path directory = std::filesystem::temp_directory_path() / "corio_test_raw_uploads";
+    std::filesystem::remove_all(directory);
+    std::filesystem::create_directories(directory);
+    upload_directory target{directory};
+    web::form_limits small_files;
+    small_files.max_file_size = 1000;
+    web::app app;
+    app.provide(target);
+    app.post("/small", [](web::form_data) { return http::text_response("ok"); }, {.form = small_files});
+    app.post("/capped", [](web::form_data) { return http::text_response("ok"); }, {.max_streamed_body = 4096});
+    app.put("/raw/{name}", copy_to_disk);
+
+    std::string blob(200 * 1024, '\0');
+    for (std::size_t i = 0; i < blob.size(); ++i) {
+        blob[i] = static_cast<char>(i % 199);
+    }
+    const json::object operation = app.openapi().at("paths").at("/raw/{name}").at("put").as_object();
+    CHECK(operation.at("requestBody").at("content").as_object().contains("application/octet-stream"));
+
+    run_with_watchdog([&]() -> corio::task<void> {
+        http::server server = co_await app.serve("127.0.0.1", 0);
+        const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+        http::client_session session;
+        http::client_response too_big = co_await session.post(
+            base + "/small", multipart_upload("b0", std::string(5000, 'f')), "multipart/form-data; boundary=b0");
+        const std::string too_big_body = co_await too_big.text();
+        CHECK(too_big.status() == 413);
+        CHECK(json::parse(too_big_body).at("detail").as_string().find("larger than 1000 bytes") != std::string::npos);
+
+        // A declared length over the route's limit: the server refuses it at once.
+        http::client_response declared = co_await session.post(
+            base + "/capped", multipart_upload("b1", std::string(8000, 'g')), "multipart/form-data; boundary=b1");
+        (void)co_await declared.text();
+        CHECK(declared.status() == 413);
+
+        // A chunked body passing it: the app answers in JSON and the connection closes.
+        auto raw = co_await corio::open_connection("127.0.0.1", server.port());
+        const std::string chunk(3000, 'h');
+        co_await raw.write("POST /capped HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=b2\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\nbb8\r\n" + chunk + "\r\nbb8\r\n" + chunk + "\r\n");
+        std::string reply;
+        for (;;) {
+            std::string piece;
+            try {
+                piece = co_await raw.read();
+            } catch (const std::system_error&) {
+                break;
+            }
+            if (piece.empty()) {
+                break;
+            }
+            reply += piece;
+        }
+        CHECK(reply.starts_with("HTTP/1.1 413 "));
+        CHECK(reply.find("Connection: close") != std::string::npos);
+        CHECK(reply.find("limit of 4096 bytes") != std::string::npos);
+
+        http::client_response stored = co_await session.put(base + "/raw/a.bin", blob, "application/octet-stream");
+        const std::string stored_body = co_await stored.text();
+        CHECK(stored_body == std::to_string(blob.size()));
+        co_await server.shutdown(std::chrono::seconds(1));
+    }());
+    std::ifstream written(directory / "a.bin", std::ios::binary);
+    CHECK(std::string(std::istreambuf_iterator<char>(written), {}) == blob);
+
+    // In process, the handler reads the body the test client holds through the same interface.
+    const web::test_client client(app);
+    const web::test_response in_process = client.put("/raw/b.bin", "in process", {{"Content-Type", "text/plain"}});
+    CHECK(in_process.body == "10");
+    std::ifstream second(directory / "b.bin", std::ios::binary);
+    CHECK(std::string(std::istreambuf_iterator<char>(second), {}) == "in process");
+    std::filesystem::remove_all(directory);
 }

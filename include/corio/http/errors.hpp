@@ -3,7 +3,8 @@
 // The errors corio::http throws, in one place so that code catching them
 // needs only this header: protocol_error (a malformed or oversized message),
 // url_error (a malformed URL or Location), and the client's
-// client_connection_error, too_many_redirects and body_too_large. Timeouts are
+// client_connection_error, too_many_redirects and body_too_large, and the
+// server's request_body_error. Timeouts are
 // corio::timeout_error and cancellation corio::cancelled_error, as everywhere.
 
 #include <cstddef>
@@ -69,6 +70,18 @@ public:
 private:
     std::string m_url;
     std::uint64_t m_limit;
+};
+
+/// Reading a streamed request body (http::body_reader) failed: the client
+/// closed or reset the connection before the body ended (kind
+/// incomplete_message), the body passed the route's limit (body_too_large),
+/// or its chunked framing was malformed (bad_message). A protocol_error, so
+/// code catching those catches this too; http::server answers the request
+/// with the kind's status (413, 400; none when the client is gone) if the
+/// handler lets it escape, and closes the connection after the response.
+class request_body_error : public protocol_error {
+public:
+    using protocol_error::protocol_error;
 };
 
 /// A URL (or URL reference) was malformed: the message names what was wrong

@@ -5,6 +5,7 @@
 
 #include <corio/detail/file_ops.hpp>
 #include <corio/generator.hpp>
+#include <corio/http/body_reader.hpp>
 #include <corio/http/detail/grammar.hpp>
 
 #include <algorithm>
@@ -386,6 +387,22 @@ struct request {
     std::string body{};
     /// Filled by http::router from the matched pattern's {name} segments (empty otherwise).
     http::path_params path_params{};
+    /// Set by http::server when it streams this request's body to the
+    /// handler (see body_stream()); null when the body was read whole.
+    http::body_reader* streamed_body = nullptr;
+
+    /// True when the body comes through body_stream() rather than in `body`.
+    [[nodiscard]] bool body_streamed() const noexcept { return streamed_body != nullptr; }
+    /// The reader of a streamed body (http::server streams the body of a
+    /// route that asked for it: server_options::stream_body,
+    /// router::add_streaming; `body` is then empty). Throws std::logic_error
+    /// when the body was read whole (use `body`, or a string_body_reader over it).
+    [[nodiscard]] http::body_reader& body_stream() const {
+        if (streamed_body == nullptr) {
+            throw std::logic_error("corio::http: this request's body was read whole (request::body), not streamed");
+        }
+        return *streamed_body;
+    }
 
     /// The form of `target`: origin ("/a?b"), absolute ("http://h/a?b"),
     /// authority ("h:443") or asterisk ("*").

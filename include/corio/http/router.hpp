@@ -12,7 +12,9 @@
 #include <corio/task.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -184,6 +186,30 @@ public:
         return add("GET", pattern, corio::detail::ws::route(std::move(h), std::move(options)));
     }
 
+    /// Adds a route whose handler reads the request body itself, as it
+    /// arrives, through request::body_stream() (request::body stays empty):
+    /// http::server streams the body of a request this route will handle,
+    /// up to `max_body_size` bytes (which may exceed the server's
+    /// limits.max_body_size; a larger declared Content-Length gets 413
+    /// without the handler). See server_options::stream_body.
+    router& add_streaming(std::string method, std::string_view pattern, std::uint64_t max_body_size, handler h) {
+        add(std::move(method), pattern, std::move(h));
+        m_routes.back().stream_limit = max_body_size;
+        m_streams = true;
+        return *this;
+    }
+
+    /// For http::server, at a request's head: the body limit of the route
+    /// that will handle it when that route streams its body
+    /// (add_streaming), else nullopt (the body is read whole).
+    [[nodiscard]] std::optional<std::uint64_t> streamed_body_limit(const request& r) const {
+        if (!m_streams) {
+            return std::nullopt;
+        }
+        const route* chosen = find(r);
+        return chosen != nullptr ? chosen->stream_limit : std::nullopt;
+    }
+
     /// Number of routes.
     [[nodiscard]] std::size_t size() const noexcept { return m_routes.size(); }
 
@@ -202,11 +228,15 @@ private:
         std::string method;
         std::vector<corio::detail::http_router::segment> pattern;
         handler call;
+        std::optional<std::uint64_t> stream_limit{};  // set by add_streaming
     };
 
     static task<response> dispatch(const route& chosen, request& r);
+    /// The route operator() dispatches `r` to (HEAD falling back to GET), or null.
+    [[nodiscard]] const route* find(const request& r) const;
 
     std::vector<route> m_routes;
+    bool m_streams = false;  // some route streams its body
 };
 
 #if defined(CORIO_HTTP_DEFINITIONS)
@@ -220,25 +250,35 @@ CORIO_DECL auto router::add(std::string method, std::string_view pattern, handle
     return *this;
 }
 
-CORIO_DECL auto router::operator()(request& r) const -> task<response> {
+CORIO_DECL auto router::find(const request& r) const -> const route* {
     const std::string_view path = r.path();
     const route* fallback = nullptr;  // a GET route for a HEAD request
-    bool path_matched = false;
     for (const route& candidate : m_routes) {
         if (!corio::detail::http_router::match(candidate.pattern, path, nullptr)) {
             continue;
         }
-        path_matched = true;
         if (candidate.method == r.method) {
-            return dispatch(candidate, r);
+            return &candidate;
         }
         if (fallback == nullptr && corio::detail::http_grammar::is_head(r.method) &&
             candidate.method == "GET") {
             fallback = &candidate;
         }
     }
-    if (fallback != nullptr) {
-        return dispatch(*fallback, r);
+    return fallback;
+}
+
+CORIO_DECL auto router::operator()(request& r) const -> task<response> {
+    const std::string_view path = r.path();
+    if (const route* chosen = find(r)) {
+        return dispatch(*chosen, r);
+    }
+    bool path_matched = false;
+    for (const route& candidate : m_routes) {
+        if (corio::detail::http_router::match(candidate.pattern, path, nullptr)) {
+            path_matched = true;
+            break;
+        }
     }
     if (!path_matched) {
         return corio::detail::http_router::ready_response(text_response(404, "Not Found\n"));

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -34,7 +35,8 @@ namespace corio::http {
 /// Options of http::start_server.
 struct server_options {
     /// Parser limits: a body over max_body_size → 413 (at once when the
-    /// declared Content-Length exceeds it, without reading the body), a header
+    /// declared Content-Length exceeds it, without reading the body; a
+    /// streamed body has its route's limit instead, see stream_body), a header
     /// section over max_header_bytes / max_header_count → 431, a request line
     /// over max_line_length → 414. Each error response closes the connection.
     parser_limits limits{};
@@ -45,6 +47,8 @@ struct server_options {
     /// The whole request body must arrive within this, counted from the end
     /// of its head (an overall deadline, not one per read: a client trickling
     /// a byte now and then still runs out), or the server answers 408 and closes.
+    /// A body streamed to the handler (stream_body) has no overall deadline:
+    /// this bounds each wait of its reader for bytes instead.
     std::chrono::milliseconds body_timeout{30'000};
     /// A keep-alive connection idle this long between requests is closed silently.
     std::chrono::milliseconds keep_alive_timeout{15'000};
@@ -65,6 +69,21 @@ struct server_options {
     bool date_header = true;
     /// Value of a Server header; empty (the default) sends none.
     std::string server_name{};
+    /// Decides, once a request's head is complete (method, target and
+    /// headers known, no body byte read), whether its handler reads the body
+    /// itself through request::body_stream() as it arrives instead of finding
+    /// it whole in request::body: returns the most bytes such a body may have
+    /// (it may exceed limits.max_body_size), or nullopt to read it whole as
+    /// usual. A declared Content-Length over the limit gets 413 without the
+    /// handler; a chunked body passing it makes the reader throw
+    /// request_body_error (413 and a close unless the handler answers
+    /// itself). A body the handler leaves unread is read and dropped after
+    /// it returns when that takes at most 1 MiB, else the response closes the
+    /// connection. Empty (the default): the handler's own
+    /// `streamed_body_limit(const request&)` decides when it has one
+    /// (http::router with add_streaming routes, web::app), else every body
+    /// is read whole.
+    std::function<std::optional<std::uint64_t>(const request&)> stream_body{};
 #if defined(CORIO_HTTP_HAS_TLS)
     /// HTTPS: a tls::context::server(cert, key) makes every connection start
     /// with the TLS handshake, which must end within header_timeout (else, or
@@ -96,6 +115,11 @@ struct server_options {
 /// replaces Host; `target` stays as sent. "*" reaches the handler for OPTIONS
 /// only (path() "*"), other methods get 400; an authority-form target gets
 /// 400, and CONNECT 501 (the server does not tunnel).
+///
+/// Streamed bodies: for a request whose body server_options::stream_body
+/// (or the handler's streamed_body_limit, e.g. a router's add_streaming
+/// route) asks to stream, the handler runs as soon as the head is complete
+/// and reads the body through request::body_stream(); see http::body_reader.
 ///
 /// Errors: a malformed request → 400, limits → 413 / 431 / 414, timeouts →
 /// 408; each closes the connection after the response (reading and dropping
@@ -169,8 +193,8 @@ namespace corio::detail::http_server {
 // Built outside the coroutine below, which gets only the shared state: g++ 12
 // mangled the std::string inside a server_options coroutine parameter (a
 // free() of a pointer into the coroutine frame when the copy died).
-CORIO_DECL std::shared_ptr<state> make_state(http::handler handler,
-                                             const http::server_options& options);
+CORIO_DECL std::shared_ptr<state> make_state(http::handler handler, const http::server_options& options,
+                                             body_policy handler_policy);
 
 /// Starts listening and serving with the state make_state() built.
 CORIO_HEADER_COROUTINE CORIO_DECL task<http::server> start(std::shared_ptr<state> shared,
@@ -181,9 +205,10 @@ CORIO_HEADER_COROUTINE CORIO_DECL task<http::server> start(std::shared_ptr<state
 CORIO_DECL corio::server_options tcp_options(const http::server_options& options) noexcept;
 
 #if defined(CORIO_HTTP_DEFINITIONS)
-CORIO_DECL std::shared_ptr<state> make_state(http::handler handler,
-                                             const http::server_options& options) {
+CORIO_DECL std::shared_ptr<state> make_state(http::handler handler, const http::server_options& options,
+                                             body_policy handler_policy) {
     settings s;
+    s.stream_body = options.stream_body ? options.stream_body : std::move(handler_policy);
     s.limits = options.limits;
     s.header_timeout = options.header_timeout;
     s.body_timeout = options.body_timeout;
@@ -260,10 +285,33 @@ template <class Handler>
 concept request_handler = std::invocable<Handler&, request&> &&
                           std::same_as<std::invoke_result_t<Handler&, request&>, task<response>>;
 
+/// A handler that says itself which request bodies it streams (see
+/// server_options::stream_body): http::router, web::app's handler().
+template <class Handler>
+concept streaming_handler = requires(const Handler& h, const request& r) {
+    { h.streamed_body_limit(r) } -> std::same_as<std::optional<std::uint64_t>>;
+};
+
+}  // namespace corio::http
+
+namespace corio::detail::http_server {
+
+/// True for std::ref(h) of a streaming_handler (a router that outlives the server).
+template <class T>
+struct is_reference_to_streaming : std::false_type {};
+template <class T>
+struct is_reference_to_streaming<std::reference_wrapper<T>>
+    : std::bool_constant<http::streaming_handler<std::remove_const_t<T>>> {};
+
+}  // namespace corio::detail::http_server
+
+namespace corio::http {
+
 /// Starts an HTTP/1.1 server on host:port and returns it, accepting already.
 ///
 /// `handler` is called for every request with the parsed request (body
-/// included; valid until the handler's task finishes) and returns the
+/// included, unless the body is streamed: see server_options::stream_body;
+/// valid until the handler's task finishes) and returns the
 /// response; it is copied into the server and lives as long as the server or
 /// a connection does. host/port as for corio::start_server ("127.0.0.1",
 /// port 0 picks a free port, see server::port()). Throws std::system_error
@@ -274,9 +322,22 @@ template <request_handler Handler>
     requires std::copy_constructible<Handler>
 [[nodiscard]] task<server> start_server(Handler h, std::string host, std::uint16_t port,
                                         const server_options& options) {
-    return corio::detail::http_server::start(
-        corio::detail::http_server::make_state(http::handler(std::move(h)), options), std::move(host), port,
-        corio::detail::http_server::tcp_options(options));
+    namespace impl = corio::detail::http_server;
+    impl::body_policy policy;
+    http::handler call;
+    if constexpr (streaming_handler<Handler>) {
+        // One copy answers both questions.
+        auto shared = std::make_shared<Handler>(std::move(h));
+        policy = [shared](const request& r) { return shared->streamed_body_limit(r); };
+        call = [shared](request& r) { return (*shared)(r); };
+    } else if constexpr (impl::is_reference_to_streaming<Handler>::value) {
+        policy = [target = &h.get()](const request& r) { return target->streamed_body_limit(r); };
+        call = http::handler(std::move(h));
+    } else {
+        call = http::handler(std::move(h));
+    }
+    return impl::start(impl::make_state(std::move(call), options, std::move(policy)), std::move(host), port,
+                       impl::tcp_options(options));
 }
 
 /// start_server with the default options. (An overload, not a default

@@ -53,6 +53,18 @@ struct route_options {
     bool include_in_schema = true;
     /// Run around this route's handler only, inside the app's middleware.
     std::vector<web::middleware> middleware{};
+    /// Limits of the form a handler taking web::form_data or form_model gets.
+    web::form_limits form{};
+    /// A handler that takes its body as it arrives — a form (form_data,
+    /// form_model) or the stream itself (`http::body_reader&`), or any
+    /// handler when stream_body is set — has http::server stream the body up
+    /// to this many bytes (413 past it; the server's
+    /// limits.max_body_size does not apply). Middleware then sees an empty
+    /// request::body.
+    std::uint64_t max_streamed_body = 1024ull * 1024 * 1024;
+    /// Stream this route's body even though no parameter asks for it (a
+    /// handler taking http::request& reads request.body_stream()).
+    bool stream_body = false;
 };
 
 /// A JSON response with {"detail": detail} and `status`, as FastAPI answers errors.
@@ -119,16 +131,24 @@ struct app_state {
             boost::json::object body;
             body["detail"] = e.to_json();
             return http::json_response(boost::json::serialize(body), 422);
+        } catch (const http::request_body_error& e) {
+            // A streamed body that passed its limit, broke its framing, or was
+            // cut by the client (then nobody reads this answer).
+            return detail_response(e.error_kind() == http::protocol_error::kind::body_too_large ? 413 : 400, e.what());
         } catch (const cancelled_error&) {
             throw;
-        } catch (...) {
-            if (event_loop* loop = corio::detail::running_loop_slot()) {
-                loop->call_exception_handler(exception_context{
-                    "corio::web: handler for " + request.method + " " + std::string(request.path()) + " failed",
-                    std::current_exception()});
+        } catch (const timeout_error& e) {
+            if (request.body_streamed() && request.body_stream().timed_out()) {
+                return detail_response(408, e.what());
             }
-            return detail_response(500, "Internal Server Error");
+        } catch (...) {
         }
+        // Anything else: 500, and the loop's exception handler hears of it.
+        if (event_loop* loop = corio::detail::running_loop_slot()) {
+            loop->call_exception_handler(exception_context{
+                "corio::web: handler for " + request.method + " " + std::string(request.path()) + " failed", error});
+        }
+        return detail_response(500, "Internal Server Error");
     }
 };
 
@@ -144,6 +164,19 @@ CORIO_HEADER_COROUTINE inline task<http::response> guarded(const app_state* app,
     }
     co_return app->map_exception(error, request);
 }
+
+/// What app::handler() returns: the app as an http::server handler that
+/// also answers the server's question which bodies to stream.
+struct app_handler {
+    std::shared_ptr<app_state> state;
+
+    [[nodiscard]] task<http::response> operator()(http::request& request) const {
+        return guarded(state.get(), &state->outer, request);
+    }
+    [[nodiscard]] std::optional<std::uint64_t> streamed_body_limit(const http::request& request) const {
+        return state->router.streamed_body_limit(request);
+    }
+};
 
 CORIO_HEADER_COROUTINE inline task<http::response> not_routed(task<http::response> answer) {
     http::response r = co_await std::move(answer);
@@ -203,9 +236,10 @@ public:
         auto shared_handler = std::make_shared<Handler>(std::move(handler));
         const detail::state_registry* states = &m_state->states;
         const int status = entry->options.status_code;
-        auto typed = [shared_handler, states, status](http::request& request) -> task<http::response> {
+        const form_limits* limits = &entry->options.form;  // the entry lives as long as the app
+        auto typed = [shared_handler, states, status, limits](http::request& request) -> task<http::response> {
             using invoker = detail::typed_invoker<Handler>;
-            return invoker::call(*shared_handler, *states, status, request,
+            return invoker::call(*shared_handler, *states, status, limits, request,
                                  std::make_index_sequence<std::tuple_size_v<typename invoker::args>>{});
         };
         detail::route_entry* raw_entry = entry.get();
@@ -224,10 +258,16 @@ public:
             };
         }
         const detail::app_state* app_raw = m_state.get();
-        m_state->router.add(std::move(method), pattern, [app_raw, raw_entry](http::request& request) {
+        auto dispatched = [app_raw, raw_entry](http::request& request) {
             detail::route_dispatched() = true;
             return detail::guarded(app_raw, &raw_entry->call, request);
-        });
+        };
+        if (detail::streams_body<Handler> || entry->options.stream_body) {
+            m_state->router.add_streaming(std::move(method), pattern, entry->options.max_streamed_body,
+                                          std::move(dispatched));
+        } else {
+            m_state->router.add(std::move(method), pattern, std::move(dispatched));
+        }
         m_state->routes.push_back(std::move(entry));
         return *this;
     }
@@ -335,12 +375,9 @@ public:
         return detail::guarded(m_state.get(), &m_state->outer, request);
     }
 
-    /// A request handler for http::start_server (shares this app).
-    [[nodiscard]] auto handler() const {
-        return [state = m_state](http::request& request) -> task<http::response> {
-            return detail::guarded(state.get(), &state->outer, request);
-        };
-    }
+    /// A request handler for http::start_server (shares this app); it tells
+    /// the server which routes stream their bodies (see route_options::max_streamed_body).
+    [[nodiscard]] detail::app_handler handler() const { return detail::app_handler{m_state}; }
 
     /// Starts an http::server for this app on host:port (port 0: any free
     /// port), on the running loop.
@@ -362,6 +399,11 @@ public:
     /// must be thread-safe (or keep per-thread state, e.g. thread_local).
     /// Throws what starting a server throws (std::system_error: bind failed).
     void run(std::string host, std::uint16_t port, run_options options = {}) const {
+        if (!options.server.stream_body) {
+            options.server.stream_body = [state = m_state](const http::request& request) {
+                return state->router.streamed_body_limit(request);
+            };
+        }
         detail::run_app(handler(), std::move(host), port, std::move(options));
     }
 

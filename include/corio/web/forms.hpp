@@ -14,14 +14,18 @@
 //         return http::text_response("saved\n");
 //     });
 //
-// The multipart parser is incremental and an uploaded file is kept in memory
-// only up to form_limits::spool_threshold, then written to a temporary file
-// (removed with the last copy of the form_data unless saved). The request's
-// body itself is still read whole by http::server first, within
-// server_options::limits.max_body_size (64 MiB by default): raise that for
-// larger uploads.
+// Both parsers are incremental and an uploaded file is kept in memory only up
+// to form_limits::spool_threshold, then written to a temporary file (removed
+// with the last copy of the form_data unless saved). A route whose handler
+// takes a form has http::server stream the body to it (route_options::
+// max_streamed_body, 1 GiB by default, instead of the server's max_body_size):
+// the parser is fed as the bytes arrive, so a large upload reaches its
+// temporary file without the body ever being whole in memory.
 
+#include <corio/detail/config.hpp>
+#include <corio/http/body_reader.hpp>
 #include <corio/http/message.hpp>
+#include <corio/task.hpp>
 #include <corio/web/detail/multipart.hpp>
 #include <corio/web/errors.hpp>
 
@@ -44,7 +48,9 @@ namespace detail {
 struct form_builder;
 }
 
-/// Limits of parse_form (each one broken: 413, except max_head_size: 400).
+/// Limits of parse_form and read_form (each one broken: 413, except
+/// max_head_size: 400). The whole body's limit is the route's
+/// (route_options::max_streamed_body) when the server streams it.
 struct form_limits {
     /// Fields (not files) in one form.
     std::size_t max_fields = 1000;
@@ -314,6 +320,93 @@ private:
     }
 };
 
+/// Feeds a form body, in pieces of any size as they arrive, to a
+/// form_builder: urlencoded pairs at each '&', multipart through the
+/// incremental parser.
+class form_feeder {
+public:
+    /// A feeder for a body of `content_type`; throws http_exception 415 for
+    /// a type that is no form, 400 for multipart without a boundary.
+    form_feeder(std::string_view content_type, form_builder& builder) : m_builder(builder) {
+        const std::string_view media = content_type.substr(0, content_type.find(';'));
+        auto is = [media](std::string_view expected) {
+            std::string_view m = media;
+            while (!m.empty() && (m.back() == ' ' || m.back() == '\t')) {
+                m.remove_suffix(1);
+            }
+            return corio::detail::http_grammar::iequals(m, expected);
+        };
+        if (is("application/x-www-form-urlencoded")) {
+            return;
+        }
+        if (!is("multipart/form-data")) {
+            throw http_exception(415,
+                                 "expected a form (application/x-www-form-urlencoded or multipart/form-data), got '" +
+                                     std::string(content_type) + "'");
+        }
+        const std::optional<std::string> boundary = corio::detail::web_multipart::boundary_of(content_type);
+        if (!boundary) {
+            throw http_exception(400, "multipart/form-data without a valid boundary parameter");
+        }
+        m_multipart.emplace(*boundary, builder, builder.limits.max_head_size);
+    }
+
+    /// Takes the next bytes of the body; throws http_exception (400
+    /// malformed, 413 past a limit) or std::system_error (a temporary file).
+    void feed(std::string_view bytes) {
+        if (m_multipart) {
+            try {
+                m_multipart->feed(bytes);
+            } catch (const corio::detail::web_multipart::malformed& e) {
+                throw http_exception(400, std::string("malformed multipart body: ") + e.what());
+            }
+            return;
+        }
+        // An escaped byte takes three; a name is held to a part head's size.
+        const std::size_t max_pair = 3 * m_builder.limits.max_field_size + m_builder.limits.max_head_size;
+        while (!bytes.empty()) {
+            const std::size_t amp = bytes.find('&');
+            const std::string_view part = bytes.substr(0, amp);
+            if (part.size() > max_pair - m_pair.size()) {
+                throw http_exception(413, "a form field is longer than " +
+                                              std::to_string(m_builder.limits.max_field_size) + " bytes");
+            }
+            m_pair.append(part);
+            if (amp == std::string_view::npos) {
+                return;
+            }
+            add_pairs();
+            bytes.remove_prefix(amp + 1);
+        }
+    }
+
+    /// The body has ended: throws http_exception 400 when a multipart body
+    /// was cut before its close delimiter.
+    void finish() {
+        if (m_multipart) {
+            try {
+                m_multipart->finish();
+            } catch (const corio::detail::web_multipart::malformed& e) {
+                throw http_exception(400, std::string("malformed multipart body: ") + e.what());
+            }
+            return;
+        }
+        add_pairs();
+    }
+
+private:
+    void add_pairs() {
+        for (const auto& [name, value] : http::query_params(m_pair)) {
+            m_builder.add_field(name, value);
+        }
+        m_pair.clear();
+    }
+
+    form_builder& m_builder;
+    std::optional<corio::detail::web_multipart::parser<form_builder>> m_multipart;
+    std::string m_pair;  // urlencoded: the pair not ended by '&' yet
+};
+
 }  // namespace corio::web::detail
 
 namespace corio::web {
@@ -322,44 +415,51 @@ namespace corio::web {
 /// application/x-www-form-urlencoded (`+` and %XX decoded, as a query) or
 /// multipart/form-data. Throws web::http_exception: 415 for another type,
 /// 400 for a malformed body (naming what is wrong), 413 past `limits`; and
-/// std::system_error when a temporary file cannot be written.
+/// std::system_error when a temporary file cannot be written. For a body
+/// http::server streams (request::body_streamed()) use read_form.
 [[nodiscard]] inline form_data parse_form(const http::request& request, const form_limits& limits) {
-    const std::string_view type = request.headers.get_or("Content-Type", "");
-    const std::string_view media = type.substr(0, type.find(';'));
-    auto is = [&media](std::string_view expected) {
-        std::string_view m = media;
-        while (!m.empty() && (m.back() == ' ' || m.back() == '\t')) {
-            m.remove_suffix(1);
-        }
-        return corio::detail::http_grammar::iequals(m, expected);
-    };
     form_data form;
     detail::form_builder builder(form, limits);
-    if (is("application/x-www-form-urlencoded")) {
-        for (const auto& [name, value] : http::query_params(request.body)) {
-            builder.add_field(name, value);
-        }
-        return form;
-    }
-    if (!is("multipart/form-data")) {
-        throw http_exception(415, "expected a form (application/x-www-form-urlencoded or multipart/form-data), got '" +
-                                      std::string(type) + "'");
-    }
-    const std::optional<std::string> boundary = corio::detail::web_multipart::boundary_of(type);
-    if (!boundary) {
-        throw http_exception(400, "multipart/form-data without a valid boundary parameter");
-    }
-    try {
-        corio::detail::web_multipart::parser<detail::form_builder> parser(*boundary, builder, limits.max_head_size);
-        parser.feed(request.body);
-        parser.finish();
-    } catch (const corio::detail::web_multipart::malformed& e) {
-        throw http_exception(400, std::string("malformed multipart body: ") + e.what());
-    }
+    detail::form_feeder feeder(request.headers.get_or("Content-Type", ""), builder);
+    feeder.feed(request.body);
+    feeder.finish();
     return form;
 }
 
 /// parse_form with the default form_limits.
 [[nodiscard]] inline form_data parse_form(const http::request& request) { return parse_form(request, form_limits{}); }
+
+/// Reads `request`'s form as parse_form does, but from its body as it
+/// arrives when http::server streams it (request::body_streamed()): each
+/// piece goes to the parser and a file past limits.spool_threshold to its
+/// temporary file at once, so the body is never whole in memory. Otherwise
+/// it parses request::body. Throws what parse_form throws, and what
+/// http::body_reader::read_some throws (request_body_error, timeout_error).
+/// `request` and `limits` must outlive the task.
+[[nodiscard]] CORIO_HEADER_COROUTINE inline task<form_data> read_form(const http::request& request,
+                                                                      const form_limits& limits) {
+    if (!request.body_streamed()) {
+        co_return parse_form(request, limits);
+    }
+    form_data form;
+    detail::form_builder builder(form, limits);
+    detail::form_feeder feeder(request.headers.get_or("Content-Type", ""), builder);
+    http::body_reader& in = request.body_stream();
+    for (;;) {
+        const std::string_view piece = co_await in.read_some();
+        if (piece.empty()) {
+            break;
+        }
+        feeder.feed(piece);
+    }
+    feeder.finish();
+    co_return form;
+}
+
+/// read_form with the default form_limits.
+[[nodiscard]] inline task<form_data> read_form(const http::request& request) {
+    static const form_limits defaults{};
+    return read_form(request, defaults);
+}
 
 }  // namespace corio::web

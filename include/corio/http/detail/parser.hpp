@@ -91,10 +91,10 @@ public:
                     std::size_t n = input.size() - i;
                     if (m_state != state::until_close && n > m_remaining)
                         n = static_cast<std::size_t>(m_remaining);
-                    if (m_state == state::until_close && n > m_limits.max_body_size - m_body_size) {
+                    if (m_state == state::until_close && n > m_body_limit - m_body_size) {
                         // Report the offset of the first byte past the limit, however the input was
                         // split.
-                        m_offset += m_limits.max_body_size - m_body_size;
+                        m_offset += m_body_limit - m_body_size;
                         fail(error_kind::body_too_large, "body larger than max_body_size");
                     }
                     const std::span<const char> piece = input.subspan(i, n);
@@ -216,6 +216,13 @@ public:
     void set_body_mode(http::body_mode mode) noexcept { m_mode = mode; }
     [[nodiscard]] http::body_mode get_body_mode() const noexcept { return m_mode; }
 
+    /// Replaces max_body_size for the current message's body from here on
+    /// (call it at headers_complete: a declared Content-Length is checked
+    /// against the constructor's limit before then, a chunked or
+    /// read-until-close body against this one as it arrives). The next
+    /// message starts with the constructor's limit again.
+    void set_max_body_size(std::uint64_t limit) noexcept { m_body_limit = limit; }
+
     /// The message being parsed (start line and headers valid after headers_complete).
     [[nodiscard]] Message& message() noexcept { return m_message; }
     [[nodiscard]] const Message& message() const noexcept { return m_message; }
@@ -300,6 +307,7 @@ private:
         m_empty_lines = 0;
         m_remaining = 0;
         m_body_size = 0;
+        m_body_limit = m_limits.max_body_size;
         m_keep_alive = false;
         m_chunked = false;
         m_until_close = false;
@@ -316,6 +324,7 @@ private:
             m_message.method.clear();  // both set by the request line, before any event
             m_message.target.clear();
             m_message.path_params.clear();
+            m_message.streamed_body = nullptr;
         } else {
             m_message.status = 200;
             m_message.reason.clear();
@@ -747,7 +756,7 @@ private:
         // Chunk extensions are checked against their grammar, then ignored.
         if (!http_grammar::is_chunk_ext(line.substr(k)))
             fail(error_kind::bad_message, "invalid chunk size or chunk extension");
-        if (size > m_limits.max_body_size - m_body_size)
+        if (size > m_body_limit - m_body_size)
             fail(error_kind::body_too_large, "chunked body larger than max_body_size");
         if (size == 0) {
             m_state = state::trailer_line;
@@ -778,6 +787,7 @@ private:
     int m_empty_lines = 0;          // empty lines skipped before the start line
     std::uint64_t m_remaining = 0;  // body / chunk bytes still expected
     std::uint64_t m_body_size = 0;  // decoded body bytes so far
+    std::uint64_t m_body_limit = m_limits.max_body_size;  // the current message's body limit
     bool m_keep_alive = false;
     bool m_chunked = false;
     bool m_until_close = false;

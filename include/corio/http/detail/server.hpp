@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -48,8 +49,12 @@ using handler = std::function<task<response>(request&)>;
 
 namespace corio::detail::http_server {
 
+/// server_options::stream_body: a request head → the limit of its streamed body, or nullopt.
+using body_policy = std::function<std::optional<std::uint64_t>(const http::request&)>;
+
 /// What a connection needs of http::server_options.
 struct settings {
+    body_policy stream_body{};
     http::parser_limits limits{};
     std::chrono::milliseconds header_timeout{};
     std::chrono::milliseconds body_timeout{};
@@ -491,6 +496,177 @@ CORIO_HEADER_COROUTINE inline task<void> finish_and_close(http_connection_stream
     stream.close();
 }
 
+/// The body_reader a handler gets for a streamed request body: the
+/// connection's parser decodes pieces straight out of the connection's read
+/// buffer (no copy, nothing held beyond one buffer), which it refills only
+/// when everything in it is parsed. Bytes after the body (a pipelined request)
+/// stay in the buffer for the connection.
+class connection_body_reader final : public http::body_reader {
+public:
+    /// What it borrows from the connection coroutine (which outlives it).
+    struct connection {
+        http_connection_stream& stream;
+        http::request_parser& parser;
+        std::span<char> buffer;
+        std::size_t& begin;  // unparsed bytes are buffer[begin, end)
+        std::size_t& end;
+        std::string& out;  // responses to earlier requests, not written yet
+    };
+
+    /// `send_continue`: the client waits for "100 Continue" before sending
+    /// the body; `timeout` bounds each wait for bytes.
+    connection_body_reader(connection c, std::chrono::milliseconds timeout, bool send_continue,
+                           std::optional<std::uint64_t> length, std::uint64_t limit) noexcept
+        : m_c(c), m_timeout(timeout), m_awaiting_invitation(send_continue) {
+        describe(length, limit);
+    }
+
+    /// The parser has seen the whole body.
+    [[nodiscard]] bool complete() const noexcept { return m_complete; }
+    /// A read failed: the framing is lost (or the client is gone), the connection cannot go on.
+    [[nodiscard]] bool failed() const noexcept { return m_failure != nullptr; }
+    /// The status answering that failure (0: the client is gone, answer nothing).
+    [[nodiscard]] int failure_status() const noexcept { return m_failure_status; }
+    /// The client was told to send the body (or sent it unasked).
+    [[nodiscard]] bool invited() const noexcept { return !m_awaiting_invitation; }
+
+    /// After the handler: reads and drops what is left of the body, unless
+    /// that is known to pass `cap` bytes. Returns whether the body ended (so
+    /// the connection can carry another request).
+    CORIO_HEADER_COROUTINE task<bool> discard_rest(std::uint64_t cap) {
+        if (m_complete) {
+            co_return true;
+        }
+        if (failed() || m_awaiting_invitation) {
+            co_return false;  // a client never invited may or may not send the body: only a close is clear
+        }
+        if (const std::optional<std::uint64_t> length = content_length(); length && *length - bytes_read() > cap) {
+            co_return false;
+        }
+        std::uint64_t dropped = 0;
+        try {
+            while (!m_complete && dropped <= cap) {
+                dropped += (co_await next_piece()).size();
+            }
+        } catch (const cancelled_error&) {
+            throw;
+        } catch (...) {
+            co_return false;
+        }
+        co_return m_complete;
+    }
+
+protected:
+    CORIO_HEADER_COROUTINE task<std::string_view> next_piece() override {
+        if (m_failure) {
+            std::rethrow_exception(m_failure);
+        }
+        for (;;) {
+            if (m_complete) {
+                ended();
+                co_return std::string_view{};
+            }
+            // Also with nothing buffered: a body whose last byte came with the
+            // previous piece completes without more input.
+            http::parse_result result;
+            try {
+                result = m_c.parser.feed(std::span<const char>(m_c.buffer.data() + m_c.begin, m_c.end - m_c.begin));
+            } catch (const http::protocol_error& error) {
+                fail_framing(error);
+            }
+            m_c.begin += result.consumed;
+            if (result.status == http::parse_status::body_chunk) {
+                returned(result.body.size());
+                co_return std::string_view(result.body.data(), result.body.size());
+            }
+            if (result.status == http::parse_status::message_complete) {
+                m_complete = true;
+                continue;
+            }
+            co_await fill();  // need_more: the buffer is all parsed
+        }
+    }
+
+private:
+    /// Refills the (wholly parsed) buffer with one read, after writing the
+    /// responses waiting in `out` and, once, the 100 Continue.
+    CORIO_HEADER_COROUTINE task<void> fill() {
+        if (m_awaiting_invitation) {
+            m_c.out += "HTTP/1.1 100 Continue\r\n\r\n";
+            m_awaiting_invitation = false;
+        }
+        bool broken = false;
+        std::string why;
+        if (!m_c.out.empty()) {
+            try {
+                co_await m_c.stream.write(std::string_view(m_c.out));
+                m_c.out.clear();
+            } catch (const connection_failure& error) {
+                broken = true;
+                why = error.what();
+            }
+        }
+        std::size_t n = 0;
+        bool timed_out = false;
+        if (!broken) {
+            timeout_scope deadline = co_await corio::timeout(m_timeout);
+            try {
+                n = co_await m_c.stream.read_some(std::as_writable_bytes(m_c.buffer));
+            } catch (const timeout_expired&) {
+                if (!deadline.expired()) {
+                    throw;  // an enclosing scope's deadline: not ours to answer
+                }
+                timed_out = true;
+            } catch (const connection_failure& error) {
+                broken = true;
+                why = error.what();
+            }
+        }
+        if (timed_out) {
+            gave_up();
+            m_failure_status = 408;
+            m_failure = std::make_exception_ptr(timeout_error(
+                "corio http server: no request body byte within body_timeout (" + std::to_string(m_timeout.count()) +
+                " ms) after " + std::to_string(bytes_read()) + " bytes"));
+            std::rethrow_exception(m_failure);
+        }
+        if (broken || n == 0) {
+            m_failure_status = 0;
+            std::string problem = "the client closed the connection after " + std::to_string(bytes_read());
+            if (const std::optional<std::uint64_t> length = content_length()) {
+                problem += " of " + std::to_string(*length);
+            }
+            problem += " request body bytes";
+            if (broken) {
+                problem += " (" + why + ")";
+            }
+            m_failure = std::make_exception_ptr(
+                http::request_body_error(http::protocol_error::kind::incomplete_message, problem, bytes_read()));
+            std::rethrow_exception(m_failure);
+        }
+        m_c.begin = 0;
+        m_c.end = n;
+    }
+
+    [[noreturn]] void fail_framing(const http::protocol_error& error) {
+        const bool too_large = error.error_kind() == http::protocol_error::kind::body_too_large;
+        m_failure_status = too_large ? 413 : 400;
+        const std::string problem =
+            too_large ? "request body larger than its limit of " + std::to_string(limit()) + " bytes"
+                      : std::string("malformed request body framing (") + error.what() + ")";
+        m_failure = std::make_exception_ptr(http::request_body_error(
+            too_large ? error.error_kind() : http::protocol_error::kind::bad_message, problem, error.offset()));
+        std::rethrow_exception(m_failure);
+    }
+
+    connection m_c;
+    std::chrono::milliseconds m_timeout;
+    bool m_awaiting_invitation;  // the 100 Continue is still to be sent at the first wait
+    bool m_complete = false;
+    std::exception_ptr m_failure;  // thrown again by every later read
+    int m_failure_status = 0;
+};
+
 /// Resumes when the client is gone (FIN, reset, or the stream closed) while a
 /// streamed body is written. Bytes the client sends meanwhile (a pipelined
 /// request) are left for the connection to read afterwards; from then on only
@@ -602,7 +778,14 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
     }
 
     const settings& options = st->options;
-    http::request_parser parser(options.limits);
+    // With a stream_body policy a request's body limit is chosen at its
+    // head (checked against Content-Length there): the parser's own check
+    // of a declared length would come first, with the wrong limit.
+    http::parser_limits parser_limits = options.limits;
+    if (options.stream_body) {
+        parser_limits.max_body_size = std::numeric_limits<std::uint64_t>::max();
+    }
+    http::request_parser parser(parser_limits);
     const std::size_t buffer_size = options.read_buffer_size < 512 ? 512 : options.read_buffer_size;
     std::unique_ptr<char[]> storage(new char[buffer_size]);
     const std::span<char> buffer(storage.get(), buffer_size);
@@ -619,6 +802,9 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
     bool fresh = true;  // no request yet on this connection
     clock::time_point head_deadline = clock::now() + options.header_timeout;
     clock::time_point body_deadline{};  // the whole body by then, counted from the end of its head
+    // The reader of the body being streamed to the handler (one at a time).
+    std::optional<connection_body_reader> streamed;
+    bool body_left = false;  // a streamed body was left unread: a close then lingers
 
     for (;;) {
         // Parse what is buffered; answer each complete request.
@@ -659,6 +845,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                 if (error_status != 0) {
                     break;
                 }
+                bool invite = false;
                 if (const auto expect = r.headers.get("Expect")) {
                     if (!http_grammar::iequals(*expect, "100-continue")) {
                         error_status = 417;
@@ -666,14 +853,38 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                     }
                     // The client waits for this before sending the body; a
                     // body already on its way needs no invitation.
-                    if (r.version.minor >= 1 && begin == end &&
-                        (parser.chunked() || parser.content_length().value_or(0) > 0)) {
-                        out += "HTTP/1.1 100 Continue\r\n\r\n";
+                    invite = r.version.minor >= 1 && begin == end &&
+                             (parser.chunked() || parser.content_length().value_or(0) > 0);
+                }
+                if (options.stream_body) {
+                    std::optional<std::uint64_t> stream_limit;
+                    if (!parser.upgrade()) {
+                        stream_limit = options.stream_body(r);
+                    }
+                    const std::uint64_t limit = stream_limit.value_or(options.limits.max_body_size);
+                    if (parser.content_length().value_or(0) > limit) {
+                        error_status = 413;
+                        break;
+                    }
+                    parser.set_max_body_size(limit);
+                    if (stream_limit) {
+                        // The handler runs now and reads the body itself;
+                        // the 100 Continue waits for its first read.
+                        parser.set_body_mode(http::body_mode::stream);
+                        streamed.emplace(connection_body_reader::connection{stream, parser, buffer, begin, end, out},
+                                         options.body_timeout, invite,
+                                         parser.chunked() ? std::nullopt : parser.content_length(), limit);
+                        r.streamed_body = &*streamed;
+                        feed_again = false;
                     }
                 }
-                continue;
-            }
-            if (result.status != http::parse_status::message_complete) {
+                if (!streamed) {
+                    if (invite) {
+                        out += "HTTP/1.1 100 Continue\r\n\r\n";
+                    }
+                    continue;
+                }
+            } else if (result.status != http::parse_status::message_complete) {
                 continue;  // body_chunk: not in accumulate mode
             }
             // A whole request: answer it. The handler is called here rather
@@ -693,6 +904,11 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
             std::optional<http::file_body> from_file;
             try {
                 const http::response answer = co_await st->handler(r);
+                if (streamed) {
+                    const bool settled = co_await streamed->discard_rest(1024 * 1024);
+                    keep_alive = keep_alive && settled;
+                    body_left = !settled;
+                }
                 if (answer.status == 101 && answer.upgrade && parser.upgrade()) {
                     switch_to = answer.upgrade;
                 }
@@ -724,6 +940,30 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                 failure = std::current_exception();
             }
             ++st->requests_served;
+            if (streamed) {
+                parser.set_body_mode(http::body_mode::accumulate);
+                r.streamed_body = nullptr;
+                if (failure && streamed->failed()) {
+                    // The handler let the reader's error out: answered as
+                    // the server answers a bad body, with a close.
+                    const int status = streamed->failure_status();
+                    streamed.reset();
+                    if (status == 0) {
+                        co_return;  // the client is gone
+                    }
+                    append_error(*st, out, status);
+                    co_await finish_and_close(stream, out, buffer, true);
+                    co_return;
+                }
+                if (failure) {
+                    // A 500 follows: the rest of the body can go only after
+                    // it is known whether it ends.
+                    const bool settled = co_await streamed->discard_rest(1024 * 1024);
+                    keep_alive = keep_alive && settled;
+                    body_left = !settled;
+                }
+                streamed.reset();
+            }
             if (failure) {
                 keep_alive = keep_alive && !st->shutting_down && !parser.upgrade();
                 st->loop->call_exception_handler(
@@ -808,9 +1048,9 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
             co_return;
         }
         if (close_after) {
-            // Unread bytes (requests pipelined after this one) would turn the
-            // close into a reset: linger then.
-            co_await finish_and_close(stream, out, buffer, begin < end);
+            // Unread bytes (requests pipelined after this one, or a body
+            // left unread) would turn the close into a reset: linger then.
+            co_await finish_and_close(stream, out, buffer, begin < end || body_left);
             co_return;
         }
 

@@ -6,6 +6,7 @@
 // the result becomes a response.
 
 #include <corio/detail/config.hpp>
+#include <corio/http/body_reader.hpp>
 #include <corio/http/message.hpp>
 #include <corio/task.hpp>
 #include <corio/web/forms.hpp>
@@ -83,13 +84,29 @@ template <class T, fixed_string N, auto D>
 struct is_cookie_param<web::cookie<T, N, D>> : std::true_type {};
 
 /// What a handler parameter is taken from.
-enum class source { request, path_positional, path, query, query_model, header, cookie, body, form, form_model, state };
+enum class source {
+    request,
+    path_positional,
+    path,
+    query,
+    query_model,
+    header,
+    cookie,
+    body,
+    form,
+    form_model,
+    body_stream,
+    state
+};
 
 template <class A>
 constexpr source source_of() {
     using D = std::remove_cvref_t<A>;
     if constexpr (std::is_same_v<D, http::request>) {
         return source::request;
+    } else if constexpr (std::is_same_v<D, http::body_reader>) {
+        static_assert(std::is_lvalue_reference_v<A>, "corio::web: take the body stream as http::body_reader&");
+        return source::body_stream;
     } else if constexpr (is_path_param<D>::value) {
         return source::path;
     } else if constexpr (is_query_param<D>::value) {
@@ -153,7 +170,7 @@ private:
 template <class A>
 struct argument_slot {
     static constexpr source from = source_of<A>();
-    static constexpr bool by_pointer = from == source::request || from == source::state;
+    static constexpr bool by_pointer = from == source::request || from == source::state || from == source::body_stream;
     using stored = std::conditional_t<by_pointer, std::remove_reference_t<A>*, std::remove_cvref_t<A>>;
     stored value{};
 
@@ -174,6 +191,8 @@ struct extraction {
     json_reader reader;
     std::size_t next_positional = 0;
     std::optional<boost::json::value> parsed_body;  // parsed once even if two parameters read it
+    const form_data* form = nullptr;  // the form, read before the extraction (its body may still be arriving)
+    std::optional<http::string_body_reader> body_in_memory;  // a body_reader& over a body read whole
 
     const boost::json::value* body_json() {
         if (!parsed_body) {
@@ -257,9 +276,15 @@ void extract(argument_slot<A>& slot, extraction& x) {
     } else if constexpr (from == source::query_model) {
         read_named_model(x.request.query_params(), "query", slot.value.value, x.reader);
     } else if constexpr (from == source::form) {
-        slot.value = web::parse_form(x.request);
+        slot.value = *x.form;
     } else if constexpr (from == source::form_model) {
-        read_named_model(web::parse_form(x.request), "body", slot.value.value, x.reader);
+        read_named_model(*x.form, "body", slot.value.value, x.reader);
+    } else if constexpr (from == source::body_stream) {
+        if (x.request.body_streamed()) {
+            slot.value = &x.request.body_stream();
+        } else {
+            slot.value = &x.body_in_memory.emplace(x.request.body);
+        }
     } else if constexpr (from == source::body) {
         if (const boost::json::value* json = x.body_json()) {
             x.reader.where = boost::json::array{"body"};
@@ -272,6 +297,27 @@ void extract(argument_slot<A>& slot, extraction& x) {
         }
     }
 }
+
+/// True when a handler of type Handler takes its body as it arrives: a form
+/// (form_data, form_model) or the stream itself (http::body_reader&). Its
+/// route has http::server stream the body.
+template <class Handler>
+inline constexpr bool streams_body = []<std::size_t... I>(std::index_sequence<I...>) {
+    using args = typename callable_traits<std::remove_cvref_t<Handler>>::args;
+    return ((source_of<std::tuple_element_t<I, args>>() == source::body_stream ||
+             source_of<std::tuple_element_t<I, args>>() == source::form ||
+             source_of<std::tuple_element_t<I, args>>() == source::form_model) ||
+            ...);
+}(std::make_index_sequence<std::tuple_size_v<typename callable_traits<std::remove_cvref_t<Handler>>::args>>{});
+
+/// True when a handler of type Handler takes a form.
+template <class Handler>
+inline constexpr bool reads_form = []<std::size_t... I>(std::index_sequence<I...>) {
+    using args = typename callable_traits<std::remove_cvref_t<Handler>>::args;
+    return ((source_of<std::tuple_element_t<I, args>>() == source::form ||
+             source_of<std::tuple_element_t<I, args>>() == source::form_model) ||
+            ...);
+}(std::make_index_sequence<std::tuple_size_v<typename callable_traits<std::remove_cvref_t<Handler>>::args>>{});
 
 template <class T>
 http::response to_response(T&& value, int status) {
@@ -294,10 +340,15 @@ struct typed_invoker {
 
     template <std::size_t... I>
     static CORIO_HEADER_COROUTINE task<http::response> call(const Handler& handler, const state_registry& states,
-                                                            int status, http::request& request,
-                                                            std::index_sequence<I...>) {
+                                                            int status, const form_limits* limits,
+                                                            http::request& request, std::index_sequence<I...>) {
         std::tuple<argument_slot<std::tuple_element_t<I, args>>...> slots;
-        extraction x{request, states, {}, 0, std::nullopt};
+        extraction x{request, states, {}, 0, std::nullopt, nullptr, std::nullopt};
+        std::optional<form_data> form;
+        if constexpr (reads_form<Handler>) {
+            form = co_await web::read_form(request, *limits);
+            x.form = &*form;
+        }
         (extract(std::get<I>(slots), x), ...);
         if (!x.reader.issues.empty()) {
             throw validation_error(std::move(x.reader.issues));

@@ -144,6 +144,7 @@ struct operation_builder {
     boost::json::array parameters;
     std::optional<boost::json::object> body_schema;
     std::optional<boost::json::object> form_schema;  // a form body (urlencoded or multipart)
+    bool raw_body = false;                           // the handler reads the body's bytes itself
 
     void parameter(std::string_view name, std::string_view where, bool required, boost::json::object schema) {
         boost::json::object p;
@@ -190,6 +191,8 @@ struct operation_builder {
             form_schema = boost::json::object{{"type", "object"}};
         } else if constexpr (from == source::form_model) {
             form_schema = json_schema<typename D::value_type>(components);
+        } else if constexpr (from == source::body_stream) {
+            raw_body = true;
         } else if constexpr (from == source::body) {
             if constexpr (is_instance<D, web::body>::value) {
                 body_schema = json_schema<typename D::value_type>(components);
@@ -206,7 +209,7 @@ boost::json::object describe_operation(std::string_view method, std::string_view
                                        const std::string& summary, const std::vector<std::string>& tags,
                                        boost::json::object& components) {
     using traits = callable_traits<std::remove_cvref_t<Handler>>;
-    operation_builder builder{components, pattern_parameters(pattern), 0, {}, std::nullopt, std::nullopt};
+    operation_builder builder{components, pattern_parameters(pattern), 0, {}, std::nullopt, std::nullopt, false};
     [&]<std::size_t... I>(std::index_sequence<I...>) {
         (builder.template add<std::tuple_element_t<I, typename traits::args>>(), ...);
     }(std::make_index_sequence<std::tuple_size_v<typename traits::args>>{});
@@ -249,6 +252,15 @@ boost::json::object describe_operation(std::string_view method, std::string_view
             media["schema"] = *builder.form_schema;
             content[media_type] = std::move(media);
         }
+        boost::json::object body;
+        body["required"] = true;
+        body["content"] = std::move(content);
+        op["requestBody"] = std::move(body);
+    } else if (builder.raw_body) {
+        boost::json::object media;
+        media["schema"] = boost::json::object{{"type", "string"}, {"format", "binary"}};
+        boost::json::object content;
+        content["application/octet-stream"] = std::move(media);
         boost::json::object body;
         body["required"] = true;
         body["content"] = std::move(content);
