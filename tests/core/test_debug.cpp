@@ -341,7 +341,10 @@ TEST_CASE("a step longer than slow_callback_duration is reported with the task a
     CHECK_THAT(blocked, Contains("slow_callback_duration 30.0 ms"));
     CHECK_THAT(blocked, Contains("next suspended at block_then_sleep at "));
     CHECK_THAT(blocked, Contains("test_debug.cpp:" + std::to_string(blocking_step_line)));
-    CHECK_THAT(blocked, Contains("off the CPU in 1 wait: a blocking call"));
+    // One sleep is one wait, but a loaded machine can add a voluntary switch
+    // of its own (seen in CI: "in 2 waits"), so the count is not asserted.
+    CHECK_THAT(blocked, Contains("off the CPU in "));
+    CHECK_THAT(blocked, Contains(": a blocking call"));
     const std::string& spun = log.messages[1];
     CHECK_THAT(spun, Contains("task 'spinner' blocked the loop for "));
     CHECK_THAT(spun, !Contains("off the CPU"));  // it was busy, not blocked in the kernel

@@ -245,11 +245,13 @@ TEST_CASE("file: opens cancelled at once or in flight leave no descriptor open",
         CHECK(opened >= 20);
         CHECK(opened <= 40);
         opening.clear();
-        // A cancelled job on the pool may still hold its descriptor for a moment.
-        for (int wait = 0; wait < 100 && open_descriptors() != before; ++wait) {
+        // A cancelled job on the pool may still hold its descriptor for a
+        // moment (and `before` may have counted one of write_file's that its
+        // pool job was still releasing): no more than before is the check.
+        for (int wait = 0; wait < 100 && open_descriptors() > before; ++wait) {
             co_await corio::sleep(10ms);
         }
-        CHECK(open_descriptors() == before);
+        CHECK(open_descriptors() <= before);
     };
     run_with_watchdog(body());
 }
