@@ -137,11 +137,13 @@ public:
     }
     /// The moved-from record is empty (only destruction and assignment are allowed).
     record(record&& other) noexcept : m_owner(std::exchange(other.m_owner, nullptr)), m_row(other.m_row) {}
+    /// Shares `other`'s result (and lets go of this record's own).
     record& operator=(const record& other) noexcept {
         record copy(other);
         swap(copy);
         return *this;
     }
+    /// Takes `other`'s result; `other` is left empty.
     record& operator=(record&& other) noexcept {
         record moved(std::move(other));
         swap(moved);
