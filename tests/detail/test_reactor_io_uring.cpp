@@ -103,15 +103,6 @@ corio::task<std::unique_ptr<loopback_pair>> connect_loopback_pair() {
     co_return pair;
 }
 
-// Runs `body` on a loop of its own on io_uring, bounded by `limit`.
-void run_on_ring(corio::task<void> body, std::chrono::seconds limit) {
-    auto bounded = [](corio::task<void> t, std::chrono::seconds within) -> corio::task<void> {
-        co_await corio::wait_for(std::move(t), within);
-    };
-    corio::event_loop loop(corio::io_backend::io_uring);
-    loop.run_until_complete(bounded(std::move(body), limit));
-}
-
 }  // namespace
 
 TEST_CASE("a loop runs on io_uring unless the loop or the environment asks for epoll", "[reactor][io_uring]") {
@@ -330,7 +321,7 @@ TEST_CASE("a server's multishot accept reports running out of descriptors and ac
         second.close();
         co_await server.shutdown(1s);
     };
-    run_on_ring(body(), 5s);
+    corio_test::run_with_watchdog_on(corio::io_backend::io_uring, body(), 5s);
 }
 
 TEST_CASE("a server's multishot accept takes a burst of 300 connections and honours max_connections",
@@ -369,7 +360,7 @@ TEST_CASE("a server's multishot accept takes a burst of 300 connections and hono
         CHECK(peak >= 2);
         server.close();
     };
-    run_on_ring(body(), 10s);
+    corio_test::run_with_watchdog_on(corio::io_backend::io_uring, body(), 10s);
 }
 
 TEST_CASE("a read the kernel holds is cancelled by a timeout and the stream stays usable", "[reactor][io_uring]") {

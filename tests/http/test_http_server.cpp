@@ -885,7 +885,10 @@ TEST_CASE("out of descriptors, keep-alive connections are served, accept failure
         CHECK(reported[1].find("accepting again") != std::string::npos);
         co_await server.shutdown(1s);
     };
-    run_with_watchdog(body());
+    // The limit is lowered after the server started, which a multishot
+    // accept (an io_uring loop's) does not see: the kernel takes the limit
+    // when the accept is armed. test_reactor_io_uring has the ring's case.
+    corio_test::run_with_watchdog_on(corio::io_backend::epoll, body());
 }
 
 TEST_CASE("max_connections: a new client closes the keep-alive connection idle longest", "[http_server]") {

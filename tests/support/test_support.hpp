@@ -112,6 +112,16 @@ T run_with_watchdog(corio::task<T> t, std::chrono::duration<Rep, Period> timeout
         detail::with_timeout(std::move(t), std::chrono::ceil<corio::event_loop::duration>(timeout)));
 }
 
+/// run_with_watchdog on a loop made with `backend` (epoll, io_uring), whatever
+/// the environment asks: for a test that depends on one backend's behaviour.
+template <class T, class Rep = long long, class Period = std::milli>
+T run_with_watchdog_on(corio::io_backend backend, corio::task<T> t,
+                       std::chrono::duration<Rep, Period> timeout = std::chrono::seconds(5)) {
+    corio::event_loop loop(backend);
+    return loop.run_until_complete(
+        detail::with_timeout(std::move(t), std::chrono::ceil<corio::event_loop::duration>(timeout)));
+}
+
 /// Marks the running test case skipped: CTest reports it as "Skipped" (the
 /// tests carry SKIP_REGULAR_EXPRESSION "CORIO_SKIPPED:", tests/CMakeLists.txt),
 /// never as passed. Call it, then return from the test case. `why` names what
