@@ -23,19 +23,9 @@ namespace pg = corio::pg;
 
 namespace {
 
-// The server, or null after marking the test skipped.
-const corio_test::pg_server* server_or_skip() {
-    const corio_test::pg_server* server = corio_test::pg_server::get();
-    if (server == nullptr) {
-        corio_test::skip_test(corio_test::pg_server::missing());
-    }
-    return server;
-}
+const corio_test::pg_server* server_or_skip() { return corio_test::pg_server_or_skip(false); }
 
-template <class T>
-T run_pg(corio::task<T> t) {
-    return corio_test::run_with_watchdog(std::move(t), 20s);
-}
+using corio_test::run_pg;
 
 }  // namespace
 

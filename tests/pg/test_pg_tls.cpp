@@ -29,19 +29,9 @@ namespace pg = corio::pg;
 
 namespace {
 
-// The TLS server, or null after marking the test skipped.
-const corio_test::pg_server* tls_server_or_skip() {
-    const corio_test::pg_server* server = corio_test::pg_server::get_tls();
-    if (server == nullptr) {
-        corio_test::skip_test(corio_test::pg_server::missing());
-    }
-    return server;
-}
+const corio_test::pg_server* tls_server_or_skip() { return corio_test::pg_server_or_skip(true); }
 
-template <class T>
-T run_pg(corio::task<T> t) {
-    return corio_test::run_with_watchdog(std::move(t), 20s);
-}
+using corio_test::run_pg;
 
 // A key=value DSN for `host` with `settings` appended ("sslmode=require ...").
 std::string tls_dsn(const corio_test::pg_server& server, const std::string& host, const std::string& settings,

@@ -15,6 +15,7 @@
 //   server->dsn()
 #pragma once
 
+#include "test_support.hpp"
 #include "tls_support.hpp"
 
 #include <netinet/in.h>
@@ -24,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -32,6 +34,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <utility>
 
 namespace corio_test {
 
@@ -251,5 +254,22 @@ private:
     std::string m_server_options;  // more `-c` settings for the server (TLS)
     int m_port = 0;
 };
+
+/// The plain test server (`tls` false) or the TLS one, or null after marking
+/// the running test skipped with the reason (see pg_server::missing()).
+inline const pg_server* pg_server_or_skip(bool tls = false) {
+    const pg_server* server = tls ? pg_server::get_tls() : pg_server::get();
+    if (server == nullptr) {
+        skip_test(pg_server::missing());
+    }
+    return server;
+}
+
+/// run_with_watchdog with the pg tests' 20 s bound (a server may be slow to
+/// answer its first connection).
+template <class T>
+T run_pg(corio::task<T> t) {
+    return run_with_watchdog(std::move(t), std::chrono::seconds(20));
+}
 
 }  // namespace corio_test
