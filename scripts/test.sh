@@ -7,11 +7,14 @@
 #      HTTP and web programs link the compiled part, while clang-asan builds
 #      them header-only), kqueue (g++,
 #      the kqueue backend, on Linux over the emulation in tests/kqueue_emulation;
-#      core, sync, detail, net and soak tests), clang-asan (ASan+UBSan, every
+#      the tests that reach the reactor: the loop, timers, signals, fd watchers,
+#      the thread pool and files, the reactor tests, net and soak; at -O1),
+#      clang-asan (ASan+UBSan, every
 #      test on epoll, then the socket, TLS, HTTP, web, Redis and file tests
 #      again on io_uring — test preset clang-asan-io-uring) and gcc-asan (ASan+UBSan with g++, whose coroutine bugs clang does
-#      not have; the core, sync and detail tests, where the coroutine machinery
-#      is), clang-tsan (TSan, `threads` tests only),
+#      not have; the core and sync tests of the coroutine machinery and the
+#      frame allocator and cancellable-awaiter tests — CORIO_TEST_FILTER in
+#      CMakePresets.json), clang-tsan (TSan, `threads` tests only),
 #   3. `fuzz` (not a CMake preset): the libFuzzer targets of the HTTP and URL
 #      parsers, the RESP parser and the WebSocket frame codec, each for CORIO_FUZZ_SECONDS (default 15 in CI; fuzz.sh alone: 30) — scripts/fuzz.sh.
 #   release, kqueue and clang-asan run the soak suites (tests/soak: short form, smaller counts
