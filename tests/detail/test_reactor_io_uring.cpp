@@ -480,6 +480,169 @@ TEST_CASE("100 connections echo a thousand messages each through the ring", "[re
     CHECK(echoed == 100'000);
 }
 
+namespace {
+
+// The ring's receive buffers, registered by the loop's first stream read.
+corio::detail::provided_buffers* receive_buffers_of(corio::event_loop& loop) {
+    return loop.completion_reactor()->receive_buffers();
+}
+
+// `count` connected pairs through one server: the clients and the accepted ends.
+struct loopback_pairs {
+    std::vector<corio::tcp_stream> clients;
+    std::vector<corio::tcp_stream> accepted;
+};
+
+corio::task<loopback_pairs> connect_loopback_pairs(std::size_t count) {
+    loopback_pairs pairs;
+    corio::event all_arrived;
+    auto take = [&pairs, &all_arrived, count](corio::tcp_stream stream) -> corio::task<void> {
+        pairs.accepted.push_back(std::move(stream));
+        if (pairs.accepted.size() == count) {
+            all_arrived.set();
+        }
+        co_return;
+    };
+    corio::tcp_server server = co_await corio::start_server(take, "127.0.0.1", 0);
+    for (std::size_t i = 0; i < count; ++i) {
+        pairs.clients.push_back(co_await corio::open_connection("127.0.0.1", server.port()));
+    }
+    co_await corio::wait_for(all_arrived.wait(), 10s);
+    server.close();
+    co_return pairs;
+}
+
+std::string pattern_bytes(std::size_t size, std::size_t seed) {
+    std::string bytes(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) {
+        bytes[i] = static_cast<char>('a' + (i * 7 + seed) % 26);
+    }
+    return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("stream reads take their bytes from a multishot recv, a lagging reader does not hold the ring, all come back",
+          "[reactor][io_uring]") {
+    corio::event_loop loop;
+    loop.run_until_complete([](corio::event_loop& running) -> corio::task<void> {
+        std::unique_ptr<loopback_pair> pair = co_await connect_loopback_pair();
+        // More than the ring's 4 MiB of buffers: without the feed's pause a
+        // reader that lags would take them all.
+        const std::string sent = pattern_bytes(8 << 20, 3);
+        corio::detail::provided_buffers* buffers = receive_buffers_of(running);
+        if (buffers == nullptr) {
+            corio_test::skip_test("this kernel lends no provided buffer ring (multishot recv needs Linux 6.0)");
+            co_return;
+        }
+        // The first read arms the multishot; then the reader lags while the
+        // rest arrives. The kernel drains what the socket holds into the
+        // ring before the feed sees the first piece, then the feed stops.
+        auto first = corio::create_task(pair->client.read(1));
+        co_await pair->accepted.write(std::string_view(sent).substr(0, 1));
+        std::string received = co_await first;
+        auto writer = corio::create_task(pair->accepted.write(std::string_view(sent).substr(1)));
+        co_await corio::sleep(100ms);
+        const unsigned lent_while_lagging = buffers->lent();
+        CHECK(lent_while_lagging >= 1);
+        CHECK(lent_while_lagging < corio::detail::provided_buffers::count / 2);
+        while (received.size() < sent.size()) {
+            std::string piece = co_await pair->client.read(7001);
+            REQUIRE_FALSE(piece.empty());
+            received += piece;
+        }
+        co_await writer;
+        CHECK(received == sent);
+        CHECK(buffers->lent() == 0);
+        pair->accepted.close();
+        const std::string after_fin = co_await pair->client.read(16);
+        const std::string again = co_await pair->client.read(16);
+        CHECK(after_fin.empty());
+        CHECK(again.empty());
+    }(loop));
+}
+
+TEST_CASE("when the ring's buffers run out, reads go by one recv each and no byte is lost",
+          "[reactor][io_uring]") {
+    corio::event_loop loop;
+    loop.run_until_complete([](corio::event_loop& running) -> corio::task<void> {
+        constexpr std::size_t connections = 100;
+        constexpr std::size_t per_connection = 100 * 1024;
+        loopback_pairs pairs = co_await connect_loopback_pairs(connections);
+        // A first read on each client arms its multishot.
+        const std::string mark = "#";
+        for (std::size_t i = 0; i < connections; ++i) {
+            auto first = corio::create_task(pairs.clients[i].read(1));
+            co_await pairs.accepted[i].write(mark);
+            const std::string got_mark = co_await first;
+            REQUIRE(got_mark == mark);
+        }
+        corio::detail::provided_buffers* buffers = receive_buffers_of(running);
+        if (buffers == nullptr) {
+            corio_test::skip_test("this kernel lends no provided buffer ring (multishot recv needs Linux 6.0)");
+            co_return;
+        }
+        std::vector<std::string> payloads;
+        std::vector<corio::task_handle<void>> writers;
+        for (std::size_t i = 0; i < connections; ++i) {
+            payloads.push_back(pattern_bytes(per_connection, i));
+        }
+        for (std::size_t i = 0; i < connections; ++i) {
+            writers.push_back(corio::create_task(pairs.accepted[i].write(payloads[i])));
+        }
+        co_await corio::sleep(200ms);
+        // Nobody reads: each multishot queues a few pieces, and together they
+        // take every buffer the ring has.
+        CHECK(buffers->lent() == corio::detail::provided_buffers::count);
+        std::size_t intact = 0;
+        for (std::size_t i = 0; i < connections; ++i) {
+            const std::string got = co_await pairs.clients[i].read_exactly(per_connection);
+            if (got == payloads[i]) {
+                ++intact;
+            }
+        }
+        for (corio::task_handle<void>& writer : writers) {
+            co_await writer;
+        }
+        CHECK(intact == connections);
+        CHECK(buffers->lent() == 0);
+    }(loop));
+}
+
+TEST_CASE("wait_readable and peek_input see what the multishot recv queued, and the peer's FIN",
+          "[reactor][io_uring]") {
+    corio::event_loop loop;
+    loop.run_until_complete([]() -> corio::task<void> {
+        std::unique_ptr<loopback_pair> pair = co_await connect_loopback_pair();
+        corio::tcp_stream& client = pair->client;
+        CHECK(client.peek_input() == corio::detail::pending_input::nothing);
+        auto waiting = corio::create_task(client.wait_readable());
+        co_await corio::sleep(20ms);
+        CHECK_FALSE(waiting.done());
+        co_await pair->accepted.write("x");
+        co_await corio::wait_for(std::move(waiting), 5s);
+        CHECK(client.peek_input() == corio::detail::pending_input::bytes);
+        const std::string x = co_await client.read(16);
+        CHECK(x == "x");
+        CHECK(client.peek_input() == corio::detail::pending_input::nothing);
+        pair->accepted.close();
+        co_await corio::wait_for(client.wait_readable(), 5s);
+        CHECK(client.peek_input() == corio::detail::pending_input::end);
+        const std::string end = co_await client.read(16);
+        CHECK(end.empty());
+    }());
+}
+
+TEST_CASE("CORIO_RECV_MULTISHOT=0 makes reads go one recv at a time", "[reactor][io_uring]") {
+    ::setenv("CORIO_RECV_MULTISHOT", "0", 1);
+    corio::event_loop loop;
+    const std::string back = loop.run_until_complete(echo_once("plain recv\n"));
+    const bool lends = loop.completion_reactor()->receive_buffers() != nullptr;
+    ::unsetenv("CORIO_RECV_MULTISHOT");
+    CHECK(back == "plain recv\n");
+    CHECK_FALSE(lends);
+}
+
 #else
 
 TEST_CASE("io_uring backend", "[reactor][io_uring]") {

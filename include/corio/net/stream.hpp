@@ -216,13 +216,43 @@ public:
             co_return;
         }
         ensure_open("poll");
-        if (detail::peek_input(m_socket.fd()) != detail::pending_input::nothing) {
+        if (peek_input() != detail::pending_input::nothing) {
             co_return;
         }
+#if defined(CORIO_REACTOR_IO_URING)
+        if (detail::receive_feed* feed = ring_input_feed(); feed != nullptr && !feed->starved()) {
+            // The bytes go to the multishot recv's buffers, never raising the
+            // socket's readiness: wait for the feed instead.
+            feed->start();
+            co_await feed->arrival();
+            co_return;
+        }
+#endif
         // The readiness edge this wait takes is gone for the next read: that
         // read must try recv before it waits.
         m_drained = false;
         co_await m_socket.readable("poll", m_peer_text);
+    }
+
+    /// What a read would find right now, without waiting or taking it:
+    /// bytes (buffered here or received), the end (the peer's FIN, an error,
+    /// or closed here), or nothing yet. (corio's HTTP layer asks this of an
+    /// idle keep-alive connection.)
+    [[nodiscard]] detail::pending_input peek_input() noexcept {
+        if (!m_buffer.empty()) {
+            return detail::pending_input::bytes;
+        }
+        if (!is_open()) {
+            return detail::pending_input::end;
+        }
+#if defined(CORIO_REACTOR_IO_URING)
+        if (detail::receive_feed* feed = m_socket.existing_input_feed()) {
+            if (const detail::pending_input queued = feed->queued(); queued != detail::pending_input::nothing) {
+                return queued;
+            }
+        }
+#endif
+        return detail::peek_input(m_socket.fd());
     }
 
     /// Whether a read / write is waiting for readiness (for tests and diagnostics).
@@ -266,6 +296,21 @@ private:
         // own: one frame per read.
         while (m_socket.ring() != nullptr) {
             ensure_open("recv");
+            if (detail::receive_feed* feed = m_socket.input_feed()) {
+                // Bytes the multishot recv has queued; one plain recv when
+                // the ring had no buffer for them (they wait in the socket).
+                const long taken = feed->take(static_cast<std::byte*>(out), size);
+                if (taken >= 0) {
+                    co_return static_cast<std::size_t>(taken);
+                }
+                if (taken == -EAGAIN) {
+                    co_await feed->arrival();
+                    continue;
+                }
+                if (taken != -ENOBUFS) {
+                    detail::throw_socket_error(static_cast<int>(-taken), "recv", m_peer_text);
+                }
+            }
             const detail::completion_outcome got = co_await m_socket.receive_completion(out, size);
             if (got.result >= 0) {
                 co_return static_cast<std::size_t>(got.result);
@@ -295,6 +340,11 @@ private:
     }
 
 #if defined(CORIO_REACTOR_IO_URING)
+    // The socket's multishot recv, on a loop whose ring lends buffers.
+    [[nodiscard]] detail::receive_feed* ring_input_feed() {
+        return m_socket.ring() != nullptr ? m_socket.input_feed() : nullptr;
+    }
+
     // A ring operation of `direction` that ended with an error: throws
     // stream_closed when close() ended it, std::system_error for a socket
     // error; true when the task's cancellation ended it (the caller throws

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <corio/detail/reactor/backend.hpp>
+#include <corio/detail/reactor/io_uring_buffers.hpp>
 #include <corio/detail/reactor/signal_fd.hpp>
 #include <corio/errors.hpp>
 
@@ -13,6 +14,8 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <system_error>
 #include <utility>
@@ -175,6 +178,21 @@ public:
                 return;
             }
         }
+    }
+
+    /// The buffers multishot receives take from, registered at the first
+    /// call; null when stream reads go one recv at a time: the kernel refused
+    /// the buffer ring, or the environment has CORIO_RECV_MULTISHOT=0.
+    [[nodiscard]] provided_buffers* receive_buffers() noexcept {
+        if (!m_buffers_tried) {
+            m_buffers_tried = true;
+            const char* setting = std::getenv("CORIO_RECV_MULTISHOT");
+            if (setting == nullptr || std::strcmp(setting, "0") != 0) {
+                enable_once();
+                m_buffers = provided_buffers::make(m_ring);
+            }
+        }
+        return m_buffers.get();
     }
 
     template <class Sink>
@@ -412,6 +430,9 @@ private:
         void (*destroy)(io_completion*) noexcept;
     };
     std::vector<orphan> m_orphans;  // see adopt()
+    // Freed after the destructor's body, in which adopted receive feeds give theirs back.
+    std::unique_ptr<provided_buffers> m_buffers;
+    bool m_buffers_tried = false;
 };
 
 static_assert(reactor_backend<io_uring_reactor>);

@@ -111,7 +111,7 @@ public:
         return std::visit(
             [](auto& s) noexcept {
                 if constexpr (std::is_same_v<std::remove_cvref_t<decltype(s)>, tcp_stream>) {
-                    return s.buffered() > 0 ? pending_input::bytes : corio::detail::peek_input(s.native_handle());
+                    return s.peek_input();
                 } else {
                     if (!s.is_open()) {
                         return pending_input::end;
@@ -119,7 +119,7 @@ public:
                     if (s.input_pending() || s.next_layer().buffered() > 0) {
                         return pending_input::bytes;
                     }
-                    return corio::detail::peek_input(s.next_layer().native_handle());
+                    return s.next_layer().peek_input();
                 }
             },
             m_stream);

@@ -3,6 +3,7 @@
 #include <corio/cancel.hpp>
 #include <corio/detail/completion_operation.hpp>
 #include <corio/detail/io_source.hpp>
+#include <corio/net/detail/receive_feed.hpp>
 #include <corio/net/detail/socket.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/net/endpoint.hpp>
@@ -39,6 +40,8 @@ class socket_source {
         io_uring_reactor* ring;  // null on epoll: reads and writes go by readiness then
         io_completion* receiving = nullptr;  // the read / write the kernel has, if any
         io_completion* sending = nullptr;
+        receive_feed::pointer feed;  // made at the first read, where the ring lends buffers
+        bool feed_checked = false;
 #endif
     };
 
@@ -81,6 +84,9 @@ public:
                 m_state->closed_wakeups |= direction;
                 m_state->ring->cancel(*operation);
             }
+        }
+        if (m_state->feed) {
+            m_state->feed->stop();
         }
 #endif
         m_state->source.detach();
@@ -148,6 +154,23 @@ public:
     /// through it; null on epoll.
     [[nodiscard]] io_uring_reactor* ring() const noexcept { return m_state ? m_state->ring : nullptr; }
 
+    /// The multishot recv this socket's reads take their bytes from (made,
+    /// not armed, at the first call); null when the ring lends no buffers.
+    [[nodiscard]] receive_feed* input_feed() {
+        if (!m_state->feed_checked) {
+            m_state->feed_checked = true;
+            if (provided_buffers* buffers = m_state->ring->receive_buffers()) {
+                m_state->feed = receive_feed::make(m_state->loop, *m_state->ring, *buffers, m_fd.get());
+            }
+        }
+        return m_state->feed.get();
+    }
+
+    /// input_feed() if it was made; bytes reach a socket's feed only after.
+    [[nodiscard]] receive_feed* existing_input_feed() const noexcept {
+        return m_state ? m_state->feed.get() : nullptr;
+    }
+
     /// Awaits recv(2) of up to `size` bytes into `out` through the ring.
     [[nodiscard]] auto receive_completion(void* out, std::size_t size) {
         auto prepare = [fd = m_fd.get(), out, size = ring_length(size)](io_uring_sqe* sqe) noexcept {
@@ -194,6 +217,9 @@ private:
         }
 #if defined(CORIO_REACTOR_IO_URING)
         if ((direction == io_readable ? m_state->receiving : m_state->sending) != nullptr) {
+            return true;
+        }
+        if (direction == io_readable && m_state->feed && m_state->feed->has_waiter()) {
             return true;
         }
 #endif
