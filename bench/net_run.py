@@ -209,11 +209,19 @@ def binary(bin_dir, name):
     return [path] if os.access(path, os.X_OK) else None
 
 
+def one_shot_reads(cmd):
+    """The io_uring program with one recv operation per read instead of its
+    multishot recv (CORIO_RECV_MULTISHOT=0): what the multishot saves."""
+    return ["env", "CORIO_RECV_MULTISHOT=0", *cmd] if cmd else None
+
+
 def echo_servers(bin_dir):
     uv = have_module("uvloop")
     return [
         ("corio", binary(bin_dir, "net_echo_corio"), "net_echo_corio was not built"),
         ("corio-uring", binary(bin_dir, "net_echo_corio_uring"), "net_echo_corio_uring was not built (liburing-dev)"),
+        ("corio-uring-1shot", one_shot_reads(binary(bin_dir, "net_echo_corio_uring")),
+         "net_echo_corio_uring was not built (liburing-dev)"),
         ("asio", binary(bin_dir, "echo_asio"), "echo_asio was not built (libasio-dev missing)"),
         ("floor", binary(bin_dir, "echo_floor"), "echo_floor was not built"),
         ("uring-floor", binary(bin_dir, "echo_uring_floor"), "echo_uring_floor was not built (liburing-dev)"),
@@ -229,6 +237,8 @@ def http_servers(bin_dir):
         ("corio", binary(bin_dir, "http_server_corio"),
          "http_server_corio was not built (include/corio/http/server.hpp missing)"),
         ("corio-uring", binary(bin_dir, "http_server_corio_uring"),
+         "http_server_corio_uring was not built (liburing-dev)"),
+        ("corio-uring-1shot", one_shot_reads(binary(bin_dir, "http_server_corio_uring")),
          "http_server_corio_uring was not built (liburing-dev)"),
         ("beast", binary(bin_dir, "http_beast"), "http_beast was not built (libboost1.81-dev missing)"),
         ("floor", binary(bin_dir, "http_floor"), "http_floor was not built"),
@@ -450,7 +460,8 @@ def main():
                     log(f"Skipping the syscall count: {why}")
                     skipped.append(f"syscalls per request ({why})")
                 else:
-                    servers = [(i, c) for i, c, _ in echo_servers(args.bin) if i in ("corio", "corio-uring", "floor", "uring-floor", "asio") and c]
+                    servers = [(i, c) for i, c, _ in echo_servers(args.bin) if i in ("corio", "corio-uring", "corio-uring-1shot", "floor", "uring-floor", "asio")
+                               and c]
                     for impl, cmd in servers:
                         log(f"Syscalls per round trip ({args.strace_requests} round trips): echo {impl}")
                         try:

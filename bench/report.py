@@ -61,6 +61,7 @@ NET_LABELS = {
     "beast": "Boost.Beast 1.81 (C++20 coroutines)",
     "floor": "raw epoll floor (plain C++)",
     "corio-uring": "corio on io_uring",
+    "corio-uring-1shot": "corio on io_uring, one recv per read (CORIO_RECV_MULTISHOT=0)",
     "uring-floor": "raw io_uring floor (plain C++, multishot recv + provided buffers)",
     "asyncio": "Python asyncio (streams)",
     "uvloop": "Python uvloop (streams)",
@@ -68,14 +69,14 @@ NET_LABELS = {
 }
 # (key, title, implementations in table order, what the load is)
 NET_BENCHES = [
-    ("echo", "TCP echo server", ["corio", "corio-uring", "asio", "floor", "uring-floor", "asyncio", "uvloop"],
+    ("echo", "TCP echo server", ["corio", "corio-uring", "corio-uring-1shot", "asio", "floor", "uring-floor", "asyncio", "uvloop"],
      "100 connections, 64-byte ping-pong (bench/load/echo_load); server CPU per round trip"),
-    ("http", "HTTP/1.1 hello-world server", ["corio", "corio-uring", "beast", "floor", "aiohttp"],
+    ("http", "HTTP/1.1 hello-world server", ["corio", "corio-uring", "corio-uring-1shot", "beast", "floor", "aiohttp"],
      "`wrk -t1 -c100` keep-alive; server CPU per request"),
     ("client", "HTTP client", ["corio", "beast", "aiohttp"],
      "GETs over 100 kept-alive connections to the raw epoll HTTP server; client CPU per request"),
 ]
-NET_COLORS = {"corio": "#1f77b4", "corio-uring": "#aec7e8", "uring-floor": "#c7c7c7", "asio": "#ff7f0e", "beast": "#8c564b", "floor": "#7f7f7f",
+NET_COLORS = {"corio": "#1f77b4", "corio-uring": "#aec7e8", "corio-uring-1shot": "#dbdb8d", "uring-floor": "#c7c7c7", "asio": "#ff7f0e", "beast": "#8c564b", "floor": "#7f7f7f",
               "asyncio": "#2ca02c", "uvloop": "#9467bd", "aiohttp": "#17becf"}
 
 
