@@ -7,17 +7,15 @@
 
 #if defined(CORIO_REACTOR_IO_URING)
 
-#include <corio/detail/cancellable_awaiter.hpp>
+#include <corio/detail/multishot_feed.hpp>
 #include <corio/detail/reactor/io_uring_buffers.hpp>
 #include <corio/event_loop.hpp>
 #include <corio/net/detail/socket.hpp>
 
 #include <algorithm>
 #include <cerrno>
-#include <coroutine>
 #include <cstring>
 #include <deque>
-#include <memory>
 
 namespace corio::detail {
 
@@ -37,24 +35,14 @@ namespace corio::detail {
 /// into the reader's own buffer (take() says so).
 ///
 /// The end of the stream and a socket error end the multishot; they stay, and
-/// every later take() returns them. The kernel may post to the feed after
-/// its socket let go of it, so release() hands a feed whose multishot has
-/// not ended to the ring, and its last completion destroys it.
-class receive_feed final : private io_completion {
+/// every later take() returns them.
+class receive_feed final : public multishot_feed<receive_feed> {
 public:
-    struct releaser {
-        void operator()(receive_feed* feed) const noexcept { feed->release(); }
-    };
-    using pointer = std::unique_ptr<receive_feed, releaser>;
-
     static constexpr std::size_t max_queued = 4;
 
     static pointer make(event_loop& loop, io_uring_reactor& ring, provided_buffers& buffers, int fd) {
         return pointer(new receive_feed(loop, ring, buffers, fd));
     }
-
-    receive_feed(const receive_feed&) = delete;
-    receive_feed& operator=(const receive_feed&) = delete;
 
     /// Copies up to `size` queued bytes to `out`: the count (> 0), 0 at the
     /// end of the stream, a socket's -errno, -EAGAIN when nothing is queued
@@ -84,7 +72,7 @@ public:
             return -ENOBUFS;
         }
         if (m_state == state::idle) {
-            arm();
+            arm_receive();
         }
         return -EAGAIN;
     }
@@ -106,80 +94,23 @@ public:
     /// Arms an idle multishot, so that arrival() has something to wait for.
     void start() {
         if (m_state == state::idle && m_end == no_end && !m_starved) {
-            arm();
+            arm_receive();
         }
     }
-
-    /// Whether a reader waits in arrival().
-    [[nodiscard]] bool has_waiter() const noexcept { return m_waiter != nullptr; }
 
     /// Before the socket closes: ends the multishot now (the kernel holds the
     /// socket while it runs), gives back what is queued, and wakes a waiting
     /// reader, which then finds the socket closed.
     void stop() noexcept {
         m_stopped = true;
-        if (m_state == state::armed) {
-            m_ring.cancel(*this);
-            m_state = state::ending;
-        }
-        for (const piece& queued_piece : m_pieces) {
-            m_buffers.give_back(queued_piece.id);
-        }
-        m_pieces.clear();
+        end();
+        give_back_queued();
         wake_waiter();
         m_ring.flush();
     }
 
-    /// Awaits a completion of the multishot (bytes, the end, an error, or
-    /// its stop): then take() again. Cancellable; bytes that arrive
-    /// meanwhile stay queued for the next read.
-    class arrival_operation : public cancellable_awaiter<arrival_operation> {
-    public:
-        explicit arrival_operation(receive_feed& feed) noexcept : m_feed(feed) {}
-        arrival_operation(const arrival_operation&) = delete;
-        arrival_operation& operator=(const arrival_operation&) = delete;
-        // A frame destroyed while it waits (its loop closing) leaves no waiter behind.
-        ~arrival_operation() {
-            if (m_registered) {
-                m_feed.m_waiter = nullptr;
-            }
-        }
-        // An idle feed posts nothing more: take() again (it re-arms).
-        [[nodiscard]] bool await_ready() const noexcept {
-            return m_feed.queued() != pending_input::nothing || m_feed.m_starved || m_feed.m_state == state::idle;
-        }
-
-    private:
-        friend cancellable_awaiter<arrival_operation>;
-        template <class Promise>
-        bool start(std::coroutine_handle<Promise> waiting) {
-            m_feed.m_waiter = this;
-            m_registered = true;
-            m_waiting = waiting;
-            return true;
-        }
-        bool cancel() noexcept {
-            m_feed.m_waiter = nullptr;
-            m_registered = false;
-            m_feed.m_loop.resume_soon(m_waiting);
-            return true;
-        }
-        void wake() noexcept {
-            m_registered = false;
-            disarm();
-            m_feed.m_loop.resume_soon(m_waiting);
-        }
-        friend class receive_feed;
-
-        receive_feed& m_feed;
-        std::coroutine_handle<> m_waiting;
-        bool m_registered = false;
-    };
-
-    [[nodiscard]] arrival_operation arrival() noexcept { return arrival_operation(*this); }
-
 private:
-    enum class state : unsigned char { idle, armed, ending };
+    friend multishot_feed<receive_feed>;
     static constexpr long no_end = 1;
 
     struct piece {
@@ -189,46 +120,29 @@ private:
     };
 
     receive_feed(event_loop& loop, io_uring_reactor& ring, provided_buffers& buffers, int fd)
-        : m_loop(loop), m_ring(ring), m_buffers(buffers), m_fd(fd) {
-        on_complete = &complete;
-    }
-    ~receive_feed() {
+        : multishot_feed(loop, ring), m_buffers(buffers), m_fd(fd) {}
+    ~receive_feed() { give_back_queued(); }
+
+    [[nodiscard]] bool has_news() const noexcept { return queued() != pending_input::nothing || m_starved; }
+
+    void give_back_queued() noexcept {
         for (const piece& queued_piece : m_pieces) {
             m_buffers.give_back(queued_piece.id);
         }
+        m_pieces.clear();
     }
 
-    void arm() {
+    void arm_receive() {
         const int fd = m_fd;
-        m_ring.submit(*this, [fd](io_uring_sqe* sqe) noexcept {
+        arm([fd](io_uring_sqe* sqe) noexcept {
             ::io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
             sqe->flags |= IOSQE_BUFFER_SELECT;
             sqe->buf_group = provided_buffers::group;
         });
-        m_state = state::armed;
     }
 
-    void release() noexcept {
-        m_owned = false;
-        if (m_state == state::idle) {
-            delete this;
-            return;
-        }
-        stop();
-        m_ring.adopt(*this, &destroy);
-    }
-
-    static void destroy(io_completion* self) noexcept { delete static_cast<receive_feed*>(self); }
-
-    void wake_waiter() noexcept {
-        if (arrival_operation* waiter = std::exchange(m_waiter, nullptr)) {
-            waiter->wake();
-        }
-    }
-
-    static void complete(io_completion* self, int result, unsigned flags) noexcept {
-        auto& feed = static_cast<receive_feed&>(*self);
-        const bool more = (flags & IORING_CQE_F_MORE) != 0;
+    static void complete(detail::io_completion* self, int result, unsigned flags) noexcept {
+        receive_feed& feed = feed_of(self);
         if ((flags & IORING_CQE_F_BUFFER) != 0) {
             const auto id = static_cast<unsigned short>(flags >> IORING_CQE_BUFFER_SHIFT);
             feed.m_buffers.taken();
@@ -247,32 +161,18 @@ private:
                 feed.m_end = result;
             }
         }
-        if (!more) {
-            feed.m_state = state::idle;
-            if (!feed.m_owned) {
-                feed.m_ring.forget(feed);
-                delete &feed;
-                return;
-            }
-        } else if (feed.m_state == state::armed && feed.m_pieces.size() >= max_queued) {
-            // The reader lags: stop taking buffers others need (see the class comment).
-            feed.m_ring.cancel(feed);
-            feed.m_state = state::ending;
+        if ((flags & IORING_CQE_F_MORE) != 0 && feed.m_pieces.size() >= max_queued) {
+            feed.end();  // the reader lags: stop taking buffers others need (see the class comment)
         }
-        feed.wake_waiter();
+        (void)feed.finish_completion(flags);
     }
 
-    event_loop& m_loop;
-    io_uring_reactor& m_ring;
     provided_buffers& m_buffers;
     int m_fd;
     std::deque<piece> m_pieces;
-    arrival_operation* m_waiter = nullptr;
     long m_end = no_end;  // 0: the peer's FIN; < 0: a socket error (-errno)
-    state m_state = state::idle;
     bool m_starved = false;  // the last multishot ended with ENOBUFS
     bool m_stopped = false;  // the socket is closing: what arrives is dropped
-    bool m_owned = true;     // false once released: the last completion destroys it
 };
 
 }  // namespace corio::detail
