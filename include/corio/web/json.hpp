@@ -308,11 +308,20 @@ namespace corio::web::detail {
 /// included, as is.
 inline void write_json_string(std::string& out, std::string_view text) {
     static constexpr char hex[] = "0123456789abcdef";
+    static constexpr std::array<bool, 256> escaped = [] {
+        std::array<bool, 256> table{};
+        for (std::size_t c = 0; c < 0x20; ++c) {
+            table[c] = true;
+        }
+        table['"'] = true;
+        table['\\'] = true;
+        return table;
+    }();
     out += '"';
     std::size_t plain_from = 0;
     for (std::size_t i = 0; i < text.size(); ++i) {
         const auto c = static_cast<unsigned char>(text[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') {
+        if (!escaped[c]) {
             continue;
         }
         out.append(text.data() + plain_from, i - plain_from);
@@ -428,8 +437,11 @@ void write_json(std::string& out, const T& value) {
                     out += ',';
                 }
                 first = false;
-                write_json_string(out, d.name);
-                out += ':';
+                // A member name is an identifier: nothing in it is escaped.
+                static constexpr std::string_view name = decltype(d)::name;
+                out += '"';
+                out.append(name);
+                out.append("\":", 2);
                 write_json(out, value.*d.pointer);
             });
             out += '}';
