@@ -463,9 +463,14 @@ namespace corio::web {
 /// boost::json::serialize(to_json(value)), written directly.
 template <class T>
 [[nodiscard]] std::string dump_json(const T& value) {
-    std::string out;
-    detail::write_json(out, value);
-    return out;
+    if constexpr (std::is_same_v<T, boost::json::value> || std::is_same_v<T, boost::json::object> ||
+                  std::is_same_v<T, boost::json::array>) {
+        return boost::json::serialize(value);  // no copy into a second string
+    } else {
+        std::string out;
+        detail::write_json(out, value);
+        return out;
+    }
 }
 
 }  // namespace corio::web
