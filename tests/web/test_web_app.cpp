@@ -1,6 +1,7 @@
 // Tests of corio/web/app.hpp, json.hpp, params.hpp and test_client.hpp
 // through the in-process test client: typed bodies both ways, 422 issues
-// naming the field, path/query/header/cookie parameters, state, exceptions.
+// naming the field, path/query/header/cookie parameters, state, exceptions
+// (mapped alike with and without global middleware), the direct JSON writer.
 #include <corio/web.hpp>
 #include <corio/web/json_implementation.hpp>
 
@@ -12,10 +13,15 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace http = corio::http;
@@ -478,4 +484,199 @@ TEST_CASE("form parameters: a described struct from the fields, or the whole for
     const json::value& content = doc.at("paths").at("/login").at("post").at("requestBody").at("content");
     CHECK(content.as_object().contains("application/x-www-form-urlencoded"));
     CHECK(content.as_object().contains("multipart/form-data"));
+}
+
+namespace error_mapping {
+
+struct failure_log {
+    int reported = 0;
+};
+
+web::app failing_app(bool global_middleware) {
+    web::app app;
+    if (global_middleware) {
+        app.use([](http::request& request, web::next call_next) { return call_next(request); });
+    }
+    app.get("/refused", []() -> int {
+        throw web::http_exception(403, "Not yours", {{"X-Reason", "owner"}});
+    });
+    app.post("/typed", [](create_user body) { return body.name; });
+    app.get("/invalid", []() -> corio::task<int> {
+        throw web::validation_error({web::validation_issue{json::array{"query", "q"}, "Field required", "missing"}});
+        co_return 0;
+    });
+    app.get("/boom", []() -> int { throw std::runtime_error("boom"); });
+    app.get("/teapot", []() -> int { throw teapot_error("short and stout"); });
+    app.get("/wrapped", []() -> int { throw std::runtime_error("inner"); },
+            {.middleware = {[](http::request& request, web::next call_next) -> corio::task<http::response> {
+                http::response answer = co_await call_next(request);
+                answer.headers.add("X-Route-Middleware", std::to_string(answer.status));
+                co_return answer;
+            }}});
+    app.exception_handler<teapot_error>([](http::request&, const teapot_error& e) {
+        return web::detail_response(418, e.what());
+    });
+    return app;
+}
+
+// Through the app's server handler (what http::server calls) and
+// app::handle (what test_client calls), with the 500s counted.
+corio::task<std::vector<http::response>> answers_of(web::app app, failure_log& log) {
+    corio::get_running_loop().set_exception_handler(
+        [&log](corio::event_loop&, const corio::exception_context&) { ++log.reported; });
+    const web::detail::app_handler handler = app.handler();
+    std::vector<http::response> answers;
+    const std::vector<std::pair<std::string, std::string>> calls = {
+        {"GET", "/refused"}, {"POST", "/typed"}, {"GET", "/invalid"},
+        {"GET", "/boom"},    {"GET", "/teapot"}, {"GET", "/wrapped"}};
+    for (const auto& [method, target] : calls) {
+        for (int through_handle = 0; through_handle < 2; ++through_handle) {
+            http::request request;
+            request.method = method;
+            request.target = target;
+            request.body = method == "POST" ? R"({"age":"old"})" : "";
+            if (through_handle == 1) {
+                answers.push_back(co_await app.handle(request));
+            } else {
+                answers.push_back(co_await handler(request));
+            }
+        }
+    }
+    co_return answers;
+}
+
+}  // namespace error_mapping
+
+TEST_CASE("handler exceptions map to the same responses with and without global middleware") {
+    using namespace error_mapping;
+    failure_log bare_log;
+    failure_log wrapped_log;
+    const std::vector<http::response> bare = corio::run(answers_of(failing_app(false), bare_log));
+    const std::vector<http::response> wrapped = corio::run(answers_of(failing_app(true), wrapped_log));
+    REQUIRE(bare.size() == 12);
+    REQUIRE(wrapped.size() == bare.size());
+    for (std::size_t i = 0; i < bare.size(); ++i) {
+        INFO("call " << i);
+        CHECK(bare[i] == wrapped[i]);
+    }
+    CHECK(bare[0].status == 403);
+    CHECK(std::string(bare[0].headers.get_or("X-Reason", "")) == "owner");
+    CHECK(json::parse(bare[0].body).at("detail").as_string() == "Not yours");
+    CHECK(bare[2].status == 422);
+    CHECK(first_loc(json::parse(bare[2].body)) == "/body/name");
+    CHECK(bare[4].status == 422);
+    CHECK(first_loc(json::parse(bare[4].body)) == "/query/q");
+    CHECK(bare[6].status == 500);
+    CHECK(json::parse(bare[6].body).at("detail").as_string() == "Internal Server Error");
+    CHECK(bare[8].status == 418);
+    CHECK(bare[10].status == 500);
+    CHECK(std::string(bare[10].headers.get_or("X-Route-Middleware", "")) == "500");
+    CHECK(bare_log.reported == 4);
+    CHECK(wrapped_log.reported == 4);
+}
+
+namespace direct_json {
+
+enum class tone { calm, loud };
+BOOST_DESCRIBE_ENUM(tone, calm, loud)
+
+struct point {
+    double x = 0;
+    float y = 0;
+};
+BOOST_DESCRIBE_STRUCT(point, (), (x, y))
+
+struct base_part {
+    std::string label;
+};
+BOOST_DESCRIBE_STRUCT(base_part, (), (label))
+
+struct rich : base_part {
+    bool yes = true;
+    bool no = false;
+    char letter = 'A';
+    std::int8_t small = -128;
+    std::uint16_t port = 65535;
+    std::int64_t lowest = std::numeric_limits<std::int64_t>::min();
+    std::uint64_t highest = std::numeric_limits<std::uint64_t>::max();
+    std::vector<double> reals;
+    std::string text;
+    std::string_view view = "view \"quoted\"";
+    tone named = tone::loud;
+    tone unnamed = static_cast<tone>(7);
+    std::optional<int> absent;
+    std::optional<std::string> present = "here";
+    std::optional<point> nested_absent;
+    std::vector<point> points;
+    std::vector<std::vector<int>> grid;
+    std::map<std::string, std::optional<tone>> by_name;
+    std::unordered_map<std::string, int> unordered;
+    std::map<std::string, int> empty_map;
+    std::vector<std::string> empty_list;
+    json::value raw;
+};
+BOOST_DESCRIBE_STRUCT(rich, (base_part), (yes, no, letter, small, port, lowest, highest, reals, text, view, named,
+                                          unnamed, absent, present, nested_absent, points, grid, by_name, unordered,
+                                          empty_map, empty_list, raw))
+
+// Two bases with a member of the same name: a JSON object keeps one key.
+struct left_part {
+    int x = 1;
+};
+BOOST_DESCRIBE_STRUCT(left_part, (), (x))
+struct right_part {
+    std::string x = "right";
+};
+BOOST_DESCRIBE_STRUCT(right_part, (), (x))
+struct both_parts : left_part, right_part {
+    int z = 3;
+};
+BOOST_DESCRIBE_STRUCT(both_parts, (left_part, right_part), (z))
+
+}  // namespace direct_json
+
+TEST_CASE("the direct JSON writer gives what boost::json::serialize(to_json(x)) gives") {
+    using namespace direct_json;
+    rich value;
+    value.label = "top";
+    value.reals = {0.0,
+                   -0.0,
+                   1.5,
+                   0.1,
+                   -2.25e-7,
+                   1e300,
+                   123456789012345680.0,
+                   std::numeric_limits<double>::denorm_min(),
+                   std::numeric_limits<double>::max(),
+                   std::numeric_limits<double>::infinity(),
+                   -std::numeric_limits<double>::infinity(),
+                   std::numeric_limits<double>::quiet_NaN(),
+                   static_cast<double>(0.1F)};
+    for (int c = 0; c < 0x80; ++c) {
+        value.text += static_cast<char>(c);
+    }
+    value.text += "/ é ✓ 😀";
+    const std::string valid_text = value.text;
+    value.text += " \xff\xc3 end";  // not UTF-8: passed through as is
+    value.points = {{0.5, 0.25F}, {-3.0, 1e10F}};
+    value.grid = {{1, 2}, {}, {-3}};
+    value.by_name = {{"a\"b", tone::calm}, {"c\nd", std::nullopt}, {"é", tone::loud}};
+    value.unordered = {{"one", 1}, {"two", 2}, {"three", 3}, {"four", 4}};
+    value.raw = json::parse(R"({"k":[1,2.5,"s",null,{"t":true}]})");
+    const std::string expected = json::serialize(web::to_json(value));
+    CHECK(web::dump_json(value) == expected);
+    CHECK(json::parse(web::dump_json(valid_text)).as_string() == valid_text);
+    CHECK(web::dump_json(both_parts{}) == json::serialize(web::to_json(both_parts{})));
+    CHECK(web::dump_json(both_parts{}) == R"({"x":"right","z":3})");
+    CHECK(web::dump_json(std::vector<rich>{value, rich{}}) ==
+          json::serialize(web::to_json(std::vector<rich>{value, rich{}})));
+    CHECK(web::dump_json(std::optional<point>{}) == "null");
+    CHECK(web::dump_json(std::string("\x1f")) == R"("\u001f")");
+
+    web::app app;
+    app.get("/rich", [&value] { return value; });
+    web::test_client client(app);
+    const web::test_response answer = client.get("/rich");
+    CHECK(answer.status == 200);
+    CHECK(answer.body == expected);
 }

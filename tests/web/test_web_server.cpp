@@ -1,5 +1,6 @@
 // Tests of corio::web behind a real http::server (corio's client over
-// loopback) and of its middleware (corio/web/middleware.hpp).
+// loopback) and of its middleware (corio/web/middleware.hpp); handlers
+// reading streamed bodies in process (test_client) and on app.run's workers.
 #include <corio/web.hpp>
 #include <corio/web/json_implementation.hpp>
 
@@ -30,7 +31,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace http = corio::http;
@@ -751,4 +754,136 @@ TEST_CASE("form limits and a streamed route's body limit answer 413 in JSON, and
     std::ifstream second(directory / "b.bin", std::ios::binary);
     CHECK(std::string(std::istreambuf_iterator<char>(second), {}) == "in process");
     std::filesystem::remove_all(directory);
+}
+
+// ---- Streamed bodies read by a handler taking http::request& ---------------
+
+namespace {
+
+// Reads the body through request::body_stream() whatever made it streamed:
+// answers "<bytes> <fnv1a> <limit> <pieces>".
+corio::task<http::response> stream_digest(http::request& request) {
+    http::body_reader& in = request.body_stream();
+    std::string all;
+    for (;;) {
+        const std::string_view piece = co_await in.read_some();
+        if (piece.empty()) {
+            break;
+        }
+        all.append(piece);
+    }
+    co_return http::text_response(std::to_string(all.size()) + " " + std::to_string(fnv1a(all)) + " " +
+                                  std::to_string(in.limit()));
+}
+
+web::app streaming_app() {
+    web::app app;
+    app.post("/route-streams", stream_digest, {.max_streamed_body = 1024 * 1024, .stream_body = true});
+    app.post("/server-streams", stream_digest);
+    app.post("/small-stream", stream_digest, {.max_streamed_body = 1000, .stream_body = true});
+    app.post("/whole", [](http::request& request) { return http::text_response(std::to_string(request.body.size())); });
+    return app;
+}
+
+std::optional<std::uint64_t> stream_every_body(const http::request&) {
+    return 2 * 1024 * 1024;
+}
+
+std::string patterned(std::size_t size) {
+    std::string text(size, '\0');
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        text[i] = static_cast<char>(i * 7 % 251);
+    }
+    return text;
+}
+
+}  // namespace
+
+TEST_CASE("a request& handler reads its streamed body the same in process and over a socket") {
+    const web::app app = streaming_app();
+    const std::string body = patterned(100 * 1024);  // several pieces of the reader
+    const std::string digest = std::to_string(body.size()) + " " + std::to_string(fnv1a(body));
+
+    web::test_client by_route(app);
+    const web::test_response route_streams = by_route.post("/route-streams", body);
+    CHECK(route_streams.status == 200);
+    CHECK(route_streams.body == digest + " 1048576");
+    CHECK(by_route.post("/small-stream", std::string(1001, 'x')).status == 413);
+    CHECK(by_route.post("/small-stream", std::string(1000, 'x')).body.starts_with("1000 "));
+    CHECK(by_route.post("/whole", body).body == std::to_string(body.size()));
+
+    web::test_client by_policy(app);
+    by_policy.stream_body = stream_every_body;
+    CHECK(by_policy.post("/server-streams", body).body == digest + " 2097152");
+    CHECK(by_policy.post("/route-streams", "").body == "0 " + std::to_string(fnv1a("")) + " 2097152");
+
+    run_with_watchdog([&]() -> corio::task<void> {
+        http::server_options by_server;
+        by_server.stream_body = stream_every_body;
+        http::server routes_decide = co_await app.serve("127.0.0.1", 0);
+        http::server server_decides = co_await app.serve("127.0.0.1", 0, by_server);
+        http::client_session session;
+        const std::string routes_base = "http://127.0.0.1:" + std::to_string(routes_decide.port());
+        const std::string server_base = "http://127.0.0.1:" + std::to_string(server_decides.port());
+        http::client_response streamed = co_await session.post(routes_base + "/route-streams", body, "text/plain");
+        const std::string streamed_text = co_await streamed.text();
+        CHECK(streamed_text == route_streams.body);
+        http::client_response refused = co_await session.post(routes_base + "/small-stream", std::string(1001, 'x'),
+                                                              "text/plain");
+        (void)co_await refused.text();
+        CHECK(refused.status() == 413);
+        http::client_response whole = co_await session.post(routes_base + "/whole", body, "text/plain");
+        const std::string whole_text = co_await whole.text();
+        CHECK(whole_text == std::to_string(body.size()));
+        http::client_response policy = co_await session.post(server_base + "/server-streams", body, "text/plain");
+        const std::string policy_text = co_await policy.text();
+        CHECK(policy_text == digest + " 2097152");
+        co_await routes_decide.shutdown(std::chrono::seconds(1));
+        co_await server_decides.shutdown(std::chrono::seconds(1));
+    }());
+}
+
+TEST_CASE("app.run gives every worker loop the app's streamed routes and the server's stream_body", "[threads]") {
+    const web::app app = streaming_app();
+    const std::string upload = patterned(300 * 1024);  // past max_body_size below
+    const std::string digest = std::to_string(upload.size()) + " " + std::to_string(fnv1a(upload));
+    for (const bool server_policy : {false, true}) {
+        INFO("server_options::stream_body set: " << server_policy);
+        web::run_options options{.workers = 2, .grace = std::chrono::milliseconds(500)};
+        options.server.limits.max_body_size = 64 * 1024;
+        options.server.reuse_port = true;
+        if (server_policy) {
+            options.server.stream_body = stream_every_body;
+        }
+        std::promise<std::uint16_t> ready;
+        std::future<std::uint16_t> port_future = ready.get_future();
+        options.on_ready = [&ready](std::uint16_t port) { ready.set_value(port); };
+        std::exception_ptr run_error;
+        std::thread server_thread([&] {
+            try {
+                app.run("127.0.0.1", 0, options);
+            } catch (...) {
+                run_error = std::current_exception();
+            }
+        });
+        REQUIRE(port_future.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+        const std::string target = "http://127.0.0.1:" + std::to_string(port_future.get()) +
+                                   (server_policy ? "/server-streams" : "/route-streams");
+        const std::string expected = digest + (server_policy ? " 2097152" : " 1048576");
+        const int answered = run_with_watchdog([&]() -> corio::task<int> {
+            int ok = 0;
+            for (int i = 0; i < 6; ++i) {
+                http::session_options fresh;
+                http::client_session session(fresh);  // a new connection each time, so the kernel spreads them
+                http::client_response r = co_await session.post(target, upload, "application/octet-stream");
+                const std::string text = co_await r.text();
+                ok += r.status() == 200 && text == expected ? 1 : 0;
+            }
+            co_return ok;
+        }(), std::chrono::seconds(20));
+        CHECK(answered == 6);
+        pthread_kill(server_thread.native_handle(), SIGTERM);
+        server_thread.join();
+        CHECK_FALSE(run_error);
+    }
 }

@@ -258,8 +258,15 @@ public:
             };
         }
         const detail::app_state* app_raw = m_state.get();
-        auto dispatched = [app_raw, raw_entry](http::request& request) {
+        auto dispatched = [app_raw, raw_entry](http::request& request) -> task<http::response> {
             detail::route_dispatched() = true;
+            // Every request enters through a guarded() of its own (handle(),
+            // handler()), which maps exceptions as this one would: only the
+            // app's middleware, between the two, needs the route's exceptions
+            // as responses. Decided per request: use() may come after route().
+            if (app_raw->global_middleware.empty()) {
+                return raw_entry->call(request);
+            }
             return detail::guarded(app_raw, &raw_entry->call, request);
         };
         if (detail::streams_body<Handler> || entry->options.stream_body) {

@@ -20,12 +20,15 @@
 #include <boost/describe/members.hpp>
 #include <boost/describe/modifiers.hpp>
 #include <boost/json/array.hpp>
+#include <boost/json/detail/format.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/mp11/algorithm.hpp>
 
+#include <array>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -295,10 +298,179 @@ template <class T>
     return from_json<T>(json, std::move(where));
 }
 
-/// Serializes `value` (see to_json).
+}  // namespace corio::web
+
+namespace corio::web::detail {
+
+/// Appends `text` as a JSON string, escaped as boost::json::serialize
+/// escapes it: '"', '\\' and the control characters below 0x20 (the short
+/// forms \b \t \n \f \r, else \u00xx); everything else, non-ASCII bytes
+/// included, as is.
+inline void write_json_string(std::string& out, std::string_view text) {
+    static constexpr char hex[] = "0123456789abcdef";
+    static constexpr std::array<bool, 256> escaped = [] {
+        std::array<bool, 256> table{};
+        for (std::size_t c = 0; c < 0x20; ++c) {
+            table[c] = true;
+        }
+        table['"'] = true;
+        table['\\'] = true;
+        return table;
+    }();
+    out += '"';
+    std::size_t plain_from = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (!escaped[c]) {
+            continue;
+        }
+        out.append(text.data() + plain_from, i - plain_from);
+        plain_from = i + 1;
+        char short_form = 0;
+        switch (c) {
+            case '"': short_form = '"'; break;
+            case '\\': short_form = '\\'; break;
+            case '\b': short_form = 'b'; break;
+            case '\t': short_form = 't'; break;
+            case '\n': short_form = 'n'; break;
+            case '\f': short_form = 'f'; break;
+            case '\r': short_form = 'r'; break;
+            default: break;
+        }
+        if (short_form != 0) {
+            out += '\\';
+            out += short_form;
+        } else {
+            const char code[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            out.append(code, sizeof code);
+        }
+    }
+    out.append(text.data() + plain_from, text.size() - plain_from);
+    out += '"';
+}
+
+/// True when no two described members of S share a name (a derived struct
+/// may repeat a base's): only then does writing members one by one give
+/// what a boost::json::object, which keeps the first position of a
+/// repeated key and the last value, gives.
+template <class S>
+consteval bool has_unique_member_names() {
+    using members = boost::describe::describe_members<S, described_member_mask>;
+    constexpr std::size_t count = boost::mp11::mp_size<members>::value;
+    std::array<std::string_view, count> names{};
+    std::size_t i = 0;
+    boost::mp11::mp_for_each<members>([&](auto d) { names[i++] = d.name; });
+    for (std::size_t a = 0; a < count; ++a) {
+        for (std::size_t b = a + 1; b < count; ++b) {
+            if (names[a] == names[b]) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/// Appends `value` as JSON, byte for byte what
+/// boost::json::serialize(to_json(value)) gives, without building the
+/// boost::json::value (a response's struct goes straight into its body).
+template <class T>
+void write_json(std::string& out, const T& value) {
+    if constexpr (std::is_same_v<T, boost::json::value> || std::is_same_v<T, boost::json::object> ||
+                  std::is_same_v<T, boost::json::array>) {
+        out += boost::json::serialize(value);
+    } else if constexpr (std::is_same_v<T, bool>) {
+        out += value ? "true" : "false";
+    } else if constexpr (std::is_integral_v<T>) {
+        using wide = std::conditional_t<std::is_signed_v<T>, std::int64_t, std::uint64_t>;
+        char digits[24];
+        const auto written = std::to_chars(digits, digits + sizeof digits, static_cast<wide>(value));
+        out.append(digits, written.ptr);
+    } else if constexpr (std::is_floating_point_v<T>) {
+        // Boost.JSON's own formatting (Ryu, "1.5E0"), which the serializer calls too.
+        char digits[boost::json::detail::max_number_chars + 1];
+        out.append(digits, boost::json::detail::format_double(digits, static_cast<double>(value)));
+    } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+        write_json_string(out, std::string_view(value));
+    } else if constexpr (is_described_enum<T>) {
+        const char* name = boost::describe::enum_to_string(value, nullptr);
+        if (name == nullptr) {
+            write_json(out, static_cast<std::int64_t>(value));
+        } else {
+            write_json_string(out, name);
+        }
+    } else if constexpr (is_optional<T>::value) {
+        if (!value) {
+            out += "null";
+        } else {
+            write_json(out, *value);
+        }
+    } else if constexpr (is_vector<T>::value) {
+        out += '[';
+        bool first = true;
+        for (const auto& item : value) {
+            if (!first) {
+                out += ',';
+            }
+            first = false;
+            write_json(out, item);
+        }
+        out += ']';
+    } else if constexpr (is_string_map<T>::value) {
+        out += '{';
+        bool first = true;
+        for (const auto& [key, item] : value) {
+            if (!first) {
+                out += ',';
+            }
+            first = false;
+            write_json_string(out, key);
+            out += ':';
+            write_json(out, item);
+        }
+        out += '}';
+    } else if constexpr (is_described_struct<T>) {
+        if constexpr (has_unique_member_names<T>()) {
+            out += '{';
+            bool first = true;
+            boost::mp11::mp_for_each<boost::describe::describe_members<T, described_member_mask>>([&](auto d) {
+                if (!first) {
+                    out += ',';
+                }
+                first = false;
+                // A member name is an identifier: nothing in it is escaped.
+                static constexpr std::string_view name = decltype(d)::name;
+                out += '"';
+                out.append(name);
+                out.append("\":", 2);
+                write_json(out, value.*d.pointer);
+            });
+            out += '}';
+        } else {
+            out += boost::json::serialize(web::to_json(value));
+        }
+    } else {
+        static_assert(sizeof(T) == 0,
+                      "corio::web: this type has no JSON conversion; describe it with BOOST_DESCRIBE_STRUCT "
+                      "or BOOST_DESCRIBE_ENUM, or return a boost::json::value");
+    }
+}
+
+}  // namespace corio::web::detail
+
+namespace corio::web {
+
+/// Serializes `value` (see to_json): the same text as
+/// boost::json::serialize(to_json(value)), written directly.
 template <class T>
 [[nodiscard]] std::string dump_json(const T& value) {
-    return boost::json::serialize(to_json(value));
+    if constexpr (std::is_same_v<T, boost::json::value> || std::is_same_v<T, boost::json::object> ||
+                  std::is_same_v<T, boost::json::array>) {
+        return boost::json::serialize(value);  // no copy into a second string
+    } else {
+        std::string out;
+        detail::write_json(out, value);
+        return out;
+    }
 }
 
 }  // namespace corio::web

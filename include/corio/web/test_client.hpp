@@ -4,6 +4,7 @@
 // (FastAPI's TestClient), for tests.
 
 #include <corio/detail/config.hpp>
+#include <corio/http/body_reader.hpp>
 #include <corio/http/message.hpp>
 #include <corio/run.hpp>
 #include <corio/task.hpp>
@@ -13,11 +14,51 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+
+namespace corio::web::detail {
+
+/// What test_client hands a handler whose body http::server would stream: the
+/// in-memory body, in pieces the size of the server's default read buffer,
+/// reporting the route's limit as the server's reader does.
+class in_memory_body_reader final : public http::body_reader {
+public:
+    in_memory_body_reader(std::string body, std::uint64_t limit) : m_body(std::move(body)), m_rest(m_body) {
+        describe(m_body.size(), limit);
+    }
+    in_memory_body_reader(const in_memory_body_reader&) = delete;
+    in_memory_body_reader& operator=(const in_memory_body_reader&) = delete;
+    ~in_memory_body_reader() override = default;
+
+protected:
+    // A coroutine, so a read cancelled before it ran takes nothing.
+    CORIO_HEADER_COROUTINE task<std::string_view> next_piece() override { co_return take(); }
+
+private:
+    static constexpr std::size_t piece_size = 16 * 1024;
+
+    std::string_view take() noexcept {
+        const std::string_view piece = m_rest.substr(0, piece_size);
+        m_rest.remove_prefix(piece.size());
+        returned(piece.size());
+        if (piece.empty()) {
+            ended();
+        }
+        return piece;
+    }
+
+    std::string m_body;
+    std::string_view m_rest;
+};
+
+}  // namespace corio::web::detail
 
 namespace corio::web {
 
@@ -34,6 +75,12 @@ struct test_response : http::response {
 /// http::server, which adds only framing (Content-Length, Connection, Date)
 /// and drops a HEAD response's body, as this client does too.
 ///
+/// A body that http::server would stream to the handler (a streaming route:
+/// a handler taking a form or `http::body_reader&`, route_options::stream_body;
+/// or what `stream_body` below picks) reaches the handler the same way,
+/// through request::body_stream(), over the in-memory body; one larger than
+/// the route's limit gets the server's 413 without the handler.
+///
 /// The plain methods (get, post, ...) run their own event loop for the one
 /// request (corio::run), like FastAPI's synchronous TestClient: call them
 /// where no loop runs. Inside a coroutine, co_await send() instead.
@@ -44,6 +91,12 @@ public:
 
     /// Every request gets these headers too (unless it sets them itself).
     http::headers default_headers{};
+
+    /// As http::server_options::stream_body: set, it decides which bodies the
+    /// handlers read through request::body_stream() (and their limit), as
+    /// the server given that option would; empty, the app's streaming
+    /// routes decide.
+    std::function<std::optional<std::uint64_t>(const http::request&)> stream_body{};
 
     /// Sends `method target` with `body` and `extra` headers through the app.
     [[nodiscard]] CORIO_HEADER_COROUTINE task<test_response> send(std::string method, std::string target,
@@ -61,7 +114,22 @@ public:
         if (!request->headers.contains("Host")) {
             request->headers.add("Host", "testserver");
         }
-        request->body = std::move(body);
+        const std::optional<std::uint64_t> stream_limit =
+            stream_body ? stream_body(*request) : m_app.handler().streamed_body_limit(*request);
+        std::unique_ptr<detail::in_memory_body_reader> streamed;
+        if (stream_limit && body.size() > *stream_limit) {
+            // What http::server answers a declared Content-Length over the limit.
+            test_response refused;
+            static_cast<http::response&>(refused) =
+                http::text_response(413, std::string(http::reason_phrase(413)) + "\n");
+            co_return refused;
+        }
+        if (stream_limit) {
+            streamed = std::make_unique<detail::in_memory_body_reader>(std::move(body), *stream_limit);
+            request->streamed_body = streamed.get();
+        } else {
+            request->body = std::move(body);
+        }
         http::response answer = co_await m_app.handle(*request);
         test_response result;
         static_cast<http::response&>(result) = std::move(answer);

@@ -325,7 +325,7 @@ http::response to_response(T&& value, int status) {
     if constexpr (std::is_same_v<D, http::response>) {
         return std::forward<T>(value);
     } else {
-        return http::json_response(boost::json::serialize(web::to_json(value)), status == 0 ? 200 : status);
+        return http::json_response(web::dump_json(value), status == 0 ? 200 : status);
     }
 }
 
