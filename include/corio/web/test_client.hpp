@@ -23,43 +23,6 @@
 #include <string_view>
 #include <utility>
 
-namespace corio::web::detail {
-
-/// What test_client hands a handler whose body http::server would stream: the
-/// in-memory body, in pieces the size of the server's default read buffer,
-/// reporting the route's limit as the server's reader does.
-class in_memory_body_reader final : public http::body_reader {
-public:
-    in_memory_body_reader(std::string body, std::uint64_t limit) : m_body(std::move(body)), m_rest(m_body) {
-        describe(m_body.size(), limit);
-    }
-    in_memory_body_reader(const in_memory_body_reader&) = delete;
-    in_memory_body_reader& operator=(const in_memory_body_reader&) = delete;
-    ~in_memory_body_reader() override = default;
-
-protected:
-    // A coroutine, so a read cancelled before it ran takes nothing.
-    CORIO_HEADER_COROUTINE task<std::string_view> next_piece() override { co_return take(); }
-
-private:
-    static constexpr std::size_t piece_size = 16 * 1024;
-
-    std::string_view take() noexcept {
-        const std::string_view piece = m_rest.substr(0, piece_size);
-        m_rest.remove_prefix(piece.size());
-        returned(piece.size());
-        if (piece.empty()) {
-            ended();
-        }
-        return piece;
-    }
-
-    std::string m_body;
-    std::string_view m_rest;
-};
-
-}  // namespace corio::web::detail
-
 namespace corio::web {
 
 /// A response seen by test_client, with readers for its body.
@@ -116,7 +79,9 @@ public:
         }
         const std::optional<std::uint64_t> stream_limit =
             stream_body ? stream_body(*request) : m_app.handler().streamed_body_limit(*request);
-        std::unique_ptr<detail::in_memory_body_reader> streamed;
+        // Handed out in pieces the size of the server's default read buffer.
+        std::string streamed_bytes;
+        std::unique_ptr<http::string_body_reader> streamed;
         if (stream_limit && body.size() > *stream_limit) {
             // What http::server answers a declared Content-Length over the limit.
             test_response refused;
@@ -125,7 +90,8 @@ public:
             co_return refused;
         }
         if (stream_limit) {
-            streamed = std::make_unique<detail::in_memory_body_reader>(std::move(body), *stream_limit);
+            streamed_bytes = std::move(body);
+            streamed = std::make_unique<http::string_body_reader>(streamed_bytes, 16 * 1024, *stream_limit);
             request->streamed_body = streamed.get();
         } else {
             request->body = std::move(body);
