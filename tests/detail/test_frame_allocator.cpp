@@ -20,6 +20,7 @@
 #include <corio/sleep.hpp>
 #include <corio/task.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdlib>
 #include <memory>
@@ -318,6 +319,67 @@ TEST_CASE("a frame allocated on one thread can be freed on another", "[frame_all
     });  // the thread's cache frees the block when the thread exits
     other.join();
     CHECK(reused_on_other_thread == frames_recycled);
+}
+
+namespace {
+
+// Runs on a thread's exit after its frame cache has closed (it is made before
+// the thread's first frame, so it is destroyed after the cache's cleanup).
+struct exit_report {
+    std::size_t deletes_at_exit = 0;  // what the cache's cleanup gave back
+    std::size_t late_deletes = 0;     // what one more free after it did
+    void* late_block = nullptr;
+    std::size_t* deletes_at_exit_out = nullptr;
+    std::size_t* late_deletes_out = nullptr;
+
+    ~exit_report() {
+        const std::size_t before = t_counters.deletes;
+        corio::detail::deallocate_frame(late_block, 300);
+        *deletes_at_exit_out = before;
+        *late_deletes_out = t_counters.deletes - before;
+    }
+};
+
+// Made after the thread's first frame, so destroyed before its cache's
+// cleanup: counts the thread's deletes from there on.
+struct count_exit_deletes {
+    ~count_exit_deletes() { t_counters = allocation_counters{true, 0, 0, 0}; }
+};
+
+}  // namespace
+
+TEST_CASE("a thread's cached frames are freed when it exits, and later frees bypass the cache",
+          "[frame_allocator][threads]") {
+    if (!frames_recycled) {
+        CORIO_TEST_SKIP("frame recycling is off in this build (CORIO_NO_FRAME_RECYCLING, e.g. under ASan)");
+        return;
+    }
+    REQUIRE_COUNTING_ALLOCATOR();
+    constexpr std::size_t kept = 10;
+    std::size_t deletes_while_running = 99;
+    std::size_t deletes_at_exit = 0;
+    std::size_t late_deletes = 0;
+    std::thread other([&] {
+        thread_local exit_report report;
+        report.deletes_at_exit_out = &deletes_at_exit;
+        report.late_deletes_out = &late_deletes;
+        std::array<void*, kept> blocks{};
+        for (void*& block : blocks) {
+            block = corio::detail::allocate_frame(300);
+        }
+        thread_local count_exit_deletes counter;
+        report.late_block = corio::detail::allocate_frame(300);
+        t_counters = allocation_counters{true, 0, 0, 0};
+        for (void* block : blocks) {
+            corio::detail::deallocate_frame(block, 300);
+        }
+        deletes_while_running = t_counters.deletes;
+        t_counters.recording = false;
+    });
+    other.join();
+    CHECK(deletes_while_running == 0);
+    CHECK(deletes_at_exit == kept);
+    CHECK(late_deletes == 1);
 }
 
 TEST_CASE("tasks created on one thread run and are destroyed on another", "[frame_allocator][threads]") {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <new>
+#include <type_traits>
 
 namespace corio::detail {
 
@@ -22,7 +23,7 @@ namespace corio::detail {
 /// 16k - 7. Class k therefore spans (16k - 8, 16k + 8] and allocates 16k + 8
 /// bytes: a frame costs no more memory cached than it would uncached (classes
 /// of (16(k-1), 16k] would send a 152-byte frame to a 176-byte chunk).
-class frame_cache {
+class frame_free_lists {
 public:
     static constexpr std::size_t granule = 16;  // the global allocator's step
     static constexpr std::size_t header = 8;    // what it keeps before each block
@@ -33,47 +34,70 @@ public:
     /// The size of the block a request of `size` bytes gets (up to max_cached_size).
     static constexpr std::size_t block_size_of(std::size_t size) noexcept { return block_size(class_of(size)); }
 
-    frame_cache() = default;
-    frame_cache(const frame_cache&) = delete;
-    frame_cache& operator=(const frame_cache&) = delete;
+    frame_free_lists(const frame_free_lists&) = delete;
+    frame_free_lists& operator=(const frame_free_lists&) = delete;
 
-    ~frame_cache() {
-        for (auto& list : m_free) {
-            while (list.head != nullptr) {
-                free_block* block = list.head;
-                list.head = block->next;
-                ::operator delete(block);
-            }
-            // Frames freed by later thread-exit destructors bypass the cache.
-            list.count = max_cached_per_class;
-        }
-    }
-
-    void* allocate(std::size_t size) {
+protected:
+    /// A kept block for a request of `size` bytes, or null.
+    void* try_take(std::size_t size) noexcept {
         if (size <= max_cached_size) {
-            const std::size_t cls = class_of(size);
-            free_list& list = m_free[cls];
+            free_list& list = m_free[class_of(size)];
             if (list.head != nullptr) {
                 free_block* block = list.head;
                 list.head = block->next;
                 --list.count;
                 return block;
             }
-            return ::operator new(block_size(cls));
         }
-        return ::operator new(size);
+        return nullptr;
     }
 
-    void deallocate(void* p, std::size_t size) noexcept {
-        if (size <= max_cached_size && m_free[class_of(size)].count < max_cached_per_class) {
-            free_list& list = m_free[class_of(size)];
-            auto* block = static_cast<free_block*>(p);
-            block->next = list.head;
-            list.head = block;
-            ++list.count;
-            return;
+    /// A new block of the size a request of `size` bytes gets.
+    static void* allocate_new(std::size_t size) {
+        return ::operator new(size <= max_cached_size ? block_size(class_of(size)) : size);
+    }
+
+    constexpr frame_free_lists() noexcept = default;
+    // Every class starts with `count` blocks counted: max_cached_per_class
+    // makes a cache that keeps nothing until open().
+    constexpr explicit frame_free_lists(std::size_t count) noexcept {
+        for (free_list& list : m_free) {
+            list.count = count;
         }
-        ::operator delete(p);
+    }
+    ~frame_free_lists() = default;
+
+    /// Keeps `p` for reuse; false when its class is full or it is too large.
+    bool try_keep(void* p, std::size_t size) noexcept {
+        if (size <= max_cached_size) {
+            free_list& list = m_free[class_of(size)];
+            if (list.count < max_cached_per_class) {
+                auto* block = static_cast<free_block*>(p);
+                block->next = list.head;
+                list.head = block;
+                ++list.count;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    void open() noexcept {
+        for (free_list& list : m_free) {
+            list.count = 0;
+        }
+    }
+
+    /// Frees every kept block; frees after this bypass the cache.
+    void close() noexcept {
+        for (free_list& list : m_free) {
+            while (list.head != nullptr) {
+                free_block* block = list.head;
+                list.head = block->next;
+                ::operator delete(block);
+            }
+            list.count = max_cached_per_class;
+        }
     }
 
 private:
@@ -93,10 +117,86 @@ private:
     free_list m_free[class_count];
 };
 
-inline frame_cache& this_thread_frame_cache() noexcept {
-    thread_local frame_cache cache;
-    return cache;
-}
+/// A frame cache of one's own (the lists above, freed when it is destroyed).
+class frame_cache : public frame_free_lists {
+public:
+    frame_cache() noexcept = default;
+    ~frame_cache() { close(); }
+
+    void* allocate(std::size_t size) {
+        if (void* block = try_take(size)) {
+            return block;
+        }
+        return allocate_new(size);
+    }
+
+    void deallocate(void* p, std::size_t size) noexcept {
+        if (!try_keep(p, size)) {
+            ::operator delete(p);
+        }
+    }
+};
+
+/// The calling thread's cache. It has no destructor, so the thread_local
+/// holding it is constant-initialized and reached without the
+/// initialization guard a destructor would put on every frame allocation
+/// and free. It starts closed (it keeps nothing). The thread's first
+/// allocation, or its first free if it frees before it allocates, opens it
+/// and registers, in a thread_local of its own, the cleanup that closes it
+/// at thread exit; frames freed after that bypass it. (Opening at the first
+/// allocation puts the registration's own small heap block where the old
+/// function-local cache put it: early, below the thread's frames.)
+class thread_frame_cache : public frame_free_lists {
+public:
+    constexpr thread_frame_cache() noexcept : frame_free_lists(max_cached_per_class) {}
+
+    void* allocate(std::size_t size) {
+        if (void* block = try_take(size)) {
+            return block;
+        }
+        if (!m_opened) [[unlikely]] {
+            open_for_this_thread();
+        }
+        return allocate_new(size);
+    }
+
+    void deallocate(void* p, std::size_t size) noexcept {
+        if (try_keep(p, size)) {
+            return;
+        }
+        if (!m_opened) [[unlikely]] {
+            open_for_this_thread();
+            if (try_keep(p, size)) {
+                return;
+            }
+        }
+        ::operator delete(p);
+    }
+
+private:
+    struct closer {
+        closer() noexcept = default;
+        closer(const closer&) = delete;
+        closer& operator=(const closer&) = delete;
+        ~closer();
+    };
+
+    [[gnu::cold, gnu::noinline]] void open_for_this_thread() noexcept {
+        m_opened = true;
+        [[maybe_unused]] thread_local const closer close_at_thread_exit;
+        open();
+    }
+
+    bool m_opened = false;
+};
+
+static_assert(std::is_trivially_destructible_v<thread_frame_cache>);
+
+inline constinit thread_local thread_frame_cache t_frame_cache;
+
+inline thread_frame_cache::closer::~closer() { t_frame_cache.close(); }
+
+inline thread_frame_cache& this_thread_frame_cache() noexcept { return t_frame_cache; }
 
 inline void* allocate_frame(std::size_t size) {
 #if defined(CORIO_NO_FRAME_RECYCLING)
