@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -117,8 +118,13 @@ int main(int argc, char** argv) {
         at = 4;
     }
     if (mode == "load" && argc == at + 4 && window >= 1) {
-        return corio::run(load(argv[at], std::atoi(argv[at + 1]), std::atoi(argv[at + 2]),
-                               static_cast<std::size_t>(std::atoll(argv[at + 3])), window));
+        try {
+            return corio::run(load(argv[at], std::atoi(argv[at + 1]), std::atoi(argv[at + 2]),
+                                   static_cast<std::size_t>(std::atoll(argv[at + 3])), window));
+        } catch (const std::exception& e) {  // e.g. the server is not listening yet
+            std::fprintf(stderr, "ws_echo_corio load: %s\n", e.what());
+            return 1;
+        }
     }
     std::fprintf(stderr, "usage: ws_echo_corio server PORT | load [--window W] URL CONNECTIONS MESSAGES SIZE\n");
     return 2;
