@@ -448,6 +448,7 @@ TEST_CASE("permessage-deflate: compressed messages inflate, bad compressed frame
 namespace {
 
 using scenario = std::function<corio::task<void>(raw_peer&)>;
+using task_of_message = corio::task<http::ws_message>;
 
 // Accepts one connection, answers the handshake (or sends `answer` instead
 // when given), then runs `script` on the raw connection.
@@ -565,6 +566,43 @@ TEST_CASE("client: a close the server never answers ends after close_timeout", "
         CHECK(clock.elapsed() < 1500ms);
         CHECK_FALSE(client.is_open());
         server.close();
+    }());
+}
+
+TEST_CASE("client: a receive() cancelled inside a large payload leaves it to the next receive()", "[websocket]") {
+    run_with_watchdog([]() -> corio::task<void> {
+        // 200 000 bytes: over the 64 KiB read buffer, so the payload is read
+        // straight into the message; half of it, a pause, then the rest.
+        const std::string payload = corio_test::pattern(200000, 7);
+        const std::string no_answer;
+        scenario script = [&payload](raw_peer& peer) -> corio::task<void> {
+            const std::string bytes = frame(fin | binary_op, payload, false);
+            co_await peer.send(bytes.substr(0, 100000));
+            co_await corio::sleep(150ms);
+            co_await peer.send(bytes.substr(100000));
+            co_await peer.send(frame(fin | text_op, "after", false));
+            co_await peer.send(frame(fin | close_op, close_payload(1000), false));
+            (void)co_await peer.next();  // the client's Close
+        };
+        corio::tcp_server server = co_await start_raw_server(script, no_answer);
+        http::websocket client =
+            co_await http::ws_connect("ws://127.0.0.1:" + std::to_string(server.port()) + "/", quick_options());
+        bool timed_out = false;
+        try {
+            task_of_message first = client.receive();
+            (void)co_await corio::wait_for(std::move(first), 50ms);
+        } catch (const corio::timeout_error&) {
+            timed_out = true;
+        }
+        CHECK(timed_out);
+        http::ws_message m = co_await client.receive();
+        CHECK(m.is_binary());
+        CHECK(m.data.size() == payload.size());
+        CHECK(m.data == payload);
+        m = co_await client.receive();
+        CHECK(m.data == "after");
+        const std::uint16_t code = co_await closed_code(client);
+        CHECK(code == 1000);
     }());
 }
 

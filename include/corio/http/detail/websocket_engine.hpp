@@ -7,6 +7,12 @@
 // answers pings, validates UTF-8 as fragments arrive, enforces the size
 // limit (also after decompression), runs the closing handshake, and writes
 // each message whole under a send mutex.
+//
+// Per message the work is a few plain functions around as few coroutines
+// as possible: receive() is one small coroutine (its frame recycled by the
+// frame cache) whose frame decoding is parse_step()/finish_frame(), plain
+// functions; it reads from the stream itself (no helper coroutines) unless a
+// heartbeat is set; send_message() writes an unfragmented frame itself.
 
 #include <corio/cancel.hpp>
 #include <corio/combinators.hpp>
@@ -194,19 +200,93 @@ private:
         co_return n;
     }
 
-    // Moves the unread bytes to the front and reads more behind them.
-    CORIO_HEADER_COROUTINE task<void> fill() {
+    // Moves the unread bytes to the front; returns the free space behind them.
+    std::span<std::byte> make_room() noexcept {
         if (m_begin > 0) {
             std::memmove(m_buffer.get(), m_buffer.get() + m_begin, m_end - m_begin);
             m_end -= m_begin;
             m_begin = 0;
         }
-        const std::size_t n = co_await read_raw(
-            std::as_writable_bytes(std::span<unsigned char>(m_buffer.get() + m_end, m_capacity - m_end)));
-        m_end += n;
+        return std::as_writable_bytes(std::span<unsigned char>(m_buffer.get() + m_end, m_capacity - m_end));
     }
 
-    CORIO_HEADER_COROUTINE task<void> write_frame(opcode op, std::string_view payload, bool compressed) {
+    // A read without heartbeat ended the connection: by `error`, or (null)
+    // by the end of the stream. The same words as read_raw's.
+    void read_failed(const std::exception_ptr& error) noexcept {
+        std::string lost;
+        if (error) {
+            try {
+                std::rethrow_exception(error);
+            } catch (const std::exception& e) {
+                lost = std::string("connection lost: ") + e.what();
+            } catch (...) {
+                lost = "connection lost";
+            }
+        } else {
+            lost = m_close_sent ? "connection closed before the peer's Close frame"
+                                : "connection closed without a Close frame";
+        }
+        set_lost(lost);
+    }
+
+    // A write failed (`error`): the connection is lost; throws what every
+    // later call will.
+    [[noreturn]] void write_failed(const std::exception_ptr& error) {
+        std::string what = "connection lost while sending";
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+            what += std::string(": ") + e.what();
+        } catch (...) {
+        }
+        set_lost(what);
+        std::rethrow_exception(m_failure);
+    }
+
+    // What receive() does next, decided by the plain functions below.
+    enum class step {
+        message,  // a whole message is ready
+        fill,     // more input is needed in the buffer
+        payload,  // a large frame's payload is being read into m_message
+        fail,     // the peer broke the protocol: fail(m_fail_code, m_fail_why)
+        ping,     // answer with a pong carrying m_control
+        close,    // the peer's Close frame, payload in m_control
+        again,    // look at the buffer again (a pong, a non-final fragment)
+    };
+
+    step failing(std::uint16_t code, std::string why) {
+        m_fail_code = code;
+        m_fail_why = std::move(why);
+        return step::fail;
+    }
+
+    // Decodes what the buffer holds: no I/O, nothing changes until a
+    // frame's payload is here (a frame waiting for input is parsed again
+    // from its header next time).
+    CORIO_DECL step parse_step(http::ws_message& out);
+    // The payload of the current data frame is all in m_message: unmask,
+    // validate, and end the message if this was its last frame.
+    CORIO_DECL step finish_frame(http::ws_message& out);
+
+    // A write cut short (cancelled, failed) leaves half a frame: the
+    // connection is unusable then.
+    struct abort_unless_done {
+        engine* self;
+        ~abort_unless_done() {
+            if (self != nullptr) {
+                self->set_lost("a send was interrupted mid-frame");
+            }
+        }
+    };
+
+    // Whether a frame goes out as one write of m_out (header and payload
+    // copied, masked on a client), rather than header and payload apart.
+    [[nodiscard]] bool one_write(std::size_t payload_size) const noexcept {
+        return m_role == role::client || payload_size <= 64 * 1024;
+    }
+
+    // Header and payload of one frame into m_out (see one_write).
+    void frame_into_out(opcode op, std::string_view payload, bool compressed) {
         frame_header h;
         h.op = op;
         h.rsv1 = compressed;
@@ -215,53 +295,50 @@ private:
         if (h.masked) {
             h.mask = m_masks.next();
         }
-        // A write cut short (cancelled, failed) leaves half a frame: the
-        // connection is unusable then.
-        struct abort_unless_done {
-            engine* self;
-            ~abort_unless_done() {
-                if (self != nullptr) {
-                    self->set_lost("a send was interrupted mid-frame");
-                }
-            }
-        } guard{this};
         unsigned char head[max_header_size];
         const std::size_t head_size = write_header(h, head);
+        m_out.resize(head_size + payload.size());
+        std::memcpy(m_out.data(), head, head_size);
+        if (h.masked) {
+            copy_masked(reinterpret_cast<unsigned char*>(m_out.data() + head_size),
+                        reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), h.mask);
+        } else if (!payload.empty()) {
+            std::memcpy(m_out.data() + head_size, payload.data(), payload.size());
+        }
+    }
+
+    void trim_out() noexcept {
+        if (m_out.capacity() > 1024 * 1024) {
+            m_out = std::string();  // do not keep one big message's buffer forever
+        }
+    }
+
+    CORIO_HEADER_COROUTINE task<void> write_frame(opcode op, std::string_view payload, bool compressed) {
+        abort_unless_done guard{this};
         std::exception_ptr error;
         try {
-            if (!h.masked && payload.size() > 64 * 1024) {
+            if (one_write(payload.size())) {
+                frame_into_out(op, payload, compressed);
+                co_await m_stream.write(std::string_view(m_out));
+                trim_out();
+            } else {
                 // Large and unmasked: two writes, no copy of the payload.
+                frame_header h;
+                h.op = op;
+                h.rsv1 = compressed;
+                h.length = payload.size();
+                unsigned char head[max_header_size];
+                const std::size_t head_size = write_header(h, head);
                 co_await m_stream.write(std::as_bytes(std::span<const unsigned char>(head, head_size)));
                 co_await m_stream.write(std::as_bytes(std::span<const char>(payload.data(), payload.size())));
-            } else {
-                m_out.resize(head_size + payload.size());
-                std::memcpy(m_out.data(), head, head_size);
-                if (h.masked) {
-                    copy_masked(reinterpret_cast<unsigned char*>(m_out.data() + head_size),
-                                reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), h.mask);
-                } else if (!payload.empty()) {
-                    std::memcpy(m_out.data() + head_size, payload.data(), payload.size());
-                }
-                co_await m_stream.write(std::string_view(m_out));
-                if (m_out.capacity() > 1024 * 1024) {
-                    m_out = std::string();  // do not keep one big message's buffer forever
-                }
             }
         } catch (const std::exception&) {
             error = std::current_exception();
         }
-        if (error) {
-            std::string what = "connection lost while sending";
-            try {
-                std::rethrow_exception(error);
-            } catch (const std::exception& e) {
-                what += std::string(": ") + e.what();
-            }
-            guard.self = nullptr;
-            set_lost(what);
-            std::rethrow_exception(m_failure);
-        }
         guard.self = nullptr;
+        if (error) {
+            write_failed(error);
+        }
     }
 
     CORIO_HEADER_COROUTINE task<void> send_close_frame(std::uint16_t code, std::string_view reason) {
@@ -386,6 +463,17 @@ private:
     bool m_message_compressed = false;
     std::string m_message;
     utf8_validator m_utf8;
+    // A data frame too large for the buffer, read straight into m_message
+    // at [m_frame_base, m_frame_base + m_frame_length); kept here so that a
+    // cancelled receive() continues it.
+    bool m_frame_pending = false;
+    frame_header m_frame;
+    std::size_t m_frame_base = 0;
+    std::size_t m_frame_length = 0;
+    std::size_t m_frame_got = 0;
+    std::uint16_t m_fail_code = 0;  // step::fail's close code and reason
+    std::string m_fail_why;
+    std::string m_control;  // step::ping's and step::close's payload
 
     corio::mutex m_send_mutex;  // one message's frames at a time
     std::string m_out;
@@ -405,189 +493,208 @@ private:
 };
 
 #if defined(CORIO_HTTP_DEFINITIONS)
+CORIO_DECL auto engine::parse_step(http::ws_message& out) -> step {
+    frame_header h;
+    const header_result parsed = parse_header(m_buffer.get() + m_begin, m_end - m_begin, h);
+    if (parsed.size == 0) {
+        return step::fill;
+    }
+    if (parsed.error != header_error::none) {
+        return failing(http::close_code::protocol_error, describe(parsed.error));
+    }
+    if (h.rsv2 || h.rsv3 || (h.rsv1 && (!compressed() || is_control(h.op) || h.op == opcode::continuation))) {
+        return failing(http::close_code::protocol_error, "reserved bit set without an extension defining it");
+    }
+    if (h.masked != (m_role == role::server)) {
+        return failing(http::close_code::protocol_error,
+                       m_role == role::server ? "client frame not masked" : "server frame masked");
+    }
+    if (is_control(h.op)) {
+        // Control payloads are at most 125 bytes: keep them whole in the buffer.
+        if (m_end - m_begin < parsed.size + h.length) {
+            return step::fill;
+        }
+        m_begin += parsed.size;
+        unsigned char* payload = m_buffer.get() + m_begin;
+        const std::size_t length = static_cast<std::size_t>(h.length);
+        m_begin += length;
+        if (h.masked) {
+            apply_mask(payload, length, h.mask, 0);
+        }
+        if (h.op == opcode::pong) {
+            return step::again;  // the arrival itself is what a heartbeat waits for
+        }
+        m_control.assign(reinterpret_cast<const char*>(payload), length);
+        return h.op == opcode::ping ? step::ping : step::close;
+    }
+    const bool continuation = h.op == opcode::continuation;
+    if (continuation && !m_in_message) {
+        return failing(http::close_code::protocol_error, "continuation frame without a message to continue");
+    }
+    if (!continuation && m_in_message) {
+        return failing(http::close_code::protocol_error, "new data frame before the last message ended");
+    }
+    // A compressed message is bounded after inflating; on the wire it
+    // may exceed the limit by deflate's worst-case expansion of
+    // incompressible data (a few bytes per 16 KiB block).
+    const bool compressed_message = continuation ? m_message_compressed : h.rsv1;
+    const std::size_t so_far = continuation ? m_message.size() : 0;
+    const std::size_t wire_limit = compressed_message
+                                       ? m_options.max_message_size + m_options.max_message_size / 256 + 1024
+                                       : m_options.max_message_size;
+    if (h.length > wire_limit - std::min(so_far, wire_limit)) {
+        return failing(http::close_code::message_too_big,
+                       "message larger than " + std::to_string(m_options.max_message_size) + " bytes");
+    }
+    const std::size_t length = static_cast<std::size_t>(h.length);
+    // A payload that fits the buffer is read into it whole first.
+    if (parsed.size + length <= m_capacity && m_end - m_begin < parsed.size + length) {
+        return step::fill;
+    }
+    if (!continuation) {
+        m_in_message = true;
+        m_message_type = h.op == opcode::text ? http::message_type::text : http::message_type::binary;
+        m_message_compressed = h.rsv1;
+        m_message.clear();
+        m_utf8.reset();
+    }
+    m_begin += parsed.size;
+    if (h.fin && m_message.empty() && !m_message_compressed && m_end - m_begin >= length) {
+        // The common case: one unfragmented message, whole in the buffer.
+        unsigned char* payload = m_buffer.get() + m_begin;
+        m_begin += length;
+        if (h.masked) {
+            apply_mask(payload, length, h.mask, 0);
+        }
+        const std::string_view view(reinterpret_cast<const char*>(payload), length);
+        if (m_message_type == http::message_type::text && !valid_utf8(view)) {
+            return failing(http::close_code::invalid_payload, "text message is not valid UTF-8");
+        }
+        m_in_message = false;
+        out.type = m_message_type;
+        out.data = std::string(view);  // a plain construction: assign() to the empty string costs more
+        return step::message;
+    }
+    m_frame = h;
+    m_frame_base = m_message.size();
+    m_frame_length = length;
+    const std::size_t have = std::min(length, m_end - m_begin);
+    m_message.append(reinterpret_cast<const char*>(m_buffer.get() + m_begin), have);
+    m_begin += have;
+    if (have < length) {
+        m_message.resize(m_frame_base + length);
+        m_frame_got = have;
+        m_frame_pending = true;
+        return step::payload;
+    }
+    return finish_frame(out);
+}
+
+CORIO_DECL auto engine::finish_frame(http::ws_message& out) -> step {
+    const bool text = m_message_type == http::message_type::text;
+    if (m_frame.masked) {
+        apply_mask(reinterpret_cast<unsigned char*>(m_message.data() + m_frame_base), m_frame_length, m_frame.mask,
+                   0);
+    }
+    if (text && !m_message_compressed &&
+        !m_utf8.feed(std::string_view(m_message.data() + m_frame_base, m_frame_length))) {
+        return failing(http::close_code::invalid_payload, "text message is not valid UTF-8");
+    }
+    if (!m_frame.fin) {
+        return step::again;
+    }
+    m_in_message = false;
+    if (m_message_compressed) {
+#if defined(CORIO_WITH_ZLIB)
+        const inflater::result r = m_inflater->decompress(m_message, m_inflated, m_options.max_message_size);
+        if (r == inflater::result::too_big) {
+            return failing(http::close_code::message_too_big,
+                           "message inflates past " + std::to_string(m_options.max_message_size) + " bytes");
+        }
+        if (r == inflater::result::corrupt) {
+            return failing(http::close_code::invalid_payload, "compressed message is corrupt");
+        }
+        m_message.swap(m_inflated);
+        if (text && !valid_utf8(m_message)) {
+            return failing(http::close_code::invalid_payload, "text message is not valid UTF-8");
+        }
+#endif
+    } else if (text && !m_utf8.complete()) {
+        return failing(http::close_code::invalid_payload, "text message ends inside a UTF-8 character");
+    }
+    out.type = m_message_type;
+    out.data = std::move(m_message);
+    m_message = std::string();
+    return step::message;
+}
+
 CORIO_HEADER_COROUTINE CORIO_DECL auto engine::receive() -> task<http::ws_message> {
     if (m_reading) {
-        throw std::logic_error(
-            "corio::http websocket: receive() while another receive() is waiting");
+        throw std::logic_error("corio::http websocket: receive() while another receive() is waiting");
     }
     m_reading = true;
     struct reading_guard {
         bool& flag;
         ~reading_guard() { flag = false; }
     } guard{m_reading};
+    http::ws_message out;
     for (;;) {
         if (m_failure) {
             std::rethrow_exception(m_failure);
         }
-        frame_header h;
-        const header_result parsed = parse_header(m_buffer.get() + m_begin, m_end - m_begin, h);
-        if (parsed.size == 0) {
-            co_await fill();
-            continue;
+        step next = step::payload;
+        if (!m_frame_pending) {
+            next = parse_step(out);
+        } else if (m_frame_got == m_frame_length) {
+            m_frame_pending = false;
+            next = finish_frame(out);
         }
-        if (parsed.error != header_error::none) {
-            co_await fail(http::close_code::protocol_error, describe(parsed.error));
-            continue;
-        }
-        if (h.rsv2 || h.rsv3 ||
-            (h.rsv1 && (!compressed() || is_control(h.op) || h.op == opcode::continuation))) {
-            co_await fail(http::close_code::protocol_error,
-                          "reserved bit set without an extension defining it");
-            continue;
-        }
-        if (h.masked != (m_role == role::server)) {
-            co_await fail(http::close_code::protocol_error, m_role == role::server
-                                                                ? "client frame not masked"
-                                                                : "server frame masked");
-            continue;
-        }
-        if (is_control(h.op)) {
-            // Control payloads are at most 125 bytes: keep them whole in the buffer.
-            if (m_end - m_begin < parsed.size + h.length) {
-                co_await fill();
-                continue;
+        switch (next) {
+            case step::message:
+                co_return std::move(out);
+            case step::fill:
+            case step::payload: {
+                const bool into_buffer = next == step::fill;
+                const std::span<std::byte> room =
+                    into_buffer ? make_room()
+                                : std::as_writable_bytes(std::span<char>(
+                                      m_message.data() + m_frame_base + m_frame_got, m_frame_length - m_frame_got));
+                std::size_t n = 0;
+                if (m_options.heartbeat) {
+                    n = co_await read_raw(room);  // 0: failed, m_failure says how
+                } else {
+                    std::exception_ptr error;
+                    try {
+                        n = co_await m_stream.read_some(room);
+                    } catch (const std::exception&) {
+                        error = std::current_exception();
+                    }
+                    if (error || n == 0) {
+                        read_failed(error);
+                        n = 0;
+                    }
+                }
+                if (into_buffer) {
+                    m_end += n;
+                } else {
+                    m_frame_got += n;
+                }
+                break;
             }
-            m_begin += parsed.size;
-            unsigned char* payload = m_buffer.get() + m_begin;
-            const std::size_t length = static_cast<std::size_t>(h.length);
-            m_begin += length;
-            if (h.masked) {
-                apply_mask(payload, length, h.mask, 0);
-            }
-            std::string body(reinterpret_cast<const char*>(payload), length);
-            if (h.op == opcode::ping) {
+            case step::fail:
+                co_await fail(m_fail_code, std::move(m_fail_why));
+                break;
+            case step::ping:
                 if (!m_close_sent) {
-                    co_await send_control(opcode::pong, body);
+                    co_await send_control(opcode::pong, m_control);
                 }
-            } else if (h.op == opcode::close) {
-                co_await on_close_frame(body);
-            }
-            continue;  // pong: the arrival itself is what a heartbeat waits for
+                break;
+            case step::close:
+                co_await on_close_frame(std::move(m_control));
+                break;
+            case step::again:
+                break;
         }
-        // A data frame. Nothing changes until its payload is here: a frame
-        // waiting for more input is parsed again from its header.
-        const bool continuation = h.op == opcode::continuation;
-        if (continuation && !m_in_message) {
-            co_await fail(http::close_code::protocol_error,
-                          "continuation frame without a message to continue");
-            continue;
-        }
-        if (!continuation && m_in_message) {
-            co_await fail(http::close_code::protocol_error,
-                          "new data frame before the last message ended");
-            continue;
-        }
-        // A compressed message is bounded after inflating; on the wire it
-        // may exceed the limit by deflate's worst-case expansion of
-        // incompressible data (a few bytes per 16 KiB block).
-        const bool compressed_message = continuation ? m_message_compressed : h.rsv1;
-        const std::size_t so_far = continuation ? m_message.size() : 0;
-        const std::size_t wire_limit =
-            compressed_message
-                ? m_options.max_message_size + m_options.max_message_size / 256 + 1024
-                : m_options.max_message_size;
-        if (h.length > wire_limit - std::min(so_far, wire_limit)) {
-            co_await fail(
-                http::close_code::message_too_big,
-                "message larger than " + std::to_string(m_options.max_message_size) + " bytes");
-            continue;
-        }
-        const std::size_t length = static_cast<std::size_t>(h.length);
-        // A payload that fits the buffer is read into it whole first.
-        if (parsed.size + length <= m_capacity && m_end - m_begin < parsed.size + length) {
-            co_await fill();
-            continue;
-        }
-        if (!continuation) {
-            m_in_message = true;
-            m_message_type =
-                h.op == opcode::text ? http::message_type::text : http::message_type::binary;
-            m_message_compressed = h.rsv1;
-            m_message.clear();
-            m_utf8.reset();
-        }
-        m_begin += parsed.size;
-        const bool text = m_message_type == http::message_type::text;
-        if (h.fin && m_message.empty() && !m_message_compressed && m_end - m_begin >= length) {
-            // The common case: one unfragmented message, whole in the buffer.
-            unsigned char* payload = m_buffer.get() + m_begin;
-            m_begin += length;
-            if (h.masked) {
-                apply_mask(payload, length, h.mask, 0);
-            }
-            const std::string_view view(reinterpret_cast<const char*>(payload), length);
-            if (text && !valid_utf8(view)) {
-                co_await fail(http::close_code::invalid_payload, "text message is not valid UTF-8");
-                continue;
-            }
-            m_in_message = false;
-            http::ws_message out;
-            out.type = m_message_type;
-            out.data.assign(view);
-            co_return out;
-        }
-        const std::size_t base = m_message.size();
-        const std::size_t have = std::min(length, m_end - m_begin);
-        m_message.append(reinterpret_cast<const char*>(m_buffer.get() + m_begin), have);
-        m_begin += have;
-        if (have < length) {
-            m_message.resize(base + length);
-            std::size_t got = have;
-            while (got < length) {
-                const std::size_t n = co_await read_raw(std::as_writable_bytes(
-                    std::span<char>(m_message.data() + base + got, length - got)));
-                if (n == 0) {
-                    break;
-                }
-                got += n;
-            }
-            if (got < length) {
-                continue;  // the connection failed; m_failure says how
-            }
-        }
-        if (h.masked) {
-            apply_mask(reinterpret_cast<unsigned char*>(m_message.data() + base), length, h.mask,
-                       0);
-        }
-        if (text && !m_message_compressed &&
-            !m_utf8.feed(std::string_view(m_message.data() + base, length))) {
-            co_await fail(http::close_code::invalid_payload, "text message is not valid UTF-8");
-            continue;
-        }
-        if (!h.fin) {
-            continue;
-        }
-        m_in_message = false;
-        if (m_message_compressed) {
-#if defined(CORIO_WITH_ZLIB)
-            const inflater::result r =
-                m_inflater->decompress(m_message, m_inflated, m_options.max_message_size);
-            if (r == inflater::result::too_big) {
-                co_await fail(http::close_code::message_too_big,
-                              "message inflates past " +
-                                  std::to_string(m_options.max_message_size) + " bytes");
-                continue;
-            }
-            if (r == inflater::result::corrupt) {
-                co_await fail(http::close_code::invalid_payload, "compressed message is corrupt");
-                continue;
-            }
-            m_message.swap(m_inflated);
-            if (text && !valid_utf8(m_message)) {
-                co_await fail(http::close_code::invalid_payload, "text message is not valid UTF-8");
-                continue;
-            }
-#endif
-        } else if (text && !m_utf8.complete()) {
-            co_await fail(http::close_code::invalid_payload,
-                          "text message ends inside a UTF-8 character");
-            continue;
-        }
-        http::ws_message out;
-        out.type = m_message_type;
-        out.data = std::move(m_message);
-        m_message = std::string();
-        co_return out;
     }
 }
 
@@ -604,7 +711,25 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto engine::send_message(opcode op, std::stri
         compress = true;
     }
 #endif
-    co_await write_frame(op, payload, compress);
+    if (!one_write(payload.size())) {
+        co_await write_frame(op, payload, compress);
+        co_return;
+    }
+    // write_frame's one-write case, written out here: one coroutine less
+    // per message.
+    frame_into_out(op, payload, compress);
+    abort_unless_done guard{this};
+    std::exception_ptr error;
+    try {
+        co_await m_stream.write(std::string_view(m_out));
+    } catch (const std::exception&) {
+        error = std::current_exception();
+    }
+    guard.self = nullptr;
+    if (error) {
+        write_failed(error);
+    }
+    trim_out();
 }
 
 CORIO_HEADER_COROUTINE CORIO_DECL auto engine::send_control(opcode op, std::string_view payload)

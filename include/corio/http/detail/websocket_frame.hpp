@@ -152,6 +152,14 @@ inline std::size_t write_header(const frame_header& h, unsigned char* out) noexc
     return at;
 }
 
+/// The 4-byte key repeated over 8 bytes, as they lie in memory (byte k is
+/// mask[k & 3]) whatever the byte order: the same 4 bytes twice.
+[[nodiscard]] inline std::uint64_t mask_key8(const std::array<std::uint8_t, 4>& mask) noexcept {
+    std::uint32_t key4;
+    std::memcpy(&key4, mask.data(), 4);
+    return static_cast<std::uint64_t>(key4) << 32 | key4;
+}
+
 /// XORs `size` bytes at `data` with `mask`, the first byte being byte
 /// `offset` of the payload (so a payload unmasked in pieces continues the
 /// key's rotation). Whole 8-byte words after a short head: the loop the
@@ -166,12 +174,7 @@ inline void apply_mask(unsigned char* data, std::size_t size, const std::array<s
         phase = (phase + 1) & 3;
         ++i;
     }
-    unsigned char key8[8];
-    for (std::size_t k = 0; k < 8; ++k) {
-        key8[k] = mask[k & 3];
-    }
-    std::uint64_t key;
-    std::memcpy(&key, key8, 8);
+    const std::uint64_t key = mask_key8(mask);
     for (; i + 8 <= size; i += 8) {
         std::uint64_t word;
         std::memcpy(&word, data + i, 8);
@@ -187,12 +190,7 @@ inline void apply_mask(unsigned char* data, std::size_t size, const std::array<s
 /// (one pass for a client's outgoing payload).
 inline void copy_masked(unsigned char* to, const unsigned char* from, std::size_t size,
                         const std::array<std::uint8_t, 4>& mask) noexcept {
-    unsigned char key8[8];
-    for (std::size_t k = 0; k < 8; ++k) {
-        key8[k] = mask[k & 3];
-    }
-    std::uint64_t key;
-    std::memcpy(&key, key8, 8);
+    const std::uint64_t key = mask_key8(mask);
     std::size_t i = 0;
     for (; i + 8 <= size; i += 8) {
         std::uint64_t word;
