@@ -154,6 +154,13 @@ struct header_list_access {
         field.name.append(name.data(), name.size());  // append to an empty string: assign, minus the overlap checks
         field.value.append(value.data(), value.size());
     }
+    /// The same with a value to move in (a response's Content-Type): the
+    /// field is made in place, with no header_field temporary moved in after.
+    static void append(http::headers& into, std::string_view name, std::string&& value) {
+        http::header_field& field = into.m_fields.emplace_back();
+        field.name.append(name.data(), name.size());
+        field.value = std::move(value);
+    }
 };
 
 }  // namespace corio::detail
@@ -506,7 +513,7 @@ struct response {
                                             std::string content_type = "text/plain; charset=utf-8") {
     response r;
     r.status = status;
-    r.headers.add("Content-Type", std::move(content_type));
+    detail::header_list_access::append(r.headers, "Content-Type", std::move(content_type));
     r.body = std::move(body);
     return r;
 }

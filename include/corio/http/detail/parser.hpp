@@ -13,6 +13,7 @@
 // basic_parser for its aliases).
 #include <corio/http/parser.hpp>
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -321,8 +322,9 @@ private:
     void reset_message() {
         static constexpr std::size_t kept_body_capacity = 16 * 1024;
         if constexpr (is_request) {
-            m_message.method.clear();  // both set by the request line, before any event
-            m_message.target.clear();
+            // method and target stay: the request line sets both before any
+            // event, and a keep-alive client sends the same ones again and
+            // again (see assign_changed).
             m_message.path_params.clear();
             m_message.streamed_body = nullptr;
         } else {
@@ -337,14 +339,72 @@ private:
             m_message.body.clear();
     }
 
+    /// to = from, skipped when they are equal already: a short compare costs
+    /// less than a copy into the string.
+    static void assign_changed(std::string& to, std::string_view from) {
+        if (to.size() == from.size()) {
+            std::size_t k = 0;
+            while (k < from.size() && to[k] == from[k])
+                ++k;
+            if (k == from.size())
+                return;
+        }
+        to.assign(from.data(), from.size());
+    }
+
     /// Parses "HTTP/d.d" at the start of `s`.
     http::http_version parse_version(std::string_view s) {
+        if (s.size() == 8 && std::memcmp(s.data(), "HTTP/1.1", 8) == 0)
+            return {1, 1};  // nearly every message: one compare
         if (s.size() != 8 || s.substr(0, 5) != "HTTP/" || s[6] != '.' || s[5] < '0' || s[5] > '9' ||
             s[7] < '0' || s[7] > '9')
             fail(error_kind::bad_message, "malformed HTTP version");
         if (s[5] != '1')
             fail(error_kind::bad_message, "unsupported HTTP major version");
         return {s[5] - '0', s[7] - '0'};
+    }
+
+    /// The index in [s, s + n) of the first CR or LF (n when there is none);
+    /// `clean` becomes false when a control character other than HTAB, or
+    /// DEL, comes before it (one that no field value, reason phrase or
+    /// request line may hold). Eight bytes per step where it can: every byte
+    /// of every head goes through here.
+    static std::size_t line_end(const char* s, std::size_t n, bool& clean) noexcept {
+        std::size_t k = 0;
+        if constexpr (std::endian::native == std::endian::little) {
+            constexpr std::uint64_t ones = 0x0101010101010101ull;
+            constexpr std::uint64_t highs = 0x8080808080808080ull;
+            while (k + 8 <= n) {
+                std::uint64_t word;
+                std::memcpy(&word, s + k, 8);
+                // High bit of each byte below 0x20, and of each DEL; a borrow
+                // can mark bytes after a marked one, never before it, so the
+                // lowest mark is a true one.
+                const std::uint64_t del = word ^ (ones * 0x7F);
+                const std::uint64_t marks = (((word - ones * 0x20) & ~word) | ((del - ones) & ~del)) & highs;
+                if (marks == 0) {
+                    k += 8;
+                    continue;
+                }
+                k += static_cast<std::size_t>(std::countr_zero(marks)) / 8;
+                const char c = s[k];
+                if (c == '\r' || c == '\n')
+                    return k;
+                if (c != '\t')
+                    clean = false;
+                ++k;
+            }
+        }
+        for (; k < n; ++k) {
+            const auto u = static_cast<unsigned char>(s[k]);
+            if (u < 0x20 || u == 0x7F) {
+                if (u == '\r' || u == '\n')
+                    return k;
+                if (u != '\t')
+                    clean = false;
+            }
+        }
+        return n;
     }
 
     /// Fast path of feed() for a line-oriented state, at input[i] with no CR
@@ -358,15 +418,15 @@ private:
     bool take_line(std::span<const char> input, std::size_t& i, std::optional<http::parse_status>& event) {
         const char* const start = input.data() + i;
         const std::size_t available = input.size() - i;
-        const void* const cr = std::memchr(start, '\r', available);
-        const std::size_t length =
-            cr == nullptr ? available : static_cast<std::size_t>(static_cast<const char*>(cr) - start);
-        if (length != 0 && std::memchr(start, '\n', length) != nullptr)
+        bool clean = true;
+        const std::size_t length = line_end(start, available, clean);
+        const bool cr = length != available;
+        if (cr && start[length] == '\n')
             return false;
         if (m_line.size() + length > m_limits.max_line_length)
             return false;
-        const bool whole = cr != nullptr && length + 1 < available && start[length + 1] == '\n';
-        if (cr != nullptr && !whole)
+        const bool whole = cr && length + 1 < available && start[length + 1] == '\n';
+        if (cr && !whole)
             return false;
         const std::size_t taken = whole ? length + 2 : length;
         if (in_header_section()) {
@@ -381,7 +441,7 @@ private:
             return false;
         }
         if (m_line.empty()) {
-            event = on_line(std::string_view(start, length));
+            event = on_line(std::string_view(start, length), clean);
         } else {
             m_line.append(start, length);
             event = on_line(m_line);
@@ -390,8 +450,9 @@ private:
         return true;
     }
 
-    /// Called with a complete line (without CRLF); returns an event to report, if any.
-    std::optional<http::parse_status> on_line(std::string_view line) {
+    /// Called with a complete line (without CRLF); returns an event to report,
+    /// if any. `clean`: line_end found no byte a field value may not hold.
+    std::optional<http::parse_status> on_line(std::string_view line, bool clean = false) {
         switch (m_state) {
             case state::start_line:
                 if (line.empty()) {
@@ -401,7 +462,7 @@ private:
                     }
                     fail(error_kind::bad_message, "empty start line");
                 }
-                parse_start_line(line);
+                parse_start_line(line, clean);
                 m_state = state::header_line;
                 return std::nullopt;
             case state::header_line:
@@ -409,7 +470,7 @@ private:
                     commit_held_field(m_message.headers);
                     return headers_done();
                 }
-                parse_field(line, m_message.headers);
+                parse_field(line, m_message.headers, clean);
                 return std::nullopt;
             case state::trailer_line:
                 if (line.empty()) {
@@ -417,7 +478,7 @@ private:
                     m_state = state::done;
                     return http::parse_status::message_complete;
                 }
-                parse_field(line, m_trailers);
+                parse_field(line, m_trailers, clean);
                 return std::nullopt;
             case state::chunk_size:
                 parse_chunk_size(line);
@@ -427,7 +488,7 @@ private:
         }
     }
 
-    void parse_start_line(std::string_view line) {
+    void parse_start_line(std::string_view line, bool clean) {
         const std::size_t sp1 = line.find(' ');
         if (sp1 == std::string_view::npos)
             fail(error_kind::bad_message, "malformed start line");
@@ -447,10 +508,8 @@ private:
                     fail(error_kind::bad_message, "invalid character in request-target");
             }
             m_message.version = parse_version(line.substr(sp2 + 1));
-            m_message.method.clear();
-            m_message.method.append(method.data(), method.size());
-            m_message.target.clear();
-            m_message.target.append(target.data(), target.size());
+            assign_changed(m_message.method, method);
+            assign_changed(m_message.target, target);
         } else {
             m_message.version = parse_version(line.substr(0, sp1));
             const std::string_view rest = line.substr(sp1 + 1);
@@ -465,15 +524,16 @@ private:
             if (status < 100 || status > 599)
                 fail(error_kind::bad_message, "status code out of range");
             const std::string_view reason = rest.size() > 3 ? rest.substr(4) : std::string_view{};
-            for (const char c : reason)
-                if (!http_grammar::is_field_char(c))
-                    fail(error_kind::bad_message, "invalid character in reason phrase");
+            if (!clean)
+                for (const char c : reason)
+                    if (!http_grammar::is_field_char(c))
+                        fail(error_kind::bad_message, "invalid character in reason phrase");
             m_message.status = status;
             m_message.reason = std::string(reason);
         }
     }
 
-    void parse_field(std::string_view line, http::headers& into) {
+    void parse_field(std::string_view line, http::headers& into, bool clean) {
         if (line[0] == ' ' || line[0] == '\t') {
             if constexpr (is_request) {
                 fail(error_kind::bad_message, "obsolete line folding (obs-fold) in a request");
@@ -493,9 +553,10 @@ private:
         if (!http_grammar::is_token(name))
             fail(error_kind::bad_message, "invalid character in header name");
         const std::string_view value = http_grammar::trim_ows(line.substr(colon + 1));
-        for (const char c : value)
-            if (!http_grammar::is_field_char(c))
-                fail(error_kind::bad_message, "invalid character in header value");
+        if (!clean)
+            for (const char c : value)
+                if (!http_grammar::is_field_char(c))
+                    fail(error_kind::bad_message, "invalid character in header value");
         if (++m_field_count > m_limits.max_header_count)
             fail(error_kind::headers_too_large, "more header fields than max_header_count");
         if constexpr (is_request) {
