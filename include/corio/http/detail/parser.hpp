@@ -318,7 +318,9 @@ private:
 
     /// m_message = Message{}, but keeping the storage of the header list and
     /// of a small body, so a keep-alive connection parses each request
-    /// without allocating for it again.
+    /// without allocating for it again. A request's method, target and
+    /// fields are left to be written over by the next head (its event is the
+    /// first moment they are valid).
     void reset_message() {
         static constexpr std::size_t kept_body_capacity = 16 * 1024;
         if constexpr (is_request) {
@@ -332,24 +334,15 @@ private:
             m_message.reason.clear();
         }
         m_message.version = http::http_version{};
-        m_message.headers.clear();
+        // A request's fields are written over the previous request's
+        // (header_list_access::put), the surplus dropped at the end of the
+        // head: no strings made and freed per field and request.
+        if constexpr (!is_request)
+            m_message.headers.clear();
         if (m_message.body.capacity() > kept_body_capacity)
             std::string().swap(m_message.body);
         else
             m_message.body.clear();
-    }
-
-    /// to = from, skipped when they are equal already: a short compare costs
-    /// less than a copy into the string.
-    static void assign_changed(std::string& to, std::string_view from) {
-        if (to.size() == from.size()) {
-            std::size_t k = 0;
-            while (k < from.size() && to[k] == from[k])
-                ++k;
-            if (k == from.size())
-                return;
-        }
-        to.assign(from.data(), from.size());
     }
 
     /// Parses "HTTP/d.d" at the start of `s`.
@@ -508,8 +501,8 @@ private:
                     fail(error_kind::bad_message, "invalid character in request-target");
             }
             m_message.version = parse_version(line.substr(sp2 + 1));
-            assign_changed(m_message.method, method);
-            assign_changed(m_message.target, target);
+            header_list_access::assign_changed(m_message.method, method);
+            header_list_access::assign_changed(m_message.target, target);
         } else {
             m_message.version = parse_version(line.substr(0, sp1));
             const std::string_view rest = line.substr(sp1 + 1);
@@ -560,7 +553,10 @@ private:
         if (++m_field_count > m_limits.max_header_count)
             fail(error_kind::headers_too_large, "more header fields than max_header_count");
         if constexpr (is_request) {
-            header_list_access::append(into, name, value);
+            if (&into == &m_message.headers)
+                header_list_access::put(into, m_field_count - 1, name, value);
+            else
+                header_list_access::append(into, name, value);
         } else {
             // Held back until the next line shows whether an obs-fold continues it.
             commit_held_field(into);
@@ -623,6 +619,8 @@ private:
     }
 
     std::optional<http::parse_status> headers_done() {
+        if constexpr (is_request)
+            header_list_access::truncate(m_message.headers, m_field_count);
         const http::headers& h = m_message.headers;
         const http::http_version v = m_message.version;
         // One pass over the fields for what framing needs; the field lists
