@@ -482,28 +482,48 @@ private:
     }
 
     void parse_start_line(std::string_view line, bool clean) {
-        const std::size_t sp1 = line.find(' ');
-        if (sp1 == std::string_view::npos)
-            fail(error_kind::bad_message, "malformed start line");
         if constexpr (is_request) {
-            const std::size_t sp2 = line.find(' ', sp1 + 1);
-            if (sp2 == std::string_view::npos)
-                fail(error_kind::bad_message, "malformed request line");
-            const std::string_view method = line.substr(0, sp1);
-            const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-            if (!http_grammar::is_token(method))
-                fail(error_kind::bad_message, "invalid method");
-            if (target.empty())
-                fail(error_kind::bad_message, "empty request-target");
-            for (const char c : target) {
-                const auto u = static_cast<unsigned char>(c);
-                if (u <= 0x20 || u >= 0x7F)
-                    fail(error_kind::bad_message, "invalid character in request-target");
+            // One pass: the method's tchars up to SP, then the target's
+            // visible bytes up to SP. A line that is not that takes the
+            // checks below, which refuse it with the first problem's message.
+            std::size_t sp1 = 0;
+            while (sp1 < line.size() && http_grammar::is_token_char(line[sp1]))
+                ++sp1;
+            std::size_t sp2 = sp1 + 1;
+            if (sp1 != 0 && sp1 < line.size() && line[sp1] == ' ') {
+                while (sp2 < line.size()) {
+                    const auto u = static_cast<unsigned char>(line[sp2]);
+                    if (u <= 0x20 || u >= 0x7F)
+                        break;
+                    ++sp2;
+                }
             }
-            m_message.version = parse_version(line.substr(sp2 + 1));
+            if (sp1 == 0 || sp2 == sp1 + 1 || sp2 >= line.size() || line[sp2] != ' ') {
+                sp1 = line.find(' ');
+                if (sp1 == std::string_view::npos)
+                    fail(error_kind::bad_message, "malformed start line");
+                sp2 = line.find(' ', sp1 + 1);
+                if (sp2 == std::string_view::npos)
+                    fail(error_kind::bad_message, "malformed request line");
+                if (!http_grammar::is_token(line.substr(0, sp1)))
+                    fail(error_kind::bad_message, "invalid method");
+                if (sp2 == sp1 + 1)
+                    fail(error_kind::bad_message, "empty request-target");
+                for (const char c : line.substr(sp1 + 1, sp2 - sp1 - 1)) {
+                    const auto u = static_cast<unsigned char>(c);
+                    if (u <= 0x20 || u >= 0x7F)
+                        fail(error_kind::bad_message, "invalid character in request-target");
+                }
+            }
+            const std::string_view method(line.data(), sp1);
+            const std::string_view target(line.data() + sp1 + 1, sp2 - sp1 - 1);
+            m_message.version = parse_version(std::string_view(line.data() + sp2 + 1, line.size() - sp2 - 1));
             header_list_access::assign_changed(m_message.method, method);
             header_list_access::assign_changed(m_message.target, target);
         } else {
+            const std::size_t sp1 = line.find(' ');
+            if (sp1 == std::string_view::npos)
+                fail(error_kind::bad_message, "malformed start line");
             m_message.version = parse_version(line.substr(0, sp1));
             const std::string_view rest = line.substr(sp1 + 1);
             if (rest.size() < 3 || (rest.size() > 3 && rest[3] != ' '))
@@ -535,17 +555,27 @@ private:
                 return;
             }
         }
-        const std::size_t colon = line.find(':');
-        if (colon == std::string_view::npos)
-            fail(error_kind::bad_message, "header line without ':'");
-        const std::string_view name = line.substr(0, colon);
-        if (name.empty())
-            fail(error_kind::bad_message, "empty header name");
-        if (name.back() == ' ' || name.back() == '\t')
-            fail(error_kind::bad_message, "whitespace between header name and ':'");
-        if (!http_grammar::is_token(name))
-            fail(error_kind::bad_message, "invalid character in header name");
-        const std::string_view value = http_grammar::trim_ows(line.substr(colon + 1));
+        // One pass over the name's tchars to the ':'. A line that is not
+        // `token ":"` takes the checks below, which refuse it with the first
+        // problem's message.
+        std::size_t colon = 0;
+        while (colon < line.size() && http_grammar::is_token_char(line[colon]))
+            ++colon;
+        if (colon == 0 || colon == line.size() || line[colon] != ':') {
+            colon = line.find(':');
+            if (colon == std::string_view::npos)
+                fail(error_kind::bad_message, "header line without ':'");
+            const std::string_view name = line.substr(0, colon);
+            if (name.empty())
+                fail(error_kind::bad_message, "empty header name");
+            if (name.back() == ' ' || name.back() == '\t')
+                fail(error_kind::bad_message, "whitespace between header name and ':'");
+            if (!http_grammar::is_token(name))
+                fail(error_kind::bad_message, "invalid character in header name");
+        }
+        const std::string_view name(line.data(), colon);
+        const std::string_view value =
+            http_grammar::trim_ows(std::string_view(line.data() + colon + 1, line.size() - colon - 1));
         if (!clean)
             for (const char c : value)
                 if (!http_grammar::is_field_char(c))
