@@ -510,6 +510,123 @@ TEST_CASE("Lines taken whole from the input fail at the same byte as lines fed b
     CHECK(outcome(inputs[9], 0) == "GET / 1.1|Host: a|GET /b 1.1|Host: b|");
 }
 
+TEST_CASE("A parser reused without take_message holds only the current request's line and fields",
+          "[http][parser]") {
+    // The parser writes each request's fields over the previous request's:
+    // none may survive into a request that has fewer, or other, fields.
+    request_parser p;
+    auto parse = [&p](std::string_view input) {
+        std::span<const char> rest(input.data(), input.size());
+        for (;;) {
+            const auto r = p.feed(rest);
+            rest = rest.subspan(r.consumed);
+            if (r.status == parse_status::message_complete)
+                break;
+            REQUIRE(r.status != parse_status::need_more);
+        }
+        REQUIRE(rest.empty());
+        return describe(p.message()) + "|" + [&] {
+            std::string text;
+            for (const auto& line : lines_of(p.message().headers))
+                text += line + "|";
+            return text;
+        }();
+    };
+    CHECK(parse("GET /a HTTP/1.1\r\nHost: a\r\nX-One: 1\r\nX-Two: 22\r\n\r\n") ==
+          "GET /a 1.1|Host: a|X-One: 1|X-Two: 22|");
+    CHECK(parse("POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n") ==
+          "POST /b 1.1|Host: a|Content-Length: 0|");
+    CHECK(parse("GET /a HTTP/1.1\r\nhost: a-much-longer-host-name.example\r\nX-One: 1\r\nX-Two: 2\r\nX-3: 3\r\n\r\n") ==
+          "GET /a 1.1|host: a-much-longer-host-name.example|X-One: 1|X-Two: 2|X-3: 3|");
+    CHECK(parse("GET /a HTTP/1.1\r\nHost: a\r\nX-One: 1\r\nX-Two: 2\r\nX-3: 3\r\n\r\n") ==
+          "GET /a 1.1|Host: a|X-One: 1|X-Two: 2|X-3: 3|");
+    // What a handler did to the fields does not carry over either.
+    p.message().headers.remove("X-One");
+    p.message().headers.add("Added", "by the handler");
+    p.message().method = "CHANGED";
+    CHECK(parse("GET /a HTTP/1.1\r\nHost: a\r\nX-One: 1\r\n\r\n") == "GET /a 1.1|Host: a|X-One: 1|");
+    CHECK(parse("OPTIONS * HTTP/1.0\r\n\r\n") == "OPTIONS * 1.0|");
+    CHECK(parse("GET /a HTTP/1.1\r\nHost: a\r\n\r\n") == "GET /a 1.1|Host: a|");
+    CHECK(parse("GET /a HTTP/1.1\r\nHost: b\r\n\r\n") == "GET /a 1.1|Host: b|");
+}
+
+TEST_CASE("Control bytes are refused wherever they fall in a line, whole or byte at a time", "[http][parser]") {
+    // Lines are scanned eight bytes at a time: a control byte (or DEL) at
+    // any place in a word, after an HTAB, or in the last bytes must be found.
+    auto outcome = [](const std::string& input, std::size_t step) {
+        try {
+            const auto messages = run<request_parser>(input, step, body_mode::accumulate, false);
+            std::string text;
+            for (const auto& m : messages) {
+                text += m.start + "|";
+                for (const auto& f : m.fields)
+                    text += f + "|";
+            }
+            return text;
+        } catch (const protocol_error& e) {
+            return "error " + std::to_string(static_cast<int>(e.error_kind())) + " at " +
+                   std::to_string(e.offset());
+        }
+    };
+    const std::string bad_message =
+        "error " + std::to_string(static_cast<int>(protocol_error::kind::bad_message)) + " at ";
+    for (std::size_t at = 0; at < 20; ++at) {
+        for (const char c : {'\x01', '\x00', '\x0b', '\x1f', '\x7f'}) {
+            std::string value(20, 'v');
+            value[at] = c;
+            const std::string input = "GET / HTTP/1.1\r\nX: " + value + "\r\n\r\n";
+            INFO(at << " " << static_cast<int>(c));
+            CHECK(outcome(input, 0) == bad_message + std::to_string(input.size() - 2));
+            CHECK(outcome(input, 1) == outcome(input, 0));
+            std::string tabbed = value;
+            tabbed[at == 0 ? 1 : at - 1] = '\t';
+            const std::string after_tab = "GET / HTTP/1.1\r\nX: " + tabbed + "\r\n\r\n";
+            CHECK(outcome(after_tab, 0) == bad_message + std::to_string(after_tab.size() - 2));
+            std::string target(20, 'p');
+            target[0] = '/';
+            target[at == 0 ? 1 : at] = c;
+            const std::string line = "GET " + target + " HTTP/1.1\r\nHost: a\r\n\r\n";
+            CHECK(outcome(line, 0).rfind(bad_message, 0) == 0);
+            CHECK(outcome(line, 3) == outcome(line, 0));
+        }
+        std::string value(20, 'v');
+        value[at] = '\t';
+        value[19 - at] = '\xe9';  // obs-text is allowed in a value
+        const std::string input = "GET / HTTP/1.1\r\nX: x" + value + "x\r\n\r\n";
+        CHECK(outcome(input, 0) == "GET / 1.1|X: x" + value + "x|");
+        CHECK(outcome(input, 5) == outcome(input, 0));
+    }
+}
+
+TEST_CASE("Malformed request lines and field names keep their own messages", "[http][parser]") {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"GET\r\n", "malformed start line"},
+        {"GET /\r\n", "malformed request line"},
+        {"GET  HTTP/1.1\r\n", "empty request-target"},
+        {"G@T / HTTP/1.1\r\n", "invalid method"},
+        {" GET / HTTP/1.1\r\n", "invalid method"},
+        {"GET /a\tb HTTP/1.1\r\n", "invalid character in request-target"},
+        {"GET /a\x7f HTTP/1.1\r\n", "invalid character in request-target"},
+        {"GET / HTTP/1.1 \r\n", "malformed HTTP version"},
+        {"GET / HTTP/2.0\r\n", "unsupported HTTP major version"},
+        {"GET / HTTP/1.1\r\nHost a\r\n", "header line without ':'"},
+        {"GET / HTTP/1.1\r\n: a\r\n", "empty header name"},
+        {"GET / HTTP/1.1\r\nHost\t: a\r\n", "whitespace between header name and ':'"},
+        {"GET / HTTP/1.1\r\nHo(st: a\r\n", "invalid character in header name"},
+        {"GET / HTTP/1.1\r\nHost: a\x01\r\n", "invalid character in header value"},
+    };
+    for (const auto& [input, problem] : cases) {
+        INFO(input);
+        request_parser p;
+        try {
+            (void)p.feed(input);
+            FAIL("no error");
+        } catch (const protocol_error& e) {
+            CHECK(std::string(e.what()).find(problem) != std::string::npos);
+        }
+    }
+}
+
 TEST_CASE("A protocol_error names the problem and the byte offset", "[http][parser]") {
     request_parser p;
     const std::string input = "GET / HTTP/1.1\r\nHost : a\r\n\r\n";

@@ -131,3 +131,25 @@ TEST_CASE("fields that would inject a line are refused", "[http][serialize]") {
     bad_value.headers.add("Set-Cookie", std::string("a\0b", 3));
     CHECK_THROWS_AS(corio::http::serialize(bad_value), std::invalid_argument);
 }
+
+TEST_CASE("a CR, LF or NUL is found at any place in a field value, and other control bytes pass",
+          "[http][serialize]") {
+    // Values are scanned eight bytes at a time: every position in a word, and
+    // the last bytes after the words, must be looked at.
+    for (std::size_t at = 0; at < 21; ++at) {
+        for (const char c : {'\r', '\n', '\0'}) {
+            std::string value(21, 'v');
+            value[at] = c;
+            response r;
+            r.headers.add("X-Value", value);
+            INFO(at << " " << static_cast<int>(c));
+            CHECK_THROWS_AS(corio::http::serialize(r), std::invalid_argument);
+        }
+        std::string value(21, 'v');
+        value[at] = '\t';
+        value[20 - at] = '\x0b';  // a control byte, but it ends no line
+        response r;
+        r.headers.add("X-Value", value);
+        CHECK(corio::http::serialize(r).find("X-Value: " + value + "\r\n") != std::string::npos);
+    }
+}

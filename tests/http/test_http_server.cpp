@@ -441,6 +441,29 @@ TEST_CASE("two Host fields, or an invalid Host value, get 400 (RFC 9112 3.2)", "
     run_with_watchdog(body());
 }
 
+TEST_CASE("a Host found valid once on a connection does not let a later invalid one through", "[http_server]") {
+    // The server checks a connection's Host again only when it changes.
+    auto body = []() -> corio::task<void> {
+        auto server = co_await http::start_server(test_routes(), "127.0.0.1", 0);
+        auto stream = co_await corio::open_connection("127.0.0.1", server.port());
+        for (const char* host : {"example.com:8080", "example.com:8080", "example.org", "example.com:8080"}) {
+            const std::string request = "GET /hello HTTP/1.1\r\nHost: " + std::string(host) + "\r\n\r\n";
+            co_await stream.write(request);
+            reply r = co_await read_responses(stream, 1);
+            INFO(host);
+            REQUIRE(r.responses.size() == 1);
+            CHECK(r.responses[0].status == 200);
+        }
+        co_await stream.write(std::string_view("GET /hello HTTP/1.1\r\nHost: example.com:80800\r\n\r\n"));
+        reply refused = co_await read_responses(stream, 1);
+        REQUIRE(refused.responses.size() == 1);
+        CHECK(refused.responses[0].status == 400);
+        CHECK(server.requests_served() == 4);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
 // Answers "method|target|path|query|authority|Host" for any path.
 http::router inspecting_routes() {
     http::router r;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -153,6 +154,47 @@ struct header_list_access {
         http::header_field& field = into.m_fields.emplace_back();
         field.name.append(name.data(), name.size());  // append to an empty string: assign, minus the overlap checks
         field.value.append(value.data(), value.size());
+    }
+    /// to = from, skipped when they are equal already: a compare costs less
+    /// than a copy into the string (a keep-alive client sends the same
+    /// request line and fields again and again).
+    static void assign_changed(std::string& to, std::string_view from) {
+        if (to.size() == from.size()) {
+            if (from.size() < 8) {
+                std::size_t k = 0;
+                while (k < from.size() && to[k] == from[k])
+                    ++k;
+                if (k == from.size())
+                    return;
+            } else if (std::memcmp(to.data(), from.data(), from.size()) == 0) {
+                return;
+            }
+        }
+        to.assign(from.data(), from.size());
+    }
+    /// The parser's field number `index` of a message: written over the field
+    /// a previous message left there (its strings' storage reused, and not
+    /// written at all when equal), appended past the end.
+    static void put(http::headers& into, std::size_t index, std::string_view name, std::string_view value) {
+        if (index < into.m_fields.size()) {
+            http::header_field& field = into.m_fields[index];
+            assign_changed(field.name, name);
+            assign_changed(field.value, value);
+        } else {
+            append(into, name, value);
+        }
+    }
+    /// Drops the fields from number `count` on (left by a previous message).
+    static void truncate(http::headers& into, std::size_t count) {
+        if (count < into.m_fields.size())
+            into.m_fields.erase(into.m_fields.begin() + static_cast<std::ptrdiff_t>(count), into.m_fields.end());
+    }
+    /// The same with a value to move in (a response's Content-Type): the
+    /// field is made in place, with no header_field temporary moved in after.
+    static void append(http::headers& into, std::string_view name, std::string&& value) {
+        http::header_field& field = into.m_fields.emplace_back();
+        field.name.append(name.data(), name.size());
+        field.value = std::move(value);
     }
 };
 
@@ -506,7 +548,7 @@ struct response {
                                             std::string content_type = "text/plain; charset=utf-8") {
     response r;
     r.status = status;
-    r.headers.add("Content-Type", std::move(content_type));
+    detail::header_list_access::append(r.headers, "Content-Type", std::move(content_type));
     r.body = std::move(body);
     return r;
 }

@@ -101,16 +101,14 @@ constexpr bool is_token_char(char c) noexcept {
 }
 
 /// A non-empty run of tchar: methods, header names, transfer codings.
+/// Every byte is looked up, with no branch per byte: the names are short
+/// and nearly always valid.
 constexpr bool is_token(std::string_view s) noexcept {
-    if (s.empty()) {
-        return false;
-    }
+    bool all = !s.empty();
     for (const char c : s) {
-        if (!is_token_char(c)) {
-            return false;
-        }
+        all &= is_token_char(c);
     }
-    return true;
+    return all;
 }
 
 /// Characters of a field value, reason phrase or chunk extension: HTAB, SP,

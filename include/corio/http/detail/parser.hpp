@@ -13,6 +13,7 @@
 // basic_parser for its aliases).
 #include <corio/http/parser.hpp>
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -317,12 +318,15 @@ private:
 
     /// m_message = Message{}, but keeping the storage of the header list and
     /// of a small body, so a keep-alive connection parses each request
-    /// without allocating for it again.
+    /// without allocating for it again. A request's method, target and
+    /// fields are left to be written over by the next head (its event is the
+    /// first moment they are valid).
     void reset_message() {
         static constexpr std::size_t kept_body_capacity = 16 * 1024;
         if constexpr (is_request) {
-            m_message.method.clear();  // both set by the request line, before any event
-            m_message.target.clear();
+            // method and target stay: the request line sets both before any
+            // event, and a keep-alive client sends the same ones again and
+            // again (see assign_changed).
             m_message.path_params.clear();
             m_message.streamed_body = nullptr;
         } else {
@@ -330,7 +334,11 @@ private:
             m_message.reason.clear();
         }
         m_message.version = http::http_version{};
-        m_message.headers.clear();
+        // A request's fields are written over the previous request's
+        // (header_list_access::put), the surplus dropped at the end of the
+        // head: no strings made and freed per field and request.
+        if constexpr (!is_request)
+            m_message.headers.clear();
         if (m_message.body.capacity() > kept_body_capacity)
             std::string().swap(m_message.body);
         else
@@ -339,12 +347,57 @@ private:
 
     /// Parses "HTTP/d.d" at the start of `s`.
     http::http_version parse_version(std::string_view s) {
+        if (s.size() == 8 && std::memcmp(s.data(), "HTTP/1.1", 8) == 0)
+            return {1, 1};  // nearly every message: one compare
         if (s.size() != 8 || s.substr(0, 5) != "HTTP/" || s[6] != '.' || s[5] < '0' || s[5] > '9' ||
             s[7] < '0' || s[7] > '9')
             fail(error_kind::bad_message, "malformed HTTP version");
         if (s[5] != '1')
             fail(error_kind::bad_message, "unsupported HTTP major version");
         return {s[5] - '0', s[7] - '0'};
+    }
+
+    /// The index in [s, s + n) of the first CR or LF (n when there is none);
+    /// `clean` becomes false when a control character other than HTAB, or
+    /// DEL, comes before it (one that no field value, reason phrase or
+    /// request line may hold). Eight bytes per step where it can: every byte
+    /// of every head goes through here.
+    static std::size_t line_end(const char* s, std::size_t n, bool& clean) noexcept {
+        std::size_t k = 0;
+        if constexpr (std::endian::native == std::endian::little) {
+            constexpr std::uint64_t ones = 0x0101010101010101ull;
+            constexpr std::uint64_t highs = 0x8080808080808080ull;
+            while (k + 8 <= n) {
+                std::uint64_t word;
+                std::memcpy(&word, s + k, 8);
+                // High bit of each byte below 0x20, and of each DEL; a borrow
+                // can mark bytes after a marked one, never before it, so the
+                // lowest mark is a true one.
+                const std::uint64_t del = word ^ (ones * 0x7F);
+                const std::uint64_t marks = (((word - ones * 0x20) & ~word) | ((del - ones) & ~del)) & highs;
+                if (marks == 0) {
+                    k += 8;
+                    continue;
+                }
+                k += static_cast<std::size_t>(std::countr_zero(marks)) / 8;
+                const char c = s[k];
+                if (c == '\r' || c == '\n')
+                    return k;
+                if (c != '\t')
+                    clean = false;
+                ++k;
+            }
+        }
+        for (; k < n; ++k) {
+            const auto u = static_cast<unsigned char>(s[k]);
+            if (u < 0x20 || u == 0x7F) {
+                if (u == '\r' || u == '\n')
+                    return k;
+                if (u != '\t')
+                    clean = false;
+            }
+        }
+        return n;
     }
 
     /// Fast path of feed() for a line-oriented state, at input[i] with no CR
@@ -358,15 +411,15 @@ private:
     bool take_line(std::span<const char> input, std::size_t& i, std::optional<http::parse_status>& event) {
         const char* const start = input.data() + i;
         const std::size_t available = input.size() - i;
-        const void* const cr = std::memchr(start, '\r', available);
-        const std::size_t length =
-            cr == nullptr ? available : static_cast<std::size_t>(static_cast<const char*>(cr) - start);
-        if (length != 0 && std::memchr(start, '\n', length) != nullptr)
+        bool clean = true;
+        const std::size_t length = line_end(start, available, clean);
+        const bool cr = length != available;
+        if (cr && start[length] == '\n')
             return false;
         if (m_line.size() + length > m_limits.max_line_length)
             return false;
-        const bool whole = cr != nullptr && length + 1 < available && start[length + 1] == '\n';
-        if (cr != nullptr && !whole)
+        const bool whole = cr && length + 1 < available && start[length + 1] == '\n';
+        if (cr && !whole)
             return false;
         const std::size_t taken = whole ? length + 2 : length;
         if (in_header_section()) {
@@ -381,7 +434,7 @@ private:
             return false;
         }
         if (m_line.empty()) {
-            event = on_line(std::string_view(start, length));
+            event = on_line(std::string_view(start, length), clean);
         } else {
             m_line.append(start, length);
             event = on_line(m_line);
@@ -390,8 +443,9 @@ private:
         return true;
     }
 
-    /// Called with a complete line (without CRLF); returns an event to report, if any.
-    std::optional<http::parse_status> on_line(std::string_view line) {
+    /// Called with a complete line (without CRLF); returns an event to report,
+    /// if any. `clean`: line_end found no byte a field value may not hold.
+    std::optional<http::parse_status> on_line(std::string_view line, bool clean = false) {
         switch (m_state) {
             case state::start_line:
                 if (line.empty()) {
@@ -401,7 +455,7 @@ private:
                     }
                     fail(error_kind::bad_message, "empty start line");
                 }
-                parse_start_line(line);
+                parse_start_line(line, clean);
                 m_state = state::header_line;
                 return std::nullopt;
             case state::header_line:
@@ -409,7 +463,7 @@ private:
                     commit_held_field(m_message.headers);
                     return headers_done();
                 }
-                parse_field(line, m_message.headers);
+                parse_field(line, m_message.headers, clean);
                 return std::nullopt;
             case state::trailer_line:
                 if (line.empty()) {
@@ -417,7 +471,7 @@ private:
                     m_state = state::done;
                     return http::parse_status::message_complete;
                 }
-                parse_field(line, m_trailers);
+                parse_field(line, m_trailers, clean);
                 return std::nullopt;
             case state::chunk_size:
                 parse_chunk_size(line);
@@ -427,31 +481,49 @@ private:
         }
     }
 
-    void parse_start_line(std::string_view line) {
-        const std::size_t sp1 = line.find(' ');
-        if (sp1 == std::string_view::npos)
-            fail(error_kind::bad_message, "malformed start line");
+    void parse_start_line(std::string_view line, bool clean) {
         if constexpr (is_request) {
-            const std::size_t sp2 = line.find(' ', sp1 + 1);
-            if (sp2 == std::string_view::npos)
-                fail(error_kind::bad_message, "malformed request line");
-            const std::string_view method = line.substr(0, sp1);
-            const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-            if (!http_grammar::is_token(method))
-                fail(error_kind::bad_message, "invalid method");
-            if (target.empty())
-                fail(error_kind::bad_message, "empty request-target");
-            for (const char c : target) {
-                const auto u = static_cast<unsigned char>(c);
-                if (u <= 0x20 || u >= 0x7F)
-                    fail(error_kind::bad_message, "invalid character in request-target");
+            // One pass: the method's tchars up to SP, then the target's
+            // visible bytes up to SP. A line that is not that takes the
+            // checks below, which refuse it with the first problem's message.
+            std::size_t sp1 = 0;
+            while (sp1 < line.size() && http_grammar::is_token_char(line[sp1]))
+                ++sp1;
+            std::size_t sp2 = sp1 + 1;
+            if (sp1 != 0 && sp1 < line.size() && line[sp1] == ' ') {
+                while (sp2 < line.size()) {
+                    const auto u = static_cast<unsigned char>(line[sp2]);
+                    if (u <= 0x20 || u >= 0x7F)
+                        break;
+                    ++sp2;
+                }
             }
-            m_message.version = parse_version(line.substr(sp2 + 1));
-            m_message.method.clear();
-            m_message.method.append(method.data(), method.size());
-            m_message.target.clear();
-            m_message.target.append(target.data(), target.size());
+            if (sp1 == 0 || sp2 == sp1 + 1 || sp2 >= line.size() || line[sp2] != ' ') {
+                sp1 = line.find(' ');
+                if (sp1 == std::string_view::npos)
+                    fail(error_kind::bad_message, "malformed start line");
+                sp2 = line.find(' ', sp1 + 1);
+                if (sp2 == std::string_view::npos)
+                    fail(error_kind::bad_message, "malformed request line");
+                if (!http_grammar::is_token(line.substr(0, sp1)))
+                    fail(error_kind::bad_message, "invalid method");
+                if (sp2 == sp1 + 1)
+                    fail(error_kind::bad_message, "empty request-target");
+                for (const char c : line.substr(sp1 + 1, sp2 - sp1 - 1)) {
+                    const auto u = static_cast<unsigned char>(c);
+                    if (u <= 0x20 || u >= 0x7F)
+                        fail(error_kind::bad_message, "invalid character in request-target");
+                }
+            }
+            const std::string_view method(line.data(), sp1);
+            const std::string_view target(line.data() + sp1 + 1, sp2 - sp1 - 1);
+            m_message.version = parse_version(std::string_view(line.data() + sp2 + 1, line.size() - sp2 - 1));
+            header_list_access::assign_changed(m_message.method, method);
+            header_list_access::assign_changed(m_message.target, target);
         } else {
+            const std::size_t sp1 = line.find(' ');
+            if (sp1 == std::string_view::npos)
+                fail(error_kind::bad_message, "malformed start line");
             m_message.version = parse_version(line.substr(0, sp1));
             const std::string_view rest = line.substr(sp1 + 1);
             if (rest.size() < 3 || (rest.size() > 3 && rest[3] != ' '))
@@ -465,15 +537,16 @@ private:
             if (status < 100 || status > 599)
                 fail(error_kind::bad_message, "status code out of range");
             const std::string_view reason = rest.size() > 3 ? rest.substr(4) : std::string_view{};
-            for (const char c : reason)
-                if (!http_grammar::is_field_char(c))
-                    fail(error_kind::bad_message, "invalid character in reason phrase");
+            if (!clean)
+                for (const char c : reason)
+                    if (!http_grammar::is_field_char(c))
+                        fail(error_kind::bad_message, "invalid character in reason phrase");
             m_message.status = status;
             m_message.reason = std::string(reason);
         }
     }
 
-    void parse_field(std::string_view line, http::headers& into) {
+    void parse_field(std::string_view line, http::headers& into, bool clean) {
         if (line[0] == ' ' || line[0] == '\t') {
             if constexpr (is_request) {
                 fail(error_kind::bad_message, "obsolete line folding (obs-fold) in a request");
@@ -482,24 +555,38 @@ private:
                 return;
             }
         }
-        const std::size_t colon = line.find(':');
-        if (colon == std::string_view::npos)
-            fail(error_kind::bad_message, "header line without ':'");
-        const std::string_view name = line.substr(0, colon);
-        if (name.empty())
-            fail(error_kind::bad_message, "empty header name");
-        if (name.back() == ' ' || name.back() == '\t')
-            fail(error_kind::bad_message, "whitespace between header name and ':'");
-        if (!http_grammar::is_token(name))
-            fail(error_kind::bad_message, "invalid character in header name");
-        const std::string_view value = http_grammar::trim_ows(line.substr(colon + 1));
-        for (const char c : value)
-            if (!http_grammar::is_field_char(c))
-                fail(error_kind::bad_message, "invalid character in header value");
+        // One pass over the name's tchars to the ':'. A line that is not
+        // `token ":"` takes the checks below, which refuse it with the first
+        // problem's message.
+        std::size_t colon = 0;
+        while (colon < line.size() && http_grammar::is_token_char(line[colon]))
+            ++colon;
+        if (colon == 0 || colon == line.size() || line[colon] != ':') {
+            colon = line.find(':');
+            if (colon == std::string_view::npos)
+                fail(error_kind::bad_message, "header line without ':'");
+            const std::string_view name = line.substr(0, colon);
+            if (name.empty())
+                fail(error_kind::bad_message, "empty header name");
+            if (name.back() == ' ' || name.back() == '\t')
+                fail(error_kind::bad_message, "whitespace between header name and ':'");
+            if (!http_grammar::is_token(name))
+                fail(error_kind::bad_message, "invalid character in header name");
+        }
+        const std::string_view name(line.data(), colon);
+        const std::string_view value =
+            http_grammar::trim_ows(std::string_view(line.data() + colon + 1, line.size() - colon - 1));
+        if (!clean)
+            for (const char c : value)
+                if (!http_grammar::is_field_char(c))
+                    fail(error_kind::bad_message, "invalid character in header value");
         if (++m_field_count > m_limits.max_header_count)
             fail(error_kind::headers_too_large, "more header fields than max_header_count");
         if constexpr (is_request) {
-            header_list_access::append(into, name, value);
+            if (&into == &m_message.headers)
+                header_list_access::put(into, m_field_count - 1, name, value);
+            else
+                header_list_access::append(into, name, value);
         } else {
             // Held back until the next line shows whether an obs-fold continues it.
             commit_held_field(into);
@@ -562,6 +649,8 @@ private:
     }
 
     std::optional<http::parse_status> headers_done() {
+        if constexpr (is_request)
+            header_list_access::truncate(m_message.headers, m_field_count);
         const http::headers& h = m_message.headers;
         const http::http_version v = m_message.version;
         // One pass over the fields for what framing needs; the field lists

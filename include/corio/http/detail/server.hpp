@@ -25,9 +25,11 @@
 #include <corio/wait_any.hpp>
 
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <limits>
@@ -99,6 +101,24 @@ struct state {
     std::uint64_t requests_served = 0;
     std::int64_t date_second = -1;  // second since the epoch of date_line
     std::string date_line;          // "Date: ...\r\n"
+    int status_line_status = 0;     // the status of status_line (0: none yet)
+    std::string status_line;        // "HTTP/1.1 NNN Reason\r\n", the standard reason
+
+    /// The HTTP/1.1 status line of `status` with its standard reason, kept
+    /// for the next response with the same status (most answer 200).
+    std::string_view standard_status_line(int status) {
+        if (status != status_line_status) {
+            status_line = "HTTP/1.1 ";
+            status_line += static_cast<char>('0' + status / 100);
+            status_line += static_cast<char>('0' + status / 10 % 10);
+            status_line += static_cast<char>('0' + status % 10);
+            status_line += ' ';
+            status_line += http::reason_phrase(status);
+            status_line += "\r\n";
+            status_line_status = status;
+        }
+        return status_line;
+    }
 
     /// Closes connections idle between requests (their pending read throws
     /// stream_closed and their coroutine ends quietly).
@@ -203,12 +223,14 @@ inline int status_for(http::protocol_error::kind kind) noexcept {
 
 /// unreserved / sub-delims (RFC 3986 §3.2.2 reg-name without its %XX), as a
 /// table: every request's Host is checked byte by byte.
-inline const std::array<bool, 256> reg_name_table = [] {
+inline constexpr std::array<bool, 256> reg_name_table = [] {
     std::array<bool, 256> table{};
     for (int c = 0; c < 256; ++c) {
         const char ch = static_cast<char>(c);
-        table[static_cast<std::size_t>(c)] =
-            url_grammar::is_unreserved(ch) || url_grammar::is_sub_delim(ch);
+        table[static_cast<std::size_t>(c)] = http_grammar::is_alpha(ch) || http_grammar::is_digit(ch);
+    }
+    for (const char c : std::string_view("-._~!$&'()*+,;=")) {
+        table[static_cast<unsigned char>(c)] = true;
     }
     return table;
 }();
@@ -248,20 +270,20 @@ inline bool valid_host(std::string_view value) noexcept {
         }
         host_end = close + 1;
     } else {
-        host_end = value.find(':');
-        if (host_end == std::string_view::npos) {
-            host_end = value.size();
-        }
-        for (std::size_t i = 0; i < host_end; ++i) {
-            const char c = value[i];
-            if (c == '%') {
-                if (i + 2 >= host_end || !is_hex(value[i + 1]) || !is_hex(value[i + 2])) {
-                    return false;
-                }
-                i += 2;
-            } else if (!reg_name_table[static_cast<unsigned char>(c)]) {
+        // One pass up to the ':' (or the end): a %XX cannot hold one.
+        for (; host_end < value.size(); ++host_end) {
+            const char c = value[host_end];
+            if (reg_name_table[static_cast<unsigned char>(c)]) {
+                continue;
+            }
+            if (c == ':') {
+                break;
+            }
+            if (c != '%' || host_end + 2 >= value.size() || !is_hex(value[host_end + 1]) ||
+                !is_hex(value[host_end + 2])) {
                 return false;
             }
+            host_end += 2;
         }
     }
     if (host_end == value.size()) {
@@ -271,11 +293,12 @@ inline bool valid_host(std::string_view value) noexcept {
         return false;
     }
     std::uint32_t port = 0;
-    for (const char c : value.substr(host_end + 1)) {
-        if (!is_digit(c)) {
+    for (std::size_t i = host_end + 1; i < value.size(); ++i) {
+        const auto digit = static_cast<std::uint32_t>(static_cast<unsigned char>(value[i]) - '0');
+        if (digit > 9) {
             return false;
         }
-        port = port * 10 + static_cast<std::uint32_t>(c - '0');
+        port = port * 10 + digit;
         if (port > 65535) {
             return false;
         }
@@ -299,7 +322,11 @@ inline std::string_view host_part(std::string_view value) noexcept {
 /// method, the asterisk form for anything but OPTIONS, an absolute form whose
 /// scheme is not http/https or whose authority is invalid (userinfo, no
 /// host) → 400. An absolute-form target's authority replaces Host (§3.2.2).
-inline int check_head(http::request& r) {
+///
+/// `known_host`: a Host value found valid earlier on the connection (a
+/// keep-alive client sends the same one each time: checked once); a newly
+/// valid one replaces it.
+inline int check_head(http::request& r, std::string& known_host) {
     std::size_t host_count = 0;
     std::string_view host;
     for (const http::header_field& field : r.headers) {
@@ -310,11 +337,19 @@ inline int check_head(http::request& r) {
             host = field.value;
         }
     }
-    if (host_count == 1 && !valid_host(host)) {
-        return 400;
+    if (host_count == 1 && host != known_host) {
+        if (!valid_host(host)) {
+            return 400;
+        }
+        known_host.assign(host);
     }
     if (r.method == "CONNECT") {
         return 501;
+    }
+    if (!r.target.empty() && r.target.front() == '/') {
+        // The origin form, as nearly every request has it: split() would
+        // find the same, after looking for a query.
+        return r.version.minor >= 1 && host.empty() ? 400 : 0;
     }
     const http_target::parts target = http_target::split(r.target);
     switch (target.form) {
@@ -346,8 +381,8 @@ inline int check_head(http::request& r) {
     return 0;
 }
 
-/// Appends `r` to `out` as one wire message, in one pass over its fields:
-/// the status line and the handler's fields as http::append_response_head
+/// Appends `r` to `out` as one wire message, its fields checked and
+/// measured first, then written into one resize of `out`: the status line and the handler's fields as http::append_response_head
 /// writes them (the same checks), except Connection, which the server owns;
 /// then Content-Length when the handler set no framing, Connection, Date and
 /// Server; then the body unless `head_only` or the status forbids one.
@@ -368,61 +403,61 @@ inline bool append_response(state& st, std::string& out, const http::response& r
     if (wire::breaks_line(r.reason)) {
         throw std::invalid_argument("corio::http: reason phrase holds CR, LF or NUL");
     }
-    const std::size_t start = out.size();
-    char status_line[13];  // "HTTP/x.y NNN "
-    wire::format_version(status_line, r.version);
-    status_line[8] = ' ';
-    status_line[9] = static_cast<char>('0' + r.status / 100);
-    status_line[10] = static_cast<char>('0' + r.status / 10 % 10);
-    status_line[11] = static_cast<char>('0' + r.status % 10);
-    status_line[12] = ' ';
-    out.append(status_line, sizeof status_line);
-    out += r.reason.empty() ? http::reason_phrase(r.status) : std::string_view(r.reason);
-    out.append("\r\n", 2);
+    // The status line: cached when standard, else written in place.
+    const bool standard_line = r.reason.empty() && r.version == http::http_version{1, 1};
+    const std::string_view status_line = standard_line ? st.standard_status_line(r.status) : std::string_view();
+    const std::string_view reason = standard_line       ? std::string_view()
+                                    : r.reason.empty() ? http::reason_phrase(r.status)
+                                                       : std::string_view(r.reason);
+    // A first pass checks and measures the fields, so the head is written
+    // into one piece of `out` sized once (no append, with its capacity check
+    // and call, per piece) and nothing is written when a field is refused.
     bool framing = false;
     bool has_server = false;
     // A 101 switching protocols keeps the handler's "Connection: Upgrade".
     const bool switching = r.status == 101 && r.upgrade != nullptr;
-    try {
-        for (const http::header_field& field : r.headers) {
-            const std::string_view name = field.name;
-            switch (name.size()) {
-                case 10:
-                    if (!switching && http_grammar::iequals(name, "Connection")) {
-                        if (http_grammar::list_has_token(field.value, "close")) {
-                            keep_alive = false;
-                        }
-                        continue;  // the server decides about the connection
+    std::size_t fields_size = 0;
+    for (const http::header_field& field : r.headers) {
+        const std::string_view name = field.name;
+        switch (name.size()) {
+            case 10:
+                if (!switching && http_grammar::iequals(name, "Connection")) {
+                    if (http_grammar::list_has_token(field.value, "close")) {
+                        keep_alive = false;
                     }
-                    break;
-                case 14:
-                    framing = framing || http_grammar::iequals(name, "Content-Length");
-                    break;
-                case 17:
-                    framing = framing || http_grammar::iequals(name, "Transfer-Encoding");
-                    break;
-                case 6:
-                    has_server = has_server || http_grammar::iequals(name, "Server");
-                    break;
-                default:
-                    break;
-            }
-            wire::append_field(out, field);
+                    continue;  // the server decides about the connection
+                }
+                break;
+            case 14:
+                framing = framing || http_grammar::iequals(name, "Content-Length");
+                break;
+            case 17:
+                framing = framing || http_grammar::iequals(name, "Transfer-Encoding");
+                break;
+            case 6:
+                has_server = has_server || http_grammar::iequals(name, "Server");
+                break;
+            default:
+                break;
         }
-    } catch (...) {
-        out.resize(start);
-        throw;
+        wire::check_field(field);
+        fields_size += name.size() + field.value.size() + 4;
     }
     const bool no_body = http_grammar::status_forbids_body(r.status);
     const bool streamed = r.body_stream != nullptr;
     const bool from_file = r.body_file.has_value();
+    enum class length_field { none, fixed, chunked };
+    length_field length = length_field::none;
+    std::uint64_t length_value = 0;
     if (!no_body && !framing) {
         if (from_file) {
-            wire::append_content_length(out, r.body_file->length);
+            length = length_field::fixed;
+            length_value = r.body_file->length;
         } else if (!streamed) {
-            wire::append_content_length(out, r.body.size());
+            length = length_field::fixed;
+            length_value = r.body.size();
         } else if (request_1_1) {
-            out += std::string_view("Transfer-Encoding: chunked\r\n");
+            length = length_field::chunked;
             if (chunk_stream != nullptr) {
                 *chunk_stream = true;
             }
@@ -430,23 +465,83 @@ inline bool append_response(state& st, std::string& out, const http::response& r
             keep_alive = false;  // HTTP/1.0 knows no chunks: the close ends the body
         }
     }
+    std::string_view connection;
     if (switching) {
     } else if (!keep_alive) {
-        out += std::string_view("Connection: close\r\n");
+        connection = "Connection: close\r\n";
     } else if (keep_alive_1_0) {
-        out += std::string_view("Connection: keep-alive\r\n");
+        connection = "Connection: keep-alive\r\n";
     }
-    if (st.options.date_header) {
-        out += st.date();
+    const std::string_view date = st.options.date_header ? std::string_view(st.date()) : std::string_view();
+    const std::string_view server_name = has_server ? std::string_view() : std::string_view(st.options.server_name);
+    const bool with_body = !head_only && !no_body && !streamed && !from_file;
+    const std::string_view body = with_body ? std::string_view(r.body) : std::string_view();
+    // A large body is appended after the head rather than sized in with it
+    // (resize would clear its bytes before they are copied).
+    const std::string_view inline_body = body.size() <= 16 * 1024 ? body : std::string_view();
+
+    constexpr std::string_view content_length = "Content-Length: ";
+    constexpr std::string_view transfer_chunked = "Transfer-Encoding: chunked\r\n";
+    constexpr std::string_view server_prefix = "Server: ";
+    const std::size_t bound = status_line.size() + 13 + reason.size() + 2 + fields_size + content_length.size() + 20 + 2 +
+                              transfer_chunked.size() + connection.size() + date.size() + server_prefix.size() +
+                              server_name.size() + 2 + 2 + inline_body.size();
+    const std::size_t start = out.size();
+    out.resize(start + bound);
+    char* p = out.data() + start;
+    const auto put = [&p](std::string_view piece) noexcept {
+        if (!piece.empty()) {
+            std::memcpy(p, piece.data(), piece.size());
+            p += piece.size();
+        }
+    };
+    if (standard_line) {
+        put(status_line);
+    } else {
+        wire::format_version(p, r.version);  // "HTTP/x.y NNN "
+        p[8] = ' ';
+        p[9] = static_cast<char>('0' + r.status / 100);
+        p[10] = static_cast<char>('0' + r.status / 10 % 10);
+        p[11] = static_cast<char>('0' + r.status % 10);
+        p[12] = ' ';
+        p += 13;
+        put(reason);
+        *p++ = '\r';
+        *p++ = '\n';
     }
-    if (!st.options.server_name.empty() && !has_server) {
-        out += "Server: ";
-        out += st.options.server_name;
-        out += "\r\n";
+    for (const http::header_field& field : r.headers) {
+        if (!switching && field.name.size() == 10 && http_grammar::iequals(field.name, "Connection")) {
+            continue;
+        }
+        put(field.name);
+        *p++ = ':';
+        *p++ = ' ';
+        put(field.value);
+        *p++ = '\r';
+        *p++ = '\n';
     }
-    out.append("\r\n", 2);
-    if (!head_only && !no_body && !streamed && !from_file) {
-        out += r.body;
+    if (length == length_field::fixed) {
+        put(content_length);
+        p = std::to_chars(p, p + 20, length_value).ptr;
+        *p++ = '\r';
+        *p++ = '\n';
+    } else if (length == length_field::chunked) {
+        put(transfer_chunked);
+    }
+    put(connection);
+    put(date);
+    if (!server_name.empty()) {
+        put(server_prefix);
+        put(server_name);
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    *p++ = '\r';
+    *p++ = '\n';
+    put(inline_body);
+    out.resize(static_cast<std::size_t>(p - out.data()));
+    if (inline_body.size() != body.size()) {
+        out += body;
     }
     return keep_alive;
 }
@@ -805,6 +900,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
     // The reader of the body being streamed to the handler (one at a time).
     std::optional<connection_body_reader> streamed;
     bool body_left = false;  // a streamed body was left unread: a close then lingers
+    std::string known_host;  // the Host value last found valid (see check_head)
 
     for (;;) {
         // Parse what is buffered; answer each complete request.
@@ -841,7 +937,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                 }
                 feed_again = true;
                 http::request& r = parser.message();
-                error_status = check_head(r);
+                error_status = check_head(r, known_host);
                 if (error_status != 0) {
                     break;
                 }

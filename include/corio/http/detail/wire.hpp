@@ -9,9 +9,11 @@
 #include <corio/http/message.hpp>
 #include <corio/http/url.hpp>
 
+#include <bit>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -20,12 +22,35 @@ namespace corio::detail::http_wire {
 
 // A value that would end the line early lets a caller's data inject headers
 // or a whole second message: refuse it rather than send it.
-// One pass with one compare per ordinary byte (every byte of every header
-// value a server or client sends goes through here); find_first_of would
-// search the three-byte set once per byte.
+// Eight bytes per step where it can (every byte of every header value a
+// server or client sends goes through here): bytes below 0x0E are marked,
+// and only a marked one is looked at.
 inline bool breaks_line(std::string_view s) noexcept {
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
+    const char* const p = s.data();
+    const std::size_t n = s.size();
+    std::size_t k = 0;
+    if constexpr (std::endian::native == std::endian::little) {
+        constexpr std::uint64_t ones = 0x0101010101010101ull;
+        constexpr std::uint64_t highs = 0x8080808080808080ull;
+        while (k + 8 <= n) {
+            std::uint64_t word;
+            std::memcpy(&word, p + k, 8);
+            // A borrow can mark bytes after a marked one, never before it.
+            const std::uint64_t marks = (word - ones * 0x0E) & ~word & highs;
+            if (marks == 0) {
+                k += 8;
+                continue;
+            }
+            k += static_cast<std::size_t>(std::countr_zero(marks)) / 8;
+            const char c = p[k];
+            if (c == '\r' || c == '\n' || c == 0) {
+                return true;
+            }
+            ++k;
+        }
+    }
+    for (; k < n; ++k) {
+        const auto u = static_cast<unsigned char>(p[k]);
         if (u <= '\r' && (u == '\r' || u == '\n' || u == 0)) {
             return true;
         }
