@@ -162,10 +162,12 @@ struct header_list_access {
         if (to.size() == from.size()) {
             if (from.size() < 8) {
                 std::size_t k = 0;
-                while (k < from.size() && to[k] == from[k])
+                while (k < from.size() && to[k] == from[k]) {
                     ++k;
-                if (k == from.size())
+                }
+                if (k == from.size()) {
                     return;
+                }
             } else if (std::memcmp(to.data(), from.data(), from.size()) == 0) {
                 return;
             }
@@ -186,8 +188,9 @@ struct header_list_access {
     }
     /// Drops the fields from number `count` on (left by a previous message).
     static void truncate(http::headers& into, std::size_t count) {
-        if (count < into.m_fields.size())
+        if (count < into.m_fields.size()) {
             into.m_fields.erase(into.m_fields.begin() + static_cast<std::ptrdiff_t>(count), into.m_fields.end());
+        }
     }
     /// The same with a value to move in (a response's Content-Type): the
     /// field is made in place, with no header_field temporary moved in after.
