@@ -8,7 +8,9 @@
 
 namespace corio::detail {
 
-/// Per-thread cache of freed coroutine frames, bucketed by size.
+/// Free lists of freed coroutine frames, bucketed by size: the storage of
+/// each thread's frame cache (thread_frame_cache) and of a cache of one's own
+/// (frame_cache).
 ///
 /// Coroutine frames of the same coroutine are all the same size and are
 /// created and destroyed at a high rate, so a small free list per size class
