@@ -10,6 +10,7 @@ CORIO_DEBIAN_PACKAGES=(
     ninja-build
     g++
     clang
+    lld
     libclang-rt-14-dev
     catch2
     libfmt-dev
