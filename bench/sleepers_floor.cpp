@@ -7,8 +7,8 @@
 // order, as "now + the same delay" timers are); one sleep until the last
 // deadline; then, per block, an indirect call (the "resume") and a free.
 // Timed and reported exactly as compare_core_corio's row (bench/timing.hpp):
-// the median wall time of `sleeper_rounds` rounds, and the growth of peak RSS
-// over the first round divided by N.
+// the median wall time of `sleeper_rounds` rounds, the first round's on its
+// own, and the growth of peak RSS over the first round divided by N.
 //
 // --deadline-per-block gives each block a deadline from its own clock read and
 // sleeps until the last one. A runtime's sleep(10ms) counts from its own call,
@@ -17,7 +17,7 @@
 // (about 40 ms for 100,000 blocks here) and it never sleeps. bench/run runs
 // both, as "floor" and "floor-sleep".
 //
-// Output: `gather_100k_sleep10ms_wall` and `gather_100k_sleep10ms_rss` lines
+// Output: `gather_100k_sleep10ms_wall`, `..._first_wall` and `gather_100k_sleep10ms_rss` lines
 // (name<TAB>value<TAB>unit). Options: --quick (one round), --frame-bytes B
 // (default 160, the minimal coroutine frame), --deadline-per-block.
 
@@ -117,5 +117,6 @@ int main(int argc, char** argv) {
         }
     }
     bt::report("gather_100k_sleep10ms_wall", bt::median(walls), "ms");
+    bt::report("gather_100k_sleep10ms_first_wall", walls.front(), "ms");
     return 0;
 }

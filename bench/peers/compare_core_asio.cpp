@@ -109,6 +109,7 @@ asio::awaitable<void> run_all(bt::config cfg) {
             }
         }
         bt::report("gather_100k_sleep10ms_wall", bt::median(walls), "ms");
+        bt::report("gather_100k_sleep10ms_first_wall", walls.front(), "ms");
     }
     {
         bt::keep(co_await create_await_loop(cfg.create_await / 10));

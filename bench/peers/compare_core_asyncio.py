@@ -9,6 +9,7 @@ plain loop inside one root coroutine), printed as `name<TAB>value<TAB>unit`:
   yield_pingpong               two tasks doing `await asyncio.sleep(0)` (gather)
   timer_insert_cancel          loop.call_later(1, cb).cancel()
   gather_100k_sleep10ms_wall   gather of 100,000 coroutines each sleeping 10 ms
+  gather_100k_sleep10ms_first_wall   the same, first round only
   gather_100k_sleep10ms_rss    peak RSS growth of that gather per task
 
 Usage: compare_core_asyncio.py --loop asyncio|uvloop [--quick]
@@ -99,6 +100,7 @@ async def run_all(cfg):
         if rnd == 0:
             report("gather_100k_sleep10ms_rss", (peak_rss_bytes() - rss_before) / cfg.sleepers, "bytes/task")
     report("gather_100k_sleep10ms_wall", statistics.median(walls), "ms")
+    report("gather_100k_sleep10ms_first_wall", walls[0], "ms")
 
     await create_await_loop(cfg.create_await // 10)
     start = time.perf_counter_ns()

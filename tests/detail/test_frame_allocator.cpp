@@ -214,26 +214,45 @@ TEST_CASE("frame_cache hands a freed block back for a request of the same size c
     CHECK(kept.deletes == 0);
 }
 
-TEST_CASE("frame_cache caps the blocks it keeps per size class", "[frame_allocator]") {
+TEST_CASE("frame_cache keeps freed blocks up to its byte limit, whatever their size class", "[frame_allocator]") {
     REQUIRE_COUNTING_ALLOCATOR();
-    constexpr std::size_t cap = frame_cache::max_cached_per_class;
+    constexpr std::size_t block = frame_cache::block_size_of(200);
+    constexpr std::size_t small_block = frame_cache::block_size_of(40);
+    constexpr std::size_t cap = 8;  // blocks of 200 bytes' class the limit holds
     constexpr std::size_t extra = 10;
-    auto cache = std::make_unique<frame_cache>();
+    auto cache = std::make_unique<frame_cache>(cap * block + small_block);
+    CHECK(cache->kept_bytes() == 0);
     std::vector<void*> blocks(cap + extra);
 
     const allocation_counters filled = measure([&] {
-        for (void*& block : blocks) {
-            block = cache->allocate(200);
+        for (void*& b : blocks) {
+            b = cache->allocate(200);
         }
     });
     CHECK(filled.news == cap + extra);
 
     const allocation_counters freed = measure([&] {
-        for (void* block : blocks) {
-            cache->deallocate(block, 200);
+        for (void* b : blocks) {
+            cache->deallocate(b, 200);
         }
     });
-    CHECK(freed.deletes == extra);  // the cache was full after `cap` blocks
+    CHECK(freed.deletes == extra);  // full after `cap` blocks: a block more would pass the limit
+    CHECK(cache->kept_bytes() == cap * block);
+
+    // The room left is one small block's: another class fills it, and then
+    // nothing more of any class is kept.
+    void* small = nullptr;
+    void* second_small = nullptr;
+    static_cast<void>(measure([&] {
+        small = cache->allocate(40);
+        second_small = cache->allocate(40);
+    }));
+    const allocation_counters small_freed = measure([&] {
+        cache->deallocate(small, 40);
+        cache->deallocate(second_small, 40);
+    });
+    CHECK(small_freed.deletes == 1);
+    CHECK(cache->kept_bytes() == cache->limit());
 
     const allocation_counters reused = measure([&] {
         for (std::size_t i = 0; i < cap; ++i) {
@@ -241,9 +260,10 @@ TEST_CASE("frame_cache caps the blocks it keeps per size class", "[frame_allocat
         }
     });
     CHECK(reused.news == 0);  // all from the cache
+    CHECK(cache->kept_bytes() == small_block);
 
     const allocation_counters one_more = measure([&] { blocks[cap] = cache->allocate(200); });
-    CHECK(one_more.news == 1);  // the cache is empty now
+    CHECK(one_more.news == 1);  // no block of that class is left
 
     const allocation_counters freed_again = measure([&] {
         for (std::size_t i = 0; i <= cap; ++i) {
@@ -254,7 +274,31 @@ TEST_CASE("frame_cache caps the blocks it keeps per size class", "[frame_allocat
 
     // The destructor frees every block it kept (and the cache object itself).
     const allocation_counters destroyed = measure([&] { cache.reset(); });
-    CHECK(destroyed.deletes == cap + 1);
+    CHECK(destroyed.deletes == cap + 1 + 1);
+}
+
+TEST_CASE("a thread's frame cache holds a burst of 100,000 small frames for the next burst", "[frame_allocator]") {
+    // What the limit is for: the frames of one burst of tasks serve the next
+    // without going back to malloc (see frame_free_lists).
+    REQUIRE_COUNTING_ALLOCATOR();
+    constexpr std::size_t burst = 100'000;
+    STATIC_REQUIRE(burst * frame_cache::block_size_of(144) <= frame_cache::default_limit);
+    frame_cache cache;
+    std::vector<void*> frames(burst);
+    for (int round = 0; round < 2; ++round) {
+        const allocation_counters allocated = measure([&] {
+            for (void*& f : frames) {
+                f = cache.allocate(144);
+            }
+        });
+        CHECK(allocated.news == (round == 0 ? burst : 0));
+        const allocation_counters freed = measure([&] {
+            for (void* f : frames) {
+                cache.deallocate(f, 144);
+            }
+        });
+        CHECK(freed.deletes == 0);
+    }
 }
 
 TEST_CASE("frame_cache sends requests above 1 KiB straight to operator new", "[frame_allocator]") {

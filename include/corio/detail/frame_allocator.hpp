@@ -6,6 +6,12 @@
 #include <new>
 #include <type_traits>
 
+// How many bytes of freed coroutine frames each thread keeps for reuse (its
+// frame cache) before it hands further frees back to operator delete.
+#if !defined(CORIO_FRAME_CACHE_BYTES)
+#define CORIO_FRAME_CACHE_BYTES (32u << 20)
+#endif
+
 namespace corio::detail {
 
 /// Free lists of freed coroutine frames, bucketed by size: the storage of
@@ -13,8 +19,15 @@ namespace corio::detail {
 /// (frame_cache).
 ///
 /// Coroutine frames of the same coroutine are all the same size and are
-/// created and destroyed at a high rate, so a small free list per size class
-/// turns most frame allocations into a pointer pop. Frames may be freed on a
+/// created and destroyed at a high rate, so a free list per size class turns
+/// most frame allocations into a pointer pop. The lists together keep up to
+/// a byte limit (CORIO_FRAME_CACHE_BYTES for a thread's cache, 32 MiB unless
+/// defined): a burst of tasks (100,000 small frames are 16 MB) is served
+/// again from the blocks the previous burst freed, where returning them to
+/// malloc lets it give the pages back to the kernel and the next burst fault
+/// them in again, which costs more than the allocations themselves. The
+/// price is that memory: a thread keeps up to the limit after its peak, until
+/// it exits. Frames may be freed on a
 /// different thread than the one that allocated them: the block simply joins
 /// the freeing thread's cache, which is valid because every block comes from
 /// the global operator new.
@@ -31,10 +44,14 @@ public:
     static constexpr std::size_t header = 8;    // what it keeps before each block
     static constexpr std::size_t max_cached_size = 1024;  // larger frames are not cached
     static constexpr std::size_t class_count = max_cached_size / granule + 1;
-    static constexpr std::size_t max_cached_per_class = 256;
+    static constexpr std::size_t default_limit = CORIO_FRAME_CACHE_BYTES;
 
     /// The size of the block a request of `size` bytes gets (up to max_cached_size).
     static constexpr std::size_t block_size_of(std::size_t size) noexcept { return block_size(class_of(size)); }
+    /// Bytes of freed blocks kept now (the limit itself while closed).
+    [[nodiscard]] std::size_t kept_bytes() const noexcept { return m_kept_bytes; }
+    /// The most it keeps.
+    [[nodiscard]] std::size_t limit() const noexcept { return m_limit; }
 
     frame_free_lists(const frame_free_lists&) = delete;
     frame_free_lists& operator=(const frame_free_lists&) = delete;
@@ -47,7 +64,7 @@ protected:
             if (list.head != nullptr) {
                 free_block* block = list.head;
                 list.head = block->next;
-                --list.count;
+                m_kept_bytes -= block_size(class_of(size));
                 return block;
             }
         }
@@ -59,36 +76,28 @@ protected:
         return ::operator new(size <= max_cached_size ? block_size(class_of(size)) : size);
     }
 
-    constexpr frame_free_lists() noexcept = default;
-    // Every class starts with `count` blocks counted: max_cached_per_class
-    // makes a cache that keeps nothing until open().
-    constexpr explicit frame_free_lists(std::size_t count) noexcept {
-        for (free_list& list : m_free) {
-            list.count = count;
-        }
-    }
+    // A closed cache (it keeps nothing until open()) counts itself full.
+    constexpr explicit frame_free_lists(std::size_t limit, bool opened) noexcept
+        : m_limit(limit), m_kept_bytes(opened ? 0 : limit) {}
     ~frame_free_lists() = default;
 
-    /// Keeps `p` for reuse; false when its class is full or it is too large.
+    /// Keeps `p` for reuse; false when the cache is full or `p` too large.
     bool try_keep(void* p, std::size_t size) noexcept {
         if (size <= max_cached_size) {
-            free_list& list = m_free[class_of(size)];
-            if (list.count < max_cached_per_class) {
+            const std::size_t block_bytes = block_size(class_of(size));
+            if (m_limit - m_kept_bytes >= block_bytes) {
+                free_list& list = m_free[class_of(size)];
                 auto* block = static_cast<free_block*>(p);
                 block->next = list.head;
                 list.head = block;
-                ++list.count;
+                m_kept_bytes += block_bytes;
                 return true;
             }
         }
         return false;
     }
 
-    void open() noexcept {
-        for (free_list& list : m_free) {
-            list.count = 0;
-        }
-    }
+    void open() noexcept { m_kept_bytes = 0; }
 
     /// Frees every kept block; frees after this bypass the cache.
     void close() noexcept {
@@ -98,8 +107,8 @@ protected:
                 list.head = block->next;
                 ::operator delete(block);
             }
-            list.count = max_cached_per_class;
         }
+        m_kept_bytes = m_limit;
     }
 
 private:
@@ -108,7 +117,6 @@ private:
     };
     struct free_list {
         free_block* head = nullptr;
-        std::size_t count = 0;
     };
 
     static constexpr std::size_t class_of(std::size_t size) noexcept {
@@ -116,13 +124,15 @@ private:
     }
     static constexpr std::size_t block_size(std::size_t cls) noexcept { return cls * granule + header; }
 
+    std::size_t m_limit;
+    std::size_t m_kept_bytes;
     free_list m_free[class_count];
 };
 
 /// A frame cache of one's own (the lists above, freed when it is destroyed).
 class frame_cache : public frame_free_lists {
 public:
-    frame_cache() noexcept = default;
+    explicit frame_cache(std::size_t limit = default_limit) noexcept : frame_free_lists(limit, true) {}
     ~frame_cache() { close(); }
 
     void* allocate(std::size_t size) {
@@ -150,7 +160,7 @@ public:
 /// function-local cache put it: early, below the thread's frames.)
 class thread_frame_cache : public frame_free_lists {
 public:
-    constexpr thread_frame_cache() noexcept : frame_free_lists(max_cached_per_class) {}
+    constexpr thread_frame_cache() noexcept : frame_free_lists(default_limit, false) {}
 
     void* allocate(std::size_t size) {
         if (void* block = try_take(size)) {
