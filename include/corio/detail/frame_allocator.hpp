@@ -49,7 +49,7 @@ public:
     /// The size of the block a request of `size` bytes gets (up to max_cached_size).
     static constexpr std::size_t block_size_of(std::size_t size) noexcept { return block_size(class_of(size)); }
     /// Bytes of freed blocks kept now (the limit itself while closed).
-    [[nodiscard]] std::size_t kept_bytes() const noexcept { return m_kept_bytes; }
+    [[nodiscard]] std::size_t kept_bytes() const noexcept { return m_limit - m_room; }
     /// The most it keeps.
     [[nodiscard]] std::size_t limit() const noexcept { return m_limit; }
 
@@ -64,7 +64,7 @@ protected:
             if (list.head != nullptr) {
                 free_block* block = list.head;
                 list.head = block->next;
-                m_kept_bytes -= block_size(class_of(size));
+                m_room += block_size(class_of(size));
                 return block;
             }
         }
@@ -76,28 +76,28 @@ protected:
         return ::operator new(size <= max_cached_size ? block_size(class_of(size)) : size);
     }
 
-    // A closed cache (it keeps nothing until open()) counts itself full.
+    // A closed cache (it keeps nothing until open()) has no room.
     constexpr explicit frame_free_lists(std::size_t limit, bool opened) noexcept
-        : m_limit(limit), m_kept_bytes(opened ? 0 : limit) {}
+        : m_limit(limit), m_room(opened ? limit : 0) {}
     ~frame_free_lists() = default;
 
     /// Keeps `p` for reuse; false when the cache is full or `p` too large.
     bool try_keep(void* p, std::size_t size) noexcept {
         if (size <= max_cached_size) {
             const std::size_t block_bytes = block_size(class_of(size));
-            if (m_limit - m_kept_bytes >= block_bytes) {
+            if (m_room >= block_bytes) {
                 free_list& list = m_free[class_of(size)];
                 auto* block = static_cast<free_block*>(p);
                 block->next = list.head;
                 list.head = block;
-                m_kept_bytes += block_bytes;
+                m_room -= block_bytes;
                 return true;
             }
         }
         return false;
     }
 
-    void open() noexcept { m_kept_bytes = 0; }
+    void open() noexcept { m_room = m_limit; }
 
     /// Frees every kept block; frees after this bypass the cache.
     void close() noexcept {
@@ -108,7 +108,7 @@ protected:
                 ::operator delete(block);
             }
         }
-        m_kept_bytes = m_limit;
+        m_room = 0;
     }
 
 private:
@@ -125,7 +125,7 @@ private:
     static constexpr std::size_t block_size(std::size_t cls) noexcept { return cls * granule + header; }
 
     std::size_t m_limit;
-    std::size_t m_kept_bytes;
+    std::size_t m_room;  // bytes it may still keep: m_limit less the kept blocks' sizes
     free_list m_free[class_count];
 };
 
