@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -59,6 +60,28 @@ public:
     }
     [[nodiscard]] task<void> write(std::string_view bytes) {
         return write(std::as_bytes(std::span<const char>(bytes.data(), bytes.size())));
+    }
+    /// The fast path of write(): what one non-blocking send takes of `bytes`
+    /// (plain TCP on a polling reactor; 0 over TLS or io_uring, or when the
+    /// socket buffer is full). The caller co_awaits write() for the rest.
+    /// Throws what write() throws.
+    [[nodiscard]] std::size_t write_now(std::span<const std::byte> bytes) {
+        if (tcp_stream* plain = std::get_if<tcp_stream>(&m_stream)) {
+            return stream_socket_access::send_now(*plain, bytes);
+        }
+        return 0;
+    }
+    [[nodiscard]] std::size_t write_now(std::string_view bytes) {
+        return write_now(std::as_bytes(std::span<const char>(bytes.data(), bytes.size())));
+    }
+    /// The fast path of read_some(): its result when it completes without
+    /// waiting, nullopt when it would wait (always over TLS or io_uring;
+    /// the caller then co_awaits read_some()). Throws what read_some() throws.
+    [[nodiscard]] std::optional<std::size_t> read_now(std::span<std::byte> buffer) {
+        if (tcp_stream* plain = std::get_if<tcp_stream>(&m_stream)) {
+            return stream_socket_access::receive_now(*plain, buffer);
+        }
+        return std::nullopt;
     }
     /// Sends `count` bytes of open file `file` from `offset`: sendfile over
     /// TCP; over TLS, read in pieces and written through the TLS stream.
