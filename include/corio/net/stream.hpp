@@ -455,6 +455,28 @@ struct stream_socket_access {
     static std::optional<std::size_t> receive_now(stream_socket& s, std::span<std::byte> into) {
         return s.receive_now(into);
     }
+    /// Whether readiness drives the socket's reads (epoll, kqueue), so that
+    /// receive_now and input_edge can stand in for read_some; false for a
+    /// socket whose reads go through io_uring.
+    [[nodiscard]] static bool reads_by_readiness(const stream_socket& s) noexcept {
+#if defined(CORIO_REACTOR_IO_URING)
+        return s.m_socket.ring() == nullptr;
+#else
+        (void)s;
+        return true;
+#endif
+    }
+    /// What read_some() waits on where receive_now said nullopt, awaited
+    /// in the caller's own coroutine: the socket's next readiness edge (one
+    /// already seen returns at once), after which receive_now tries recv
+    /// again. Only where reads_by_readiness. Throws what read_some's wait
+    /// throws: stream_closed, cancelled_error (or the timeout of an
+    /// enclosing scope).
+    [[nodiscard]] static socket_source::wait_operation input_edge(stream_socket& s) {
+        s.ensure_open("recv");
+        s.m_drained = false;  // this wait is the one a short read asks for
+        return s.m_socket.readable("recv", s.m_peer_text);
+    }
 };
 
 }  // namespace detail

@@ -1207,7 +1207,16 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
             record.idle_since = now;
             read_deadline.reschedule(deadline);
             try {
-                n = co_await stream.read_some(std::as_writable_bytes(buffer));
+                if (stream.reads_by_readiness()) {
+                    // read_some's waits, without its coroutine frame.
+                    do {
+                        co_await stream.input_edge();
+                        ready = stream.read_now(std::as_writable_bytes(buffer));
+                    } while (!ready);
+                    n = *ready;
+                } else {
+                    n = co_await stream.read_some(std::as_writable_bytes(buffer));
+                }
             } catch (const timeout_error&) {
                 timed_out = true;  // read_deadline expired (once: later awaits are not cancelled)
             } catch (const connection_failure&) {

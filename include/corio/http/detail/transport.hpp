@@ -9,6 +9,7 @@
 #include <corio/detail/config.hpp>
 #include <corio/net/byte_stream.hpp>
 #include <corio/net/detail/socket.hpp>
+#include <corio/net/detail/socket_source.hpp>
 #include <corio/net/stream.hpp>
 #include <corio/task.hpp>
 
@@ -82,6 +83,18 @@ public:
             return stream_socket_access::receive_now(*plain, buffer);
         }
         return std::nullopt;
+    }
+    /// Whether read_now and input_edge can stand in for read_some (plain
+    /// TCP on a polling reactor): then a read is `read_now`, and while it
+    /// says nullopt, `co_await input_edge()` and read_now again — the
+    /// waiting in the caller's coroutine, without read_some's frame.
+    [[nodiscard]] bool reads_by_readiness() const noexcept {
+        const tcp_stream* plain = std::get_if<tcp_stream>(&m_stream);
+        return plain != nullptr && stream_socket_access::reads_by_readiness(*plain);
+    }
+    /// See reads_by_readiness.
+    [[nodiscard]] socket_source::wait_operation input_edge() {
+        return stream_socket_access::input_edge(*std::get_if<tcp_stream>(&m_stream));
     }
     /// Sends `count` bytes of open file `file` from `offset`: sendfile over
     /// TCP; over TLS, read in pieces and written through the TLS stream.

@@ -681,7 +681,16 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto engine::receive() -> task<http::ws_messag
                 } else {
                     std::exception_ptr error;
                     try {
-                        n = co_await m_stream.read_some(room);
+                        if (m_stream.reads_by_readiness()) {
+                            // read_some's waits, without its coroutine frame.
+                            do {
+                                co_await m_stream.input_edge();
+                                ready = m_stream.read_now(room);
+                            } while (!ready);
+                            n = *ready;
+                        } else {
+                            n = co_await m_stream.read_some(room);
+                        }
                     } catch (const std::exception&) {
                         error = std::current_exception();
                     }
