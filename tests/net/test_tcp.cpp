@@ -668,3 +668,76 @@ TEST_CASE("The fast paths to a reset peer throw ECONNRESET or EPIPE naming the o
     };
     corio_test::run_with_watchdog_on(corio::io_backend::epoll, body());
 }
+
+TEST_CASE("input_edge waits in the caller for the bytes receive_now then takes, and wakes with stream_closed or "
+          "a cancellation that loses nothing",
+          "[tcp]") {
+    auto body = []() -> corio::task<void> {
+        corio::tcp_stream peer;
+        auto holder = [&](corio::tcp_stream s) -> corio::task<void> {
+            peer = std::move(s);
+            co_return;
+        };
+        auto server = co_await corio::start_server(holder, "127.0.0.1", 0);
+        auto client = co_await corio::open_connection("127.0.0.1", server.port());
+        while (!peer.is_open()) {
+            co_await corio::sleep(1ms);
+        }
+        REQUIRE(access::reads_by_readiness(client));
+        std::array<std::byte, 64> buffer{};
+        // read_some's protocol in the caller: receive_now, and while it says
+        // nullopt, wait for the edge.
+        auto read_by_edge = [&]() -> corio::task<std::string> {
+            std::optional<std::size_t> got = access::receive_now(client, buffer);
+            while (!got) {
+                co_await access::input_edge(client);
+                got = access::receive_now(client, buffer);
+            }
+            co_return std::string(reinterpret_cast<const char*>(buffer.data()), *got);
+        };
+        auto first = corio::create_task(read_by_edge());
+        co_await corio::sleep(5ms);
+        CHECK(client.read_pending());
+        co_await peer.write("one");
+        const std::string one = co_await first;
+        CHECK(one == "one");
+        // After that short read the next one waits first, then gets what comes.
+        auto second = corio::create_task(read_by_edge());
+        co_await corio::sleep(5ms);
+        CHECK(client.read_pending());
+        co_await peer.write("two");
+        const std::string two = co_await second;
+        CHECK(two == "two");
+
+        // Cancelled while waiting: cancelled_error, and the bytes stay for the next read.
+        auto cancelled_read = corio::create_task(read_by_edge());
+        co_await corio::sleep(5ms);
+        CHECK(client.read_pending());
+        cancelled_read.cancel();
+        const bool cancelled = co_await corio_test::ended_cancelled(cancelled_read);
+        CHECK(cancelled);
+        CHECK_FALSE(client.read_pending());
+        co_await peer.write("three");
+        const std::string three = co_await client.read_exactly(5);
+        CHECK(three == "three");
+
+        // close() while waiting: stream_closed naming the read and the peer.
+        std::string what;
+        auto closed_read = [&]() -> corio::task<void> {
+            try {
+                (void)co_await read_by_edge();
+            } catch (const corio::stream_closed& error) {
+                what = error.what();
+            }
+        };
+        auto handle = corio::create_task(closed_read());
+        co_await corio::sleep(5ms);
+        CHECK(client.read_pending());
+        client.close();
+        co_await handle;
+        CHECK(what.rfind("recv 127.0.0.1:" + std::to_string(server.port()), 0) == 0);
+        peer.close();
+        co_await server.shutdown(1s);
+    };
+    corio_test::run_with_watchdog_on(corio::io_backend::epoll, body());
+}
