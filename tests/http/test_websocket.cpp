@@ -697,3 +697,92 @@ TEST_CASE("close() while another task waits in receive() completes the handshake
         co_await server.shutdown(1s);
     }());
 }
+
+TEST_CASE("sends the kernel takes only in part finish whole and in order, messages already there are read at once",
+          "[websocket]") {
+    run_with_watchdog([]() -> corio::task<void> {
+        constexpr int senders = 2;
+        constexpr int each = 3;
+        constexpr std::size_t size = 1024 * 1024;
+        http::router routes;
+        routes.websocket("/late", [](http::websocket& socket, http::request&) -> corio::task<void> {
+            // Not reading for a while: the client's sends fill the socket
+            // buffers and wait midway through a frame.
+            co_await corio::sleep(100ms);
+            std::vector<int> next(senders, 0);
+            int good = 0;
+            for (int n = 0; n < senders * each; ++n) {
+                http::ws_message m = co_await socket.receive();
+                const int id = m.data[0] - '0';
+                const int i = m.data[1] - '0';
+                const bool in_order = i == next[static_cast<std::size_t>(id)]++;
+                const bool whole =
+                    m.data.size() == size && m.data.compare(2, std::string::npos,
+                                                            corio_test::pattern(size - 2, static_cast<unsigned>(id * 10 + i))) == 0;
+                good += in_order && whole ? 1 : 0;
+            }
+            // Several small messages at once: the client finds them already there.
+            for (int i = 0; i < 5; ++i) {
+                co_await socket.send_text("good " + std::to_string(good) + " #" + std::to_string(i));
+            }
+            (void)co_await socket.receive();
+        });
+        http::server server = co_await http::start_server(routes, "127.0.0.1", 0);
+        http::ws_connect_options options;
+        options.websocket.compression.enabled = false;
+        http::websocket client = co_await http::ws_connect(ws_url(server, "/late"), options);
+        std::vector<corio::task_handle<void>> tasks;
+        for (int t = 0; t < senders; ++t) {
+            tasks.push_back(corio::create_task([](http::websocket& c, int id) -> corio::task<void> {
+                for (int i = 0; i < each; ++i) {
+                    const std::string payload = std::to_string(id) + std::to_string(i) +
+                                                corio_test::pattern(size - 2, static_cast<unsigned>(id * 10 + i));
+                    co_await c.send_binary(payload);
+                }
+            }(client, t)));
+        }
+        for (auto& t : tasks) {
+            co_await t;
+        }
+        co_await corio::sleep(50ms);  // the server's five answers arrive meanwhile
+        for (int i = 0; i < 5; ++i) {
+            http::ws_message m = co_await client.receive();
+            CHECK(m.data == "good " + std::to_string(senders * each) + " #" + std::to_string(i));
+        }
+        co_await client.send_text("done");
+        co_await client.close();
+        co_await server.shutdown(1s);
+    }(), 20s);
+}
+
+TEST_CASE("a send cancelled midway through a frame loses the connection rather than leave half a frame",
+          "[websocket]") {
+    run_with_watchdog([]() -> corio::task<void> {
+        http::router routes;
+        routes.websocket("/mute", [](http::websocket& socket, http::request&) -> corio::task<void> {
+            co_await corio::sleep(2s);  // never reads in time
+            socket.abort();
+        });
+        http::server server = co_await http::start_server(routes, "127.0.0.1", 0);
+        http::ws_connect_options options;
+        options.websocket.compression.enabled = false;
+        http::websocket client = co_await http::ws_connect(ws_url(server, "/mute"), options);
+        const std::string big = corio_test::pattern(8 * 1024 * 1024, 3);
+        auto sender = [](http::websocket& c, const std::string& payload) -> corio::task<void> {
+            co_await c.send_binary(payload);
+        };
+        auto handle = corio::create_task(sender(client, big));
+        co_await corio::sleep(30ms);
+        handle.cancel();
+        const bool cancelled = co_await corio_test::ended_cancelled(handle);
+        CHECK(cancelled);
+        std::string what;
+        try {
+            co_await client.send_text("after");
+        } catch (const http::connection_lost& e) {
+            what = e.what();
+        }
+        CHECK(what.find("interrupted mid-frame") != std::string::npos);
+        co_await server.shutdown(100ms);
+    }(), 10s);
+}

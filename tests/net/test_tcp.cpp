@@ -8,9 +8,13 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
+#include <array>
 #include <cerrno>
 #include <cstddef>
+#include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -465,4 +469,275 @@ TEST_CASE("IPv6 loopback works where the machine has it", "[tcp]") {
         co_return true;
     };
     (void)run_with_watchdog(body());
+}
+
+namespace {
+
+using access = corio::detail::stream_socket_access;
+
+std::span<const std::byte> bytes_of(std::string_view text) {
+    return std::as_bytes(std::span<const char>(text.data(), text.size()));
+}
+
+// Polls (through the loop, so readiness edges are seen) until `s` holds
+// input or `limit` passes.
+corio::task<void> until_input(corio::tcp_stream& s, std::chrono::milliseconds limit = 2s) {
+    for (auto waited = 0ms; waited < limit && s.peek_input() == corio::detail::pending_input::nothing; waited += 2ms) {
+        co_await corio::sleep(2ms);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("send_now takes what one send accepts, write() finishes the rest after EAGAIN, in order", "[tcp]") {
+    const std::string payload = pattern(4'000'000);
+    auto body = [&]() -> corio::task<std::string> {
+        corio::tcp_stream peer;
+        auto holder = [&](corio::tcp_stream s) -> corio::task<void> {
+            peer = std::move(s);  // reads only when told
+            co_return;
+        };
+        auto server = co_await corio::start_server(holder, "127.0.0.1", 0);
+        auto client = co_await corio::open_connection("127.0.0.1", server.port());
+        corio::detail::set_send_buffer(client.native_handle(), 16384);
+        while (!peer.is_open()) {
+            co_await corio::sleep(1ms);
+        }
+        CHECK(access::send_now(client, {}) == 0);
+        const std::size_t first = access::send_now(client, bytes_of(payload));
+        CHECK(first > 0);
+        CHECK(first < payload.size());  // the kernel took part: the rest would block
+        std::size_t sent = first;
+        // Until the socket buffer is full: then send_now takes nothing (EAGAIN).
+        for (std::size_t n = 1; n > 0;) {
+            n = access::send_now(client, bytes_of(std::string_view(payload).substr(sent)));
+            sent += n;
+        }
+        CHECK(sent < payload.size());
+        const std::string_view rest = std::string_view(payload).substr(sent);
+        auto writer = [&]() -> corio::task<void> {
+            co_await client.write(rest);
+            client.shutdown_write();
+        };
+        auto handle = corio::create_task(writer());
+        co_await corio::sleep(5ms);
+        CHECK(client.write_pending());
+        std::string received;
+        for (;;) {
+            std::string chunk = co_await peer.read(64 * 1024);
+            if (chunk.empty()) {
+                break;
+            }
+            received += chunk;
+        }
+        co_await handle;
+        peer.close();
+        co_await server.shutdown(1s);
+        co_return received;
+    };
+    const std::string received = corio_test::run_with_watchdog_on(corio::io_backend::epoll, body(), 20s);
+    REQUIRE(received.size() == payload.size());
+    REQUIRE(received == payload);
+}
+
+TEST_CASE("receive_now returns bytes already there, nullopt when a read would wait, 0 at the end", "[tcp]") {
+    auto body = []() -> corio::task<void> {
+        corio::tcp_stream peer;
+        auto holder = [&](corio::tcp_stream s) -> corio::task<void> {
+            peer = std::move(s);
+            co_return;
+        };
+        auto server = co_await corio::start_server(holder, "127.0.0.1", 0);
+        auto client = co_await corio::open_connection("127.0.0.1", server.port());
+        while (!peer.is_open()) {
+            co_await corio::sleep(1ms);
+        }
+        std::array<std::byte, 64> buffer{};
+        CHECK_FALSE(access::receive_now(client, buffer).has_value());  // nothing sent yet
+        CHECK(access::receive_now(client, std::span<std::byte>()) == std::optional<std::size_t>(0));
+
+        co_await peer.write("hello");
+        co_await until_input(client);
+        std::optional<std::size_t> got = access::receive_now(client, buffer);
+        REQUIRE(got.has_value());
+        CHECK(std::string(reinterpret_cast<const char*>(buffer.data()), *got) == "hello");
+        // After a short read the socket is known empty: no recv, nothing.
+        CHECK_FALSE(access::receive_now(client, buffer).has_value());
+        CHECK_FALSE(client.read_pending());
+
+        // Bytes that arrive later raise an edge: the fast path takes them.
+        co_await peer.write("more");
+        co_await until_input(client);
+        co_await corio::sleep(5ms);  // the loop sees the readiness edge
+        got = access::receive_now(client, buffer);
+        REQUIRE(got.has_value());
+        CHECK(std::string(reinterpret_cast<const char*>(buffer.data()), *got) == "more");
+
+        // A read left to the coroutine still gets what comes next.
+        CHECK_FALSE(access::receive_now(client, buffer).has_value());
+        auto reader = [&]() -> corio::task<std::string> { co_return co_await client.read(); };
+        auto handle = corio::create_task(reader());
+        co_await corio::sleep(5ms);
+        CHECK(client.read_pending());
+        co_await peer.write("late");
+        const std::string late = co_await handle;
+        CHECK(late == "late");
+
+        // Bytes buffered by read_until come first, without the socket.
+        co_await peer.write("line\nrest");
+        const std::string line = co_await client.read_until("\n");
+        CHECK(line == "line\n");
+        std::string rest;
+        while (rest.size() < 4) {
+            co_await until_input(client);
+            got = access::receive_now(client, buffer);
+            if (got) {
+                rest.append(reinterpret_cast<const char*>(buffer.data()), *got);
+            }
+        }
+        CHECK(rest == "rest");
+
+        peer.close();
+        co_await until_input(client);
+        co_await corio::sleep(5ms);
+        got = access::receive_now(client, buffer);
+        REQUIRE(got.has_value());
+        CHECK(*got == 0);  // end of stream
+
+        client.close();
+        bool closed = false;
+        try {
+            (void)access::receive_now(client, buffer);
+        } catch (const corio::stream_closed&) {
+            closed = true;
+        }
+        CHECK(closed);
+        closed = false;
+        try {
+            (void)access::send_now(client, bytes_of("x"));
+        } catch (const corio::stream_closed&) {
+            closed = true;
+        }
+        CHECK(closed);
+        co_await server.shutdown(1s);
+    };
+    corio_test::run_with_watchdog_on(corio::io_backend::epoll, body());
+}
+
+TEST_CASE("The fast paths to a reset peer throw ECONNRESET or EPIPE naming the operation and peer", "[tcp]") {
+    auto body = []() -> corio::task<void> {
+        corio::tcp_stream peer;
+        auto holder = [&](corio::tcp_stream s) -> corio::task<void> {
+            peer = std::move(s);
+            co_return;
+        };
+        auto server = co_await corio::start_server(holder, "127.0.0.1", 0);
+        auto client = co_await corio::open_connection("127.0.0.1", server.port());
+        while (!peer.is_open()) {
+            co_await corio::sleep(1ms);
+        }
+        corio::detail::set_linger_abort(peer.native_handle());
+        peer.close();  // RST
+        // Not until_input: its MSG_PEEK would take the pending error.
+        co_await corio::sleep(50ms);
+        std::array<std::byte, 16> buffer{};
+        int code = 0;
+        std::string what;
+        try {
+            (void)access::receive_now(client, buffer);
+        } catch (const std::system_error& error) {
+            code = error.code().value();
+            what = error.what();
+        }
+        CHECK(code == ECONNRESET);
+        CHECK(what.rfind("recv 127.0.0.1:" + std::to_string(server.port()), 0) == 0);
+        // The reset is reported once: the sends after it see EPIPE.
+        code = 0;
+        what.clear();
+        try {
+            for (int i = 0; i < 3; ++i) {
+                (void)access::send_now(client, bytes_of("payload"));
+            }
+        } catch (const std::system_error& error) {
+            code = error.code().value();
+            what = error.what();
+        }
+        CHECK((code == EPIPE || code == ECONNRESET));
+        CHECK(what.rfind("send 127.0.0.1:" + std::to_string(server.port()), 0) == 0);
+        co_await server.shutdown(1s);
+    };
+    corio_test::run_with_watchdog_on(corio::io_backend::epoll, body());
+}
+
+TEST_CASE("input_edge waits in the caller for the bytes receive_now then takes, and wakes with stream_closed or "
+          "a cancellation that loses nothing",
+          "[tcp]") {
+    auto body = []() -> corio::task<void> {
+        corio::tcp_stream peer;
+        auto holder = [&](corio::tcp_stream s) -> corio::task<void> {
+            peer = std::move(s);
+            co_return;
+        };
+        auto server = co_await corio::start_server(holder, "127.0.0.1", 0);
+        auto client = co_await corio::open_connection("127.0.0.1", server.port());
+        while (!peer.is_open()) {
+            co_await corio::sleep(1ms);
+        }
+        REQUIRE(access::reads_by_readiness(client));
+        std::array<std::byte, 64> buffer{};
+        // read_some's protocol in the caller: receive_now, and while it says
+        // nullopt, wait for the edge.
+        auto read_by_edge = [&]() -> corio::task<std::string> {
+            std::optional<std::size_t> got = access::receive_now(client, buffer);
+            while (!got) {
+                co_await access::input_edge(client);
+                got = access::receive_now(client, buffer);
+            }
+            co_return std::string(reinterpret_cast<const char*>(buffer.data()), *got);
+        };
+        auto first = corio::create_task(read_by_edge());
+        co_await corio::sleep(5ms);
+        CHECK(client.read_pending());
+        co_await peer.write("one");
+        const std::string one = co_await first;
+        CHECK(one == "one");
+        // After that short read the next one waits first, then gets what comes.
+        auto second = corio::create_task(read_by_edge());
+        co_await corio::sleep(5ms);
+        CHECK(client.read_pending());
+        co_await peer.write("two");
+        const std::string two = co_await second;
+        CHECK(two == "two");
+
+        // Cancelled while waiting: cancelled_error, and the bytes stay for the next read.
+        auto cancelled_read = corio::create_task(read_by_edge());
+        co_await corio::sleep(5ms);
+        CHECK(client.read_pending());
+        cancelled_read.cancel();
+        const bool cancelled = co_await corio_test::ended_cancelled(cancelled_read);
+        CHECK(cancelled);
+        CHECK_FALSE(client.read_pending());
+        co_await peer.write("three");
+        const std::string three = co_await client.read_exactly(5);
+        CHECK(three == "three");
+
+        // close() while waiting: stream_closed naming the read and the peer.
+        std::string what;
+        auto closed_read = [&]() -> corio::task<void> {
+            try {
+                (void)co_await read_by_edge();
+            } catch (const corio::stream_closed& error) {
+                what = error.what();
+            }
+        };
+        auto handle = corio::create_task(closed_read());
+        co_await corio::sleep(5ms);
+        CHECK(client.read_pending());
+        client.close();
+        co_await handle;
+        CHECK(what.rfind("recv 127.0.0.1:" + std::to_string(server.port()), 0) == 0);
+        peer.close();
+        co_await server.shutdown(1s);
+    };
+    corio_test::run_with_watchdog_on(corio::io_backend::epoll, body());
 }

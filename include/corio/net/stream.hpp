@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <system_error>
@@ -21,6 +22,10 @@
 #include <utility>
 
 namespace corio {
+
+namespace detail {
+struct stream_socket_access;
+}  // namespace detail
 
 /// A connected stream socket (TCP or Unix domain) with a read buffer: what
 /// asyncio splits into StreamReader and StreamWriter, in one move-only object.
@@ -261,7 +266,70 @@ public:
     [[nodiscard]] bool write_pending() const noexcept { return m_socket.has_writer(); }
 
 private:
+    friend struct detail::stream_socket_access;
+
     [[nodiscard]] int open_fd(const char* op) const { return detail::open_fd(m_socket, op, m_peer_text); }
+
+    // write()'s first send without its coroutine frame: the bytes one
+    // non-blocking send takes (0 when the socket buffer is full), throwing
+    // what write() throws. 0 through io_uring, whose sends go through the
+    // ring (write() does them).
+    std::size_t send_now(std::span<const std::byte> bytes) {
+        if (bytes.empty()) {
+            return 0;
+        }
+#if defined(CORIO_REACTOR_IO_URING)
+        if (m_socket.ring() != nullptr) {
+            return 0;
+        }
+#endif
+        ensure_open("send");
+        const long n = detail::send_some(m_socket.fd(), bytes.data(), bytes.size());
+        if (n >= 0) {
+            return static_cast<std::size_t>(n);
+        }
+        if (-n != EAGAIN) {
+            detail::throw_socket_error(static_cast<int>(-n), "send", m_peer_text);
+        }
+        return 0;
+    }
+
+    // read_some() when it would not wait, without its coroutine frame:
+    // receive()'s steps up to its first suspension. nullopt where receive()
+    // would wait (recv said EAGAIN, or the last read came back short and no
+    // readiness edge has arrived since), and always through io_uring; the
+    // caller then co_awaits read_some(), which picks up from there.
+    std::optional<std::size_t> receive_now(std::span<std::byte> into) {
+        if (into.empty()) {
+            return 0;
+        }
+        if (!m_buffer.empty()) {
+            return m_buffer.take_into(into);
+        }
+#if defined(CORIO_REACTOR_IO_URING)
+        if (m_socket.ring() != nullptr) {
+            return std::nullopt;
+        }
+#endif
+        ensure_open("recv");
+        if (m_drained && !m_socket.peer_closed()) {
+            // The edge receive() would wait for, if it is already here
+            // (await_ready takes it, as receive()'s wait would).
+            if (!m_socket.readable("recv", m_peer_text).await_ready()) {
+                return std::nullopt;
+            }
+            m_drained = false;
+        }
+        const long n = detail::receive(m_socket.fd(), into.data(), into.size());
+        if (n >= 0) {
+            m_drained = n > 0 && static_cast<std::size_t>(n) < into.size();
+            return static_cast<std::size_t>(n);
+        }
+        if (-n != EAGAIN) {
+            detail::throw_socket_error(static_cast<int>(-n), "recv", m_peer_text);
+        }
+        return std::nullopt;
+    }
     void ensure_open(const char* op) const { (void)open_fd(op); }
 
     // The socket's reads without m_buffer in front: what the buffered
@@ -369,6 +437,49 @@ private:
     read_buffer m_buffer;  // read ahead by read_until, served first by every read
     bool m_drained = false;  // the last recv came back short: wait before the next
 };
+
+namespace detail {
+
+/// The synchronous fast path of a stream_socket's reads and writes, for
+/// corio's own protocol code (HTTP, WebSocket): a read or write that the
+/// kernel completes at once costs no coroutine frame. The caller co_awaits
+/// the public operation for whatever these leave undone.
+struct stream_socket_access {
+    /// One non-blocking send of `bytes`: how many the kernel took (0 when the
+    /// socket buffer is full, or always when the loop sends through
+    /// io_uring). Throws what write() throws (stream_closed, the send error).
+    static std::size_t send_now(stream_socket& s, std::span<const std::byte> bytes) { return s.send_now(bytes); }
+    /// read_some() if it completes without waiting: the bytes read (0 at end
+    /// of stream or for an empty buffer), or nullopt when it would wait
+    /// (then co_await read_some()). Throws what read_some() throws.
+    static std::optional<std::size_t> receive_now(stream_socket& s, std::span<std::byte> into) {
+        return s.receive_now(into);
+    }
+    /// Whether readiness drives the socket's reads (epoll, kqueue), so that
+    /// receive_now and input_edge can stand in for read_some; false for a
+    /// socket whose reads go through io_uring.
+    [[nodiscard]] static bool reads_by_readiness(const stream_socket& s) noexcept {
+#if defined(CORIO_REACTOR_IO_URING)
+        return s.m_socket.ring() == nullptr;
+#else
+        (void)s;
+        return true;
+#endif
+    }
+    /// What read_some() waits on where receive_now said nullopt, awaited
+    /// in the caller's own coroutine: the socket's next readiness edge (one
+    /// already seen returns at once), after which receive_now tries recv
+    /// again. Only where reads_by_readiness. Throws what read_some's wait
+    /// throws: stream_closed, cancelled_error (or the timeout of an
+    /// enclosing scope).
+    [[nodiscard]] static socket_source::wait_operation input_edge(stream_socket& s) {
+        s.ensure_open("recv");
+        s.m_drained = false;  // this wait is the one a short read asks for
+        return s.m_socket.readable("recv", s.m_peer_text);
+    }
+};
+
+}  // namespace detail
 
 static_assert(byte_stream<stream_socket>);
 static_assert(std::is_nothrow_move_constructible_v<stream_socket> && !std::is_copy_constructible_v<stream_socket>);

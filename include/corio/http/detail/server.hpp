@@ -1151,10 +1151,16 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
         }
 
         // Everything buffered is parsed: send what is ready, then read.
+        // One send takes a whole response most of the time: the write
+        // coroutine only for what the kernel leaves.
         begin = end = 0;
         if (!out.empty()) {
             try {
-                co_await stream.write(std::string_view(out));
+                const std::size_t sent = stream.write_now(out);
+                if (sent < out.size()) {
+                    const std::string_view rest = std::string_view(out).substr(sent);
+                    co_await stream.write(rest);
+                }
             } catch (const connection_failure&) {
                 co_return;
             }
@@ -1185,13 +1191,32 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
         }
         std::size_t n = 0;
         bool timed_out = deadline <= now;
+        std::optional<std::size_t> ready;  // the bytes, when they were already there
         if (!timed_out) {
+            try {
+                ready = stream.read_now(std::as_writable_bytes(buffer));
+            } catch (const connection_failure&) {
+                co_return;  // as from read_some below
+            }
+        }
+        if (ready) {
+            n = *ready;
+        } else if (!timed_out) {
             record.idle = at == phase::idle;
             record.kept_alive = record.idle && !fresh;
             record.idle_since = now;
             read_deadline.reschedule(deadline);
             try {
-                n = co_await stream.read_some(std::as_writable_bytes(buffer));
+                if (stream.reads_by_readiness()) {
+                    // read_some's waits, without its coroutine frame.
+                    do {
+                        co_await stream.input_edge();
+                        ready = stream.read_now(std::as_writable_bytes(buffer));
+                    } while (!ready);
+                    n = *ready;
+                } else {
+                    n = co_await stream.read_some(std::as_writable_bytes(buffer));
+                }
             } catch (const timeout_error&) {
                 timed_out = true;  // read_deadline expired (once: later awaits are not cancelled)
             } catch (const connection_failure&) {

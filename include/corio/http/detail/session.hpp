@@ -374,11 +374,20 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto http_session_state::exchange(
         std::exception_ptr error;
         head_status status = head_status::no_response;
         try {
-            if (budget.deadline == event_loop::time_point::max()) {
-                co_await c.stream.write(c.out);
-            } else {
-                co_await http_timed(c.stream.write(c.out), budget, std::nullopt, "write", method,
-                                    u);
+            // One send takes a request most of the time: the write coroutine
+            // (and its timeout) only for what the kernel leaves. A budget
+            // already spent still fails in http_timed, before any byte.
+            std::size_t sent = 0;
+            if (budget.deadline == event_loop::time_point::max() || event_loop::clock::now() < budget.deadline) {
+                sent = c.stream.write_now(c.out);
+            }
+            if (sent < c.out.size()) {
+                const std::string_view rest = std::string_view(c.out).substr(sent);
+                if (budget.deadline == event_loop::time_point::max()) {
+                    co_await c.stream.write(rest);
+                } else {
+                    co_await http_timed(c.stream.write(rest), budget, std::nullopt, "write", method, u);
+                }
             }
         } catch (const std::system_error&) {
             error = std::current_exception();

@@ -9,6 +9,7 @@
 #include <corio/detail/config.hpp>
 #include <corio/net/byte_stream.hpp>
 #include <corio/net/detail/socket.hpp>
+#include <corio/net/detail/socket_source.hpp>
 #include <corio/net/stream.hpp>
 #include <corio/task.hpp>
 
@@ -19,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -59,6 +61,40 @@ public:
     }
     [[nodiscard]] task<void> write(std::string_view bytes) {
         return write(std::as_bytes(std::span<const char>(bytes.data(), bytes.size())));
+    }
+    /// The fast path of write(): what one non-blocking send takes of `bytes`
+    /// (plain TCP on a polling reactor; 0 over TLS or io_uring, or when the
+    /// socket buffer is full). The caller co_awaits write() for the rest.
+    /// Throws what write() throws.
+    [[nodiscard]] std::size_t write_now(std::span<const std::byte> bytes) {
+        if (tcp_stream* plain = std::get_if<tcp_stream>(&m_stream)) {
+            return stream_socket_access::send_now(*plain, bytes);
+        }
+        return 0;
+    }
+    [[nodiscard]] std::size_t write_now(std::string_view bytes) {
+        return write_now(std::as_bytes(std::span<const char>(bytes.data(), bytes.size())));
+    }
+    /// The fast path of read_some(): its result when it completes without
+    /// waiting, nullopt when it would wait (always over TLS or io_uring;
+    /// the caller then co_awaits read_some()). Throws what read_some() throws.
+    [[nodiscard]] std::optional<std::size_t> read_now(std::span<std::byte> buffer) {
+        if (tcp_stream* plain = std::get_if<tcp_stream>(&m_stream)) {
+            return stream_socket_access::receive_now(*plain, buffer);
+        }
+        return std::nullopt;
+    }
+    /// Whether read_now and input_edge can stand in for read_some (plain
+    /// TCP on a polling reactor): then a read is `read_now`, and while it
+    /// says nullopt, `co_await input_edge()` and read_now again — the
+    /// waiting in the caller's coroutine, without read_some's frame.
+    [[nodiscard]] bool reads_by_readiness() const noexcept {
+        const tcp_stream* plain = std::get_if<tcp_stream>(&m_stream);
+        return plain != nullptr && stream_socket_access::reads_by_readiness(*plain);
+    }
+    /// See reads_by_readiness.
+    [[nodiscard]] socket_source::wait_operation input_edge() {
+        return stream_socket_access::input_edge(*std::get_if<tcp_stream>(&m_stream));
     }
     /// Sends `count` bytes of open file `file` from `offset`: sendfile over
     /// TCP; over TLS, read in pieces and written through the TLS stream.

@@ -319,7 +319,10 @@ private:
         try {
             if (one_write(payload.size())) {
                 frame_into_out(op, payload, compressed);
-                co_await m_stream.write(std::string_view(m_out));
+                if (const std::size_t sent = m_stream.write_now(m_out); sent < m_out.size()) {
+                    const std::string_view rest = std::string_view(m_out).substr(sent);
+                    co_await m_stream.write(rest);
+                }
                 trim_out();
             } else {
                 // Large and unmasked: two writes, no copy of the payload.
@@ -660,12 +663,34 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto engine::receive() -> task<http::ws_messag
                                 : std::as_writable_bytes(std::span<char>(
                                       m_message.data() + m_frame_base + m_frame_got, m_frame_length - m_frame_got));
                 std::size_t n = 0;
-                if (m_options.heartbeat) {
+                // Bytes already there need no coroutine (nor a heartbeat).
+                std::optional<std::size_t> ready;
+                std::exception_ptr failed_now;
+                try {
+                    ready = m_stream.read_now(room);
+                } catch (const std::exception&) {
+                    failed_now = std::current_exception();
+                }
+                if (ready || failed_now) {
+                    n = ready ? *ready : 0;
+                    if (n == 0) {
+                        read_failed(failed_now);  // read_raw's words too
+                    }
+                } else if (m_options.heartbeat) {
                     n = co_await read_raw(room);  // 0: failed, m_failure says how
                 } else {
                     std::exception_ptr error;
                     try {
-                        n = co_await m_stream.read_some(room);
+                        if (m_stream.reads_by_readiness()) {
+                            // read_some's waits, without its coroutine frame.
+                            do {
+                                co_await m_stream.input_edge();
+                                ready = m_stream.read_now(room);
+                            } while (!ready);
+                            n = *ready;
+                        } else {
+                            n = co_await m_stream.read_some(room);
+                        }
                     } catch (const std::exception&) {
                         error = std::current_exception();
                     }
@@ -716,12 +741,15 @@ CORIO_HEADER_COROUTINE CORIO_DECL auto engine::send_message(opcode op, std::stri
         co_return;
     }
     // write_frame's one-write case, written out here: one coroutine less
-    // per message.
+    // per message, and none for the write when one send takes the frame.
     frame_into_out(op, payload, compress);
     abort_unless_done guard{this};
     std::exception_ptr error;
     try {
-        co_await m_stream.write(std::string_view(m_out));
+        if (const std::size_t sent = m_stream.write_now(m_out); sent < m_out.size()) {
+            const std::string_view rest = std::string_view(m_out).substr(sent);
+            co_await m_stream.write(rest);
+        }
     } catch (const std::exception&) {
         error = std::current_exception();
     }
