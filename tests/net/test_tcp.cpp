@@ -11,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -479,6 +480,29 @@ std::span<const std::byte> bytes_of(std::string_view text) {
     return std::as_bytes(std::span<const char>(text.data(), text.size()));
 }
 
+// A client connected on loopback to a server that keeps its one accepted
+// stream as `peer` (read only when a test says so), once that stream is open.
+struct loopback_pair {
+    corio::tcp_server server;
+    corio::tcp_stream client;
+    std::shared_ptr<corio::tcp_stream> peer;
+};
+
+corio::task<loopback_pair> open_loopback_pair() {
+    auto peer = std::make_shared<corio::tcp_stream>();
+    auto holder = [peer](corio::tcp_stream s) -> corio::task<void> {
+        *peer = std::move(s);
+        co_return;
+    };
+    auto server = co_await corio::start_server(holder, "127.0.0.1", 0);
+    auto client = co_await corio::open_connection("127.0.0.1", server.port());
+    while (!peer->is_open()) {
+        co_await corio::sleep(1ms);
+    }
+    loopback_pair pair{std::move(server), std::move(client), std::move(peer)};
+    co_return pair;
+}
+
 // Polls (through the loop, so readiness edges are seen) until `s` holds
 // input or `limit` passes.
 corio::task<void> until_input(corio::tcp_stream& s, std::chrono::milliseconds limit = 2s) {
@@ -492,17 +516,11 @@ corio::task<void> until_input(corio::tcp_stream& s, std::chrono::milliseconds li
 TEST_CASE("send_now takes what one send accepts, write() finishes the rest after EAGAIN, in order", "[tcp]") {
     const std::string payload = pattern(4'000'000);
     auto body = [&]() -> corio::task<std::string> {
-        corio::tcp_stream peer;
-        auto holder = [&](corio::tcp_stream s) -> corio::task<void> {
-            peer = std::move(s);  // reads only when told
-            co_return;
-        };
-        auto server = co_await corio::start_server(holder, "127.0.0.1", 0);
-        auto client = co_await corio::open_connection("127.0.0.1", server.port());
+        loopback_pair pair = co_await open_loopback_pair();
+        corio::tcp_server& server = pair.server;
+        corio::tcp_stream& client = pair.client;
+        corio::tcp_stream& peer = *pair.peer;
         corio::detail::set_send_buffer(client.native_handle(), 16384);
-        while (!peer.is_open()) {
-            co_await corio::sleep(1ms);
-        }
         CHECK(access::send_now(client, {}) == 0);
         const std::size_t first = access::send_now(client, bytes_of(payload));
         CHECK(first > 0);
@@ -542,16 +560,10 @@ TEST_CASE("send_now takes what one send accepts, write() finishes the rest after
 
 TEST_CASE("receive_now returns bytes already there, nullopt when a read would wait, 0 at the end", "[tcp]") {
     auto body = []() -> corio::task<void> {
-        corio::tcp_stream peer;
-        auto holder = [&](corio::tcp_stream s) -> corio::task<void> {
-            peer = std::move(s);
-            co_return;
-        };
-        auto server = co_await corio::start_server(holder, "127.0.0.1", 0);
-        auto client = co_await corio::open_connection("127.0.0.1", server.port());
-        while (!peer.is_open()) {
-            co_await corio::sleep(1ms);
-        }
+        loopback_pair pair = co_await open_loopback_pair();
+        corio::tcp_server& server = pair.server;
+        corio::tcp_stream& client = pair.client;
+        corio::tcp_stream& peer = *pair.peer;
         std::array<std::byte, 64> buffer{};
         CHECK_FALSE(access::receive_now(client, buffer).has_value());  // nothing sent yet
         CHECK(access::receive_now(client, std::span<std::byte>()) == std::optional<std::size_t>(0));
@@ -626,16 +638,10 @@ TEST_CASE("receive_now returns bytes already there, nullopt when a read would wa
 
 TEST_CASE("The fast paths to a reset peer throw ECONNRESET or EPIPE naming the operation and peer", "[tcp]") {
     auto body = []() -> corio::task<void> {
-        corio::tcp_stream peer;
-        auto holder = [&](corio::tcp_stream s) -> corio::task<void> {
-            peer = std::move(s);
-            co_return;
-        };
-        auto server = co_await corio::start_server(holder, "127.0.0.1", 0);
-        auto client = co_await corio::open_connection("127.0.0.1", server.port());
-        while (!peer.is_open()) {
-            co_await corio::sleep(1ms);
-        }
+        loopback_pair pair = co_await open_loopback_pair();
+        corio::tcp_server& server = pair.server;
+        corio::tcp_stream& client = pair.client;
+        corio::tcp_stream& peer = *pair.peer;
         corio::detail::set_linger_abort(peer.native_handle());
         peer.close();  // RST
         // Not until_input: its MSG_PEEK would take the pending error.
@@ -673,16 +679,10 @@ TEST_CASE("input_edge waits in the caller for the bytes receive_now then takes, 
           "a cancellation that loses nothing",
           "[tcp]") {
     auto body = []() -> corio::task<void> {
-        corio::tcp_stream peer;
-        auto holder = [&](corio::tcp_stream s) -> corio::task<void> {
-            peer = std::move(s);
-            co_return;
-        };
-        auto server = co_await corio::start_server(holder, "127.0.0.1", 0);
-        auto client = co_await corio::open_connection("127.0.0.1", server.port());
-        while (!peer.is_open()) {
-            co_await corio::sleep(1ms);
-        }
+        loopback_pair pair = co_await open_loopback_pair();
+        corio::tcp_server& server = pair.server;
+        corio::tcp_stream& client = pair.client;
+        corio::tcp_stream& peer = *pair.peer;
         REQUIRE(access::reads_by_readiness(client));
         std::array<std::byte, 64> buffer{};
         // read_some's protocol in the caller: receive_now, and while it says
