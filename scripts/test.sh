@@ -31,10 +31,9 @@
 #   ASan), and the clang presets precompile corio's headers for the tests
 #   (CORIO_PRECOMPILED_HEADERS; release, without, still proves that each
 #   test file includes what it uses). The release preset builds the examples
-#   at -O1 (CORIO_EXAMPLE_COMPILE_OPTIONS; the tests cover -O2). Most tests
-#   wait on sockets, timers and servers rather than compute, so ctest runs
-#   4 at a time in release and kqueue; the sanitizer builds' tests are CPU-bound,
-#   2 at a time.
+#   at -O1 (CORIO_EXAMPLE_COMPILE_OPTIONS; the tests cover -O2). ctest runs 2
+#   tests at a time (4 made a PostgreSQL test's 100 ms command timeout fire
+#   under the load).
 # Stops at the first failure.
 #
 # Usage: ./scripts/test.sh [workflow-preset|fuzz...]  (default: release kqueue clang-asan gcc-asan clang-tsan fuzz)
