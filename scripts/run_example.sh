@@ -9,7 +9,10 @@
 # Installs only what examples need (a compiler, CMake, Ninja, fmt, OpenSSL and
 # zlib for https and compressed bodies; for 16_database libpq and PostgreSQL,
 # for 19_queue_workers redis-server, for 21_fastapi_style Boost), configures build/examples (Release,
-# tests off) and builds only the example asked for.
+# tests off) and builds only the example asked for. The HTTP layer is compiled
+# once into a library there (CORIO_SEPARATE_COMPILATION): an HTTP example
+# rebuilds in about half the time after an edit, and the first build runs the
+# library and the example side by side.
 # Environment: CORIO_SKIP_APT=1 skips the package check.
 set -euo pipefail
 
@@ -27,7 +30,7 @@ list_examples() {
 
 case "${1:-}" in
     -h | --help)
-        sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         echo
         echo "Examples:"
         list_examples
@@ -61,7 +64,8 @@ corio_ensure_packages "${packages[@]}"
 build="$repo_root/build/examples"
 corio_log "Configuring $build (Release, examples only)"
 cmake -S "$repo_root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DCORIO_BUILD_TESTS=OFF -DCORIO_BUILD_EXAMPLES=ON -DCORIO_INSTALL=OFF >/dev/null
+    -DCORIO_BUILD_TESTS=OFF -DCORIO_BUILD_EXAMPLES=ON -DCORIO_INSTALL=OFF \
+    -DCORIO_SEPARATE_COMPILATION=ON >/dev/null
 corio_log "Building ${name}"
 cmake --build "$build" --target "$name"
 corio_log "Running examples/${name} $*"
