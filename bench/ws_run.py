@@ -6,10 +6,9 @@
 BIN_DIR holds ws_load, ws_echo_corio and ws_echo_beast (cmake --preset bench;
 cmake --build build/bench --target ws_load ws_echo_corio ws_echo_beast:
 build/bench/bench). Every server is pinned to core 0 and driven by one load
-generator pinned to core 1, bench/load/ws_load (plain C++ and epoll, cheaper
-per message than any of the servers, so the server is what saturates; without
-it, `ws_echo_corio load`, the same arguments and output, which used a whole
-core against corio's server): 100 connections x 1000 messages of
+generator pinned to core 1, bench/load/ws_load (plain C++ and epoll, the
+least user-space work per message; without it, `ws_echo_corio load`, same
+arguments and output, more CPU per message): 100 connections x 1000 messages of
 32 bytes (x 100 for the Python servers), then 4 connections x 20 messages of
 1 MiB. Repetitions are interleaved (each server once per round); the table
 shows the best messages/s and the lowest server CPU per message (utime +
