@@ -8,9 +8,12 @@
 //       message sent in that place (each payload starts with its sequence
 //       number); prints messages/s
 //
-// The same load runs against every server (corio, Beast: peers/ws_echo_beast.cpp,
-// python websockets: peers/ws_echo_websockets.py); server CPU per message comes
-// from /proc/PID/stat before and after (see bench/benchmarks_notes.md).
+// bench/ws_run.py drives every server (corio, Beast: peers/ws_echo_beast.cpp,
+// python websockets: peers/ws_echo_websockets.py, aiohttp) with one load
+// generator, bench/load/ws_load.cpp (plain C++, the same arguments and output as
+// `load` here), and takes server CPU per message from /proc/PID/task/*/schedstat
+// before and after (see bench/benchmarks_notes.md). `load` stays as corio's own
+// client under load (bench/load/callgrind_ws.sh counts its instructions).
 #include <corio/corio.hpp>
 #include <corio/http/router.hpp>
 #include <corio/http/server.hpp>
