@@ -32,6 +32,7 @@ LOADS = {
     "1 MiB": ("1", "4", "20", "1048576", "20"),
 }
 
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
