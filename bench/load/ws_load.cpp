@@ -584,6 +584,19 @@ private:
         c.close_written += n;
     }
 
+    // After a send that failed: true to send again (EINTR), false once
+    // EPOLLOUT is armed (the socket buffer is full); any other error ends the run.
+    bool send_again(connection& c) {
+        if (errno == EINTR) {
+            return true;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            watch_out(c, true);
+            return false;
+        }
+        die_errno("connection " + std::to_string(c.index) + ": send");
+    }
+
     // Writes what is due until the kernel takes no more; then waits for
     // EPOLLOUT if something is left.
     void flush(connection& c) {
@@ -592,14 +605,10 @@ private:
                 const ssize_t n = send(c.fd, request_.data() + c.request_written, request_.size() - c.request_written,
                                        MSG_NOSIGNAL);
                 if (n < 0) {
-                    if (errno == EINTR) {
+                    if (send_again(c)) {
                         continue;
                     }
-                    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                        watch_out(c, true);
-                        return;
-                    }
-                    die_errno("connection " + std::to_string(c.index) + ": send");
+                    return;
                 }
                 c.request_written += static_cast<std::size_t>(n);
             }
@@ -644,14 +653,10 @@ private:
             const ssize_t n = count == 1 ? send(c.fd, pieces[0].iov_base, pieces[0].iov_len, MSG_NOSIGNAL)
                                          : sendmsg(c.fd, &message, MSG_NOSIGNAL);
             if (n < 0) {
-                if (errno == EINTR) {
+                if (send_again(c)) {
                     continue;
                 }
-                if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                    watch_out(c, true);
-                    return;
-                }
-                die_errno("connection " + std::to_string(c.index) + ": send");
+                return;
             }
             wrote(c, static_cast<std::size_t>(n));
             if (static_cast<std::size_t>(n) < total) {
