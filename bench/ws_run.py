@@ -12,7 +12,9 @@ arguments and output, more CPU per message): 100 connections x 1000 messages of
 32 bytes (x 100 for the Python servers), then 4 connections x 20 messages of
 1 MiB. Repetitions are interleaved (each server once per round); the table
 shows the best messages/s and the lowest server CPU per message (utime +
-stime, from /proc/PID/task/*/schedstat around the load). Python peers run with
+stime, from /proc/PID/task/*/schedstat around the load), then corio's ratios
+to each peer round by round (range and median), which pair runs made
+seconds apart rather than the best of each. Python peers run with
 /usr/bin/python3 and MALLOC_MMAP_THRESHOLD_=1048576; a peer whose module is
 missing is skipped with a message.
 """
@@ -20,6 +22,7 @@ import importlib.util
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -127,6 +130,7 @@ def main():
     table = servers(bin_dir)
     load_cmd = load_command(bin_dir)
     best = {}
+    rounds = {}  # (name, size) -> {round: (rate, cpu)}
     for rep in range(reps):
         for name, cmd in table.items():
             for size, load in LOADS.items():
@@ -138,6 +142,7 @@ def main():
                 print(f"round {rep + 1}: {name}, {size}: {rate} msg/s, {cpu:.1f} µs CPU/msg", file=sys.stderr)
                 old = best.get((name, size), (0, float("inf")))
                 best[(name, size)] = (max(old[0], rate), min(old[1], cpu))
+                rounds.setdefault((name, size), {})[rep] = (rate, cpu)
     print("| server | 32 B msg/s | CPU/msg | 32 B, window 16 msg/s | CPU/msg | 1 MiB msg/s | CPU/msg |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in table:
@@ -151,6 +156,21 @@ def main():
                 other = best[(name, size)]
                 print(f"corio / {name}, {size}: {corio[0] / other[0]:.2f}x msg/s at "
                       f"{corio[1] / other[1]:.2f}x the CPU per message")
+    # The best-of ratios above pair figures from different minutes, and this
+    # VM's speed drifts by minutes; a round runs the servers seconds apart.
+    for size in ("32 B", "32 B, window 16"):
+        for name in table:
+            if name == "corio":
+                continue
+            mine, theirs = rounds[("corio", size)], rounds[(name, size)]
+            paired = [(mine[r][0] / theirs[r][0], mine[r][1] / theirs[r][1]) for r in mine if r in theirs]
+            if not paired:
+                continue
+            rates = sorted(p[0] for p in paired)
+            cpus = sorted(p[1] for p in paired)
+            print(f"corio / {name}, {size}, round by round: {rates[0]:.2f}-{rates[-1]:.2f}x msg/s "
+                  f"(median {statistics.median(rates):.2f}x), {cpus[0]:.2f}-{cpus[-1]:.2f}x the CPU "
+                  f"per message (median {statistics.median(cpus):.2f}x)")
 
 if __name__ == "__main__":
     main()
