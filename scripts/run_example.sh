@@ -11,8 +11,8 @@
 # for 19_queue_workers redis-server, for 21_fastapi_style Boost), configures build/examples (Release,
 # tests off) and builds only the example asked for. The HTTP layer is compiled
 # once into a library there (CORIO_SEPARATE_COMPILATION): an HTTP example
-# rebuilds in about half the time after an edit, and the first build runs the
-# library and the example side by side.
+# rebuilds in less than half the time after an edit, and the first build
+# compiles the library and the example side by side.
 # Environment: CORIO_SKIP_APT=1 skips the package check.
 set -euo pipefail
 
