@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets (tests/fuzz: the HTTP/1.1 parser, the URL
-# parser, the RESP parser and the WebSocket frame codec) with clang, ASan and UBSan in build/fuzz, then run each for a bounded
+# parser, the RESP parser, the WebSocket frame codec and the multipart/form-data
+# parser) with clang, ASan and UBSan in build/fuzz, then run each for a bounded
 # time. A crash, sanitizer report or consistency trap fails the script and
 # leaves the reproducer (crash-*) in build/fuzz/artifacts.
 #
@@ -20,7 +21,7 @@ cmake -S "$repo_root" -B "$build" -G Ninja \
     -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCORIO_BUILD_FUZZERS=ON >/dev/null
-cmake --build "$build" --target fuzz_http_parser fuzz_url fuzz_resp fuzz_websocket_frame
+cmake --build "$build" --target fuzz_http_parser fuzz_url fuzz_resp fuzz_websocket_frame fuzz_multipart
 
 # Seed corpora, regenerated each run (libFuzzer adds what it finds next to them).
 # fuzz_http_parser reads byte 0 as the configuration (bit 0: request parser,
@@ -30,7 +31,8 @@ seed_parser="$build/corpus/fuzz_http_parser"
 seed_url="$build/corpus/fuzz_url"
 seed_resp="$build/corpus/fuzz_resp"
 seed_ws="$build/corpus/fuzz_websocket_frame"
-mkdir -p "$seed_parser" "$seed_url" "$seed_resp" "$seed_ws" "$build/artifacts"
+seed_multipart="$build/corpus/fuzz_multipart"
+mkdir -p "$seed_parser" "$seed_url" "$seed_resp" "$seed_ws" "$seed_multipart" "$build/artifacts"
 printf '\x01\x07POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /b HTTP/1.0\r\n\r\n' >"$seed_parser/request_cl"
 printf '\x03\x11POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nT: v\r\n\r\n' >"$seed_parser/request_chunked"
 printf '\x00\x05HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok' >"$seed_parser/response_cl"
@@ -50,8 +52,13 @@ printf '\x07\xc1\x07\xf2\x48\xcd\xc9\xc9\x07\x00\x88\x02\x03\xe8' >"$seed_ws/com
 printf '\x05\x00+OK\r\n-ERR bad\r\n:42\r\n$3\r\nfoo\r\n$-1\r\n*2\r\n:1\r\n$1\r\nx\r\n' >"$seed_resp/resp2"
 printf '\x09\x80%%1\r\n+k\r\n~2\r\n,1.5\r\n#t\r\n>3\r\n$7\r\nmessage\r\n$1\r\nc\r\n_\r\n|1\r\n+a\r\n:1\r\n=7\r\ntxt:abc\r\n(12\r\n!3\r\nERR\r\n' >"$seed_resp/resp3"
 
+# fuzz_multipart: byte 0 seeds the split points, byte 1 is the boundary's
+# length - 1 (bit 7: a 24-byte header-section limit), then the boundary, then the body.
+printf '\x05\x02abc--abc\r\nContent-Disposition: form-data; name="a"\r\n\r\none\r\n--abc\r\nContent-Disposition: form-data; name="f"; filename="x.txt"\r\nContent-Type: text/plain\r\n\r\nline\r\nmore\r\n--abc--\r\n' >"$seed_multipart/two_parts"
+printf '\x0b\x83B0u-preamble\r\n--B0u- \t\r\nContent-Disposition: form-data; name=q\r\n\r\n--B0\r\n--B0u---' >"$seed_multipart/padding_small_limit"
+
 status=0
-for fuzzer in fuzz_http_parser fuzz_url fuzz_resp fuzz_websocket_frame; do
+for fuzzer in fuzz_http_parser fuzz_url fuzz_resp fuzz_websocket_frame fuzz_multipart; do
     echo "== $fuzzer for ${seconds}s"
     if ! "$build/tests/fuzz/$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
             -print_final_stats=1 -artifact_prefix="$build/artifacts/" "$build/corpus/$fuzzer"; then

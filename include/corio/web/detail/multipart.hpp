@@ -182,6 +182,9 @@ public:
 private:
     enum class state { preamble, after_delimiter, head, content, done };
 
+    // Transport padding (spaces and tabs) allowed between a boundary delimiter and its CRLF.
+    static constexpr std::size_t max_padding = 256;
+
     // One move of the state machine over m_pending from `used`; false when
     // it needs more input (or is done).
     bool step(std::size_t& used) {
@@ -224,10 +227,11 @@ private:
                 while (i < rest.size() && (rest[i] == ' ' || rest[i] == '\t')) {
                     ++i;
                 }
+                // Refused however the padding arrives, whole or in pieces.
+                if (i > max_padding) {
+                    throw malformed("endless padding after a boundary delimiter");
+                }
                 if (i + 2 > rest.size()) {
-                    if (i > 256) {
-                        throw malformed("endless padding after a boundary delimiter");
-                    }
                     return false;
                 }
                 if (rest.substr(i, 2) != "\r\n") {
@@ -243,7 +247,9 @@ private:
                 }
                 const std::size_t end = rest.find("\r\n\r\n");
                 if (end == std::string_view::npos) {
-                    if (rest.size() > m_max_head_size) {
+                    // Up to 3 bytes past the limit may be the start of the
+                    // blank line that ends a section just within it.
+                    if (rest.size() > m_max_head_size + 3) {
                         throw malformed("a part's header section is longer than " +
                                         std::to_string(m_max_head_size) + " bytes");
                     }
