@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -303,6 +304,89 @@ TEST_CASE("pg every type round-trips in binary, NULLs included") {
             CHECK(awaited == 5);
         }
     }(server->dsn()));
+}
+
+TEST_CASE("pg infinite and far timestamps and dates: max() and min(), or a named error where the C++ type ends") {
+    const auto* server = server_or_skip();
+    if (server == nullptr) {
+        return;
+    }
+    run_pg([](std::string dsn) -> corio::task<> {
+        using namespace std::chrono;
+        pg::connection conn = co_await pg::connect(dsn);
+        {
+            const auto awaited = co_await conn.fetchval<pg::timestamptz>("SELECT 'infinity'::timestamptz");
+            CHECK(awaited == pg::timestamptz::max());
+        }
+        {
+            const auto awaited = co_await conn.fetchval<system_clock::time_point>("SELECT '-infinity'::timestamptz");
+            CHECK(awaited == system_clock::time_point::min());
+        }
+        {
+            const auto awaited = co_await conn.fetchval<pg::timestamp>("SELECT 'infinity'::timestamp");
+            CHECK(awaited == pg::timestamp::max());
+        }
+        {
+            const auto awaited = co_await conn.fetchval<pg::date>("SELECT '-infinity'::date");
+            CHECK(awaited == pg::date::min());
+        }
+        // And back: max() and min() are sent as infinity.
+        {
+            const auto awaited = co_await conn.fetchval<bool>("SELECT $1::timestamptz = 'infinity'", pg::timestamptz::max());
+            CHECK(awaited);
+        }
+        {
+            const auto awaited =
+                co_await conn.fetchval<bool>("SELECT $1::timestamp = '-infinity'", local_time<seconds>::min());
+            CHECK(awaited);
+        }
+        {
+            const auto awaited = co_await conn.fetchval<bool>("SELECT $1::date = 'infinity'", pg::date::max());
+            CHECK(awaited);
+        }
+        // Year 3000 fits microseconds but not system_clock's nanoseconds (up to 2262).
+        const pg::timestamptz far = sys_days(year(3000) / 1 / 1) + 1us;
+        {
+            const auto awaited = co_await conn.fetchval<pg::timestamptz>("SELECT '3000-01-01 00:00:00.000001+00'::timestamptz");
+            CHECK(awaited == far);
+        }
+        std::string message;
+        try {
+            (void)co_await conn.fetchval<sys_time<nanoseconds>>("SELECT '3000-01-01'::timestamptz");
+        } catch (const pg::interface_error& e) {
+            message = e.what();
+        }
+        CHECK(message.find("timestamptz value outside the range") != std::string::npos);
+        // The connection is fine after it.
+        const auto one = co_await conn.fetchval<std::int32_t>("SELECT 1");
+        CHECK(one == 1);
+    }(server->dsn()));
+}
+
+TEST_CASE("pg codecs: a time point PostgreSQL cannot hold, and an array count its bytes cannot hold, are named errors") {
+    using namespace std::chrono;
+    std::string out;
+    // 300,000 years is past timestamptz's 64-bit microseconds.
+    const sys_time<seconds> too_far{seconds(std::int64_t{300'000} * 366 * 86'400)};
+    CHECK_THROWS_AS(pg::codec<sys_time<seconds>>::encode(too_far, out), pg::interface_error);
+    CHECK(out.empty());
+    CHECK_THROWS_AS(pg::codec<pg::date>::encode(sys_days(days(std::int64_t{1} << 40)), out), pg::interface_error);
+    // A microsecond count whose distance to 1970 overflows 64 bits.
+    std::string max_finite;
+    pg::detail::put_be(max_finite, static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max() - 1));
+    CHECK_THROWS_AS(pg::codec<pg::timestamptz>::decode(max_finite, pg::detail::oids::timestamptz), pg::interface_error);
+    // One dimension, flags, int4 elements, then a count of 2^31 - 1 with no element after it.
+    std::string array;
+    for (const std::uint32_t word : {1U, 0U, 23U, 0x7fffffffU, 1U}) {
+        pg::detail::put_be(array, word);
+    }
+    CHECK_THROWS_AS(pg::codec<std::vector<std::int32_t>>::decode(array, pg::detail::oids::int4_array),
+                    pg::interface_error);
+    std::string two = array.substr(0, 12);
+    for (const std::uint32_t word : {2U, 1U, 4U, 7U, 4U, 9U}) {
+        pg::detail::put_be(two, word);
+    }
+    CHECK(pg::codec<std::vector<std::int32_t>>::decode(two, pg::detail::oids::int4_array) == std::vector<std::int32_t>{7, 9});
 }
 
 TEST_CASE("pg records read by index and name, and misreads are named errors") {

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -138,6 +139,9 @@ using date = std::chrono::sys_days;
 /// - `std::chrono::sys_time<D>` (pg::timestamptz): timestamptz, to the
 ///   microsecond (finer values are floored).
 /// - `std::chrono::local_time<D>` (pg::timestamp): timestamp, likewise.
+///   For dates and both timestamps, 'infinity' and '-infinity' are the C++
+///   type's max() and min(), both ways; a value outside the other side's
+///   range (year 3000 read as nanoseconds, say) is an interface_error.
 /// - `std::optional<T>`: T, NULL when empty.
 /// - `std::vector<T>` (T not std::byte): a one-dimensional array of T; a NULL
 ///   element needs std::optional elements, else null_value_error.
@@ -153,6 +157,81 @@ inline constexpr std::chrono::sys_days postgres_epoch{std::chrono::days(10957)};
 
 [[noreturn]] inline void throw_malformed(std::string_view what) {
     throw interface_error("corio::pg: malformed binary " + std::string(what) + " value");
+}
+
+// PostgreSQL writes 'infinity' and '-infinity' timestamps as the extreme
+// int64 values, and such dates as the extreme int32 values; corio reads and
+// writes them as the C++ type's max() and min().
+inline constexpr std::int64_t pg_time_infinity = std::numeric_limits<std::int64_t>::max();
+inline constexpr std::int64_t pg_time_minus_infinity = std::numeric_limits<std::int64_t>::min();
+// 2000-01-01 in microseconds since the Unix epoch (which system_clock and
+// local_t count from).
+inline constexpr std::int64_t pg_epoch_unix_micros = 946'684'800'000'000;
+
+// Reading: the value does not fit the C++ type asked for.
+[[noreturn]] inline void throw_time_range(std::string_view pg_type, std::string_view cpp_type) {
+    throw interface_error("corio::pg: a " + std::string(pg_type) + " value outside the range of " +
+                          std::string(cpp_type) + " (read it as pg::" + std::string(pg_type) +
+                          ", which holds every one)");
+}
+
+// Writing: the C++ value does not fit PostgreSQL's type.
+[[noreturn]] inline void throw_pg_range(std::string_view pg_type, std::string_view cpp_type) {
+    throw interface_error("corio::pg: a " + std::string(cpp_type) + " value outside the range of a " +
+                          std::string(pg_type) + " parameter");
+}
+
+/// A timestamp's microseconds since PostgreSQL's epoch as a time point of
+/// `TimePoint`'s clock and duration: 'infinity' as max(), '-infinity' as
+/// min(), finer durations exact, coarser ones truncated toward zero (as
+/// time_point_cast). Throws interface_error when the instant is outside
+/// what TimePoint can hold (a far date as nanoseconds, say).
+template <class TimePoint>
+TimePoint time_point_from_pg(std::int64_t micros, std::string_view pg_type, std::string_view cpp_type) {
+    using duration = typename TimePoint::duration;
+    using rep = typename duration::rep;
+    if (micros == pg_time_infinity) {
+        return TimePoint::max();
+    }
+    if (micros == pg_time_minus_infinity) {
+        return TimePoint::min();
+    }
+    std::int64_t unix_micros = 0;
+    if (__builtin_add_overflow(micros, pg_epoch_unix_micros, &unix_micros)) {
+        throw_time_range(pg_type, cpp_type);
+    }
+    const std::chrono::microseconds since_unix(unix_micros);
+    if constexpr (!std::is_floating_point_v<rep>) {
+        // In long double (exact to 2^64 on x86-64), so the check itself cannot overflow.
+        const long double ticks = std::chrono::duration<long double, typename duration::period>(since_unix).count();
+        if (ticks >= static_cast<long double>(std::numeric_limits<rep>::max()) ||
+            ticks <= static_cast<long double>(std::numeric_limits<rep>::lowest())) {
+            throw_time_range(pg_type, cpp_type);
+        }
+    }
+    return TimePoint(std::chrono::duration_cast<duration>(since_unix));
+}
+
+/// The other way: microseconds since PostgreSQL's epoch, floored; max() and
+/// min() as 'infinity' and '-infinity'. Throws interface_error for an
+/// instant PostgreSQL cannot hold in its 64-bit microseconds.
+template <class TimePoint>
+std::int64_t time_point_to_pg(TimePoint value, std::string_view pg_type, std::string_view cpp_type) {
+    if (value == TimePoint::max()) {
+        return pg_time_infinity;
+    }
+    if (value == TimePoint::min()) {
+        return pg_time_minus_infinity;
+    }
+    const long double micros =
+        std::chrono::duration<long double, std::micro>(value.time_since_epoch()).count() -
+        static_cast<long double>(pg_epoch_unix_micros);
+    if (micros >= static_cast<long double>(pg_time_infinity) ||
+        micros <= static_cast<long double>(pg_time_minus_infinity)) {
+        throw_pg_range(pg_type, cpp_type);
+    }
+    const auto since_unix = std::chrono::floor<std::chrono::microseconds>(value.time_since_epoch());
+    return since_unix.count() - pg_epoch_unix_micros;
 }
 
 template <class Integer, detail::oid_t Oid>
@@ -394,9 +473,21 @@ struct codec<date> {
     static constexpr detail::oid_t type_oid = detail::oids::date;
     static constexpr bool binary = true;
     static constexpr std::string_view cpp_name = "std::chrono::sys_days";
+    // 'infinity' and '-infinity' are date::max() and date::min(), as for timestamps.
     static void encode(date value, std::string& out) {
-        detail::put_be(out, static_cast<std::uint32_t>(
-                                static_cast<std::int32_t>((value - detail::postgres_epoch).count())));
+        std::int32_t days = 0;
+        if (value == date::max()) {
+            days = std::numeric_limits<std::int32_t>::max();
+        } else if (value == date::min()) {
+            days = std::numeric_limits<std::int32_t>::min();
+        } else {
+            const auto since = (value - detail::postgres_epoch).count();
+            if (since >= std::numeric_limits<std::int32_t>::max() || since <= std::numeric_limits<std::int32_t>::min()) {
+                detail::throw_pg_range("date", cpp_name);
+            }
+            days = static_cast<std::int32_t>(since);
+        }
+        detail::put_be(out, static_cast<std::uint32_t>(days));
     }
     static bool accepts(detail::oid_t type) noexcept { return type == detail::oids::date; }
     static date decode(std::string_view bytes, detail::oid_t) {
@@ -404,6 +495,12 @@ struct codec<date> {
             detail::throw_malformed("date");
         }
         const auto days = static_cast<std::int32_t>(detail::get_be<std::uint32_t>(bytes.data()));
+        if (days == std::numeric_limits<std::int32_t>::max()) {
+            return date::max();
+        }
+        if (days == std::numeric_limits<std::int32_t>::min()) {
+            return date::min();
+        }
         return detail::postgres_epoch + std::chrono::days(days);
     }
 };
@@ -417,16 +514,15 @@ struct codec<std::chrono::sys_time<Duration>,
     static constexpr bool binary = true;
     static constexpr std::string_view cpp_name = "std::chrono::sys_time";
     static void encode(std::chrono::sys_time<Duration> value, std::string& out) {
-        const auto since = std::chrono::floor<std::chrono::microseconds>(value - detail::postgres_epoch);
-        detail::put_be(out, static_cast<std::uint64_t>(since.count()));
+        detail::put_be(out, static_cast<std::uint64_t>(detail::time_point_to_pg(value, "timestamptz", cpp_name)));
     }
     static bool accepts(detail::oid_t type) noexcept { return type == detail::oids::timestamptz; }
     static std::chrono::sys_time<Duration> decode(std::string_view bytes, detail::oid_t) {
         if (bytes.size() != 8) {
             detail::throw_malformed("timestamptz");
         }
-        const std::chrono::microseconds since(static_cast<std::int64_t>(detail::get_be<std::uint64_t>(bytes.data())));
-        return std::chrono::time_point_cast<Duration>(detail::postgres_epoch + since);
+        const auto micros = static_cast<std::int64_t>(detail::get_be<std::uint64_t>(bytes.data()));
+        return detail::time_point_from_pg<std::chrono::sys_time<Duration>>(micros, "timestamptz", cpp_name);
     }
 };
 
@@ -436,18 +532,15 @@ struct codec<std::chrono::local_time<Duration>> {
     static constexpr bool binary = true;
     static constexpr std::string_view cpp_name = "std::chrono::local_time";
     static void encode(std::chrono::local_time<Duration> value, std::string& out) {
-        const auto since = std::chrono::floor<std::chrono::microseconds>(
-            value - std::chrono::local_days(detail::postgres_epoch.time_since_epoch()));
-        detail::put_be(out, static_cast<std::uint64_t>(since.count()));
+        detail::put_be(out, static_cast<std::uint64_t>(detail::time_point_to_pg(value, "timestamp", cpp_name)));
     }
     static bool accepts(detail::oid_t type) noexcept { return type == detail::oids::timestamp; }
     static std::chrono::local_time<Duration> decode(std::string_view bytes, detail::oid_t) {
         if (bytes.size() != 8) {
             detail::throw_malformed("timestamp");
         }
-        const std::chrono::microseconds since(static_cast<std::int64_t>(detail::get_be<std::uint64_t>(bytes.data())));
-        return std::chrono::time_point_cast<Duration>(
-            std::chrono::local_days(detail::postgres_epoch.time_since_epoch()) + since);
+        const auto micros = static_cast<std::int64_t>(detail::get_be<std::uint64_t>(bytes.data()));
+        return detail::time_point_from_pg<std::chrono::local_time<Duration>>(micros, "timestamp", cpp_name);
     }
 };
 
@@ -557,7 +650,10 @@ struct codec<std::vector<T>, std::enable_if_t<!std::is_same_v<T, std::byte>>> {
                                       " cannot be read as a vector of " + std::string(value_codec::cpp_name));
         }
         std::int32_t count = 0, lower_bound = 0;
-        if (!reader.read(count) || !reader.read(lower_bound) || count < 0) {
+        // Each element takes at least its 4-byte length: a count the bytes
+        // cannot hold is malformed (and must not size the vector).
+        if (!reader.read(count) || !reader.read(lower_bound) || count < 0 ||
+            static_cast<std::size_t>(count) > reader.remaining() / 4) {
             detail::throw_malformed("array");
         }
         values.reserve(static_cast<std::size_t>(count));

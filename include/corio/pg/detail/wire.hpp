@@ -137,6 +137,8 @@ public:
         return true;
     }
     [[nodiscard]] bool empty() const noexcept { return m_bytes.empty(); }
+    /// Bytes not read yet.
+    [[nodiscard]] std::size_t remaining() const noexcept { return m_bytes.size(); }
 
 private:
     std::string_view m_bytes;
