@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets (tests/fuzz: the HTTP/1.1 parser, the URL
-# parser, the RESP parser, the WebSocket frame codec, the multipart/form-data
-# parser and corio::pg's binary value decoders) with clang, ASan and UBSan in build/fuzz, then run each for a bounded
+# parser, the RESP parser, the WebSocket frame codec, the permessage-deflate
+# negotiation, the multipart/form-data parser and corio::pg's binary value
+# decoders) with clang, libstdc++'s assertions, ASan and UBSan in build/fuzz, then run each for a bounded
 # time. A crash, sanitizer report or consistency trap fails the script and
 # leaves the reproducer (crash-*) in build/fuzz/artifacts.
 #
@@ -21,7 +22,7 @@ cmake -S "$repo_root" -B "$build" -G Ninja \
     -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCORIO_BUILD_FUZZERS=ON >/dev/null
-cmake --build "$build" --target fuzz_http_parser fuzz_url fuzz_resp fuzz_websocket_frame fuzz_multipart fuzz_pg_values
+cmake --build "$build" --target fuzz_http_parser fuzz_url fuzz_resp fuzz_websocket_frame fuzz_ws_extensions fuzz_multipart fuzz_pg_values
 
 # Seed corpora, regenerated each run (libFuzzer adds what it finds next to them).
 # fuzz_http_parser reads byte 0 as the configuration (bit 0: request parser,
@@ -33,7 +34,8 @@ seed_resp="$build/corpus/fuzz_resp"
 seed_ws="$build/corpus/fuzz_websocket_frame"
 seed_multipart="$build/corpus/fuzz_multipart"
 seed_pg="$build/corpus/fuzz_pg_values"
-mkdir -p "$seed_parser" "$seed_url" "$seed_resp" "$seed_ws" "$seed_multipart" "$seed_pg" "$build/artifacts"
+seed_extensions="$build/corpus/fuzz_ws_extensions"
+mkdir -p "$seed_parser" "$seed_url" "$seed_resp" "$seed_ws" "$seed_multipart" "$seed_pg" "$seed_extensions" "$build/artifacts"
 printf '\x01\x07POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /b HTTP/1.0\r\n\r\n' >"$seed_parser/request_cl"
 printf '\x03\x11POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nT: v\r\n\r\n' >"$seed_parser/request_chunked"
 printf '\x00\x05HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok' >"$seed_parser/response_cl"
@@ -61,9 +63,13 @@ printf '\x0b\x83B0u-preamble\r\n--B0u- \t\r\nContent-Disposition: form-data; nam
 printf '\x0d\x00\x02\x8e\x5f\x5b\x2b\x98\x40' >"$seed_pg/timestamptz"
 printf '\x08\x00\x03\x00\x01\x40\x00\x00\x04\x00\x0c\x04\xd2\x16\x2e' >"$seed_pg/numeric"
 printf '\x12\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x17\x00\x00\x00\x02\x00\x00\x00\x01\x00\x00\x00\x04\x00\x00\x00\x07\xff\xff\xff\xff' >"$seed_pg/int4_array"
+# fuzz_ws_extensions: bytes 0 and 1 set the server's and the client's
+# deflate options, then Sec-WebSocket-Extensions values, one per line.
+printf '\x0d\x62permessage-deflate; client_max_window_bits; server_max_window_bits=10\nx-webkit, permessage-deflate; client_no_context_takeover' >"$seed_extensions/offers"
+printf '\x03\xe0permessage-deflate; server_no_context_takeover; client_max_window_bits="12"' >"$seed_extensions/answer"
 
 status=0
-for fuzzer in fuzz_http_parser fuzz_url fuzz_resp fuzz_websocket_frame fuzz_multipart fuzz_pg_values; do
+for fuzzer in fuzz_http_parser fuzz_url fuzz_resp fuzz_websocket_frame fuzz_ws_extensions fuzz_multipart fuzz_pg_values; do
     echo "== $fuzzer for ${seconds}s"
     if ! "$build/tests/fuzz/$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
             -print_final_stats=1 -artifact_prefix="$build/artifacts/" "$build/corpus/$fuzzer"; then

@@ -179,6 +179,13 @@ TEST_CASE("permessage-deflate offers are negotiated within both sides' limits", 
     CHECK_FALSE(ws::negotiate_server({"permessage-deflate; server_no_context_takeover; server_no_context_takeover"},
                                      ours, answer));
     CHECK_FALSE(ws::negotiate_server({"permessage-deflate; server_max_window_bits=16"}, ours, answer));
+    CHECK_FALSE(ws::negotiate_server({"permessage-deflate; client_max_window_bits=7"}, ours, answer));
+    CHECK_FALSE(ws::negotiate_server({"permessage-deflate; client_max_window_bits=\"x\""}, ours, answer));
+    p = ws::negotiate_server({"permessage-deflate; client_max_window_bits=99, permessage-deflate; client_max_window_bits=9"},
+                             ours, answer);
+    REQUIRE(p);
+    CHECK(p->client_max_window_bits == 9);
+    CHECK(answer == "permessage-deflate; client_max_window_bits=9");
     p = ws::negotiate_server({"permessage-deflate; server_max_window_bits=8, permessage-deflate"}, ours, answer);
     REQUIRE(p);
     CHECK(p->server_max_window_bits == 15);

@@ -168,12 +168,13 @@ inline std::optional<deflate_params> negotiate_server(const std::vector<std::str
                         p.server_max_window_bits = *bits;
                     }
                 } else if (name == "client_max_window_bits") {
-                    if (v && !window_bits(v)) {
-                        acceptable = false;
-                    }
                     client_bits_allowed = true;
                     if (v) {
-                        p.client_max_window_bits = *window_bits(v);
+                        if (const std::optional<int> bits = window_bits(v)) {
+                            p.client_max_window_bits = *bits;
+                        } else {
+                            acceptable = false;
+                        }
                     }
                 } else {
                     acceptable = false;
