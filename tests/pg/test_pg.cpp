@@ -371,6 +371,11 @@ TEST_CASE("pg codecs: a time point PostgreSQL cannot hold, and an array count it
     CHECK_THROWS_AS(pg::codec<sys_time<seconds>>::encode(too_far, out), pg::interface_error);
     CHECK(out.empty());
     CHECK_THROWS_AS(pg::codec<pg::date>::encode(sys_days(days(std::int64_t{1} << 40)), out), pg::interface_error);
+    CHECK_THROWS_AS(pg::codec<pg::date>::encode(sys_days::min() + days(1), out), pg::interface_error);
+    // Seconds whose count in microseconds since 1970 passes 64 bits (year 294,247): refused, though
+    // PostgreSQL's range goes on to 294,276, rather than converted through an overflow.
+    const sys_time<seconds> edge{seconds(std::numeric_limits<std::int64_t>::max() / 1'000'000 + 1)};
+    CHECK_THROWS_AS(pg::codec<sys_time<seconds>>::encode(edge, out), pg::interface_error);
     // A microsecond count whose distance to 1970 overflows 64 bits.
     std::string max_finite;
     pg::detail::put_be(max_finite, static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max() - 1));

@@ -214,7 +214,8 @@ TimePoint time_point_from_pg(std::int64_t micros, std::string_view pg_type, std:
 
 /// The other way: microseconds since PostgreSQL's epoch, floored; max() and
 /// min() as 'infinity' and '-infinity'. Throws interface_error for an
-/// instant PostgreSQL cannot hold in its 64-bit microseconds.
+/// instant whose microseconds since 1970 or since 2000 pass 64 bits (after
+/// about year 294,247; PostgreSQL itself stops at 294,276).
 template <class TimePoint>
 std::int64_t time_point_to_pg(TimePoint value, std::string_view pg_type, std::string_view cpp_type) {
     if (value == TimePoint::max()) {
@@ -223,11 +224,13 @@ std::int64_t time_point_to_pg(TimePoint value, std::string_view pg_type, std::st
     if (value == TimePoint::min()) {
         return pg_time_minus_infinity;
     }
-    const long double micros =
-        std::chrono::duration<long double, std::micro>(value.time_since_epoch()).count() -
-        static_cast<long double>(pg_epoch_unix_micros);
-    if (micros >= static_cast<long double>(pg_time_infinity) ||
-        micros <= static_cast<long double>(pg_time_minus_infinity)) {
+    // Both counts must fit 64 bits: the time point's in microseconds (the
+    // floor below) and PostgreSQL's, 30 years off it.
+    const long double unix_micros = std::chrono::duration<long double, std::micro>(value.time_since_epoch()).count();
+    const long double pg_micros = unix_micros - static_cast<long double>(pg_epoch_unix_micros);
+    const auto top = static_cast<long double>(pg_time_infinity);
+    const auto bottom = static_cast<long double>(pg_time_minus_infinity);
+    if (unix_micros >= top || unix_micros <= bottom || pg_micros >= top || pg_micros <= bottom) {
         throw_pg_range(pg_type, cpp_type);
     }
     const auto since_unix = std::chrono::floor<std::chrono::microseconds>(value.time_since_epoch());
@@ -481,11 +484,13 @@ struct codec<date> {
         } else if (value == date::min()) {
             days = std::numeric_limits<std::int32_t>::min();
         } else {
-            const auto since = (value - detail::postgres_epoch).count();
-            if (since >= std::numeric_limits<std::int32_t>::max() || since <= std::numeric_limits<std::int32_t>::min()) {
+            // Compared before subtracting, which could overflow near min().
+            constexpr auto last = std::chrono::days(std::numeric_limits<std::int32_t>::max());
+            constexpr auto first = std::chrono::days(std::numeric_limits<std::int32_t>::min());
+            if (value >= detail::postgres_epoch + last || value <= detail::postgres_epoch + first) {
                 detail::throw_pg_range("date", cpp_name);
             }
-            days = static_cast<std::int32_t>(since);
+            days = static_cast<std::int32_t>((value - detail::postgres_epoch).count());
         }
         detail::put_be(out, static_cast<std::uint32_t>(days));
     }
