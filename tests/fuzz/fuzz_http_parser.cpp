@@ -1,6 +1,8 @@
 // libFuzzer target for corio/http/parser.hpp: feeds the input in one block and
 // in pseudo-random splits, and checks both give the same messages or the same
 // protocol_error. Any other exception, a mismatch or a sanitizer report is a bug.
+#include "piece_cutter.hpp"
+
 #include <corio/http/parser.hpp>
 
 #include <cstddef>
@@ -46,12 +48,9 @@ outcome run(std::string_view data, const corio::http::parser_limits& limits,
     };
     try {
         std::size_t pos = 0;
+        corio_fuzz::piece_cutter cut(split ? seed + 1 : 0, 17);  // a cutter seeded 0 cuts nothing
         while (pos < data.size()) {
-            std::size_t n = data.size() - pos;
-            if (split) {
-                seed = seed * 1103515245u + 12345u;
-                n = std::min<std::size_t>(n, 1 + (seed >> 16) % 17);
-            }
+            const std::size_t n = cut.next(data.size() - pos);
             std::span<const char> chunk(data.data() + pos, n);
             pos += n;
             for (;;) {

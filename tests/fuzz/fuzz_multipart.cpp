@@ -6,6 +6,8 @@
 // parts (heads, content bytes, ends) and end the same way — done, needing
 // more, or refused with the same message — with nothing but `malformed`
 // ever thrown. A difference traps.
+#include "piece_cutter.hpp"
+
 #include <corio/web/detail/multipart.hpp>
 
 #include <cstddef>
@@ -56,14 +58,9 @@ outcome parse(std::string_view boundary, std::string_view body, std::size_t max_
     outcome out;
     try {
         std::size_t from = 0;
-        unsigned state = seed | 1U;
+        corio_fuzz::piece_cutter cut(seed, 9);
         while (from < body.size()) {
-            std::size_t piece = body.size() - from;
-            if (seed != 0) {
-                state = state * 1103515245U + 12345U;
-                piece = 1 + (state >> 16) % 9;
-                piece = piece > body.size() - from ? body.size() - from : piece;
-            }
+            const std::size_t piece = cut.next(body.size() - from);
             parser.feed(body.substr(from, piece));
             from += piece;
         }

@@ -4,6 +4,8 @@
 // is fed whole to one parser and in pieces to another; both must produce the
 // same replies and fail (or not) the same way, with nothing but
 // protocol_error ever thrown. A difference traps.
+#include "piece_cutter.hpp"
+
 #include <corio/redis/detail/resp_parser.hpp>
 
 #include <cstddef>
@@ -25,15 +27,10 @@ outcome parse(std::string_view input, const corio::redis::detail::resp_limits& l
     outcome out;
     std::string buffer;
     std::size_t from = 0;
-    unsigned state = seed | 1U;
+    corio_fuzz::piece_cutter cut(seed, 7);
     try {
         while (from < input.size()) {
-            std::size_t piece = input.size() - from;
-            if (seed != 0) {
-                state = state * 1103515245U + 12345U;
-                piece = 1 + (state >> 16) % 7;
-                piece = piece > input.size() - from ? input.size() - from : piece;
-            }
+            const std::size_t piece = cut.next(input.size() - from);
             buffer.append(input.substr(from, piece));
             from += piece;
             for (;;) {
