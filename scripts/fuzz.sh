@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build the libFuzzer targets (tests/fuzz: the HTTP/1.1 parser, the URL
-# parser, the RESP parser, the WebSocket frame codec, the permessage-deflate
+# Build the libFuzzer targets (tests/fuzz: the HTTP/1.1 parser, the HTTP
+# client's Content-Encoding decoder, the URL parser, the RESP parser, the WebSocket frame codec, the permessage-deflate
 # negotiation, the multipart/form-data parser and corio::pg's binary value
 # decoders) with clang, libstdc++'s assertions, ASan and UBSan in build/fuzz, then run each for a bounded
 # time. A crash, sanitizer report or consistency trap fails the script and
@@ -22,26 +22,36 @@ cmake -S "$repo_root" -B "$build" -G Ninja \
     -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCORIO_BUILD_FUZZERS=ON >/dev/null
-cmake --build "$build" --target fuzz_http_parser fuzz_url fuzz_resp fuzz_websocket_frame fuzz_ws_extensions fuzz_multipart fuzz_pg_values
+fuzzers=(fuzz_http_parser fuzz_http_inflate fuzz_url fuzz_resp fuzz_websocket_frame fuzz_ws_extensions
+         fuzz_multipart fuzz_pg_values)
+cmake --build "$build" --target "${fuzzers[@]}"
 
 # Seed corpora, regenerated each run (libFuzzer adds what it finds next to them).
 # fuzz_http_parser reads byte 0 as the configuration (bit 0: request parser,
 # bit 1: stream mode, bits 2-3: request method, bit 4: small limits) and byte 1
 # as the split seed.
 seed_parser="$build/corpus/fuzz_http_parser"
+seed_inflate="$build/corpus/fuzz_http_inflate"
 seed_url="$build/corpus/fuzz_url"
 seed_resp="$build/corpus/fuzz_resp"
 seed_ws="$build/corpus/fuzz_websocket_frame"
 seed_multipart="$build/corpus/fuzz_multipart"
 seed_pg="$build/corpus/fuzz_pg_values"
 seed_extensions="$build/corpus/fuzz_ws_extensions"
-mkdir -p "$seed_parser" "$seed_url" "$seed_resp" "$seed_ws" "$seed_multipart" "$seed_pg" "$seed_extensions" "$build/artifacts"
+mkdir -p "$seed_parser" "$seed_inflate" "$seed_url" "$seed_resp" "$seed_ws" "$seed_multipart" "$seed_pg" "$seed_extensions" "$build/artifacts"
 printf '\x01\x07POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /b HTTP/1.0\r\n\r\n' >"$seed_parser/request_cl"
 printf '\x03\x11POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nT: v\r\n\r\n' >"$seed_parser/request_chunked"
 printf '\x00\x05HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok' >"$seed_parser/response_cl"
 printf '\x02\x09HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' >"$seed_parser/response_chunked"
 printf '\x04\x02HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n' >"$seed_parser/response_head"
 printf '\x10\x03HTTP/1.0 200 OK\r\n\r\nuntil close' >"$seed_parser/response_until_close"
+# fuzz_http_inflate: byte 0 is the configuration (bit 0: gzip, else deflate;
+# bit 1: compress the rest here and decode it back), byte 1 seeds the cuts,
+# byte 2 the output bounds; then a body (or a payload).
+printf '\x01\x05\x07\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xcb\x48\xcd\xc9\xc9\x07\x00\x86\xa6\x10\x36\x05\x00\x00\x00' >"$seed_inflate/gzip_hello"
+printf '\x00\x03\x09\x78\x9c\xcb\x48\xcd\xc9\xc9\x07\x00\x06\x2c\x02\x15' >"$seed_inflate/zlib_hello"
+printf '\x00\x01\x02\x08\x05\x00\xfa\xffhello\x03\x00' >"$seed_inflate/raw_stored_first_byte_alone"
+printf '\x56\x05\x07hello hello hello, compressed here in two gzip members' >"$seed_inflate/round_trip"
 printf 'http://example.com:8080/a/b?q=1#f' >"$seed_url/plain"
 printf 'https://[2001:db8::1]/p%%20q\n../x/./y?z' >"$seed_url/ipv6_resolve"
 printf 'http://a/b/c/d;p?q\n//g/h' >"$seed_url/network_path"
@@ -69,7 +79,7 @@ printf '\x0d\x62permessage-deflate; client_max_window_bits; server_max_window_bi
 printf '\x03\xe0permessage-deflate; server_no_context_takeover; client_max_window_bits="12"' >"$seed_extensions/answer"
 
 status=0
-for fuzzer in fuzz_http_parser fuzz_url fuzz_resp fuzz_websocket_frame fuzz_ws_extensions fuzz_multipart fuzz_pg_values; do
+for fuzzer in "${fuzzers[@]}"; do
     echo "== $fuzzer for ${seconds}s"
     if ! "$build/tests/fuzz/$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
             -print_final_stats=1 -artifact_prefix="$build/artifacts/" "$build/corpus/$fuzzer"; then

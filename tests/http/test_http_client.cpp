@@ -863,6 +863,44 @@ TEST_CASE("gzip and deflate bodies are decoded, a corrupt one is a protocol_erro
     corio_test::run_with_watchdog(body(), 10s);
 }
 
+// Whether a deflate body is a zlib stream or raw deflate is read from its
+// first two bytes, which may come in separate pieces (here chunks).
+TEST_CASE("a deflate body whose first byte comes alone is still told zlib from raw", "[http_client][gzip]") {
+    // Raw deflate: a stored block "hello" (its first byte 0x08 looks like a
+    // zlib header's first, the second does not complete one), then an empty
+    // final block. Found by tests/fuzz/fuzz_http_inflate.
+    const std::string raw_hello("\x08\x05\x00\xfa\xff" "hello" "\x03\x00", 12);
+    const std::string zlib_text = compress_bytes("zlib text", 15);
+    auto first_byte_alone = [](std::string_view encoded) {
+        std::string r = "HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nTransfer-Encoding: chunked\r\n\r\n";
+        http::append_chunk(r, encoded.substr(0, 1));
+        if (encoded.size() > 1) {
+            http::append_chunk(r, encoded.substr(1));
+        }
+        http::append_chunk(r, "");
+        return r;
+    };
+    auto body = [&]() -> corio::task<void> {
+        reply_table table;
+        table["/raw"] = first_byte_alone(raw_hello);
+        table["/zlib"] = first_byte_alone(zlib_text);
+        table["/one-byte"] = first_byte_alone("\x78");
+        scripted_server server = co_await scripted_server::start(std::move(table));
+        http::client_session session;
+        CHECK(co_await fetch_text(session, server.url("/raw")) == "hello");
+        CHECK(co_await fetch_text(session, server.url("/zlib")) == "zlib text");
+        std::string error;
+        try {
+            const std::string t = co_await fetch_text(session, server.url("/one-byte"));
+        } catch (const http::protocol_error& e) {
+            error = e.what();
+        }
+        CHECK_THAT(error, Catch::Matchers::Contains("compressed stream truncated"));
+        co_await server.shutdown(50ms);
+    };
+    corio_test::run_with_watchdog(body(), 10s);
+}
+
 // Decoding and body limits (issue #12): a body never grows memory past
 // max_body_size, read_chunk pieces stay small, and inflating never holds the loop.
 TEST_CASE("read_chunk hands out at most max_chunk_size bytes, also after decoding", "[http_client][gzip]") {

@@ -52,16 +52,24 @@ public:
     /// Input it did not get to is copied and kept (pending() is then true).
     std::size_t decode(std::string_view input, std::string& out, std::size_t max_output) {
         if (!input.empty()) {
-            if (!m_initialized) {
-                init(input);
-            }
-            if (m_held_at < m_held.size()) {
-                // Rare: new input while old input is still held. Keep the order.
+            // Rare: new input while old input is still held (keep the order),
+            // or a deflate body's first byte alone (which format it is takes two).
+            if (m_held_at < m_held.size() || (!m_initialized && m_format == format::deflate && input.size() < 2)) {
                 m_held.erase(0, m_held_at);
                 m_held_at = 0;
                 m_held.append(input);
                 input = {};
             }
+            if (!m_initialized) {
+                const std::string_view first = input.empty() ? held_input() : input;
+                if (m_format == format::deflate && first.size() < 2) {
+                    return 0;
+                }
+                init(first);
+            }
+        }
+        if (!m_initialized) {
+            return 0;
         }
         std::size_t produced = 0;
         produced += run(held_input(), out, max_output, true);
@@ -73,12 +81,14 @@ public:
 
     /// Whether decode() can produce more without new input: input held back,
     /// or zlib stopped with its output full.
-    [[nodiscard]] bool pending() const noexcept { return m_held_at < m_held.size() || m_output_full; }
+    [[nodiscard]] bool pending() const noexcept {
+        return m_initialized && (m_held_at < m_held.size() || m_output_full);
+    }
 
     /// The body ended: the compressed stream must have ended too (an empty
     /// body is fine). Call once pending() is false.
     void finish() const {
-        if (m_initialized && !m_ended) {
+        if (m_initialized ? !m_ended : !m_held.empty()) {
             throw std::runtime_error("compressed stream truncated");
         }
     }
@@ -146,6 +156,7 @@ private:
         return produced;
     }
 
+    // `first`: the body's first bytes, at least two for deflate.
     void init(std::string_view first) {
         int window_bits = 15 + 16;  // gzip wrapper
         if (m_format == format::deflate) {
@@ -153,9 +164,8 @@ private:
             // servers send raw deflate: a zlib header has compression method 8
             // in the low nibble and a check making CMF*256+FLG a multiple of 31.
             const auto cmf = static_cast<unsigned char>(first[0]);
-            const bool zlib_header = (cmf & 0x0F) == 8 &&
-                                     (first.size() < 2 ||
-                                      ((cmf << 8) | static_cast<unsigned char>(first[1])) % 31 == 0);
+            const bool zlib_header =
+                (cmf & 0x0F) == 8 && ((cmf << 8) | static_cast<unsigned char>(first[1])) % 31 == 0;
             window_bits = zlib_header ? 15 : -15;
         }
         m_stream = z_stream{};
