@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets (tests/fuzz: the HTTP/1.1 parser, the HTTP
-# client's Content-Encoding decoder, the URL parser, the RESP parser, the WebSocket frame codec, the permessage-deflate
+# client's Content-Encoding decoder, the URL parser, the RESP parser, Redis
+# Cluster's slot maps and redirects, the WebSocket frame codec, the permessage-deflate
 # negotiation, the multipart/form-data parser and corio::pg's binary value
 # decoders) with clang, libstdc++'s assertions, ASan and UBSan in build/fuzz, then run each for a bounded
 # time. A crash, sanitizer report or consistency trap fails the script and
@@ -22,8 +23,8 @@ cmake -S "$repo_root" -B "$build" -G Ninja \
     -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCORIO_BUILD_FUZZERS=ON >/dev/null
-fuzzers=(fuzz_http_parser fuzz_http_inflate fuzz_url fuzz_resp fuzz_websocket_frame fuzz_ws_extensions
-         fuzz_multipart fuzz_pg_values)
+fuzzers=(fuzz_http_parser fuzz_http_inflate fuzz_url fuzz_resp fuzz_redis_cluster fuzz_websocket_frame
+         fuzz_ws_extensions fuzz_multipart fuzz_pg_values)
 cmake --build "$build" --target "${fuzzers[@]}"
 
 # Seed corpora, regenerated each run (libFuzzer adds what it finds next to them).
@@ -34,11 +35,12 @@ seed_parser="$build/corpus/fuzz_http_parser"
 seed_inflate="$build/corpus/fuzz_http_inflate"
 seed_url="$build/corpus/fuzz_url"
 seed_resp="$build/corpus/fuzz_resp"
+seed_cluster="$build/corpus/fuzz_redis_cluster"
 seed_ws="$build/corpus/fuzz_websocket_frame"
 seed_multipart="$build/corpus/fuzz_multipart"
 seed_pg="$build/corpus/fuzz_pg_values"
 seed_extensions="$build/corpus/fuzz_ws_extensions"
-mkdir -p "$seed_parser" "$seed_inflate" "$seed_url" "$seed_resp" "$seed_ws" "$seed_multipart" "$seed_pg" "$seed_extensions" "$build/artifacts"
+mkdir -p "$seed_parser" "$seed_inflate" "$seed_url" "$seed_resp" "$seed_cluster" "$seed_ws" "$seed_multipart" "$seed_pg" "$seed_extensions" "$build/artifacts"
 printf '\x01\x07POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /b HTTP/1.0\r\n\r\n' >"$seed_parser/request_cl"
 printf '\x03\x11POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nT: v\r\n\r\n' >"$seed_parser/request_chunked"
 printf '\x00\x05HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok' >"$seed_parser/response_cl"
@@ -64,6 +66,13 @@ printf '\x07\xc1\x07\xf2\x48\xcd\xc9\xc9\x07\x00\x88\x02\x03\xe8' >"$seed_ws/com
 # fuzz_resp: byte 0 seeds the split points, bit 7 of byte 1 picks small limits.
 printf '\x05\x00+OK\r\n-ERR bad\r\n:42\r\n$3\r\nfoo\r\n$-1\r\n*2\r\n:1\r\n$1\r\nx\r\n' >"$seed_resp/resp2"
 printf '\x09\x80%%1\r\n+k\r\n~2\r\n,1.5\r\n#t\r\n>3\r\n$7\r\nmessage\r\n$1\r\nc\r\n_\r\n|1\r\n+a\r\n:1\r\n=7\r\ntxt:abc\r\n(12\r\n!3\r\nERR\r\n' >"$seed_resp/resp3"
+
+# fuzz_redis_cluster: byte 0 picks CLUSTER SLOTS (0), SHARDS (1), SHARDS over
+# TLS (2) or a MOVED / ASK text (3); then the reply (or the text).
+printf '\x00*1\r\n*3\r\n:0\r\n:5460\r\n*3\r\n$9\r\n127.0.0.1\r\n:30001\r\n$4\r\nabcd\r\n' >"$seed_cluster/slots"
+printf '\x01*1\r\n%%2\r\n$5\r\nslots\r\n*2\r\n:0\r\n:16383\r\n$5\r\nnodes\r\n*1\r\n%%4\r\n$2\r\nid\r\n$1\r\nx\r\n$4\r\nport\r\n:7000\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nrole\r\n$6\r\nmaster\r\n' >"$seed_cluster/shards"
+printf '\x03MOVED 3999 127.0.0.1:6381' >"$seed_cluster/moved"
+printf '\x03ASK 12 [::1]:7001' >"$seed_cluster/ask"
 
 # fuzz_multipart: byte 0 seeds the split points, byte 1 is the boundary's
 # length - 1 (bit 7: a 24-byte header-section limit), then the boundary, then the body.

@@ -158,6 +158,25 @@ TEST_CASE("CLUSTER SLOTS replies and MOVED / ASK redirects are parsed, an empty 
     CHECK(map.assigned_slots() == 16384);
     const value bad = value::aggregate(redis::kind::array, {range(0, 16384, node("h", 1, "c"))});
     CHECK_THROWS_AS(parse_cluster_slots(bad, "h"), redis::reply_type_error);
+    // A port outside 1-65535 is refused, not wrapped to 16 bits (found by tests/fuzz/fuzz_redis_cluster).
+    for (const std::int64_t port : {std::int64_t{0}, std::int64_t{-1}, std::int64_t{65536}, std::int64_t{72000}}) {
+        const value wrapped = value::aggregate(redis::kind::array, {range(0, 10, node("h", port, "c"))});
+        CHECK_THROWS_WITH(parse_cluster_slots(wrapped, "h"),
+                          "redis CLUSTER SLOTS: port " + std::to_string(port) + " is out of 1-65535");
+    }
+    const auto shard_with_port = [](std::int64_t port) {
+        const value master = value::aggregate(redis::kind::array,
+                                              {value::bulk_string("role"), value::bulk_string("master"),
+                                               value::bulk_string("port"), value::integer_reply(port)});
+        const value slots = value::aggregate(redis::kind::array, {value::integer_reply(0), value::integer_reply(5)});
+        return value::aggregate(
+            redis::kind::array,
+            {value::aggregate(redis::kind::array, {value::bulk_string("slots"), slots, value::bulk_string("nodes"),
+                                                   value::aggregate(redis::kind::array, {master})})});
+    };
+    CHECK(corio::redis::detail::parse_cluster_shards(shard_with_port(7000), "h", false).owner(3)->port == 7000);
+    CHECK_THROWS_WITH(corio::redis::detail::parse_cluster_shards(shard_with_port(65536), "h", false),
+                      "redis CLUSTER SHARDS: port 65536 is out of 1-65535");
 
     const redirect moved = parse_redirect("MOVED 3999 127.0.0.1:6381", "10.0.0.5");
     CHECK(moved.type == redirect::kind::moved);

@@ -97,6 +97,11 @@ public:
                 return static_cast<std::uint16_t>(i);
             }
         }
+        if (m_nodes.size() == cluster_slot_count) {
+            // More masters than slots: the index would reach `unassigned`.
+            throw reply_type_error("redis cluster slot map names more than " + std::to_string(cluster_slot_count) +
+                                   " masters");
+        }
         m_nodes.push_back(cluster_node{std::move(host), port, std::move(id)});
         return static_cast<std::uint16_t>(m_nodes.size() - 1);
     }
@@ -157,6 +162,17 @@ private:
     return nullptr;
 }
 
+/// A node's port from a slot-map reply: 1-65535, or reply_type_error naming
+/// `reply` (a port would otherwise wrap to 16 bits, 0 included).
+[[nodiscard]] inline std::uint16_t port_of(const value& port, std::string_view reply) {
+    const std::int64_t number = port.as_integer();
+    if (number < 1 || number > 65535) {
+        throw reply_type_error("redis " + std::string(reply) + ": port " + std::to_string(number) +
+                               " is out of 1-65535");
+    }
+    return static_cast<std::uint16_t>(number);
+}
+
 /// The address to reach a node by: its endpoint, else its ip; "" (the
 /// server's way to say "the address you asked me on") gives `queried_host`.
 [[nodiscard]] inline std::string reachable_host(const value* endpoint, const value* ip,
@@ -202,7 +218,7 @@ private:
         const value* id = field_of(*master, "id");
         const std::uint16_t index = map.add_node(
             reachable_host(field_of(*master, "endpoint"), field_of(*master, "ip"), queried_host),
-            static_cast<std::uint16_t>(port->as_integer()), id != nullptr ? id->as_string() : std::string{});
+            port_of(*port, "CLUSTER SHARDS"), id != nullptr ? id->as_string() : std::string{});
         if (ranges.size() % 2 != 0) {
             throw reply_type_error("redis CLUSTER SHARDS: an odd number of slot bounds");
         }
@@ -225,7 +241,7 @@ private:
             throw reply_type_error("redis CLUSTER SLOTS: a master without host and port");
         }
         const std::string host = reachable_host(&master[0], nullptr, queried_host);
-        const std::uint16_t index = map.add_node(host, static_cast<std::uint16_t>(master[1].as_integer()),
+        const std::uint16_t index = map.add_node(host, port_of(master[1], "CLUSTER SLOTS"),
                                                  master.size() > 2 ? master[2].as_string() : std::string{});
         map.assign(range[0].as_integer(), range[1].as_integer(), index);
     }
