@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets (tests/fuzz: the HTTP/1.1 parser, the HTTP
 # client's Content-Encoding decoder, the URL parser, the RESP parser, Redis
-# Cluster's slot maps and redirects, the WebSocket frame codec, the permessage-deflate
-# negotiation, the multipart/form-data parser and corio::pg's binary value
-# decoders) with clang, libstdc++'s assertions, ASan and UBSan in build/fuzz, then run each for a bounded
-# time. A crash, sanitizer report or consistency trap fails the script and
-# leaves the reproducer (crash-*) in build/fuzz/artifacts.
+# Cluster's slot maps and redirects, the WebSocket frame codec, the
+# permessage-deflate negotiation, the multipart/form-data parser, corio::pg's
+# binary value decoders and the event loop's timer queue) with clang,
+# libstdc++'s assertions, ASan and UBSan in build/fuzz, then run each for a
+# bounded time. A crash, sanitizer report or consistency trap fails the script
+# and leaves the reproducer (crash-*) in build/fuzz/artifacts.
 #
 # Usage: ./scripts/fuzz.sh [seconds-per-fuzzer]    (default 30)
 set -euo pipefail
@@ -24,7 +25,7 @@ cmake -S "$repo_root" -B "$build" -G Ninja \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCORIO_BUILD_FUZZERS=ON >/dev/null
 fuzzers=(fuzz_http_parser fuzz_http_inflate fuzz_url fuzz_resp fuzz_redis_cluster fuzz_websocket_frame
-         fuzz_ws_extensions fuzz_multipart fuzz_pg_values)
+         fuzz_ws_extensions fuzz_multipart fuzz_pg_values fuzz_timer_heap)
 cmake --build "$build" --target "${fuzzers[@]}"
 
 # Seed corpora, regenerated each run (libFuzzer adds what it finds next to them).
@@ -40,7 +41,8 @@ seed_ws="$build/corpus/fuzz_websocket_frame"
 seed_multipart="$build/corpus/fuzz_multipart"
 seed_pg="$build/corpus/fuzz_pg_values"
 seed_extensions="$build/corpus/fuzz_ws_extensions"
-mkdir -p "$seed_parser" "$seed_inflate" "$seed_url" "$seed_resp" "$seed_cluster" "$seed_ws" "$seed_multipart" "$seed_pg" "$seed_extensions" "$build/artifacts"
+seed_timers="$build/corpus/fuzz_timer_heap"
+mkdir -p "$seed_parser" "$seed_inflate" "$seed_url" "$seed_resp" "$seed_cluster" "$seed_ws" "$seed_multipart" "$seed_pg" "$seed_extensions" "$seed_timers" "$build/artifacts"
 printf '\x01\x07POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /b HTTP/1.0\r\n\r\n' >"$seed_parser/request_cl"
 printf '\x03\x11POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nT: v\r\n\r\n' >"$seed_parser/request_chunked"
 printf '\x00\x05HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok' >"$seed_parser/response_cl"
@@ -86,6 +88,10 @@ printf '\x12\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x17\x00\x00\x00\x02\x00
 # deflate options, then Sec-WebSocket-Extensions values, one per line.
 printf '\x0d\x62permessage-deflate; client_max_window_bits; server_max_window_bits=10\nx-webkit, permessage-deflate; client_no_context_takeover' >"$seed_extensions/offers"
 printf '\x03\xe0permessage-deflate; server_no_context_takeover; client_max_window_bits="12"' >"$seed_extensions/answer"
+# fuzz_timer_heap: two bytes an operation over timers 0-63 (byte 0's top two
+# bits: arm near, arm far, cancel, pop; its low six the timer; byte 1 the
+# deadline, or 255 with pop: clear).
+printf '\x00\x05\x01\x05\x02\x03\x43\x01\x81\x00\xc0\x00\xc0\x00\x03\x07\xc0\xff' >"$seed_timers/arm_cancel_pop_clear"
 
 status=0
 for fuzzer in "${fuzzers[@]}"; do
