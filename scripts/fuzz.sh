@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets (tests/fuzz: the HTTP/1.1 parser, the HTTP
-# client's Content-Encoding decoder, the URL parser, the RESP parser, Redis
-# Cluster's slot maps and redirects, the WebSocket frame codec, the
-# permessage-deflate negotiation, the multipart/form-data parser, corio::pg's
-# binary value decoders and the event loop's timer queue) with clang,
-# libstdc++'s assertions, ASan and UBSan in build/fuzz, then run each for a
-# bounded time. A crash, sanitizer report or consistency trap fails the script
-# and leaves the reproducer (crash-*) in build/fuzz/artifacts.
+# server's connection loop, the HTTP client's Content-Encoding decoder, the
+# URL parser, the RESP parser, Redis Cluster's slot maps and redirects, the
+# WebSocket frame codec, the permessage-deflate negotiation, the
+# multipart/form-data parser, corio::pg's binary value decoders and the event
+# loop's timer queue) with clang, libstdc++'s assertions, ASan and UBSan in
+# build/fuzz, then run each for a bounded time. A crash, sanitizer report or
+# consistency trap fails the script and leaves the reproducer (crash-*) in
+# build/fuzz/artifacts.
 #
 # Usage: ./scripts/fuzz.sh [seconds-per-fuzzer]    (default 30)
 set -euo pipefail
@@ -24,8 +25,8 @@ cmake -S "$repo_root" -B "$build" -G Ninja \
     -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCORIO_BUILD_FUZZERS=ON >/dev/null
-fuzzers=(fuzz_http_parser fuzz_http_inflate fuzz_url fuzz_resp fuzz_redis_cluster fuzz_websocket_frame
-         fuzz_ws_extensions fuzz_multipart fuzz_pg_values fuzz_timer_heap)
+fuzzers=(fuzz_http_parser fuzz_http_server fuzz_http_inflate fuzz_url fuzz_resp fuzz_redis_cluster
+         fuzz_websocket_frame fuzz_ws_extensions fuzz_multipart fuzz_pg_values fuzz_timer_heap)
 cmake --build "$build" --target "${fuzzers[@]}"
 
 # Seed corpora, regenerated each run (libFuzzer adds what it finds next to them).
@@ -34,6 +35,7 @@ cmake --build "$build" --target "${fuzzers[@]}"
 # as the split seed.
 seed_parser="$build/corpus/fuzz_http_parser"
 seed_inflate="$build/corpus/fuzz_http_inflate"
+seed_server="$build/corpus/fuzz_http_server"
 seed_url="$build/corpus/fuzz_url"
 seed_resp="$build/corpus/fuzz_resp"
 seed_cluster="$build/corpus/fuzz_redis_cluster"
@@ -42,13 +44,18 @@ seed_multipart="$build/corpus/fuzz_multipart"
 seed_pg="$build/corpus/fuzz_pg_values"
 seed_extensions="$build/corpus/fuzz_ws_extensions"
 seed_timers="$build/corpus/fuzz_timer_heap"
-mkdir -p "$seed_parser" "$seed_inflate" "$seed_url" "$seed_resp" "$seed_cluster" "$seed_ws" "$seed_multipart" "$seed_pg" "$seed_extensions" "$seed_timers" "$build/artifacts"
+mkdir -p "$seed_parser" "$seed_server" "$seed_inflate" "$seed_url" "$seed_resp" "$seed_cluster" "$seed_ws" "$seed_multipart" "$seed_pg" "$seed_extensions" "$seed_timers" "$build/artifacts"
 printf '\x01\x07POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /b HTTP/1.0\r\n\r\n' >"$seed_parser/request_cl"
 printf '\x03\x11POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nT: v\r\n\r\n' >"$seed_parser/request_chunked"
 printf '\x00\x05HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok' >"$seed_parser/response_cl"
 printf '\x02\x09HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' >"$seed_parser/response_chunked"
 printf '\x04\x02HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n' >"$seed_parser/response_head"
 printf '\x10\x03HTTP/1.0 200 OK\r\n\r\nuntil close' >"$seed_parser/response_until_close"
+# fuzz_http_server: byte 0 is the configuration (bit 0: small limits, bit 1:
+# bodies streamed), byte 1 seeds the pieces; then what the client sends.
+printf '\x00\x05GET / HTTP/1.1\r\nHost: a\r\n\r\nHEAD / HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /throw HTTP/1.1\r\nHost: a\r\n\r\n' >"$seed_server/pipeline"
+printf '\x02\x09PUT /upload/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n5\r\nhello\r\n0\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc' >"$seed_server/streamed"
+printf '\x01\x03HEAD /nowhere HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\nGARBAGE\r\n\r\n' >"$seed_server/refused"
 # fuzz_http_inflate: byte 0 is the configuration (bit 0: gzip, else deflate;
 # bit 1: compress the rest here and decode it back), byte 1 seeds the cuts,
 # byte 2 the output bounds; then a body (or a payload).

@@ -17,7 +17,7 @@
 #      CMakePresets.json; not the consumer projects, which release builds with
 #      the same compiler), clang-tsan (TSan, `threads` tests only),
 #   3. `fuzz` (not a CMake preset): the libFuzzer targets of the HTTP and URL
-#      parsers, the HTTP client's Content-Encoding decoder, the RESP parser, Redis Cluster's slot maps, the WebSocket frame codec and deflate negotiation, the multipart parser, the pg value decoders and the timer queue, each for CORIO_FUZZ_SECONDS (default 10 in CI; fuzz.sh alone: 30) — scripts/fuzz.sh.
+#      parsers, the HTTP server's connection loop, the HTTP client's Content-Encoding decoder, the RESP parser, Redis Cluster's slot maps, the WebSocket frame codec and deflate negotiation, the multipart parser, the pg value decoders and the timer queue, each for CORIO_FUZZ_SECONDS (default 10 in CI; fuzz.sh alone: 30) — scripts/fuzz.sh.
 #   release, kqueue and clang-asan run the soak suites (tests/soak: short form, smaller counts
 #   under sanitizers) and the fault-injection tests; TSan only the `threads`
 #   ones among them. The long soak is scripts/soak.sh, by hand.

@@ -555,6 +555,34 @@ TEST_CASE("A parser reused without take_message holds only the current request's
     CHECK(parse("GET /a HTTP/1.1\r\nHost: b\r\n\r\n") == "GET /a 1.1|Host: b|");
 }
 
+TEST_CASE("start_line_parsed tells when the current request's method is valid, also after a failure",
+          "[http][parser]") {
+    // The server reads it to answer a HEAD request's refusal without a body.
+    auto after = [](std::string_view input) {
+        request_parser p;
+        try {
+            std::span<const char> rest(input.data(), input.size());
+            for (;;) {
+                const auto r = p.feed(rest);
+                rest = rest.subspan(r.consumed);
+                if (r.status == parse_status::need_more)
+                    break;
+            }
+        } catch (const protocol_error&) {
+        }
+        return p.start_line_parsed() ? "parsed " + p.message().method : std::string("not parsed");
+    };
+    CHECK(after("") == "not parsed");
+    CHECK(after("HEAD /a HT") == "not parsed");
+    CHECK(after("HEAD /a HTTP/1.1\r\n") == "parsed HEAD");
+    CHECK(after("HEAD /a HTTP/1.1\r\nHost: a\r\nBad Field: x\r\n") == "parsed HEAD");
+    // Fed on after a complete request, the parser is at the next one's start.
+    CHECK(after("HEAD /a HTTP/1.1\r\nHost: a\r\n\r\n") == "not parsed");
+    // A second request whose line fails: the first one's method is not its own.
+    CHECK(after("HEAD /a HTTP/1.1\r\nHost: a\r\n\r\nGET\x01/ HTTP/1.1\r\n") == "not parsed");
+    CHECK(after("HEAD /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b") == "not parsed");
+}
+
 TEST_CASE("Control bytes are refused wherever they fall in a line, whole or byte at a time", "[http][parser]") {
     // Lines are scanned eight bytes at a time: a control byte (or DEL) at
     // any place in a word, after an HTAB, or in the last bytes must be found.

@@ -219,6 +219,50 @@ TEST_CASE("framing the parser refuses gets its status, a close, and never reache
     run_with_watchdog(body());
 }
 
+// RFC 9112 §6.3: a response to HEAD ends with its head, refusals included;
+// a client would read their body as the start of the next response. Found
+// by tests/fuzz/fuzz_http_server.
+TEST_CASE("a HEAD request refused after its head gets an error response without a body", "[http][server_framing]") {
+    auto body = []() -> corio::task<void> {
+        calls seen;
+        http::server_options options;
+        options.limits.max_body_size = 10;
+        options.body_timeout = 200ms;
+        auto server = co_await http::start_server(echo_routes(seen), "127.0.0.1", 0, options);
+        struct expectation {
+            const char* what;
+            std::string request;
+            std::string_view status_line;
+        };
+        const expectation cases[] = {
+            {"two Host fields", "HEAD /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+            {"a target in no form the server takes", "HEAD hello HTTP/1.1\r\nHost: a\r\n\r\n",
+             "HTTP/1.1 400 Bad Request\r\n"},
+            {"an expectation it cannot meet", "HEAD /hello HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\n\r\n",
+             "HTTP/1.1 417 Expectation Failed\r\n"},
+            {"a body over the limit", "HEAD /hello HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n",
+             "HTTP/1.1 413 Content Too Large\r\n"},
+            {"a malformed chunk", "HEAD /hello HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+             "HTTP/1.1 400 Bad Request\r\n"},
+            {"a body that stops coming", "HEAD /hello HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nab",
+             "HTTP/1.1 408 Request Timeout\r\n"},
+        };
+        for (const expectation& c : cases) {
+            INFO(c.what);
+            const std::string all = co_await exchange(server.port(), c.request);
+            CHECK(all.starts_with(c.status_line));
+            CHECK(all.find("Content-Length: ") != std::string::npos);
+            CHECK(all.ends_with("\r\n\r\n"));  // the head, and nothing after it
+        }
+        // The same refusal to GET has its body.
+        const std::string get = co_await exchange(server.port(), "GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+        CHECK(get.ends_with("\r\n\r\nBad Request\n"));
+        CHECK(seen.count == 0);
+        co_await server.shutdown(1s);
+    };
+    run_with_watchdog(body());
+}
+
 TEST_CASE("an Upgrade request is answered without switching and the connection closes: what follows is never "
           "parsed as a request",
           "[http][server_framing]") {

@@ -255,6 +255,9 @@ public:
     [[nodiscard]] bool idle() const noexcept {
         return m_state == state::done || (m_state == state::start_line && m_line.empty());
     }
+    /// True once the current message's start line is parsed: its method and
+    /// target (or status) are valid, also when a later line failed.
+    [[nodiscard]] bool start_line_parsed() const noexcept { return m_state != state::start_line; }
     /// Decoded body bytes received so far for the current message.
     [[nodiscard]] std::uint64_t body_size() const noexcept { return m_body_size; }
     /// Total bytes consumed since construction.

@@ -547,9 +547,11 @@ inline bool append_response(state& st, std::string& out, const http::response& r
 }
 
 /// Appends a small error response that closes the connection.
-inline void append_error(state& st, std::string& out, int status) {
+/// An error response that closes the connection; `head_only`: it answers a
+/// HEAD request, so its body is left out (RFC 9112 §6.3).
+inline void append_error(state& st, std::string& out, int status, bool head_only) {
     const http::response r = http::text_response(status, std::string(http::reason_phrase(status)) + "\n");
-    append_response(st, out, r, false, false, false);
+    append_response(st, out, r, head_only, false, false);
 }
 
 /// Reads and drops what the client still sends, until it closes or the cap is
@@ -901,6 +903,8 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
     std::optional<connection_body_reader> streamed;
     bool body_left = false;  // a streamed body was left unread: a close then lingers
     std::string known_host;  // the Host value last found valid (see check_head)
+    // Whether an error answers a HEAD request: known once its request line is parsed.
+    auto answering_head = [&] { return parser.start_line_parsed() && http_grammar::is_head(parser.message().method); };
 
     for (;;) {
         // Parse what is buffered; answer each complete request.
@@ -1047,7 +1051,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                     if (status == 0) {
                         co_return;  // the client is gone
                     }
-                    append_error(*st, out, status);
+                    append_error(*st, out, status, answering_head());
                     co_await finish_and_close(stream, out, buffer, true);
                     co_return;
                 }
@@ -1139,7 +1143,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
             }
         }
         if (error_status != 0) {
-            append_error(*st, out, error_status);
+            append_error(*st, out, error_status, answering_head());
             co_await finish_and_close(stream, out, buffer, true);
             co_return;
         }
@@ -1234,7 +1238,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
             if (at == phase::idle) {
                 co_return;  // idle: close without a word
             }
-            append_error(*st, out, 408);
+            append_error(*st, out, 408, answering_head());
             co_await finish_and_close(stream, out, buffer, true);
             co_return;
         }
