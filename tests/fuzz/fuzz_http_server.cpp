@@ -71,27 +71,36 @@ corio::stream_socket adopt(int fd) {
                                 corio::endpoint{});
 }
 
-// The methods of the requests in `input` whose heads parse with the
-// server's limits, in order: an answer to one of them has no body when it
-// is HEAD; one to a head the server cannot parse has one whatever it was.
+// The methods of the requests in `input`, in order, as far as their request
+// lines parse with the server's limits: an answer to one of them, refusals
+// included, has no body when it is HEAD; one to a request line the server
+// cannot parse has one whatever it was.
 std::vector<std::string> request_methods(std::string_view input, http::parser_limits limits) {
     std::vector<std::string> methods;
     limits.max_body_size = UINT64_MAX;
     http::request_parser parser(limits);
     parser.set_body_mode(http::body_mode::stream);
     std::span<const char> rest(input.data(), input.size());
+    bool counted = false;  // the current request's method is in `methods`
     try {
         for (;;) {  // also with nothing left: a message without a body completes on the next feed
             const auto r = parser.feed(rest);
             rest = rest.subspan(r.consumed);
+            if (parser.start_line_parsed() && !counted) {
+                methods.push_back(parser.message().method);
+                counted = true;
+            }
             if (r.status == http::parse_status::need_more) {
                 break;
             }
-            if (r.status == http::parse_status::headers_complete) {
-                methods.push_back(parser.message().method);
+            if (r.status == http::parse_status::message_complete) {
+                counted = false;
             }
         }
     } catch (const http::protocol_error&) {
+        if (parser.start_line_parsed() && !counted) {
+            methods.push_back(parser.message().method);
+        }
     }
     return methods;
 }
