@@ -278,6 +278,10 @@ TEST_CASE("redis URLs give host, port, database, credentials and socket paths") 
     CHECK(local.database == 3);
     CHECK_THROWS_AS(connect_options::from_url("http://x"), corio::redis::url_error);
     CHECK_THROWS_AS(connect_options::from_url("redis://h:99999"), corio::redis::url_error);
+    CHECK_THROWS_WITH(connect_options::from_url("redis://h:0"), "port out of range in redis URL 'redis://h:0'");
+    CHECK(connect_options::from_url("redis://h?protocol=2").protocol == 2);
+    CHECK_THROWS_WITH(connect_options::from_url("redis://h?protocol=1"),
+                      "protocol out of range in redis URL 'redis://h?protocol=1'");
     CHECK_THROWS_AS(connect_options::from_url("redis://h/x"), corio::redis::url_error);
     CHECK_THROWS_AS(connect_options::from_url("redis://h?color=red"), corio::redis::url_error);
     CHECK_THROWS_AS(connect_options::from_url("redis://:%zz@h"), corio::redis::url_error);

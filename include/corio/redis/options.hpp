@@ -110,7 +110,7 @@ struct connect_options {
                 authority = rest.substr(0, slash);
                 const std::string_view db = rest.substr(slash + 1);
                 if (!db.empty()) {
-                    options.database = parse_number(db, "database", url, 1 << 20);
+                    options.database = parse_number(db, "database", url, 0, 1 << 20);
                 }
             }
             std::string_view port;
@@ -137,7 +137,7 @@ struct connect_options {
                 throw url_error("redis URL without a host: '" + std::string(url) + "'");
             }
             if (!port.empty()) {
-                options.port = static_cast<std::uint16_t>(parse_number(port, "port", url, 65535));
+                options.port = static_cast<std::uint16_t>(parse_number(port, "port", url, 1, 65535));
             }
         }
         while (!query.empty()) {
@@ -148,11 +148,11 @@ struct connect_options {
             const std::string_view key = pair.substr(0, eq);
             const std::string value = eq == std::string_view::npos ? std::string{} : decode(pair.substr(eq + 1), url);
             if (key == "db") {
-                options.database = parse_number(value, "database", url, 1 << 20);
+                options.database = parse_number(value, "database", url, 0, 1 << 20);
             } else if (key == "name" || key == "client_name") {
                 options.client_name = value;
             } else if (key == "protocol") {
-                options.protocol = parse_number(value, "protocol", url, 3);
+                options.protocol = parse_number(value, "protocol", url, 2, 3);
             } else if (key == "password") {
                 options.password = value;
             } else if (key == "username") {
@@ -165,7 +165,7 @@ struct connect_options {
     }
 
 private:
-    static int parse_number(std::string_view text, const char* what, std::string_view url, int max) {
+    static int parse_number(std::string_view text, const char* what, std::string_view url, int min, int max) {
         long long n = 0;
         if (text.empty() || text.size() > 9) {
             throw url_error(std::string("bad ") + what + " in redis URL '" + std::string(url) + "'");
@@ -176,7 +176,7 @@ private:
             }
             n = n * 10 + (c - '0');
         }
-        if (n > max) {
+        if (n < min || n > max) {
             throw url_error(std::string(what) + " out of range in redis URL '" + std::string(url) + "'");
         }
         return static_cast<int>(n);
