@@ -56,6 +56,9 @@ printf '\x10\x03HTTP/1.0 200 OK\r\n\r\nuntil close' >"$seed_parser/response_unti
 printf '\x00\x05GET / HTTP/1.1\r\nHost: a\r\n\r\nHEAD / HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /throw HTTP/1.1\r\nHost: a\r\n\r\n' >"$seed_server/pipeline"
 printf '\x02\x09PUT /upload/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n5\r\nhello\r\n0\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc' >"$seed_server/streamed"
 printf '\x01\x03HEAD /nowhere HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\nGARBAGE\r\n\r\n' >"$seed_server/refused"
+ws_upgrade='GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n'
+# Masked frames: "Hello", a binary message in two fragments, a ping, a Close 1000 "bye".
+printf "\\x00\\x07${ws_upgrade}\\r\\n\\x81\\x85\\x37\\xfa\\x21\\x3d\\x7f\\x9f\\x4d\\x51\\x58\\x02\\x82\\x37\\xfa\\x21\\x3d\\x37\\xfb\\x80\\x81\\x37\\xfa\\x21\\x3d\\x35\\x89\\x81\\x37\\xfa\\x21\\x3d\\x47\\x88\\x85\\x37\\xfa\\x21\\x3d\\x34\\x12\\x43\\x44\\x52" >"$seed_server/websocket"
 # fuzz_http_inflate: byte 0 is the configuration (bit 0: gzip, else deflate;
 # bit 1: compress the rest here and decode it back), byte 1 seeds the cuts,
 # byte 2 the output bounds; then a body (or a payload).

@@ -2,15 +2,16 @@
 // (corio/http/detail/server.hpp) on a real event loop: the input is what a
 // client sends on one connection (a socket pair, so no ports are used up),
 // written in pieces while the answers are read, then the client's side is
-// shut. Byte 0 is the configuration (bit 0: small parser limits, bit 1:
-// every body streamed to the handler), byte 1 seeds the pieces.
+// shut; requests to /ws upgrade to an echoing WebSocket. Byte 0 is the
+// configuration (bit 0: small parser limits, bit 1: every body streamed to
+// the handler), byte 1 seeds the pieces.
 //
 // The server must end the connection (no hang: a 5 s bound traps), its
 // serving task must end without an exception, and what it wrote must be
 // whole, well-formed HTTP responses (parsed by corio's response parser, each
 // with the method of the request it answers for HEAD's sake), no more of
-// them than requests plus one refusal. The handlers echo, stream, throw and
-// answer HEAD.
+// them than requests plus one refusal, and after an upgrade whole frames a
+// server may send. The handlers echo, stream, throw and answer HEAD.
 #include "piece_cutter.hpp"
 
 #include <corio/corio.hpp>
@@ -59,6 +60,21 @@ http::router make_router() {
         }
         co_return http::text_response(std::string(r.path_params.at("name")) + ": " + std::to_string(total));
     });
+    http::ws_route_options ws_options;
+    ws_options.websocket.max_message_size = 4096;
+    ws_options.websocket.close_timeout = 200ms;
+    routes.websocket(
+        "/ws",
+        [](http::websocket& ws, http::request&) -> corio::task<void> {
+            while (auto message = co_await ws.next()) {
+                if (message->is_text()) {
+                    co_await ws.send_text(message->data);
+                } else {
+                    co_await ws.send_binary(message->data);
+                }
+            }
+        },
+        ws_options);
     routes.get("/throw", [](http::request&) -> corio::task<http::response> {
         throw std::runtime_error("a handler failed");
         co_return http::text_response("unreachable");
@@ -105,7 +121,53 @@ std::vector<std::string> request_methods(std::string_view input, http::parser_li
     return methods;
 }
 
-// Traps unless `output` is whole responses, at most methods.size() + 1.
+// Traps unless `frames` is whole frames a server may send (RFC 6455 §5):
+// unmasked, reserved bits clear but RSV1 on a compressed message's first
+// frame when permessage-deflate was agreed, fragments in order, a Close
+// frame with a code a peer may send, last.
+void check_frames(std::string_view frames, bool deflate) {
+    namespace ws = corio::detail::ws;
+    const auto* data = reinterpret_cast<const unsigned char*>(frames.data());
+    std::size_t at = 0;
+    bool closed = false;
+    bool in_message = false;  // a fragmented message has begun
+    while (at < frames.size()) {
+        ws::frame_header h;
+        const ws::header_result header = ws::parse_header(data + at, frames.size() - at, h);
+        if (closed || header.size == 0 || header.error != ws::header_error::none || h.masked || h.rsv2 || h.rsv3 ||
+            h.length > frames.size() - at - header.size) {
+            __builtin_trap();
+        }
+        const bool first_of_message = h.op == ws::opcode::text || h.op == ws::opcode::binary;
+        if (h.rsv1 && (!deflate || !first_of_message)) {
+            __builtin_trap();
+        }
+        if (!ws::is_control(h.op)) {
+            if (first_of_message == in_message) {
+                __builtin_trap();  // a continuation outside a message, or a message inside one
+            }
+            in_message = !h.fin;
+        }
+        if (h.op == ws::opcode::close) {
+            if (h.length == 1) {
+                __builtin_trap();
+            }
+            if (h.length >= 2) {
+                const unsigned code = data[at + header.size] << 8 | data[at + header.size + 1];
+                const bool sendable = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
+                                      (code >= 3000 && code <= 4999);
+                if (!sendable) {
+                    __builtin_trap();
+                }
+            }
+            closed = true;
+        }
+        at += header.size + h.length;
+    }
+}
+
+// Traps unless `output` is whole responses, at most methods.size() + 1, and
+// after a 101 (a WebSocket route's upgrade) whole frames.
 void check_responses(std::string_view output, const std::vector<std::string>& methods) {
     http::response_parser parser{http::parser_limits{}};
     parser.set_body_mode(http::body_mode::stream);
@@ -121,8 +183,14 @@ void check_responses(std::string_view output, const std::vector<std::string>& me
             }
             if (r.status == http::parse_status::message_complete) {
                 const int status = parser.message().status;
-                if (status < 100 || status > 599 || status == 101) {
+                if (status < 100 || status > 599) {
                     __builtin_trap();
+                }
+                if (status == 101) {
+                    const auto extensions = parser.message().headers.get("Sec-WebSocket-Extensions");
+                    check_frames(std::string_view(rest.data(), rest.size()),
+                                 extensions && extensions->find("permessage-deflate") != std::string_view::npos);
+                    return;
                 }
                 if (status >= 200) {  // not an interim 100 Continue
                     ++answered;
