@@ -38,7 +38,8 @@ struct outcome {
     std::string ending;  // "decoded", "truncated", "corrupt" or "capped"
 };
 
-outcome decode(std::string_view body, http_inflater::format format, unsigned cut_seed, unsigned bound_seed) {
+outcome decode(std::string_view body, http_inflater::format format, unsigned cut_seed,
+               unsigned bound_seed) {
     http_inflater inflater(format);
     corio_fuzz::piece_cutter cut(cut_seed, 11);
     corio_fuzz::piece_cutter bound(bound_seed, 300);
@@ -77,12 +78,15 @@ outcome decode(std::string_view body, http_inflater::format format, unsigned cut
     return result;
 }
 
-bool is_prefix(const std::string& a, const std::string& b) { return b.compare(0, a.size(), a) == 0; }
+bool is_prefix(const std::string& a, const std::string& b) {
+    return b.compare(0, a.size(), a) == 0;
+}
 
-void compare_whole_and_pieces(std::string_view body, http_inflater::format format, unsigned cut_seed,
-                              unsigned bound_seed) {
+void compare_whole_and_pieces(std::string_view body, http_inflater::format format,
+                              unsigned cut_seed, unsigned bound_seed) {
     const outcome whole = decode(body, format, 0, 0);
-    const outcome pieces = decode(body, format, cut_seed == 0 ? 1 : cut_seed, bound_seed == 0 ? 1 : bound_seed);
+    const outcome pieces =
+        decode(body, format, cut_seed == 0 ? 1 : cut_seed, bound_seed == 0 ? 1 : bound_seed);
     if (whole.ending == "capped" || pieces.ending == "capped") {
         if (!is_prefix(whole.out, pieces.out) && !is_prefix(pieces.out, whole.out)) {
             __builtin_trap();
@@ -92,8 +96,9 @@ void compare_whole_and_pieces(std::string_view body, http_inflater::format forma
     if (whole.ending != pieces.ending) {
         __builtin_trap();
     }
-    if (whole.ending == "corrupt" ? !is_prefix(whole.out, pieces.out) && !is_prefix(pieces.out, whole.out)
-                                  : whole.out != pieces.out) {
+    if (whole.ending == "corrupt"
+            ? !is_prefix(whole.out, pieces.out) && !is_prefix(pieces.out, whole.out)
+            : whole.out != pieces.out) {
         __builtin_trap();
     }
 }
@@ -117,7 +122,8 @@ std::string compress(std::string_view payload, int window_bits, int level) {
 }
 
 void round_trip(std::string_view payload, unsigned config, unsigned cut_seed, unsigned bound_seed) {
-    const unsigned wrapper = (config >> 2) & 3;  // 0, 1: gzip (1: two members), 2: zlib, 3: raw deflate
+    const unsigned wrapper =
+        (config >> 2) & 3;  // 0, 1: gzip (1: two members), 2: zlib, 3: raw deflate
     const int level = static_cast<int>((config >> 4) % 10);
     std::string body;
     http_inflater::format format = http_inflater::format::gzip;
@@ -125,7 +131,8 @@ void round_trip(std::string_view payload, unsigned config, unsigned cut_seed, un
         body = compress(payload, 15 + 16, level);
     } else if (wrapper == 1) {
         const std::size_t half = payload.size() / 2;
-        body = compress(payload.substr(0, half), 15 + 16, level) + compress(payload.substr(half), 15 + 16, level);
+        body = compress(payload.substr(0, half), 15 + 16, level) +
+               compress(payload.substr(half), 15 + 16, level);
     } else {
         format = http_inflater::format::deflate;
         body = compress(payload, wrapper == 2 ? 15 : -15, level);
@@ -147,8 +154,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if ((config & 2) != 0) {
         round_trip(rest, config, data[1], data[2]);
     } else {
-        compare_whole_and_pieces(rest, (config & 1) != 0 ? http_inflater::format::gzip : http_inflater::format::deflate,
-                                 data[1], data[2]);
+        compare_whole_and_pieces(
+            rest, (config & 1) != 0 ? http_inflater::format::gzip : http_inflater::format::deflate,
+            data[1], data[2]);
     }
     return 0;
 }

@@ -41,7 +41,9 @@ using namespace std::chrono_literals;
 
 http::router make_router() {
     http::router routes;
-    routes.get("/", [](http::request&) -> corio::task<http::response> { co_return http::text_response("hello"); });
+    routes.get("/", [](http::request&) -> corio::task<http::response> {
+        co_return http::text_response("hello");
+    });
     routes.post("/echo", [](http::request& r) -> corio::task<http::response> {
         if (r.body_streamed()) {
             std::string body = co_await r.body_stream().read_all();
@@ -49,17 +51,19 @@ http::router make_router() {
         }
         co_return http::text_response(std::move(r.body));
     });
-    routes.add_streaming("PUT", "/upload/{name}", 256, [](http::request& r) -> corio::task<http::response> {
-        std::size_t total = 0;
-        for (;;) {
-            const std::string_view piece = co_await r.body_stream().read_some();
-            if (piece.empty()) {
-                break;
+    routes.add_streaming(
+        "PUT", "/upload/{name}", 256, [](http::request& r) -> corio::task<http::response> {
+            std::size_t total = 0;
+            for (;;) {
+                const std::string_view piece = co_await r.body_stream().read_some();
+                if (piece.empty()) {
+                    break;
+                }
+                total += piece.size();
             }
-            total += piece.size();
-        }
-        co_return http::text_response(std::string(r.path_params.at("name")) + ": " + std::to_string(total));
-    });
+            co_return http::text_response(std::string(r.path_params.at("name")) + ": " +
+                                          std::to_string(total));
+        });
     http::ws_route_options ws_options;
     ws_options.websocket.max_message_size = 4096;
     ws_options.websocket.close_timeout = 200ms;
@@ -83,8 +87,9 @@ http::router make_router() {
 }
 
 corio::stream_socket adopt(int fd) {
-    return corio::stream_socket(corio::detail::socket_source(corio::get_running_loop(), corio::detail::unique_fd(fd)),
-                                corio::endpoint{});
+    return corio::stream_socket(
+        corio::detail::socket_source(corio::get_running_loop(), corio::detail::unique_fd(fd)),
+        corio::endpoint{});
 }
 
 // The methods of the requests in `input`, in order, as far as their request
@@ -134,8 +139,8 @@ void check_frames(std::string_view frames, bool deflate) {
     while (at < frames.size()) {
         ws::frame_header h;
         const ws::header_result header = ws::parse_header(data + at, frames.size() - at, h);
-        if (closed || header.size == 0 || header.error != ws::header_error::none || h.masked || h.rsv2 || h.rsv3 ||
-            h.length > frames.size() - at - header.size) {
+        if (closed || header.size == 0 || header.error != ws::header_error::none || h.masked ||
+            h.rsv2 || h.rsv3 || h.length > frames.size() - at - header.size) {
             __builtin_trap();
         }
         const bool first_of_message = h.op == ws::opcode::text || h.op == ws::opcode::binary;
@@ -154,7 +159,8 @@ void check_frames(std::string_view frames, bool deflate) {
             }
             if (h.length >= 2) {
                 const unsigned code = data[at + header.size] << 8 | data[at + header.size + 1];
-                const bool sendable = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
+                const bool sendable = (code >= 1000 && code <= 1003) ||
+                                      (code >= 1007 && code <= 1011) ||
                                       (code >= 3000 && code <= 4999);
                 if (!sendable) {
                     __builtin_trap();
@@ -187,14 +193,17 @@ void check_responses(std::string_view output, const std::vector<std::string>& me
                     __builtin_trap();
                 }
                 if (status == 101) {
-                    const auto extensions = parser.message().headers.get("Sec-WebSocket-Extensions");
+                    const auto extensions =
+                        parser.message().headers.get("Sec-WebSocket-Extensions");
                     check_frames(std::string_view(rest.data(), rest.size()),
-                                 extensions && extensions->find("permessage-deflate") != std::string_view::npos);
+                                 extensions && extensions->find("permessage-deflate") !=
+                                                   std::string_view::npos);
                     return;
                 }
                 if (status >= 200) {  // not an interim 100 Continue
                     ++answered;
-                    parser.set_request_method(answered < methods.size() ? methods[answered] : "GET");
+                    parser.set_request_method(answered < methods.size() ? methods[answered]
+                                                                        : "GET");
                 }
             }
         }
@@ -202,14 +211,16 @@ void check_responses(std::string_view output, const std::vector<std::string>& me
             ++answered;
         }
     } catch (const http::protocol_error&) {
-        __builtin_trap();  // the server wrote something that is not HTTP, or stopped inside a response
+        __builtin_trap();  // the server wrote something that is not HTTP, or stopped inside a
+                           // response
     }
     if (answered > methods.size() + 1) {
         __builtin_trap();
     }
 }
 
-corio::task<std::string> client(corio::stream_socket socket, std::string_view input, unsigned seed) {
+corio::task<std::string> client(corio::stream_socket socket, std::string_view input,
+                                unsigned seed) {
     corio_fuzz::piece_cutter cut(seed, 64);
     auto write_all = [&]() -> corio::task<void> {
         try {
@@ -254,7 +265,9 @@ corio::task<std::string> serve_once(std::string_view input, unsigned config, uns
         options.limits.max_body_size = 100;
     }
     if ((config & 2) != 0) {
-        options.stream_body = [](const http::request&) { return std::optional<std::uint64_t>(1000); };
+        options.stream_body = [](const http::request&) {
+            return std::optional<std::uint64_t>(1000);
+        };
     }
     options.header_timeout = 2s;
     options.body_timeout = 2s;
@@ -262,8 +275,9 @@ corio::task<std::string> serve_once(std::string_view input, unsigned config, uns
     options.date_header = false;
     http::router routes = make_router();
     auto limit_of = [&routes](const http::request& r) { return routes.streamed_body_limit(r); };
-    auto shared = corio::detail::http_server::make_state(http::handler(std::ref(routes)), options,
-                                                        corio::detail::http_server::body_policy(limit_of));
+    auto shared =
+        corio::detail::http_server::make_state(http::handler(std::ref(routes)), options,
+                                               corio::detail::http_server::body_policy(limit_of));
     shared->loop = &corio::get_running_loop();
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
@@ -271,16 +285,18 @@ corio::task<std::string> serve_once(std::string_view input, unsigned config, uns
     }
     // The connection's stream is a parameter of the serving coroutine, closed
     // with its frame: await it inside another, as http::server's accept loop does.
-    auto serve = [](std::shared_ptr<corio::detail::http_server::state> shared, int fd) -> corio::task<void> {
-        co_await corio::detail::http_server::serve_connection(std::move(shared),
-                                                               corio::detail::http_connection_stream(adopt(fd)));
+    auto serve = [](std::shared_ptr<corio::detail::http_server::state> shared,
+                    int fd) -> corio::task<void> {
+        co_await corio::detail::http_server::serve_connection(
+            std::move(shared), corio::detail::http_connection_stream(adopt(fd)));
     };
     auto serving = corio::create_task(serve(shared, fds[0]));
     std::string output = co_await client(adopt(fds[1]), input, seed);
     co_await serving;  // an exception escaping the connection loop fails the input
     const std::vector<std::string> methods = request_methods(input, options.limits);
     if (std::getenv("CORIO_FUZZ_DUMP") != nullptr) {  // for triage: what the server answered
-        std::fprintf(stderr, "%zu requests; the server wrote:\n%s\n", methods.size(), output.c_str());
+        std::fprintf(stderr, "%zu requests; the server wrote:\n%s\n", methods.size(),
+                     output.c_str());
     }
     check_responses(output, methods);
     co_return output;
@@ -293,7 +309,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     const std::string_view input(reinterpret_cast<const char*>(data + 2), size - 2);
-    auto bounded = [&]() -> corio::task<void> { (void)co_await corio::wait_for(serve_once(input, data[0], data[1]), 5s); };
+    auto bounded = [&]() -> corio::task<void> {
+        (void)co_await corio::wait_for(serve_once(input, data[0], data[1]), 5s);
+    };
     try {
         corio::run(bounded());
     } catch (const corio::timeout_error&) {

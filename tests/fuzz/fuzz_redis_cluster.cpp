@@ -47,9 +47,9 @@ void check_map(const redis::detail::slot_map& map) {
 
 void read_map(const redis::value& reply, unsigned which) {
     try {
-        const redis::detail::slot_map map = which == 0 ? redis::detail::parse_cluster_slots(reply, "seed.example")
-                                                       : redis::detail::parse_cluster_shards(reply, "seed.example",
-                                                                                             which == 2);
+        const redis::detail::slot_map map =
+            which == 0 ? redis::detail::parse_cluster_slots(reply, "seed.example")
+                       : redis::detail::parse_cluster_shards(reply, "seed.example", which == 2);
         check_map(map);
     } catch (const redis::reply_type_error&) {
     } catch (const redis::error&) {
@@ -59,7 +59,8 @@ void read_map(const redis::value& reply, unsigned which) {
 void read_redirect(std::string_view text) {
     try {
         const redis::detail::redirect r = redis::detail::parse_redirect(text, "answering.example");
-        if (r.type == redis::detail::redirect::kind::moved || r.type == redis::detail::redirect::kind::ask) {
+        if (r.type == redis::detail::redirect::kind::moved ||
+            r.type == redis::detail::redirect::kind::ask) {
             if (r.slot >= cluster_slot_count || r.port == 0 || r.host.empty()) {
                 __builtin_trap();
             }

@@ -25,7 +25,8 @@ constexpr std::size_t timer_count = 64;
 struct model {
     // (deadline in ticks, arming order, timer): the set's first is the next to fire.
     std::set<std::tuple<int, std::uint64_t, std::size_t>> queued;
-    std::array<std::tuple<int, std::uint64_t, std::size_t>, timer_count> key_of{};  // of a queued timer
+    std::array<std::tuple<int, std::uint64_t, std::size_t>, timer_count>
+        key_of{};  // of a queued timer
     std::array<bool, timer_count> is_queued{};
     std::uint64_t armed = 0;
 };
@@ -34,7 +35,8 @@ std::chrono::steady_clock::time_point at_tick(int tick) {
     return std::chrono::steady_clock::time_point(std::chrono::milliseconds(tick));
 }
 
-void check(const timer_heap& heap, const model& expected, const std::array<timer_entry, timer_count>& timers) {
+void check(const timer_heap& heap, const model& expected,
+           const std::array<timer_entry, timer_count>& timers) {
     if (heap.size() != expected.queued.size() || heap.empty() != expected.queued.empty()) {
         __builtin_trap();
     }
@@ -86,7 +88,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     expected.is_queued.fill(false);
                 } else if (!heap.empty()) {
                     timer_entry& fired = heap.pop();
-                    if (&fired != &timers[std::get<2>(*expected.queued.begin())] || fired.queued()) {
+                    if (&fired != &timers[std::get<2>(*expected.queued.begin())] ||
+                        fired.queued()) {
                         __builtin_trap();
                     }
                     expected.is_queued[std::get<2>(*expected.queued.begin())] = false;

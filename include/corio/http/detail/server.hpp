@@ -546,9 +546,8 @@ inline bool append_response(state& st, std::string& out, const http::response& r
     return keep_alive;
 }
 
-/// Appends a small error response that closes the connection.
-/// An error response that closes the connection; `head_only`: it answers a
-/// HEAD request, so its body is left out (RFC 9112 §6.3).
+/// Appends a small error response that closes the connection; `head_only`:
+/// it answers a HEAD request, so its body is left out (RFC 9112 §6.3).
 inline void append_error(state& st, std::string& out, int status, bool head_only) {
     const http::response r = http::text_response(status, std::string(http::reason_phrase(status)) + "\n");
     append_response(st, out, r, head_only, false, false);
@@ -904,7 +903,9 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
     bool body_left = false;  // a streamed body was left unread: a close then lingers
     std::string known_host;  // the Host value last found valid (see check_head)
     // Whether an error answers a HEAD request: known once its request line is parsed.
-    auto answering_head = [&] { return parser.start_line_parsed() && http_grammar::is_head(parser.message().method); };
+    auto answering_head = [&] {
+        return parser.start_line_parsed() && http_grammar::is_head(parser.message().method);
+    };
 
     for (;;) {
         // Parse what is buffered; answer each complete request.
