@@ -1195,7 +1195,9 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                 break;
         }
         std::size_t n = 0;
-        bool timed_out = deadline <= now;
+        // Expired without a timeout_error when the deadline passed as a read
+        // completed: the bytes were used, but the scope cannot be armed again.
+        bool timed_out = deadline <= now || read_deadline.expired();
         std::optional<std::size_t> ready;  // the bytes, when they were already there
         if (!timed_out) {
             try {
@@ -1231,7 +1233,7 @@ CORIO_HEADER_COROUTINE inline task<void> serve_connection(std::shared_ptr<state>
                 throw;
             }
             record.idle = false;
-            if (!timed_out) {
+            if (!timed_out && !read_deadline.expired()) {
                 read_deadline.reschedule(std::nullopt);
             }
         }
